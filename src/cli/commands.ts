@@ -1,0 +1,217 @@
+import { ChartproofError } from '../errors.js';
+import { helmRegistryConfigPath } from '../oci/auth/credentials.js';
+import { login, logout } from '../oci/auth/login.js';
+import type { RegistryClient, RegistryClientOptions } from '../oci/client.js';
+import { copy } from '../oci/copy.js';
+import { MediaType } from '../oci/media-types.js';
+import { formatReference, normalizeRegistry, parseReference, pinReference } from '../oci/reference.js';
+import { readCaFile } from '../oci/transport/fetch.js';
+import { type CliIo, Exit, UsageError } from './io.js';
+
+/** Global flags after parsing. */
+export interface GlobalFlags {
+  json: boolean;
+  registryConfig: string | undefined;
+  plainHttp: boolean;
+  insecure: boolean;
+  caFile: string | undefined;
+}
+
+/** What a command receives. */
+export interface CommandContext {
+  args: string[];
+  values: Record<string, unknown>;
+  flags: GlobalFlags;
+  io: CliIo;
+  client: RegistryClient;
+}
+
+/** One CLI command. */
+export interface Command {
+  usage: string;
+  summary: string;
+  help?: string;
+  options?: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
+  run(ctx: CommandContext): Promise<number>;
+}
+
+function expectArgs(ctx: CommandContext, count: number, usage: string): string[] {
+  if (ctx.args.length !== count) throw new UsageError(`expected ${count} argument(s): chartproof ${usage}`);
+  return ctx.args;
+}
+
+function printJson(io: CliIo, value: unknown): void {
+  io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+const loginCommand: Command = {
+  usage: 'login REGISTRY -u USER --password-stdin',
+  summary: 'check credentials against the registry and store them',
+  help: "\nStores credentials in Helm's registry config (or --registry-config) with mode 0600.\n",
+  options: {
+    username: { type: 'string', short: 'u' },
+    password: { type: 'string', short: 'p' },
+    'password-stdin': { type: 'boolean' },
+  },
+  async run(ctx) {
+    const [registry] = expectArgs(ctx, 1, this.usage);
+    const username = ctx.values.username as string | undefined;
+    if (!username) throw new UsageError('--username (-u) is required');
+    let password = ctx.values.password as string | undefined;
+    if (ctx.values['password-stdin']) {
+      if (password !== undefined)
+        throw new UsageError('--password and --password-stdin are mutually exclusive');
+      password = (await ctx.io.readStdin()).replace(/\r?\n$/, '');
+    } else if (password !== undefined) {
+      ctx.io.stderr('Warning: using --password on the command line is insecure; prefer --password-stdin\n');
+    }
+    if (!password) throw new UsageError('a password is required (--password-stdin)');
+    const host = normalizeRegistry(registry!.replace(/^oci:\/\//, '').replace(/\/.*$/, ''));
+    const clientOptions: Omit<RegistryClientOptions, 'credentials'> = {};
+    if (ctx.flags.plainHttp) clientOptions.plainHttp = true;
+    if (ctx.flags.insecure) clientOptions.insecureSkipTlsVerify = true;
+    if (ctx.flags.caFile) clientOptions.ca = readCaFile(ctx.flags.caFile);
+    const path = await login(
+      host,
+      { username, password },
+      {
+        configPath: ctx.flags.registryConfig ?? helmRegistryConfigPath(ctx.io.env),
+        client: clientOptions,
+      },
+    );
+    if (ctx.flags.json) printJson(ctx.io, { registry: host, configPath: path });
+    else ctx.io.stdout('Login Succeeded\n');
+    return Exit.ok;
+  },
+};
+
+const logoutCommand: Command = {
+  usage: 'logout REGISTRY',
+  summary: 'remove stored credentials for a registry',
+  async run(ctx) {
+    const [registry] = expectArgs(ctx, 1, this.usage);
+    const host = normalizeRegistry(registry!.replace(/^oci:\/\//, '').replace(/\/.*$/, ''));
+    const removed = await logout(host, {
+      configPath: ctx.flags.registryConfig ?? helmRegistryConfigPath(ctx.io.env),
+    });
+    if (!removed) throw new ChartproofError('NOT_FOUND', `not logged in to ${host}`);
+    ctx.io.stdout(`Removed login credentials for ${host}\n`);
+    return Exit.ok;
+  },
+};
+
+const tagsCommand: Command = {
+  usage: 'tags REPO',
+  summary: 'list tags, one per line (a JSON array with --json)',
+  async run(ctx) {
+    const [repo] = expectArgs(ctx, 1, this.usage);
+    const ref = parseReference(repo!);
+    const tags = await ctx.client.repository(ref).tags();
+    if (ctx.flags.json) printJson(ctx.io, tags);
+    else if (tags.length > 0) ctx.io.stdout(`${tags.join('\n')}\n`);
+    return Exit.ok;
+  },
+};
+
+const manifestCommand: Command = {
+  usage: 'manifest REF [--descriptor]',
+  summary: 'print the raw manifest (or its descriptor as JSON)',
+  options: { descriptor: { type: 'boolean' } },
+  async run(ctx) {
+    const [input] = expectArgs(ctx, 1, this.usage);
+    const ref = requireSelector(input!);
+    const m = await ctx.client.repository(ref).fetchManifest();
+    if (ctx.values.descriptor) printJson(ctx.io, m.descriptor);
+    else ctx.io.stdout(m.bytes);
+    return Exit.ok;
+  },
+};
+
+const copyCommand: Command = {
+  usage: 'copy SRC DST [--referrers] [--cosign-tags]',
+  summary: 'copy an artifact and its blobs between repositories or registries',
+  help: '\nDST without a tag or digest gets the tag of SRC. Content is copied byte for byte; tags are written last.\n  --referrers      also copy signatures, attestations and other referrers\n  --cosign-tags    also copy cosign sha256-<hex>.sig/.att/.sbom tags\n  --concurrency N  parallel transfers (default 3)\n',
+  options: {
+    referrers: { type: 'boolean' },
+    'cosign-tags': { type: 'boolean' },
+    concurrency: { type: 'string' },
+  },
+  async run(ctx) {
+    const [srcInput, dstInput] = expectArgs(ctx, 2, this.usage);
+    const src = requireSelector(srcInput!);
+    const dst = parseReference(dstInput!);
+    const tag = dst.tag ?? (dst.digest ? undefined : src.tag);
+    if (dst.digest && dst.digest !== src.digest) {
+      throw new UsageError('DST may name a digest only when it equals the source digest');
+    }
+    const concurrency = ctx.values.concurrency === undefined ? undefined : Number(ctx.values.concurrency);
+    if (
+      concurrency !== undefined &&
+      (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
+    ) {
+      throw new UsageError('--concurrency must be an integer from 1 to 64');
+    }
+    const result = await copy(
+      ctx.client.repository(src),
+      (src.digest ?? src.tag)!,
+      ctx.client.repository(dst),
+      undefined,
+      {
+        tags: tag ? [tag] : [],
+        referrers: ctx.values.referrers === true,
+        cosignTags: ctx.values['cosign-tags'] === true,
+        ...(concurrency ? { concurrency } : {}),
+      },
+    );
+    const pinned = formatReference(
+      pinReference({ ...dst, ...(tag ? { tag } : {}) }, result.descriptor.digest),
+    );
+    if (ctx.flags.json) {
+      printJson(ctx.io, {
+        source: formatReference(src),
+        destination: pinned,
+        descriptor: result.descriptor,
+        referrers: result.referrers,
+        cosignTags: result.cosignTags,
+      });
+    } else {
+      ctx.io.stdout(`Copied ${formatReference(src)} => ${pinned}\n`);
+      if (result.referrers.length > 0) ctx.io.stdout(`Referrers copied: ${result.referrers.length}\n`);
+      if (result.cosignTags.length > 0)
+        ctx.io.stdout(`Cosign tags copied: ${result.cosignTags.join(', ')}\n`);
+    }
+    return Exit.ok;
+  },
+};
+
+const referrersCommand: Command = {
+  usage: 'referrers REF [--artifact-type T]',
+  summary: 'list referrers of an artifact as an OCI image index (JSON)',
+  options: { 'artifact-type': { type: 'string' } },
+  async run(ctx) {
+    const [input] = expectArgs(ctx, 1, this.usage);
+    const ref = requireSelector(input!);
+    const repo = ctx.client.repository(ref);
+    const subject = await repo.resolve();
+    const artifactType = ctx.values['artifact-type'] as string | undefined;
+    const manifests = await repo.referrers(subject, artifactType ? { artifactType } : {});
+    printJson(ctx.io, { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests });
+    return Exit.ok;
+  },
+};
+
+function requireSelector(input: string) {
+  const ref = parseReference(input);
+  if (!ref.tag && !ref.digest) throw new UsageError(`${input}: a tag or digest is required`);
+  return ref;
+}
+
+/** Every command by name. */
+export const COMMANDS: Record<string, Command> = {
+  login: loginCommand,
+  logout: logoutCommand,
+  tags: tagsCommand,
+  manifest: manifestCommand,
+  copy: copyCommand,
+  referrers: referrersCommand,
+};

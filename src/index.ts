@@ -1,0 +1,18 @@
+/**
+ * chartproof: supply-chain security for Helm charts.
+ *
+ * The root entry re-exports the stable core: errors and the OCI client. Capabilities
+ * also have their own entry points (`chartproof/oci`, `chartproof/testing`, ...).
+ * @packageDocumentation
+ */
+export type { ChartproofErrorOptions, ErrorCode, RegistryDiagnostic } from './errors.js';
+export {
+  ChartproofError,
+  CopyError,
+  DigestMismatchError,
+  isChartproofError,
+  RegistryError,
+  redact,
+} from './errors.js';
+export * from './oci/index.js';
+export { VERSION } from './version.js';

@@ -1,0 +1,238 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ChartproofError } from '../../errors.js';
+import { DOCKER_HUB, normalizeRegistry } from '../reference.js';
+import type { CallOptions } from '../target.js';
+
+/**
+ * Credentials for one registry. `identityToken` is an OAuth2 refresh token (Docker's
+ * `identitytoken`); `accessToken` is used as a bearer token directly.
+ * @public
+ */
+export interface Credential {
+  username?: string;
+  password?: string;
+  identityToken?: string;
+  accessToken?: string;
+}
+
+/** Looks up credentials for a registry host (`host[:port]`). @public */
+export type CredentialProvider = (registry: string, options?: CallOptions) => Promise<Credential | undefined>;
+
+/** Credentials from a fixed map keyed by registry host. @public */
+export function staticCredentials(map: Record<string, Credential>): CredentialProvider {
+  const normalized = new Map(Object.entries(map).map(([k, v]) => [normalizeConfigKey(k), v]));
+  return async (registry) => normalized.get(normalizeRegistry(registry));
+}
+
+/** Tries providers in order and returns the first credential found. @public */
+export function chainCredentials(...providers: CredentialProvider[]): CredentialProvider {
+  return async (registry, options) => {
+    for (const p of providers) {
+      const c = await p(registry, options);
+      if (c) return c;
+    }
+    return undefined;
+  };
+}
+
+/** Docker/Helm `config.json` shape (the fields chartproof reads and writes). @public */
+export interface DockerConfigFile {
+  auths?: Record<
+    string,
+    { auth?: string; username?: string; password?: string; identitytoken?: string; registrytoken?: string }
+  >;
+  credHelpers?: Record<string, string>;
+  credsStore?: string;
+  [key: string]: unknown;
+}
+
+/** Options of {@link configFileCredentials}. @public */
+export interface ConfigFileCredentialsOptions {
+  /** Run `docker-credential-<name>` helpers named by `credHelpers`/`credsStore`. Default true. */
+  useHelpers?: boolean;
+  /** Environment for helpers and path lookup. Default `process.env`. */
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * Credentials from a Docker-format `config.json` (Docker's or Helm's registry
+ * config): `credHelpers[host]`, then `credsStore`, then `auths` (`auth`,
+ * `username`/`password`, `identitytoken`, `registrytoken`). A missing file gives no
+ * credentials; an unreadable or malformed one is an error.
+ * @public
+ */
+export function configFileCredentials(
+  path: string,
+  options: ConfigFileCredentialsOptions = {},
+): CredentialProvider {
+  return async (registry, callOptions) => {
+    const config = await readConfigFile(path);
+    if (!config) return undefined;
+    const host = normalizeRegistry(registry);
+    const useHelpers = options.useHelpers ?? true;
+    const helper = findEntry(config.credHelpers, host) ?? config.credsStore;
+    if (useHelpers && helper) {
+      const fromHelper = await runCredentialHelper(helper, host, { ...callOptions, env: options.env });
+      if (fromHelper) return fromHelper;
+    }
+    const entry = findEntry(config.auths, host);
+    if (!entry) return undefined;
+    const cred: Credential = {};
+    if (entry.auth) {
+      const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      if (colon < 0)
+        throw new ChartproofError('CREDENTIALS_INVALID', `${path}: malformed "auth" for ${host}`);
+      cred.username = decoded.slice(0, colon);
+      cred.password = decoded.slice(colon + 1);
+    }
+    if (entry.username !== undefined) cred.username = entry.username;
+    if (entry.password !== undefined) cred.password = entry.password;
+    if (entry.identitytoken) cred.identityToken = entry.identitytoken;
+    if (entry.registrytoken) cred.accessToken = entry.registrytoken;
+    return Object.keys(cred).length > 0 ? cred : undefined;
+  };
+}
+
+/** Path of Docker's config: `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`. @public */
+export function dockerConfigPath(env: Record<string, string | undefined> = process.env): string {
+  return join(env.DOCKER_CONFIG || join(env.HOME || homedir(), '.docker'), 'config.json');
+}
+
+/**
+ * Path of Helm's registry config: `$HELM_REGISTRY_CONFIG`, else
+ * `$XDG_CONFIG_HOME/helm/registry/config.json` (`~/.config/...`).
+ * @public
+ */
+export function helmRegistryConfigPath(env: Record<string, string | undefined> = process.env): string {
+  if (env.HELM_REGISTRY_CONFIG) return env.HELM_REGISTRY_CONFIG;
+  const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
+  return join(base, 'helm', 'registry', 'config.json');
+}
+
+/**
+ * The default lookup: Helm's registry config, then Docker's config.
+ * @public
+ */
+export function defaultCredentials(
+  env: Record<string, string | undefined> = process.env,
+): CredentialProvider {
+  return chainCredentials(
+    configFileCredentials(helmRegistryConfigPath(env), { env }),
+    configFileCredentials(dockerConfigPath(env), { env }),
+  );
+}
+
+/** Reads a config file; undefined when it does not exist. */
+export async function readConfigFile(path: string): Promise<DockerConfigFile | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ChartproofError('IO', `cannot read ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  if (text.trim() === '') return {};
+  try {
+    const parsed = JSON.parse(text);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new Error('not an object');
+    return parsed as DockerConfigFile;
+  } catch (e) {
+    throw new ChartproofError(
+      'CREDENTIALS_INVALID',
+      `${path}: not a valid config.json (${(e as Error).message})`,
+      {
+        cause: e,
+      },
+    );
+  }
+}
+
+/** Canonical key for a config.json entry: host[:port], Docker Hub folded to `docker.io`. */
+export function normalizeConfigKey(key: string): string {
+  let k = key.trim().replace(/^[a-z]+:\/\//i, '');
+  const slash = k.indexOf('/');
+  if (slash >= 0) k = k.slice(0, slash);
+  return normalizeRegistry(k);
+}
+
+function findEntry<T>(map: Record<string, T> | undefined, host: string): T | undefined {
+  if (!map) return undefined;
+  for (const [key, value] of Object.entries(map)) if (normalizeConfigKey(key) === host) return value;
+  return undefined;
+}
+
+/** The key Docker uses for Docker Hub in config.json. */
+export function configKeyFor(registry: string): string {
+  return normalizeRegistry(registry) === DOCKER_HUB
+    ? 'https://index.docker.io/v1/'
+    : normalizeRegistry(registry);
+}
+
+/**
+ * Runs `docker-credential-<helper> get` with the registry on stdin. Returns
+ * undefined when the helper has no entry for it; throws `CREDENTIAL_HELPER_FAILED`
+ * when the helper is missing or fails otherwise.
+ * @public
+ */
+export async function runCredentialHelper(
+  helper: string,
+  registry: string,
+  options: CallOptions & { env?: Record<string, string | undefined> | undefined } = {},
+): Promise<Credential | undefined> {
+  if (!/^[A-Za-z0-9._-]+$/.test(helper)) {
+    throw new ChartproofError(
+      'CREDENTIALS_INVALID',
+      `invalid credential helper name ${JSON.stringify(helper)}`,
+    );
+  }
+  const program = `docker-credential-${helper}`;
+  const serverUrl = normalizeRegistry(registry) === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry;
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = execFile(
+      program,
+      ['get'],
+      {
+        env: (options.env ?? process.env) as NodeJS.ProcessEnv,
+        timeout: 30_000,
+        maxBuffer: 1024 * 1024,
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+      (err, stdout, stderr) => {
+        if (err) {
+          const text = `${stdout}${stderr}`;
+          if (/credentials not found/i.test(text)) resolve('');
+          else if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+            reject(
+              new ChartproofError('CREDENTIAL_HELPER_FAILED', `${program} is not installed`, { cause: err }),
+            );
+          else
+            reject(
+              new ChartproofError(
+                'CREDENTIAL_HELPER_FAILED',
+                `${program} failed: ${text.trim().slice(0, 300)}`,
+                { cause: err },
+              ),
+            );
+          return;
+        }
+        resolve(stdout);
+      },
+    );
+    child.stdin?.end(serverUrl);
+  });
+  if (out.trim() === '') return undefined;
+  let parsed: { Username?: string; Secret?: string };
+  try {
+    parsed = JSON.parse(out);
+  } catch (e) {
+    throw new ChartproofError('CREDENTIAL_HELPER_FAILED', `${program} printed invalid JSON`, { cause: e });
+  }
+  if (!parsed.Secret) return undefined;
+  if (parsed.Username === '<token>') return { identityToken: parsed.Secret };
+  return { username: parsed.Username ?? '', password: parsed.Secret };
+}

@@ -1,0 +1,291 @@
+import { ChartproofError, CopyError } from '../errors.js';
+import type { Descriptor } from './descriptor.js';
+import { isIndexMediaType, isManifestMediaType } from './media-types.js';
+import { referrersTag } from './referrers.js';
+import { isValidTag } from './reference.js';
+import { parseManifestJson, Repository } from './repository.js';
+import { type CallOptions, isMounter, isReferrerLister, type ReadOnlyTarget, type Target } from './target.js';
+import { MAX_MANIFEST_BYTES, readAll } from './verify.js';
+
+/** Progress of a copy. @public */
+export type CopyEvent =
+  | { type: 'copied'; descriptor: Descriptor }
+  | { type: 'skipped'; descriptor: Descriptor }
+  | { type: 'mounted'; descriptor: Descriptor; from: string }
+  | { type: 'tagged'; descriptor: Descriptor; tag: string };
+
+/** Options of {@link copy}. @public */
+export interface CopyOptions extends CallOptions {
+  /** Blobs and manifests transferred at once. Default 3. */
+  concurrency?: number;
+  /** Also copy referrers (signatures, attestations, SBOMs) of the root and its child manifests, recursively. Default false. */
+  referrers?: boolean;
+  /** Also copy cosign's legacy `sha256-<hex>.sig`, `.att` and `.sbom` tags of the root. Default false. */
+  cosignTags?: boolean;
+  /**
+   * Repositories of the destination registry to try mounting blobs from. Default:
+   * the source repository when source and destination are on the same registry.
+   */
+  mountFrom?: string[];
+  /** Destination tags. Default: the tag of `dstRef` (none for a digest). */
+  tags?: string[];
+  /** Receives progress events. */
+  onProgress?: (event: CopyEvent) => void;
+  /** Depth of referrers-of-referrers followed. Default 4. */
+  maxReferrerDepth?: number;
+}
+
+/** Result of {@link copy}. @public */
+export interface CopyResult {
+  /** The copied root. */
+  descriptor: Descriptor;
+  /** Referrers copied (when `referrers` was set). */
+  referrers: Descriptor[];
+  /** Cosign tags copied (when `cosignTags` was set). */
+  cosignTags: string[];
+}
+
+/**
+ * Copies a manifest or index and everything it references from `src` to `dst`,
+ * byte for byte (same digests). Content already at the destination is skipped,
+ * children are pushed before parents, blobs are mounted when possible, and tags are
+ * written last, so an interrupted copy never leaves a tag pointing at missing
+ * content.
+ * @throws CopyError `COPY_FAILED` with `origin` and the original error as `cause`
+ * @public
+ */
+export async function copy(
+  src: ReadOnlyTarget,
+  srcRef: string,
+  dst: Target,
+  dstRef?: string,
+  options: CopyOptions = {},
+): Promise<CopyResult> {
+  const root = await fromSource(undefined, () => src.resolve(srcRef, callOpts(options)));
+  const job = new CopyJob(src, dst, options);
+  await job.graph(root);
+  const copiedReferrers: Descriptor[] = [];
+  if (options.referrers) {
+    await job.referrers(root, copiedReferrers, options.maxReferrerDepth ?? 4);
+  }
+  const cosignTags: string[] = [];
+  if (options.cosignTags) {
+    const base = referrersTag(root.digest);
+    for (const suffix of ['sig', 'att', 'sbom']) {
+      const tag = `${base}.${suffix}`;
+      let desc: Descriptor;
+      try {
+        desc = await src.resolve(tag, callOpts(options));
+      } catch (e) {
+        if (isNotFound(e)) continue;
+        throw new CopyError('source', undefined, e);
+      }
+      await job.graph(desc);
+      await toDestination(desc.digest, () => dst.tag(desc, tag, callOpts(options)));
+      options.onProgress?.({ type: 'tagged', descriptor: desc, tag });
+      cosignTags.push(tag);
+    }
+  }
+  const tags = options.tags ?? (dstRef !== undefined ? tagOf(dstRef) : []);
+  for (const tag of tags) {
+    if (!isValidTag(tag))
+      throw new ChartproofError('INVALID_REFERENCE', `invalid tag ${JSON.stringify(tag)}`);
+    await toDestination(root.digest, () => dst.tag(root, tag, callOpts(options)));
+    options.onProgress?.({ type: 'tagged', descriptor: root, tag });
+  }
+  return { descriptor: root, referrers: copiedReferrers, cosignTags };
+}
+
+class CopyJob {
+  readonly #done = new Map<string, Promise<void>>();
+  readonly #limit: Limiter;
+  readonly #mountFrom: string[];
+
+  constructor(
+    readonly src: ReadOnlyTarget,
+    readonly dst: Target,
+    readonly options: CopyOptions,
+  ) {
+    this.#limit = new Limiter(Math.max(1, options.concurrency ?? 3));
+    this.#mountFrom =
+      options.mountFrom ??
+      (src instanceof Repository &&
+      dst instanceof Repository &&
+      src.reference.registry === dst.reference.registry &&
+      src.reference.repository !== dst.reference.repository
+        ? [src.reference.repository]
+        : []);
+  }
+
+  graph(desc: Descriptor): Promise<void> {
+    let p = this.#done.get(desc.digest);
+    if (!p) {
+      p = this.#node(desc);
+      this.#done.set(desc.digest, p);
+    }
+    return p;
+  }
+
+  async #node(desc: Descriptor): Promise<void> {
+    const o = callOpts(this.options);
+    o.signal?.throwIfAborted();
+    const present = await toDestination(desc.digest, () => this.#limit.run(() => this.dst.exists(desc, o)));
+    if (present) {
+      this.options.onProgress?.({ type: 'skipped', descriptor: desc });
+      return;
+    }
+    if (!isManifestMediaType(desc.mediaType)) {
+      await this.#limit.run(() => this.#blob(desc));
+      return;
+    }
+    const bytes = await fromSource(desc.digest, () =>
+      this.#limit.run(async () => readAll(await this.src.fetch(desc, o), MAX_MANIFEST_BYTES)),
+    );
+    const manifest = parseManifestJson(bytes, desc.digest);
+    await Promise.all(successors(desc, manifest).map((child) => this.graph(child)));
+    await toDestination(desc.digest, () => this.#limit.run(() => this.dst.push(desc, bytes, o)));
+    this.options.onProgress?.({ type: 'copied', descriptor: desc });
+  }
+
+  async #blob(desc: Descriptor): Promise<void> {
+    const o = callOpts(this.options);
+    if (isMounter(this.dst)) {
+      for (const from of this.#mountFrom) {
+        if (
+          await toDestination(desc.digest, () =>
+            (this.dst as Target & { mount: Repository['mount'] }).mount(desc, from, o),
+          )
+        ) {
+          this.options.onProgress?.({ type: 'mounted', descriptor: desc, from });
+          return;
+        }
+      }
+    }
+    const stream = await fromSource(desc.digest, () => this.src.fetch(desc, o));
+    await toDestination(
+      desc.digest,
+      () => this.dst.push(desc, stream, o),
+      () => stream.cancel().catch(() => {}),
+    );
+    this.options.onProgress?.({ type: 'copied', descriptor: desc });
+  }
+
+  async referrers(subject: Descriptor, out: Descriptor[], depth: number): Promise<void> {
+    if (depth <= 0 || !isReferrerLister(this.src)) return;
+    const o = callOpts(this.options);
+    const list = await fromSource(subject.digest, () =>
+      (this.src as ReadOnlyTarget & { referrers: Repository['referrers'] }).referrers(subject, o),
+    );
+    for (const r of list) {
+      if (out.some((d) => d.digest === r.digest)) continue;
+      await this.graph(r);
+      out.push(r);
+      await this.referrers(r, out, depth - 1);
+    }
+    // Referrers of the children of an index (per-platform signatures).
+    if (isIndexMediaType(subject.mediaType)) {
+      const bytes = await fromSource(subject.digest, async () =>
+        readAll(await this.src.fetch(subject, o), MAX_MANIFEST_BYTES),
+      );
+      const index = parseManifestJson(bytes, subject.digest) as { manifests?: Descriptor[] };
+      for (const child of index.manifests ?? []) await this.referrers(child, out, depth);
+    }
+  }
+}
+
+/** Children of a manifest node: subject, config, layers, or an index's manifests. */
+function successors(_desc: Descriptor, manifest: Record<string, unknown>): Descriptor[] {
+  const out: Descriptor[] = [];
+  const subject = manifest.subject as Descriptor | undefined;
+  if (subject) out.push(subject);
+  const config = manifest.config as Descriptor | undefined;
+  if (config) out.push(config);
+  for (const key of ['layers', 'manifests', 'blobs'] as const) {
+    const list = manifest[key];
+    if (Array.isArray(list)) out.push(...(list as Descriptor[]));
+  }
+  for (const d of out) {
+    if (
+      !d ||
+      typeof d.digest !== 'string' ||
+      typeof d.mediaType !== 'string' ||
+      !Number.isSafeInteger(d.size)
+    ) {
+      throw new ChartproofError('INVALID_MANIFEST', 'manifest has an invalid descriptor');
+    }
+  }
+  // Foreign (non-distributable) layers with URLs are not copied, like oras and crane.
+  return out.filter((d) => !(d.urls && d.urls.length > 0 && /nondistributable|foreign/.test(d.mediaType)));
+}
+
+function tagOf(ref: string): string[] {
+  if (ref.startsWith('sha256:') || ref.startsWith('sha512:')) return [];
+  const at = ref.indexOf('@');
+  const base = at >= 0 ? ref.slice(0, at) : ref;
+  const slash = base.lastIndexOf('/');
+  const colon = base.indexOf(':', slash + 1);
+  if (colon >= 0) return [base.slice(colon + 1)];
+  return at >= 0 || slash >= 0 ? [] : [base];
+}
+
+function callOpts(o: CopyOptions): CallOptions {
+  return o.signal ? { signal: o.signal } : {};
+}
+
+function isNotFound(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return code === 'NOT_FOUND' || code === 'MANIFEST_UNKNOWN' || code === 'NAME_UNKNOWN';
+}
+
+async function fromSource<T>(digest: string | undefined, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (
+      e instanceof CopyError ||
+      (e as Error)?.name === 'AbortError' ||
+      (e as Error)?.name === 'TimeoutError'
+    )
+      throw e;
+    throw new CopyError('source', digest, e);
+  }
+}
+
+async function toDestination<T>(digest: string, fn: () => Promise<T>, onError?: () => void): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    onError?.();
+    if (
+      e instanceof CopyError ||
+      (e as Error)?.name === 'AbortError' ||
+      (e as Error)?.name === 'TimeoutError'
+    )
+      throw e;
+    // Errors raised while reading the source stream surface during the push.
+    const origin =
+      (e as { code?: string }).code === 'DIGEST_MISMATCH' ||
+      (e as { code?: string }).code === 'SIZE_MISMATCH' ||
+      (e as { code?: string }).code === 'TRAILING_DATA'
+        ? 'source'
+        : 'destination';
+    throw new CopyError(origin, digest, e);
+  }
+}
+
+/** A counting semaphore. */
+class Limiter {
+  #active = 0;
+  readonly #queue: Array<() => void> = [];
+  constructor(readonly max: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.max) await new Promise<void>((r) => this.#queue.push(r));
+    this.#active++;
+    try {
+      return await fn();
+    } finally {
+      this.#active--;
+      this.#queue.shift()?.();
+    }
+  }
+}

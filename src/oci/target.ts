@@ -1,0 +1,85 @@
+import type { Descriptor } from './descriptor.js';
+
+/** Options every asynchronous call accepts. @public */
+export interface CallOptions {
+  /** Cancels the operation; the rejection is the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Reads content by descriptor, verified against its digest and size. @public */
+export interface Fetcher {
+  /** Returns a stream that errors unless the bytes match `desc`. */
+  fetch(desc: Descriptor, options?: CallOptions): Promise<ReadableStream<Uint8Array>>;
+}
+
+/** Tells whether content exists. @public */
+export interface Exister {
+  exists(desc: Descriptor, options?: CallOptions): Promise<boolean>;
+}
+
+/** Resolves a tag or digest to a descriptor. @public */
+export interface Resolver {
+  resolve(reference: string, options?: CallOptions): Promise<Descriptor>;
+}
+
+/** Stores content, checking it against the expected descriptor. @public */
+export interface Pusher {
+  push(
+    expected: Descriptor,
+    content: ReadableStream<Uint8Array> | Uint8Array,
+    options?: CallOptions,
+  ): Promise<void>;
+}
+
+/** Points a tag at existing content. @public */
+export interface Tagger {
+  tag(desc: Descriptor, reference: string, options?: CallOptions): Promise<void>;
+}
+
+/** Lists the manifests whose `subject` is a given manifest. @public */
+export interface ReferrerLister {
+  referrers(subject: Descriptor, options?: ReferrersOptions): Promise<Descriptor[]>;
+}
+
+/** Options of {@link ReferrerLister.referrers}. @public */
+export interface ReferrersOptions extends CallOptions {
+  /** Only referrers with this artifact type. */
+  artifactType?: string;
+}
+
+/** Lists tags. @public */
+export interface TagLister {
+  tags(options?: CallOptions): Promise<string[]>;
+}
+
+/** Mounts a blob from another repository of the same registry. @public */
+export interface Mounter {
+  /** Returns true when mounted; false when the registry would not mount. */
+  mount(desc: Descriptor, fromRepository: string, options?: CallOptions): Promise<boolean>;
+}
+
+/** Deletes content. @public */
+export interface Deleter {
+  delete(desc: Descriptor, options?: CallOptions): Promise<void>;
+}
+
+/** What read-only algorithms (verify, copy source) need. @public */
+export interface ReadOnlyTarget extends Fetcher, Resolver, Exister {}
+
+/** What writing algorithms (copy destination) need. @public */
+export interface Target extends ReadOnlyTarget, Pusher, Tagger {}
+
+/** True when the target can list referrers. @public */
+export function isReferrerLister(t: object): t is ReferrerLister {
+  return typeof (t as Partial<ReferrerLister>).referrers === 'function';
+}
+
+/** True when the target can list tags. @public */
+export function isTagLister(t: object): t is TagLister {
+  return typeof (t as Partial<TagLister>).tags === 'function';
+}
+
+/** True when the target can mount blobs. @public */
+export function isMounter(t: object): t is Mounter {
+  return typeof (t as Partial<Mounter>).mount === 'function';
+}

@@ -1,0 +1,76 @@
+import { ChartproofError, type RegistryDiagnostic, RegistryError, redactUrl } from '../../errors.js';
+import { MAX_ERROR_BODY_BYTES } from '../verify.js';
+
+/** Reads at most `limit` bytes of a response body as text, discarding the rest. */
+export async function readTextLimited(res: Response, limit: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const room = limit - total;
+      if (room <= 0) break;
+      chunks.push(value.byteLength > room ? value.subarray(0, room) : value);
+      total += Math.min(room, value.byteLength);
+    }
+  } catch {
+    // a broken error body is still an error response; report what we have
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Discards a response body so the connection can be reused. */
+export async function discard(res: Response): Promise<void> {
+  try {
+    await res.body?.cancel();
+  } catch {
+    // ignore
+  }
+}
+
+/** Converts an unexpected response into a {@link RegistryError} (body capped at 64 KiB). */
+export async function toRegistryError(res: Response, method: string, url: string): Promise<RegistryError> {
+  const text = method === 'HEAD' ? '' : await readTextLimited(res, MAX_ERROR_BODY_BYTES);
+  return new RegistryError({ status: res.status, method, url, diagnostics: parseErrorBody(text) });
+}
+
+/** Parses a distribution-spec error body; anything else yields no diagnostics. */
+export function parseErrorBody(text: string): RegistryDiagnostic[] {
+  if (!text) return [];
+  try {
+    const parsed = JSON.parse(text) as { errors?: unknown };
+    if (!parsed || typeof parsed !== 'object' || !Array.isArray(parsed.errors)) return [];
+    const out: RegistryDiagnostic[] = [];
+    for (const e of parsed.errors.slice(0, 32)) {
+      if (!e || typeof e !== 'object' || typeof (e as { code?: unknown }).code !== 'string') continue;
+      const d: RegistryDiagnostic = { code: String((e as { code: string }).code).slice(0, 64) };
+      const m = (e as { message?: unknown }).message;
+      if (typeof m === 'string') d.message = m.slice(0, 512);
+      if ((e as { detail?: unknown }).detail !== undefined) d.detail = (e as { detail?: unknown }).detail;
+      out.push(d);
+    }
+    return out;
+  } catch {
+    return [];
+  }
+}
+
+/** Maps a thrown fetch error to a typed error; abort reasons pass through unchanged. */
+export function toNetworkError(err: unknown, method: string, url: string, signal?: AbortSignal): unknown {
+  if (signal?.aborted) return signal.reason;
+  if (err instanceof ChartproofError) return err;
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = e.cause?.code ?? '';
+  const detail = e.cause?.message ?? e.message ?? String(err);
+  const timeout = /TIMEOUT/i.test(code) || e.name === 'TimeoutError';
+  return new ChartproofError(
+    timeout ? 'TIMEOUT' : 'NETWORK',
+    `${method} ${redactUrl(url)}: ${timeout ? 'timed out' : 'network error'}${code ? ` (${code})` : ''}: ${detail}`,
+    { cause: err },
+  );
+}

@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { Agent, type Dispatcher, EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
+import { ChartproofError } from '../../errors.js';
+
+/** A WHATWG `fetch`-compatible function. @public */
+export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/** TLS and connection settings for one registry host. @public */
+export interface HostSettings {
+  /** Talk plain HTTP to this host. Default false: HTTPS only. */
+  plainHttp?: boolean;
+  /** Accept any TLS certificate from this host. Default false. Dangerous. */
+  insecureSkipTlsVerify?: boolean;
+  /** Extra trusted CA certificates (PEM), added to Node's bundled roots. */
+  ca?: string | string[];
+}
+
+/** Timeouts in milliseconds. @public */
+export interface Timeouts {
+  /** TCP + TLS connect. Default 30 000. */
+  connect?: number;
+  /** Time to the response headers. Default 60 000. */
+  headers?: number;
+  /** Longest pause between two body chunks. Default 60 000. */
+  body?: number;
+}
+
+/** Options of {@link createFetch}. @public */
+export interface CreateFetchOptions extends HostSettings {
+  timeouts?: Timeouts;
+  /** Use `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` from the environment. Default true. */
+  proxyFromEnv?: boolean;
+  /** Environment to read proxies from. Default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Keep-alive connections per origin. Default 16. */
+  connections?: number;
+}
+
+/**
+ * Builds a `fetch` on undici with its own keep-alive pool, custom CA, optional TLS
+ * verification skip and proxy support from the environment. Each call creates an
+ * independent pool (no global dispatcher is touched); call `close()` to release it.
+ * @public
+ */
+export function createFetch(options: CreateFetchOptions = {}): FetchLike & { close(): Promise<void> } {
+  const dispatcher = createDispatcher(options);
+  const f = ((input: string | URL | Request, init?: RequestInit) =>
+    undiciFetch(
+      input as never,
+      { ...(init as object), dispatcher } as never,
+    ) as unknown as Promise<Response>) as FetchLike & {
+    close(): Promise<void>;
+  };
+  f.close = () => dispatcher.close();
+  return f;
+}
+
+function createDispatcher(options: CreateFetchOptions): Dispatcher {
+  const ca = options.ca === undefined ? undefined : [...rootCertificates, ...[options.ca].flat()];
+  const connect = {
+    timeout: options.timeouts?.connect ?? 30_000,
+    ...(ca ? { ca } : {}),
+    ...(options.insecureSkipTlsVerify ? { rejectUnauthorized: false } : {}),
+  };
+  const common = {
+    connect,
+    headersTimeout: options.timeouts?.headers ?? 60_000,
+    bodyTimeout: options.timeouts?.body ?? 60_000,
+    connections: options.connections ?? 16,
+    keepAliveTimeout: 10_000,
+  };
+  const env = options.env ?? process.env;
+  const hasProxy = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'].some((k) => env[k]);
+  if ((options.proxyFromEnv ?? true) && hasProxy) {
+    const proxyOptions: ConstructorParameters<typeof EnvHttpProxyAgent>[0] = { ...common };
+    const httpProxy = env.http_proxy ?? env.HTTP_PROXY;
+    const httpsProxy = env.https_proxy ?? env.HTTPS_PROXY;
+    const noProxy = env.no_proxy ?? env.NO_PROXY;
+    if (httpProxy) proxyOptions.httpProxy = httpProxy;
+    if (httpsProxy) proxyOptions.httpsProxy = httpsProxy;
+    if (noProxy) proxyOptions.noProxy = noProxy;
+    return new EnvHttpProxyAgent(proxyOptions);
+  }
+  return new Agent(common);
+}
+
+/**
+ * Reads PEM CA certificates from a file.
+ * @throws ChartproofError `IO`
+ * @public
+ */
+export function readCaFile(path: string): string {
+  try {
+    const pem = readFileSync(path, 'utf8');
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+      throw new ChartproofError('INVALID_ARGUMENT', `${path}: no PEM certificate found`);
+    }
+    return pem;
+  } catch (e) {
+    if (e instanceof ChartproofError) throw e;
+    throw new ChartproofError('IO', `cannot read CA file ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** A request body accepted by {@link FetchLike}. @public */
+export type RequestBody = NonNullable<RequestInit['body']>;

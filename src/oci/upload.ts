@@ -1,0 +1,212 @@
+import type { RequestBody } from './transport/fetch.js';
+import { ChartproofError } from '../errors.js';
+import type { Descriptor } from './descriptor.js';
+import type { Repository } from './repository.js';
+import type { CallOptions } from './target.js';
+import { discard, toRegistryError } from './transport/errors.js';
+import { streamOf, verifyBytes, verifyStream } from './verify.js';
+
+/** Blob upload behaviour. @public */
+export interface UploadOptions {
+  /**
+   * Upload streams in `PATCH` chunks of this many bytes (each chunk buffered, so it
+   * can be retried and resumed after a 416). Default: one monolithic `PUT`, with the
+   * body streamed and verified on the way out.
+   */
+  chunkSize?: number;
+  /** Progress callback: bytes of this blob acknowledged by the registry so far. */
+  onProgress?: (bytes: number) => void;
+}
+
+/**
+ * Uploads a blob: `POST` to open a session, then a monolithic `PUT ?digest=` or a
+ * chunked `PATCH` series closed by `PUT`. A failed upload is cancelled (best effort)
+ * so no half-written session lingers.
+ */
+export async function pushBlob(
+  repo: Repository,
+  desc: Descriptor,
+  content: ReadableStream<Uint8Array> | Uint8Array,
+  options: UploadOptions & CallOptions = {},
+): Promise<void> {
+  if (content instanceof Uint8Array) verifyBytes(content, desc);
+  const scopes = repo.scopes('pull', 'push');
+  const start = repo.url('blobs/uploads/');
+  const res = await repo.send({
+    method: 'POST',
+    url: start,
+    scopes,
+    signal: options.signal,
+    headers: { 'content-length': '0' },
+  });
+  if (res.status === 201) {
+    // Some registries complete an upload for content they already hold.
+    await discard(res);
+    return;
+  }
+  if (res.status !== 202) throw await toRegistryError(res, 'POST', start);
+  await discard(res);
+  let location = sessionUrl(res, start);
+  const minChunk = Number(res.headers.get('oci-chunk-min-length')) || 0;
+  try {
+    const chunkSize = options.chunkSize !== undefined ? Math.max(options.chunkSize, minChunk) : undefined;
+    if (chunkSize !== undefined && chunkSize > 0) {
+      location = await uploadChunks(repo, location, desc, content, chunkSize, options);
+      await finish(repo, location, desc, undefined, options);
+    } else {
+      const body = content instanceof Uint8Array ? content : undefined;
+      const stream = content instanceof Uint8Array ? undefined : verifyStream(content, desc);
+      await finish(repo, location, desc, body ?? stream, options);
+    }
+    options.onProgress?.(desc.size);
+  } catch (e) {
+    const cancel = await repo
+      .send({ method: 'DELETE', url: location, scopes, signal: AbortSignal.timeout(10_000) })
+      .catch(() => undefined);
+    if (cancel) await discard(cancel);
+    throw e;
+  }
+}
+
+async function finish(
+  repo: Repository,
+  location: string,
+  desc: Descriptor,
+  body: Uint8Array | ReadableStream<Uint8Array> | undefined,
+  options: CallOptions,
+): Promise<void> {
+  const url = new URL(location);
+  url.searchParams.set('digest', desc.digest);
+  const target = url.toString();
+  const streamed = body instanceof ReadableStream;
+  const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+  if (!streamed) headers['content-length'] = String(body?.byteLength ?? 0);
+  const res = await repo.send({
+    method: 'PUT',
+    url: target,
+    headers,
+    body: () => (body ?? new Uint8Array()) as RequestBody,
+    replayable: !streamed,
+    scopes: repo.scopes('pull', 'push'),
+    signal: options.signal,
+  });
+  if (res.status !== 201 && res.status !== 204 && res.status !== 200)
+    throw await toRegistryError(res, 'PUT', target);
+  await discard(res);
+  const echoed = res.headers.get('docker-content-digest');
+  if (echoed && echoed !== desc.digest && echoed.split(':')[0] === desc.digest.split(':')[0]) {
+    throw new ChartproofError(
+      'DIGEST_MISMATCH',
+      `registry stored blob as ${echoed}, expected ${desc.digest}`,
+    );
+  }
+}
+
+async function uploadChunks(
+  repo: Repository,
+  location: string,
+  desc: Descriptor,
+  content: ReadableStream<Uint8Array> | Uint8Array,
+  chunkSize: number,
+  options: UploadOptions & CallOptions,
+): Promise<string> {
+  const source = verifyStream(content instanceof Uint8Array ? streamOf(content) : content, desc);
+  const reader = source.getReader();
+  let offset = 0;
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    const chunk = Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    let sent = 0;
+    // Resume loop: a 416 means the registry holds a different amount; ask and resend the rest.
+    for (let attempt = 0; sent < chunk.byteLength; attempt++) {
+      const part = chunk.subarray(sent);
+      const startByte = offset + sent;
+      const res = await repo.send({
+        method: 'PATCH',
+        url: location,
+        headers: {
+          'content-type': 'application/octet-stream',
+          'content-range': `${startByte}-${startByte + part.byteLength - 1}`,
+          'content-length': String(part.byteLength),
+        },
+        body: () => part as RequestBody,
+        scopes: repo.scopes('pull', 'push'),
+        signal: options.signal,
+      });
+      if (res.status === 202) {
+        await discard(res);
+        location = sessionUrl(res, location);
+        const end = rangeEnd(res.headers.get('range'));
+        const acked = end === undefined ? startByte + part.byteLength : end + 1;
+        if (acked < startByte || acked > startByte + part.byteLength) {
+          throw new ChartproofError(
+            'PROTOCOL',
+            `registry acknowledged ${acked} bytes, expected ${startByte + part.byteLength}`,
+          );
+        }
+        sent = acked - offset;
+        options.onProgress?.(acked);
+        continue;
+      }
+      if (res.status === 416 && attempt < 3) {
+        await discard(res);
+        const status = await repo.send({
+          method: 'GET',
+          url: location,
+          scopes: repo.scopes('pull', 'push'),
+          signal: options.signal,
+        });
+        await discard(status);
+        if (status.status !== 204 && status.status !== 202)
+          throw await toRegistryError(status, 'GET', location);
+        location = sessionUrl(status, location);
+        const end = rangeEnd(status.headers.get('range'));
+        const have = end === undefined ? 0 : end + 1;
+        if (have < offset || have > offset + chunk.byteLength) {
+          throw new ChartproofError(
+            'BLOB_UPLOAD_INVALID',
+            `cannot resume upload: registry holds ${have} bytes, chunk covers ${offset}-${offset + chunk.byteLength}`,
+          );
+        }
+        sent = have - offset;
+        continue;
+      }
+      throw await toRegistryError(res, 'PATCH', location);
+    }
+    offset += chunk.byteLength;
+  };
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    let v = value;
+    while (v.byteLength > 0) {
+      const room = chunkSize - pendingBytes;
+      const take = v.subarray(0, room);
+      pending.push(take);
+      pendingBytes += take.byteLength;
+      v = v.subarray(take.byteLength);
+      if (pendingBytes === chunkSize) await flush();
+    }
+  }
+  if (pendingBytes > 0) await flush();
+  return location;
+}
+
+function sessionUrl(res: Response, base: string): string {
+  const location = res.headers.get('location');
+  if (!location)
+    throw new ChartproofError(
+      'PROTOCOL',
+      `registry answered ${res.status} without a Location for the upload`,
+    );
+  return new URL(location, base).toString();
+}
+
+/** Parses `Range: 0-<end>` (also `bytes=0-<end>`). */
+function rangeEnd(value: string | null): number | undefined {
+  const m = value ? /^(?:bytes=)?(\d+)-(\d+)$/.exec(value.trim()) : null;
+  return m ? Number(m[2]) : undefined;
+}

@@ -1,0 +1,2 @@
+/** The chartproof package version. @public */
+export const VERSION = '0.1.0';

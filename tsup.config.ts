@@ -1,0 +1,35 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig([
+  {
+    entry: {
+      index: 'src/index.ts',
+      oci: 'src/oci/index.ts',
+      chart: 'src/chart/index.ts',
+      lock: 'src/lock/index.ts',
+      sign: 'src/sign/index.ts',
+      verify: 'src/verify/index.ts',
+      mirror: 'src/mirror/index.ts',
+      policy: 'src/policy/index.ts',
+      testing: 'src/testing/index.ts',
+    },
+    format: ['esm', 'cjs'],
+    dts: true,
+    clean: true,
+    sourcemap: true,
+    target: 'node22',
+    platform: 'node',
+    splitting: true,
+    treeshake: true,
+  },
+  {
+    entry: { cli: 'src/cli/main.ts' },
+    format: ['esm'],
+    dts: false,
+    clean: false,
+    sourcemap: true,
+    target: 'node22',
+    platform: 'node',
+    banner: { js: '#!/usr/bin/env node' },
+  },
+]);
