@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StartedRegistry } from './docker-registry.js';
-import { makeTempDirSync, removeDir, toolPath } from './services.js';
+import { makeTempDirSync, removeDir, removeOnExit, toolPath } from './services.js';
 
 /** Transport settings for one side of a skopeo command. */
 export interface SkopeoEndpoint {
@@ -53,6 +53,7 @@ export function skopeoAvailable(): boolean {
 
 interface Sandbox {
   dir: string;
+  dispose: () => void;
   policy: string;
   registriesD: string;
   registriesConf: string;
@@ -71,7 +72,12 @@ function createSandbox(): Sandbox {
   writeFileSync(registriesConf, 'unqualified-search-registries = []\n');
   const tmp = join(dir, 'tmp');
   mkdirSync(tmp);
-  return { dir, policy, registriesD, registriesConf, authFile: join(dir, 'auth.json'), tmp };
+  const unregister = removeOnExit(dir);
+  const dispose = () => {
+    removeDir(dir);
+    unregister();
+  };
+  return { dir, dispose, policy, registriesD, registriesConf, authFile: join(dir, 'auth.json'), tmp };
 }
 
 function endpointFlags(prefix: '' | 'src-' | 'dest-', e: SkopeoEndpoint | undefined): string[] {
@@ -123,7 +129,7 @@ export function skopeo(args: string[], opts: SkopeoOptions = {}): Promise<Skopeo
           killSignal: 'SIGKILL',
         },
         (err, stdout, stderr) => {
-          removeDir(sb.dir);
+          sb.dispose();
           const result = {
             stdout: stdout.toString('utf8'),
             stderr: stderr.toString('utf8'),
@@ -144,7 +150,7 @@ export function skopeo(args: string[], opts: SkopeoOptions = {}): Promise<Skopeo
     try {
       run();
     } catch (err) {
-      removeDir(sb.dir);
+      sb.dispose();
       reject(err);
     }
   });

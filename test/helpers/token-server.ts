@@ -105,7 +105,7 @@ export interface StartedTokenServer {
   issueToken(
     sub: string,
     access: TokenScope[],
-    opts?: { expiresIn?: number; audience?: string; issuer?: string; notBefore?: number },
+    opts?: { expiresIn?: number; audience?: string | string[]; issuer?: string; notBefore?: number },
   ): string;
   /** Decodes a JWT without verifying it. */
   decode(token: string): { header: Record<string, unknown>; claims: Record<string, unknown> };
