@@ -6,7 +6,8 @@
 // 2. copies both into another repository (digests preserved, tag written last),
 // 3. lists tags and referrers with the CLI over real HTTP,
 // 4. shows that tampered content is refused.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { copy, digestOf, formatReference, MediaType, RegistryClient } from '../dist/index.js';
 import { MemoryRegistry } from '../dist/testing.js';
@@ -71,12 +72,14 @@ try {
   console.log(`copied   -> ${pinned}  (same digest: ${result.descriptor.digest === subject.digest})\n`);
 
   // 3. the CLI, over HTTP
-  const run = (...args) =>
-    execFileSync(process.execPath, [cli, '--plain-http', ...args], { encoding: 'utf8' });
+  // The CLI runs as a separate process; this one keeps serving the registry meanwhile.
+  const run = async (...args) =>
+    (await promisify(execFile)(process.execPath, [cli, '--plain-http', ...args], { encoding: 'utf8' }))
+      .stdout;
   console.log(
-    `$ chartproof tags ${server.host}/internal/podinfo\n${run('tags', `${server.host}/internal/podinfo`)}`,
+    `$ chartproof tags ${server.host}/internal/podinfo\n${await run('tags', `${server.host}/internal/podinfo`)}`,
   );
-  const refs = JSON.parse(run('referrers', `${server.host}/internal/podinfo:6.5.0`));
+  const refs = JSON.parse(await run('referrers', `${server.host}/internal/podinfo:6.5.0`));
   console.log(
     `$ chartproof referrers ${server.host}/internal/podinfo:6.5.0\n  ${refs.manifests.length} referrer(s): ${refs.manifests.map((d) => d.artifactType).join(', ')}\n`,
   );

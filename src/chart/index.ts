@@ -4,5 +4,5 @@
  * import them from here.
  * @packageDocumentation
  */
-export type { ErrorCode } from '../errors.js';
+export type { ChartproofErrorOptions, ErrorCode } from '../errors.js';
 export { ChartproofError, isChartproofError } from '../errors.js';

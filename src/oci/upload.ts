@@ -164,7 +164,8 @@ async function uploadChunks(
           throw await toRegistryError(status, 'GET', location);
         location = sessionUrl(status, location);
         const end = rangeEnd(status.headers.get('range'));
-        const have = end === undefined ? 0 : end + 1;
+        // `0-0` is what registries (distribution included) report for an empty session.
+        const have = end === undefined || (end === 0 && offset === 0) ? 0 : end + 1;
         if (have < offset || have > offset + chunk.byteLength) {
           throw new ChartproofError(
             'BLOB_UPLOAD_INVALID',
