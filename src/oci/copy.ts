@@ -61,8 +61,20 @@ export async function copy(
   dstRef?: string,
   options: CopyOptions = {},
 ): Promise<CopyResult> {
-  const root = await fromSource(undefined, () => src.resolve(srcRef, callOpts(options)));
+  // A remote source is read with one GET (which also caches the verified bytes for the walk).
+  const root = await fromSource(undefined, async () =>
+    src instanceof Repository
+      ? (await src.fetchManifest(srcRef, callOpts(options))).descriptor
+      : src.resolve(srcRef, callOpts(options)),
+  );
+  const tags = options.tags ?? (dstRef !== undefined ? tagOf(dstRef) : []);
+  for (const tag of tags) {
+    if (!isValidTag(tag))
+      throw new ChartproofError('INVALID_REFERENCE', `invalid tag ${JSON.stringify(tag)}`);
+  }
   const job = new CopyJob(src, dst, options);
+  // Without referrers to bring along, the root can be pushed and tagged in one request.
+  if (!options.referrers && !options.cosignTags) job.rootTags = { digest: root.digest, tags };
   await job.graph(root);
   const copiedReferrers: Descriptor[] = [];
   if (options.referrers) {
@@ -86,10 +98,8 @@ export async function copy(
       cosignTags.push(tag);
     }
   }
-  const tags = options.tags ?? (dstRef !== undefined ? tagOf(dstRef) : []);
   for (const tag of tags) {
-    if (!isValidTag(tag))
-      throw new ChartproofError('INVALID_REFERENCE', `invalid tag ${JSON.stringify(tag)}`);
+    if (job.tagged.has(tag)) continue;
     await toDestination(root.digest, () => dst.tag(root, tag, callOpts(options)));
     options.onProgress?.({ type: 'tagged', descriptor: root, tag });
   }
@@ -100,6 +110,10 @@ class CopyJob {
   readonly #done = new Map<string, Promise<void>>();
   readonly #limit: Limiter;
   readonly #mountFrom: string[];
+  /** Tags to write together with the root manifest, when allowed. */
+  rootTags: { digest: string; tags: string[] } | undefined;
+  /** Tags already written. */
+  readonly tagged = new Set<string>();
 
   constructor(
     readonly src: ReadOnlyTarget,
@@ -143,24 +157,40 @@ class CopyJob {
     );
     const manifest = parseManifestJson(bytes, desc.digest);
     await Promise.all(successors(desc, manifest).map((child) => this.graph(child)));
-    await toDestination(desc.digest, () => this.#limit.run(() => this.dst.push(desc, bytes, o)));
+    const dst = this.dst;
+    const tags = this.rootTags?.digest === desc.digest ? this.rootTags.tags : [];
+    if (tags.length > 0 && dst instanceof Repository) {
+      await toDestination(desc.digest, () =>
+        this.#limit.run(() => dst.pushManifest(bytes, { mediaType: desc.mediaType, tags, ...o })),
+      );
+      this.options.onProgress?.({ type: 'copied', descriptor: desc });
+      for (const tag of tags) {
+        this.tagged.add(tag);
+        this.options.onProgress?.({ type: 'tagged', descriptor: desc, tag });
+      }
+      return;
+    }
+    await toDestination(desc.digest, () => this.#limit.run(() => dst.push(desc, bytes, o)));
     this.options.onProgress?.({ type: 'copied', descriptor: desc });
+  }
+
+  async #mount(desc: Descriptor): Promise<boolean> {
+    if (!isMounter(this.dst)) return false;
+    const dst = this.dst;
+    for (const from of this.#mountFrom) {
+      if (await toDestination(desc.digest, () => dst.mount(desc, from, callOpts(this.options)))) {
+        this.options.onProgress?.({ type: 'mounted', descriptor: desc, from });
+        return true;
+      }
+    }
+    return false;
   }
 
   async #blob(desc: Descriptor): Promise<void> {
     const o = callOpts(this.options);
-    if (isMounter(this.dst)) {
-      for (const from of this.#mountFrom) {
-        if (
-          await toDestination(desc.digest, () =>
-            (this.dst as Target & { mount: Repository['mount'] }).mount(desc, from, o),
-          )
-        ) {
-          this.options.onProgress?.({ type: 'mounted', descriptor: desc, from });
-          return;
-        }
-      }
-    }
+    // Mount only what is absent: re-linking present blobs concurrently is not safe on every
+    // registry (distribution's filesystem driver rewrites the link file in place).
+    if (await this.#mount(desc)) return;
     const stream = await fromSource(desc.digest, () => this.src.fetch(desc, o));
     await toDestination(
       desc.digest,

@@ -59,6 +59,16 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
   readonly options: Readonly<RepositoryOptions>;
   /** Learned referrers capability; see {@link RepositoryOptions.referrersApi}. */
   referrersApi: boolean | undefined;
+  // Manifests recently pushed or fetched (verified, content-addressed), so that tagging
+  // or re-reading them needs no extra round trip. Bounded.
+  readonly #recent = new Map<string, { descriptor: Descriptor; bytes: Uint8Array }>();
+
+  #remember(descriptor: Descriptor, bytes: Uint8Array): void {
+    if (bytes.byteLength > 256 * 1024) return;
+    this.#recent.delete(descriptor.digest);
+    this.#recent.set(descriptor.digest, { descriptor, bytes });
+    if (this.#recent.size > 32) this.#recent.delete(this.#recent.keys().next().value!);
+  }
 
   constructor(client: RegistryClient, reference: Reference, options: RepositoryOptions = {}) {
     this.client = client;
@@ -183,13 +193,15 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
         `${this.name}:${selector}: body digest ${digestOf(bytes)} does not match Docker-Content-Digest ${headerDigest}`,
       );
     }
-    return { descriptor: { mediaType, digest, size: bytes.byteLength }, bytes, manifest };
+    const descriptor: Descriptor = { mediaType, digest, size: bytes.byteLength };
+    this.#remember(descriptor, bytes);
+    return { descriptor, bytes, manifest };
   }
 
   /** Fetches content (manifest or blob) as a verified stream. */
   async fetch(desc: Descriptor, options: CallOptions = {}): Promise<ReadableStream<Uint8Array>> {
     if (isManifestMediaType(desc.mediaType)) {
-      const m = await this.fetchManifest(desc.digest, options);
+      const m = this.#recent.get(desc.digest) ?? (await this.fetchManifest(desc.digest, options));
       verifyBytes(m.bytes, desc);
       return new ReadableStream({
         start(c) {
@@ -255,9 +267,11 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
   }
 
   /**
-   * Pushes manifest bytes by digest, then to each tag in `tags` (tags last, so a tag
-   * never points at content that is not in place). Maintains the referrers tag
-   * index when the manifest has a `subject` and the registry lacks the API.
+   * Pushes manifest bytes and points `tags` at them. Call it after the manifest's blobs
+   * are in place: the registry then stores content and tag together, so a tag never
+   * points at content that is missing. Without tags (or with a `subject`) the
+   * manifest is pushed by digest first. Maintains the referrers tag index when the
+   * manifest has a `subject` and the registry lacks the API.
    */
   async pushManifest(
     bytes: Uint8Array,
@@ -286,8 +300,12 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
         throw new ChartproofError('INVALID_REFERENCE', `invalid tag ${JSON.stringify(tag)}`);
     }
     const desc: Descriptor = { mediaType, digest: digestOf(bytes), size: bytes.byteLength };
-    const subjectHeader = await this.#putManifest(desc.digest, bytes, mediaType, options.signal);
     const subject = manifest.subject as Descriptor | undefined;
+    const tags = [...(options.tags ?? [])];
+    // One request for content and first tag when there is no referrers index to maintain first.
+    const first = subject ? desc.digest : (tags.shift() ?? desc.digest);
+    const subjectHeader = await this.#putManifest(first, bytes, mediaType, options.signal);
+    this.#remember(desc, bytes);
     if (subject && typeof subject.digest === 'string') {
       if (subjectHeader) this.referrersApi = true;
       else if (this.referrersApi !== true) {
@@ -295,7 +313,7 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
         await updateReferrersTag(this, subject, referrerEntry(desc, manifest), options);
       }
     }
-    for (const tag of options.tags ?? []) await this.#putManifest(tag, bytes, mediaType, options.signal);
+    for (const tag of tags) await this.#putManifest(tag, bytes, mediaType, options.signal);
     return desc;
   }
 
@@ -332,7 +350,8 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
   async tag(desc: Descriptor, tag: string, options: CallOptions = {}): Promise<void> {
     if (!isValidTag(tag))
       throw new ChartproofError('INVALID_REFERENCE', `invalid tag ${JSON.stringify(tag)}`);
-    const m = await this.fetchManifest(desc.digest, options);
+    const known = this.#recent.get(desc.digest);
+    const m = known ?? (await this.fetchManifest(desc.digest, options));
     await this.#putManifest(tag, m.bytes, m.descriptor.mediaType, options.signal);
   }
 
