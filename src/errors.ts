@@ -67,7 +67,10 @@ export type ErrorCode =
   // copy
   | 'COPY_FAILED'
   // files
-  | 'IO';
+  | 'IO'
+  // charts
+  | 'CHART_INVALID'
+  | 'CHART_METADATA_INVALID';
 
 /** Options accepted by {@link ChartproofError}. @public */
 export interface ChartproofErrorOptions {
@@ -204,7 +207,11 @@ export function isChartproofError(value: unknown, code?: ErrorCode): value is Ch
   return code === undefined || value.code === code;
 }
 
-const SPEC_CODES = new Set<string>([
+/**
+ * The error codes of the OCI distribution spec (v1.1.1).
+ * @public
+ */
+export const DISTRIBUTION_ERROR_CODES = [
   'BLOB_UNKNOWN',
   'BLOB_UPLOAD_INVALID',
   'BLOB_UPLOAD_UNKNOWN',
@@ -219,7 +226,12 @@ const SPEC_CODES = new Set<string>([
   'DENIED',
   'UNSUPPORTED',
   'TOOMANYREQUESTS',
-]);
+] as const;
+
+/** One of the distribution-spec error codes (`DISTRIBUTION_ERROR_CODES`). @public */
+export type DistributionErrorCode = (typeof DISTRIBUTION_ERROR_CODES)[number];
+
+const SPEC_CODES = new Set<string>(DISTRIBUTION_ERROR_CODES);
 
 function codeFor(status: number, diagnostics: RegistryDiagnostic[]): ErrorCode {
   for (const d of diagnostics) if (SPEC_CODES.has(d.code)) return d.code as ErrorCode;

@@ -5,7 +5,12 @@
  * also have their own entry points (`chartproof/oci`, `chartproof/testing`, ...).
  * @packageDocumentation
  */
-export type { ChartproofErrorOptions, ErrorCode, RegistryDiagnostic } from './errors.js';
+export type {
+  ChartproofErrorOptions,
+  DistributionErrorCode,
+  ErrorCode,
+  RegistryDiagnostic,
+} from './errors.js';
 export {
   ChartproofError,
   CopyError,

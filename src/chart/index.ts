@@ -1,8 +1,43 @@
 /**
- * chartproof/chart: reserved entry point; its capability lands in a later release
- * (see docs/roadmap.md). It re-exports the error types so callers can already
- * import them from here.
+ * chartproof/chart: safe chart loading and Helm-identical OCI push/pull.
  * @packageDocumentation
  */
 export type { ChartproofErrorOptions, ErrorCode } from '../errors.js';
 export { ChartproofError, isChartproofError } from '../errors.js';
+export type { LoadOptions } from './archive.js';
+export { readArchiveEntries } from './archive.js';
+export {
+  helmAnnotations,
+  helmConfigJson,
+  OciAnnotation,
+  ociTagForVersion,
+  versionForOciTag,
+} from './config.js';
+export { loadChartArchive, loadChartFile } from './load.js';
+export { parseChartMetadata, validateChartMetadata } from './metadata.js';
+export type {
+  BuildChartManifestOptions,
+  ChartBlob,
+  ChartManifestBuild,
+  ChartPullOptions,
+  ChartPushOptions,
+  ChartPushResult,
+  PulledChart,
+  ResolveChartVersionOptions,
+} from './oci.js';
+export {
+  buildChartManifest,
+  LEGACY_CHART_LAYER_MEDIA_TYPE,
+  MAX_CHART_BYTES,
+  pullChart,
+  pushChart,
+  resolveChartVersion,
+} from './oci.js';
+export type {
+  Chart,
+  ChartDependency,
+  ChartFile,
+  ChartLock,
+  ChartMaintainer,
+  ChartMetadata,
+} from './types.js';

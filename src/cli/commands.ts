@@ -6,6 +6,7 @@ import { copy } from '../oci/copy.js';
 import { MediaType } from '../oci/media-types.js';
 import { formatReference, normalizeRegistry, parseReference, pinReference } from '../oci/reference.js';
 import { readCaFile } from '../oci/transport/fetch.js';
+import { CHART_COMMANDS } from './chart-commands.js';
 import { type CliIo, Exit, UsageError } from './io.js';
 
 /** Global flags after parsing. */
@@ -214,4 +215,5 @@ export const COMMANDS: Record<string, Command> = {
   manifest: manifestCommand,
   copy: copyCommand,
   referrers: referrersCommand,
+  ...CHART_COMMANDS,
 };

@@ -25,6 +25,8 @@ const INPUT = new Set([
   'INVALID_CONFIG',
   'CREDENTIALS_INVALID',
   'IO',
+  'CHART_INVALID',
+  'CHART_METADATA_INVALID',
 ]);
 
 /** Maps an error to the CLI's exit code. */

@@ -57,7 +57,7 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
       strict: true,
     });
     json = values.json === true;
-    if (values.version) {
+    if (values.version === true && !command?.options?.version) {
       io.stdout(`${VERSION}\n`);
       return Exit.ok;
     }

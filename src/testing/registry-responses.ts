@@ -1,3 +1,5 @@
+import type { DistributionErrorCode } from '../errors.js';
+
 /**
  * Response helpers shared by the in-memory registry modules.
  * @internal
@@ -8,23 +10,7 @@
  * the legacy `TAG_INVALID` and distribution's `UNKNOWN` for internal errors.
  * @internal
  */
-export type RegistryErrorCode =
-  | 'BLOB_UNKNOWN'
-  | 'BLOB_UPLOAD_INVALID'
-  | 'BLOB_UPLOAD_UNKNOWN'
-  | 'DIGEST_INVALID'
-  | 'MANIFEST_BLOB_UNKNOWN'
-  | 'MANIFEST_INVALID'
-  | 'MANIFEST_UNKNOWN'
-  | 'NAME_INVALID'
-  | 'NAME_UNKNOWN'
-  | 'SIZE_INVALID'
-  | 'UNAUTHORIZED'
-  | 'DENIED'
-  | 'UNSUPPORTED'
-  | 'TOOMANYREQUESTS'
-  | 'TAG_INVALID'
-  | 'UNKNOWN';
+export type RegistryErrorCode = DistributionErrorCode | 'TAG_INVALID' | 'UNKNOWN';
 
 /** Headers as a plain record. @internal */
 export type HeaderRecord = Record<string, string>;

@@ -1,0 +1,489 @@
+import { isLenientSemver } from '../../src/chart/metadata.js';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  goJsonString,
+  goJsonStruct,
+  goJsonValue,
+  helmAnnotations,
+  helmConfigJson,
+  ociTagForVersion,
+  sanitizeHelmString,
+  versionForOciTag,
+} from '../../src/chart/config.js';
+import {
+  buildChartManifest,
+  isStrictVersion,
+  pullChart,
+  pushChart,
+  resolveChartVersion,
+} from '../../src/chart/oci.js';
+import type { ChartMetadata } from '../../src/chart/types.js';
+import { ChartproofError } from '../../src/errors.js';
+import { digestOf, MediaType, RegistryClient } from '../../src/oci/index.js';
+import { MemoryRegistry } from '../../src/testing/index.js';
+
+const VECTORS = join(process.cwd(), '..', 'shared', 'vectors', 'helm');
+const haveVectors = existsSync(join(VECTORS, 'derived', 'oci', 'oci-signtest-manifest.json'));
+if (!haveVectors) console.warn(`chart OCI golden tests skipped: Helm vectors not found at ${VECTORS}`);
+
+const GOLDEN_DIGEST = 'sha256:fbbade96da6050f68f94f122881e3b80051a18f13ab5f4081868dd494538f5c2';
+const CONFIG_DIGEST = 'sha256:8d17cb6bf6ccd8c29aace9a658495cbd5e2e87fc267876e86117c7db681c9580';
+const HOST = 'registry.test';
+const enc = new TextEncoder();
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+const SIGNTEST: ChartMetadata = {
+  name: 'signtest',
+  version: '0.1.0',
+  description: 'A Helm chart for Kubernetes',
+  apiVersion: 'v1',
+};
+
+function setup() {
+  const registry = new MemoryRegistry();
+  const client = new RegistryClient({ fetch: registry.fetch, plainHttp: true });
+  return { registry, client };
+}
+
+async function expectCode(p: Promise<unknown>, code: string, message?: RegExp): Promise<ChartproofError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ChartproofError);
+  expect((err as ChartproofError).code).toBe(code);
+  if (message) expect((err as ChartproofError).message).toMatch(message);
+  return err as ChartproofError;
+}
+
+function fakeChart(name: string, version: string): { archive: Uint8Array; meta: ChartMetadata } {
+  return {
+    archive: enc.encode(`fake tgz ${name} ${version}`),
+    meta: { name, version, apiVersion: 'v2', description: `${name} chart` },
+  };
+}
+
+describe.skipIf(!haveVectors)('Helm golden OCI vector (signtest-0.1.0)', () => {
+  it('reproduces the manifest and config bytes helm push writes', async () => {
+    const archive = await readFile(join(VECTORS, 'pkg/downloader/testdata/signtest-0.1.0.tgz'));
+    const provenance = await readFile(join(VECTORS, 'pkg/downloader/testdata/signtest-0.1.0.tgz.prov'));
+    const goldenManifest = await readFile(join(VECTORS, 'derived/oci/oci-signtest-manifest.json'));
+    const goldenConfig = await readFile(join(VECTORS, 'derived/oci/oci-signtest-config.json'));
+
+    const built = buildChartManifest(archive, SIGNTEST, { creationTime: '1977-09-02T22:04:05Z', provenance });
+    expect(Buffer.from(built.config.data).equals(goldenConfig)).toBe(true);
+    expect(built.config.desc).toEqual({ mediaType: MediaType.HelmConfig, digest: CONFIG_DIGEST, size: 99 });
+    expect(text(built.manifest)).toBe(goldenManifest.toString('utf8'));
+    expect(Buffer.from(built.manifest).equals(goldenManifest)).toBe(true);
+    expect(built.manifest.byteLength).toBe(742);
+    expect(digestOf(built.manifest)).toBe(GOLDEN_DIGEST);
+    // layers sorted by digest: the provenance layer happens to come first
+    expect(built.layers.map((l) => l.desc.mediaType)).toEqual([
+      MediaType.HelmProvenance,
+      MediaType.HelmChartContent,
+    ]);
+  });
+
+  it('pushes the golden manifest and pulls the chart back', async () => {
+    const archive = await readFile(join(VECTORS, 'pkg/downloader/testdata/signtest-0.1.0.tgz'));
+    const provenance = await readFile(join(VECTORS, 'pkg/downloader/testdata/signtest-0.1.0.tgz.prov'));
+    const { client } = setup();
+    const pushed = await pushChart(client, archive, SIGNTEST, `oci://${HOST}/charts`, {
+      creationTime: '1977-09-02T22:04:05Z',
+      provenance,
+    });
+    expect(pushed.digest).toBe(GOLDEN_DIGEST);
+    expect(pushed.ref).toBe(`${HOST}/charts/signtest:0.1.0`);
+    expect(pushed.pinned).toBe(`${HOST}/charts/signtest@${GOLDEN_DIGEST}`);
+    expect(pushed.provenance?.size).toBe(695);
+    const pulled = await pullChart(client, `oci://${HOST}/charts/signtest`, {
+      version: '0.1.0',
+      provenance: true,
+    });
+    expect(pulled.manifestDigest).toBe(GOLDEN_DIGEST);
+    expect(Buffer.from(pulled.archive).equals(archive)).toBe(true);
+    expect(Buffer.from(pulled.provenance!).equals(provenance)).toBe(true);
+    expect(pulled.config).toEqual({ ...SIGNTEST });
+  });
+});
+
+describe('Go encoding/json strings', () => {
+  it('escapes HTML characters and line/paragraph separators', () => {
+    expect(goJsonString('a<b>c&d')).toBe('"a\\u003cb\\u003ec\\u0026d"');
+    expect(goJsonString('>=1.0.0')).toBe('"\\u003e=1.0.0"');
+    expect(goJsonString('x\u2028y\u2029z')).toBe('"x\\u2028y\\u2029z"');
+  });
+
+  it('escapes control characters with Go ≥ 1.22 short forms', () => {
+    expect(goJsonString('\u0001')).toBe('"\\u0001"');
+    expect(goJsonString('\u001f\u0000')).toBe('"\\u001f\\u0000"');
+    expect(goJsonString('a\nb\tc\rd')).toBe('"a\\nb\\tc\\rd"');
+    expect(goJsonString('\b\f')).toBe('"\\b\\f"');
+    expect(goJsonString('q"b\\')).toBe('"q\\"b\\\\"');
+  });
+
+  it('leaves DEL, non-ASCII and non-BMP characters alone, replaces lone surrogates', () => {
+    expect(goJsonString('\u007fé😀')).toBe('"\u007fé😀"');
+    expect(goJsonString('a\ud800b')).toBe('"a\\ufffdb"');
+    expect(goJsonString('\udc00')).toBe('"\\ufffd"');
+  });
+
+  it('sorts map keys bytewise and encodes numbers like float64', () => {
+    expect(goJsonValue({ b: 1, a: [true, null, 'x'], B: 0.5, '\uffff': 1, '😀': 2 })).toBe(
+      '{"B":0.5,"a":[true,null,"x"],"b":1,"\uffff":1,"😀":2}',
+    );
+    expect(goJsonValue([1e21, 1e-7, 123456789, -0])).toBe('[1e+21,1e-7,123456789,-0]');
+    expect(() => goJsonValue(Number.NaN)).toThrow(ChartproofError);
+  });
+
+  it('encodes structs in field order with omitempty', () => {
+    expect(
+      goJsonStruct([
+        ['z', '', true],
+        ['y', '', false],
+        ['x', [], true],
+        ['w', false, true],
+        ['v', { k: 'v' }, true],
+        ['u', {}, true],
+      ]),
+    ).toBe('{"y":"","v":{"k":"v"}}');
+  });
+});
+
+describe('helmConfigJson', () => {
+  it('writes Go struct order, omits empty fields and defaults apiVersion to v1', () => {
+    const meta: ChartMetadata = {
+      type: 'application',
+      dependencies: [
+        { name: 'db', repository: 'oci://r/ns', version: '>=1.0.0', enabled: true, alias: 'database' },
+        { name: 'cache', repository: '' },
+      ],
+      kubeVersion: '>=1.20',
+      annotations: { zeta: 'z', alpha: '<a>' },
+      deprecated: false,
+      appVersion: '1.0',
+      apiVersion: '',
+      icon: 'https://x/icon.png',
+      maintainers: [{ name: 'Ann', email: 'ann@example.com' }, { url: 'https://b' }],
+      keywords: [],
+      description: 'multi\nline\tdesc\u0007',
+      version: '1.2.3+build.1',
+      sources: ['https://src'],
+      home: 'https://home',
+      name: 'app',
+    };
+    expect(text(helmConfigJson(meta))).toBe(
+      '{"name":"app","home":"https://home","sources":["https://src"],"version":"1.2.3+build.1",' +
+        '"description":"multi line desc","maintainers":[{"name":"Ann","email":"ann@example.com"},{"url":"https://b"}],' +
+        '"icon":"https://x/icon.png","apiVersion":"v1","appVersion":"1.0",' +
+        '"annotations":{"alpha":"\\u003ca\\u003e","zeta":"z"},"kubeVersion":"\\u003e=1.20",' +
+        '"dependencies":[{"name":"db","version":"\\u003e=1.0.0","repository":"oci://r/ns","enabled":true,"alias":"database"},' +
+        '{"name":"cache","repository":""}],"type":"application"}',
+    );
+  });
+
+  it('sanitises like Helm: whitespace to space, non-printables dropped', () => {
+    expect(sanitizeHelmString('a\u00a0b\u200bc\u0000d\te')).toBe('a bcd e');
+  });
+});
+
+describe('helmAnnotations', () => {
+  const T = '2024-05-01T10:20:30Z';
+
+  it('sets the computed annotations only when not blank', () => {
+    expect(
+      helmAnnotations({ name: 'app', version: '1.0.0', apiVersion: 'v2', description: '  ', home: '' }, T),
+    ).toEqual({
+      'org.opencontainers.image.title': 'app',
+      'org.opencontainers.image.version': '1.0.0',
+      'org.opencontainers.image.created': T,
+    });
+    expect(helmAnnotations({ name: 'app', version: '1.0.0', apiVersion: 'v2' }, '')).not.toHaveProperty(
+      'org.opencontainers.image.created',
+    );
+  });
+
+  it('fills url, source (first only) and authors', () => {
+    const a = helmAnnotations(
+      {
+        name: 'app',
+        version: '1.0.0',
+        apiVersion: 'v2',
+        description: 'Desc',
+        home: 'https://home',
+        sources: ['https://one', 'https://two'],
+        maintainers: [{ name: 'Ann', email: 'ann@x.io' }, { name: 'Bob' }, { email: 'anon@x.io' }],
+      },
+      T,
+    );
+    expect(a).toEqual({
+      'org.opencontainers.image.description': 'Desc',
+      'org.opencontainers.image.title': 'app',
+      'org.opencontainers.image.version': '1.0.0',
+      'org.opencontainers.image.url': 'https://home',
+      'org.opencontainers.image.created': T,
+      'org.opencontainers.image.source': 'https://one',
+      'org.opencontainers.image.authors': 'Ann (ann@x.io), Bob,  (anon@x.io)',
+    });
+  });
+
+  it('lets chart annotations override everything but title and version', () => {
+    const a = helmAnnotations(
+      {
+        name: 'app',
+        version: '1.0.0',
+        apiVersion: 'v2',
+        description: 'Desc',
+        annotations: {
+          'org.opencontainers.image.title': 'evil',
+          'org.opencontainers.image.version': '9.9.9',
+          'org.opencontainers.image.created': '2000-01-01T00:00:00Z',
+          'org.opencontainers.image.description': '',
+          'example.com/extra': 'yes',
+        },
+      },
+      T,
+    );
+    expect(a['org.opencontainers.image.title']).toBe('app');
+    expect(a['org.opencontainers.image.version']).toBe('1.0.0');
+    expect(a['org.opencontainers.image.created']).toBe('2000-01-01T00:00:00Z');
+    expect(a['org.opencontainers.image.description']).toBe('');
+    expect(a['example.com/extra']).toBe('yes');
+  });
+});
+
+describe('tags and versions', () => {
+  it('maps + and _', () => {
+    expect(ociTagForVersion('1.2.3+build.1')).toBe('1.2.3_build.1');
+    expect(versionForOciTag('1.2.3_build.1')).toBe('1.2.3+build.1');
+  });
+
+  it('tells explicit versions from ranges, and strict tags', () => {
+    expect(isLenientSemver('1')).toBe(true);
+    expect(isLenientSemver('v1.2.3')).toBe(true);
+    expect(isLenientSemver('1.2.3-01')).toBe(false);
+    expect(isLenientSemver('^1.0.0')).toBe(false);
+    expect(isLenientSemver('1.x')).toBe(false);
+    expect(isStrictVersion('1.2.3-rc.1+b.2')).toBe(true);
+    expect(isStrictVersion('v1.2.3')).toBe(false);
+    expect(isStrictVersion('01.2.3')).toBe(false);
+    expect(isStrictVersion('1.2')).toBe(false);
+    expect(isStrictVersion('1.2.3-01')).toBe(false);
+  });
+});
+
+describe('push and pull against the in-memory registry', () => {
+  async function pushVersions(client: RegistryClient, name: string, versions: string[]) {
+    for (const v of versions) {
+      const c = fakeChart(name, v);
+      await pushChart(client, c.archive, c.meta, `oci://${HOST}/charts`, {
+        creationTime: '2024-01-01T00:00:00Z',
+      });
+    }
+  }
+
+  it('stores 1.2.3+build.1 as tag 1.2.3_build.1 and pulls it back by version', async () => {
+    const { client } = setup();
+    const c = fakeChart('app', '1.2.3+build.1');
+    const pushed = await pushChart(client, c.archive, c.meta, `oci://${HOST}/charts/`);
+    expect(pushed.ref).toBe(`${HOST}/charts/app:1.2.3_build.1`);
+    expect(pushed.provenance).toBeUndefined();
+    const manifest = JSON.parse(text(pushed.manifest));
+    expect(manifest.annotations['org.opencontainers.image.created']).toMatch(
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
+    );
+    expect(Object.keys(manifest)).toEqual(['schemaVersion', 'config', 'layers', 'annotations']);
+
+    const repo = client.repository(`${HOST}/charts/app`);
+    expect(await repo.tags()).toEqual(['1.2.3_build.1']);
+
+    const pulled = await pullChart(client, `oci://${HOST}/charts/app`, { version: '1.2.3+build.1' });
+    expect(pulled.version).toBe('1.2.3+build.1');
+    expect(pulled.tag).toBe('1.2.3_build.1');
+    expect(pulled.manifestDigest).toBe(pushed.digest);
+    expect(Buffer.from(pulled.archive).equals(Buffer.from(c.archive))).toBe(true);
+    expect(pulled.provenance).toBeUndefined();
+
+    // a + in the reference's tag works too
+    const byTag = await pullChart(client, `oci://${HOST}/charts/app:1.2.3+build.1`);
+    expect(byTag.manifestDigest).toBe(pushed.digest);
+    await expectCode(
+      pullChart(client, `oci://${HOST}/charts/app:1.2.3+build.1`, { version: '1.2.4' }),
+      'INVALID_REFERENCE',
+      /version mismatch/,
+    );
+  });
+
+  it('resolves ranges like Helm', async () => {
+    const { client } = setup();
+    await pushVersions(client, 'app', ['0.9.0', '1.0.0', '1.4.2', '1.10.0+meta', '2.0.0', '1.11.0-rc.1']);
+    const repo = client.repository(`${HOST}/charts/app`);
+    expect(await resolveChartVersion(repo, '^1.0.0')).toBe('1.10.0_meta');
+    expect(await resolveChartVersion(repo, '^1.0.0', { includePrerelease: true })).toBe('1.11.0-rc.1');
+    expect(await resolveChartVersion(repo, '>=1.11.0-rc.0')).toBe('2.0.0');
+    expect(await resolveChartVersion(repo, '>=1.11.0-rc.0, <2.0.0')).toBe('1.11.0-rc.1');
+    expect(await resolveChartVersion(repo, '')).toBe('2.0.0');
+    expect(await resolveChartVersion(repo, '1.4.x')).toBe('1.4.2');
+    expect(await resolveChartVersion(repo, '1.0.0 - 1.11.0')).toBe('1.10.0_meta');
+    expect(await resolveChartVersion(repo, '1.4.2')).toBe('1.4.2');
+    await expectCode(resolveChartVersion(repo, '^3.0.0'), 'NOT_FOUND', /could not locate a version matching/);
+    await expectCode(resolveChartVersion(repo, '3.0.0'), 'NOT_FOUND', /could not locate a version matching/);
+    await expectCode(resolveChartVersion(repo, '>>nonsense'), 'INVALID_ARGUMENT');
+
+    const pulled = await pullChart(client, `oci://${HOST}/charts/app`, { version: '~1.4' });
+    expect(pulled.version).toBe('1.4.2');
+    expect(pulled.pinned).toMatch(new RegExp(`^${HOST}/charts/app@sha256:[0-9a-f]{64}$`));
+    await expectCode(pullChart(client, `oci://${HOST}/charts/app`, { version: '^5' }), 'NOT_FOUND');
+  });
+
+  it('ignores tags that are not strict semver', async () => {
+    const { client } = setup();
+    await pushVersions(client, 'app', ['1.0.0']);
+    const repo = client.repository(`${HOST}/charts/app`);
+    const desc = await repo.resolve('1.0.0');
+    await repo.tag(desc, 'latest');
+    await repo.tag(desc, 'v9.0.0');
+    expect(await resolveChartVersion(repo, '*')).toBe('1.0.0');
+    const empty = client.repository(`${HOST}/charts/none`);
+    await expectCode(resolveChartVersion(empty, '^1'), 'NOT_FOUND');
+  });
+
+  it('pulls by digest, and checks a version given with a digest', async () => {
+    const { client } = setup();
+    await pushVersions(client, 'app', ['1.0.0', '1.1.0']);
+    const repo = client.repository(`${HOST}/charts/app`);
+    const d1 = (await repo.resolve('1.0.0')).digest;
+    const pulled = await pullChart(client, `oci://${HOST}/charts/app@${d1}`);
+    expect(pulled.manifestDigest).toBe(d1);
+    expect(pulled.version).toBe('1.0.0');
+    expect(pulled.tag).toBe('');
+    expect(pulled.pinned).toBe(`${HOST}/charts/app@${d1}`);
+    expect((await pullChart(client, `oci://${HOST}/charts/app@${d1}`, { version: '1.0.0' })).tag).toBe(
+      '1.0.0',
+    );
+    await expectCode(
+      pullChart(client, `oci://${HOST}/charts/app@${d1}`, { version: '1.1.0' }),
+      'INVALID_REFERENCE',
+      /digest mismatch/,
+    );
+    // the version's tag is missing: the digest is accepted
+    expect(
+      (await pullChart(client, `oci://${HOST}/charts/app@${d1}`, { version: '7.0.0' })).manifestDigest,
+    ).toBe(d1);
+  });
+
+  async function pushRaw(
+    client: RegistryClient,
+    tag: string,
+    configMediaType: string,
+    layers: Array<{ mediaType: string; data: Uint8Array }>,
+    configData = enc.encode('{"name":"bad","version":"1.0.0"}'),
+  ) {
+    const repo = client.repository(`${HOST}/charts/bad`);
+    const config = { mediaType: configMediaType, digest: digestOf(configData), size: configData.byteLength };
+    await repo.push(config, configData);
+    const descs = [];
+    for (const l of layers) {
+      const d = { mediaType: l.mediaType, digest: digestOf(l.data), size: l.data.byteLength };
+      if (!(await repo.exists(d))) await repo.push(d, l.data);
+      descs.push(d);
+    }
+    const manifest = enc.encode(JSON.stringify({ schemaVersion: 2, config, layers: descs }));
+    await repo.pushManifest(manifest, { mediaType: MediaType.OciManifest, tags: [tag] });
+  }
+
+  it('rejects manifests that are not Helm charts', async () => {
+    const { client } = setup();
+    const chart = { mediaType: MediaType.HelmChartContent, data: enc.encode('tgz') };
+    await pushRaw(client, 'image', MediaType.OciConfig, [chart]);
+    await expectCode(pullChart(client, `oci://${HOST}/charts/bad:image`), 'INVALID_MANIFEST', /config/);
+    await pushRaw(client, 'two', MediaType.HelmConfig, [chart, { ...chart, data: enc.encode('tgz2') }]);
+    await expectCode(pullChart(client, `oci://${HOST}/charts/bad:two`), 'INVALID_MANIFEST', /2 chart layers/);
+    await pushRaw(client, 'none', MediaType.HelmConfig, [
+      { mediaType: 'application/x-other', data: enc.encode('x') },
+    ]);
+    await expectCode(
+      pullChart(client, `oci://${HOST}/charts/bad:none`),
+      'INVALID_MANIFEST',
+      /does not contain/,
+    );
+    await pushRaw(client, 'cfg', MediaType.HelmConfig, [chart], enc.encode('{"name":1}'));
+    await expectCode(pullChart(client, `oci://${HOST}/charts/bad:cfg`), 'INVALID_CONFIG');
+    await pushRaw(client, 'json', MediaType.HelmConfig, [chart], enc.encode('not json'));
+    await expectCode(pullChart(client, `oci://${HOST}/charts/bad:json`), 'INVALID_CONFIG');
+  });
+
+  it('accepts the legacy chart media type with a warning', async () => {
+    const { client } = setup();
+    await pushRaw(client, 'legacy', MediaType.HelmConfig, [
+      { mediaType: 'application/tar+gzip', data: enc.encode('old') },
+    ]);
+    const warnings: string[] = [];
+    const pulled = await pullChart(client, `oci://${HOST}/charts/bad:legacy`, {
+      onWarning: (w) => warnings.push(w),
+    });
+    expect(text(pulled.archive)).toBe('old');
+    expect(warnings).toEqual(['chart media type application/tar+gzip is deprecated']);
+  });
+
+  it('requires the provenance layer when asked', async () => {
+    const { client } = setup();
+    await pushVersions(client, 'app', ['1.0.0']);
+    await expectCode(
+      pullChart(client, `oci://${HOST}/charts/app:1.0.0`, { provenance: true }),
+      'INVALID_MANIFEST',
+      /application\/vnd\.cncf\.helm\.chart\.provenance\.v1\.prov/,
+    );
+    const c = fakeChart('signed', '1.0.0');
+    const prov = enc.encode('-----BEGIN PGP SIGNED MESSAGE-----\n');
+    const pushed = await pushChart(client, c.archive, c.meta, `oci://${HOST}/charts`, { provenance: prov });
+    expect(pushed.provenance?.mediaType).toBe(MediaType.HelmProvenance);
+    const pulled = await pullChart(client, `oci://${HOST}/charts/signed:1.0.0`, { provenance: true });
+    expect(text(pulled.provenance!)).toBe(text(prov));
+  });
+
+  it('enforces strict mode on full references', async () => {
+    const { client } = setup();
+    const c = fakeChart('app', '1.0.0');
+    await expectCode(
+      pushChart(client, c.archive, c.meta, `oci://${HOST}/charts/boop:1.0.0`),
+      'INVALID_REFERENCE',
+      /strict mode enabled/,
+    );
+    await expectCode(
+      pushChart(client, c.archive, c.meta, `oci://${HOST}/charts/app:latest`),
+      'INVALID_REFERENCE',
+      /strict mode enabled/,
+    );
+    const ok = await pushChart(client, c.archive, c.meta, `oci://${HOST}/charts/app:1.0.0`);
+    expect(ok.ref).toBe(`${HOST}/charts/app:1.0.0`);
+    const loose = await pushChart(client, c.archive, c.meta, `oci://${HOST}/charts/boop:latest`, {
+      strict: false,
+    });
+    expect(loose.ref).toBe(`${HOST}/charts/boop:latest`);
+    expect(loose.digest).toBe(ok.digest);
+    await expectCode(
+      pushChart(client, c.archive, c.meta, `oci://${HOST}/charts@${ok.digest}`),
+      'INVALID_REFERENCE',
+    );
+    await expectCode(
+      pushChart(client, c.archive, c.meta, `oci://${HOST}/charts`, { creationTime: 'yesterday' }),
+      'INVALID_ARGUMENT',
+    );
+  });
+
+  it('pushes blobs before the manifest', async () => {
+    const { registry, client } = setup();
+    const c = fakeChart('app', '1.0.0');
+    await pushChart(client, c.archive, c.meta, `oci://${HOST}/charts`, { provenance: enc.encode('prov') });
+    const puts = registry.requests
+      .filter((r) => r.method === 'PUT' || r.method === 'POST')
+      .map((r) => `${r.method} ${new URL(r.url).pathname}`);
+    const manifestAt = puts.findIndex((p) => p.includes('/manifests/'));
+    expect(manifestAt).toBe(puts.length - 1);
+    expect(puts[manifestAt]).toBe('PUT /v2/charts/app/manifests/1.0.0');
+  });
+});
