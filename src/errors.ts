@@ -70,7 +70,9 @@ export type ErrorCode =
   | 'IO'
   // charts
   | 'CHART_INVALID'
-  | 'CHART_METADATA_INVALID';
+  | 'CHART_METADATA_INVALID'
+  // signatures
+  | 'SIGNATURE_INVALID';
 
 /** Options accepted by {@link ChartproofError}. @public */
 export interface ChartproofErrorOptions {

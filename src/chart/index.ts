@@ -13,8 +13,20 @@ export {
   ociTagForVersion,
   versionForOciTag,
 } from './config.js';
+export type { HelmIgnore } from './helmignore.js';
+export { parseHelmIgnore } from './helmignore.js';
 export { loadChartArchive, loadChartFile } from './load.js';
 export { parseChartMetadata, validateChartMetadata } from './metadata.js';
+export type {
+  ChartArchiveOptions,
+  LoadDirectoryOptions,
+  LoadedChartDirectory,
+  PackageOptions,
+  PackageResult,
+} from './package.js';
+export { createChartArchive, loadChartDirectory, packageChart } from './package.js';
+export type { ProvenanceVerification, SignProvenanceOptions, VerifyProvenanceOptions } from './provenance.js';
+export { provenanceMessageBlock, signProvenance, verifyProvenance } from './provenance.js';
 export type {
   BuildChartManifestOptions,
   ChartBlob,

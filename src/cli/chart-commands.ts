@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadChartArchive, loadChartFile } from '../chart/load.js';
 import { pullChart, pushChart } from '../chart/oci.js';
+import { downloadRepoChart } from '../chart/repo.js';
 import type { Chart } from '../chart/types.js';
 import { ChartproofError } from '../errors.js';
 import { writeFileAtomic } from '../oci/auth/login.js';
@@ -49,11 +50,21 @@ async function readOptional(path: string): Promise<Uint8Array | undefined> {
 }
 
 const inspectCommand: Command = {
-  usage: 'inspect (FILE.tgz | oci://REF) [--version V]',
+  usage: 'inspect (FILE.tgz | oci://REF | CHART --repo URL) [--version V]',
   summary: 'print chart metadata as JSON (name, version, apiVersion, type, dependencies, digest)',
-  options: { version: { type: 'string' } },
+  options: { version: { type: 'string' }, repo: { type: 'string' } },
   async run(ctx) {
     const target = expectOne(ctx, this.usage);
+    const repo = ctx.values.repo as string | undefined;
+    if (repo !== undefined) {
+      const version = ctx.values.version as string | undefined;
+      const got = await downloadRepoChart(ctx.client, repo, target, version ? { version } : {});
+      const chart = await loadChartArchive(got.archive);
+      ctx.io.stdout(
+        `${JSON.stringify({ ...summary(chart), url: got.url, verified: got.verified }, null, 2)}\n`,
+      );
+      return Exit.ok;
+    }
     if (target.startsWith('oci://')) {
       const version = ctx.values.version as string | undefined;
       const pulled = await pullChart(ctx.client, target, version ? { version } : {});
@@ -104,21 +115,42 @@ const pushCommand: Command = {
 };
 
 const pullCommand: Command = {
-  usage: 'pull oci://REGISTRY/NAMESPACE/NAME [--version RANGE] [-d DEST] [--prov]',
+  usage: 'pull (oci://REGISTRY/NAMESPACE/NAME | CHART --repo URL) [--version RANGE] [-d DEST] [--prov]',
   summary: 'download a chart (and its .prov) and print the digest-pinned reference',
   options: {
     version: { type: 'string' },
     destination: { type: 'string', short: 'd' },
     prov: { type: 'boolean' },
+    repo: { type: 'string' },
   },
   async run(ctx) {
     const ref = expectOne(ctx, this.usage);
-    if (!ref.startsWith('oci://')) {
-      throw new UsageError(
-        'only oci:// references are supported so far (classic repositories land with issue 3)',
-      );
-    }
     const version = ctx.values.version as string | undefined;
+    const dest = resolve((ctx.values.destination as string | undefined) ?? '.');
+    const repo = ctx.values.repo as string | undefined;
+    if (repo !== undefined) {
+      if (ctx.values.prov) throw new UsageError('--prov is supported for oci:// charts only so far');
+      const got = await downloadRepoChart(ctx.client, repo, ref, version ? { version } : {});
+      const chart = await loadChartArchive(got.archive);
+      const path = join(dest, `${chart.metadata.name}-${chart.metadata.version}.tgz`);
+      await writeFileAtomic(path, got.archive, 0o644);
+      if (!got.verified) {
+        ctx.io.stderr(
+          `Warning: the repository index lists no digest for ${ref}; the download was not verified\n`,
+        );
+      }
+      if (ctx.flags.json) {
+        ctx.io.stdout(
+          `${JSON.stringify({ path, url: got.url, digest: got.digest, verified: got.verified }, null, 2)}\n`,
+        );
+      } else {
+        const how = got.verified ? ' (verified against index.yaml)' : ' (NOT verified)';
+        ctx.io.stdout(`Pulled: ${path}\nDigest: ${got.digest}${how}\n`);
+      }
+      return Exit.ok;
+    }
+    if (!ref.startsWith('oci://'))
+      throw new UsageError('give an oci:// reference, or a chart name with --repo URL');
     const pulled = await pullChart(ctx.client, ref, {
       ...(version ? { version } : {}),
       ...(ctx.values.prov ? { provenance: true } : {}),
@@ -131,7 +163,6 @@ const pullCommand: Command = {
         `chart ${chart.metadata.name}-${chart.metadata.version} does not match its OCI config (${String(pulled.config.name)}-${String(pulled.config.version)})`,
       );
     }
-    const dest = resolve((ctx.values.destination as string | undefined) ?? '.');
     const path = join(dest, `${chart.metadata.name}-${chart.metadata.version}.tgz`);
     await writeFileAtomic(path, pulled.archive, 0o644);
     if (pulled.provenance) await writeFileAtomic(`${path}.prov`, pulled.provenance, 0o644);

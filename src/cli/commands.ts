@@ -7,6 +7,8 @@ import { MediaType } from '../oci/media-types.js';
 import { formatReference, normalizeRegistry, parseReference, pinReference } from '../oci/reference.js';
 import { readCaFile } from '../oci/transport/fetch.js';
 import { CHART_COMMANDS } from './chart-commands.js';
+import { PACKAGE_COMMAND } from './package-command.js';
+import { PROV_COMMAND } from './prov-command.js';
 import { type CliIo, Exit, UsageError } from './io.js';
 
 /** Global flags after parsing. */
@@ -215,5 +217,7 @@ export const COMMANDS: Record<string, Command> = {
   manifest: manifestCommand,
   copy: copyCommand,
   referrers: referrersCommand,
+  package: PACKAGE_COMMAND,
   ...CHART_COMMANDS,
+  prov: PROV_COMMAND,
 };

@@ -16,7 +16,7 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-const VERIFICATION = new Set(['DIGEST_MISMATCH', 'SIZE_MISMATCH', 'TRAILING_DATA']);
+const VERIFICATION = new Set(['DIGEST_MISMATCH', 'SIZE_MISMATCH', 'TRAILING_DATA', 'SIGNATURE_INVALID']);
 const INPUT = new Set([
   'INVALID_REFERENCE',
   'INVALID_DIGEST',

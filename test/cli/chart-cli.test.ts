@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,5 +115,34 @@ describe.skipIf(!haveVectors)('chartproof push / pull / inspect', () => {
         m.io,
       ),
     ).toBe(3);
+  });
+
+  it('pulls from a classic repository, verifying the index digest, and refuses a swapped archive', async () => {
+    const good = await readFile(tgz);
+    const evil = Buffer.concat([good, Buffer.from([0])]);
+    let serveEvil = false;
+    const digest = createHash('sha256').update(good).digest('hex');
+    const index = `apiVersion: v1\nentries:\n  signtest:\n  - apiVersion: v1\n    name: signtest\n    version: 0.1.0\n    digest: ${digest}\n    urls:\n    - charts/signtest-0.1.0.tgz\n`;
+    const http = createServer((req, res) => {
+      if (req.url === '/index.yaml') res.end(index);
+      else if (req.url === '/charts/signtest-0.1.0.tgz') res.end(serveEvil ? evil : good);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    try {
+      const dest = join(dir, 'classic');
+      const c = capture();
+      expect(await run(['pull', 'signtest', '--repo', url, '--version', '0.1.x', '-d', dest], c.io)).toBe(0);
+      expect(c.out()).toContain('(verified against index.yaml)');
+      expect((await readFile(join(dest, 'signtest-0.1.0.tgz'))).equals(good)).toBe(true);
+      serveEvil = true;
+      const bad = capture();
+      expect(await run(['pull', 'signtest', '--repo', url, '-d', join(dir, 'evil')], bad.io)).toBe(1);
+      expect(bad.err()).toMatch(/digest/i);
+      expect(existsSync(join(dir, 'evil', 'signtest-0.1.0.tgz'))).toBe(false);
+    } finally {
+      await new Promise((r) => http.close(r));
+    }
   });
 });

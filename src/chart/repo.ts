@@ -1,0 +1,551 @@
+/**
+ * Classic Helm chart repositories: `index.yaml` parsing, `--version` resolution the way
+ * `helm pull NAME --repo URL` does it, and chart downloads checked against the
+ * index's `digest`.
+ * @packageDocumentation
+ */
+import { createHash } from 'node:crypto';
+import semver from 'semver';
+import { isMap, isScalar, isSeq, type Node, parseDocument } from 'yaml';
+import { ChartproofError } from '../errors.js';
+import type { RegistryClient } from '../oci/client.js';
+import type { Digest } from '../oci/digest.js';
+import { discard, toRegistryError } from '../oci/transport/errors.js';
+import { readAll } from '../oci/verify.js';
+import { isLenientSemver, validateChartMetadata } from './metadata.js';
+import type { ChartMetadata } from './types.js';
+
+/** Largest `index.yaml` read by default (20 MiB). @public */
+export const MAX_REPO_INDEX_BYTES = 20 * 1024 * 1024;
+/** Largest chart archive {@link downloadRepoChart} reads by default (100 MiB). @public */
+export const MAX_REPO_CHART_BYTES = 100 * 1024 * 1024;
+
+/** Alias expansions allowed in an index; keeps "billion laughs" documents cheap. */
+const MAX_ALIAS_COUNT = 100;
+
+/**
+ * One chart version of a repository index (Helm's `ChartVersion`: the `Chart.yaml`
+ * fields plus `urls`, `created`, `digest`, ...). Unknown fields are kept as parsed.
+ * @public
+ */
+export interface RepoIndexEntry {
+  name: string;
+  version: string;
+  /** Download URLs, absolute or relative to the repository URL. Helm uses the first. */
+  urls: string[];
+  /** Lowercase hex sha256 of the archive (some servers prefix `sha256:`). */
+  digest?: string;
+  created?: string;
+  apiVersion?: string;
+  appVersion?: string;
+  description?: string;
+  deprecated?: boolean;
+  [k: string]: unknown;
+}
+
+/** A parsed repository `index.yaml`. Entries are sorted newest version first. @public */
+export interface RepoIndex {
+  apiVersion: string;
+  generated?: string;
+  entries: Record<string, RepoIndexEntry[]>;
+  [k: string]: unknown;
+}
+
+/** Options of {@link parseRepoIndex}. @public */
+export interface ParseRepoIndexOptions {
+  /** Largest accepted index in bytes. Default {@link MAX_REPO_INDEX_BYTES}. */
+  maxBytes?: number;
+  /** Receives a message for each entry skipped as invalid (Helm logs these). */
+  onWarning?: (message: string) => void;
+}
+
+// Fields Helm decodes into Go strings: sigs.k8s.io/yaml keeps their YAML text as
+// written (`version: 1.0` is "1.0", not the number 1).
+const STRING_FIELDS = new Set([
+  'name',
+  'version',
+  'digest',
+  'created',
+  'apiVersion',
+  'appVersion',
+  'description',
+  'home',
+  'icon',
+  'kubeVersion',
+  'type',
+  'condition',
+  'tags',
+  'checksum',
+  'engine',
+  'tillerVersion',
+  'url',
+]);
+const TOP_STRING_FIELDS = new Set(['apiVersion', 'generated']);
+
+const YAML_OPTIONS = {
+  version: '1.1',
+  merge: true,
+  uniqueKeys: true, // yaml.v2 UnmarshalStrict rejects duplicate keys
+  maxAliasCount: MAX_ALIAS_COUNT,
+  prettyErrors: false,
+  customTags: (tags: unknown[]) =>
+    tags.filter((t) => {
+      const tag = t as { tag?: string; format?: string };
+      return tag.tag !== 'tag:yaml.org,2002:timestamp' && tag.format !== 'TIME';
+    }),
+  // biome-ignore lint/suspicious/noExplicitAny: the yaml option types are a union of several interfaces.
+} as any;
+
+function invalid(message: string, cause?: unknown): never {
+  throw new ChartproofError('CHART_INVALID', message, cause === undefined ? {} : { cause });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The YAML source text of a plain scalar whose parsed value is not a string. */
+function scalarSource(node: unknown): string | undefined {
+  if (!isScalar(node)) return undefined;
+  if (node.value === null || typeof node.value === 'string') return undefined;
+  return typeof node.source === 'string' ? node.source : undefined;
+}
+
+function pairValue(map: Node | null | undefined, key: string): unknown {
+  if (!isMap(map)) return undefined;
+  for (const pair of map.items) {
+    if (isScalar(pair.key) && pair.key.value === key) return pair.value;
+  }
+  return undefined;
+}
+
+/** Restores string fields that YAML 1.1 resolved to numbers, booleans or timestamps. */
+function restoreStrings(
+  node: Node | null | undefined,
+  value: Record<string, unknown>,
+  fields: Set<string>,
+): void {
+  if (!isMap(node)) return;
+  for (const pair of node.items) {
+    if (!isScalar(pair.key) || typeof pair.key.value !== 'string' || !fields.has(pair.key.value)) continue;
+    const src = scalarSource(pair.value);
+    if (src !== undefined) value[pair.key.value] = src;
+  }
+}
+
+function decodeYaml(source: string): unknown {
+  const doc = parseDocument(source, YAML_OPTIONS);
+  if (doc.errors.length > 0) throw doc.errors[0];
+  const value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown;
+  if (!isObject(value)) return value;
+  const root = doc.contents as Node | null;
+  restoreStrings(root, value, TOP_STRING_FIELDS);
+  const entriesNode = pairValue(root, 'entries') as Node | undefined;
+  if (isMap(entriesNode) && isObject(value.entries)) {
+    const entries = value.entries as Record<string, unknown>;
+    for (const pair of entriesNode.items) {
+      if (!isScalar(pair.key)) continue;
+      const list = entries[String(pair.key.value)];
+      if (!isSeq(pair.value) || !Array.isArray(list)) continue;
+      pair.value.items.forEach((item, i) => {
+        if (isObject(list[i]))
+          restoreStrings(item as Node, list[i] as Record<string, unknown>, STRING_FIELDS);
+      });
+    }
+  }
+  return value;
+}
+
+function decode(source: string): unknown {
+  // Helm: json.Unmarshal when the bytes are valid JSON, else yaml.UnmarshalStrict.
+  try {
+    return JSON.parse(source) as unknown;
+  } catch {
+    // not JSON
+  }
+  return decodeYaml(source);
+}
+
+function checkType(where: string, key: string, value: unknown, type: 'string' | 'boolean'): void {
+  if (value !== undefined && value !== null && typeof value !== type) {
+    invalid(`index: ${where}: field ${JSON.stringify(key)} must be a ${type}`);
+  }
+}
+
+/** Validates an entry like Helm's `ChartVersion.Validate` (which also sanitizes it). */
+function validateEntry(entry: RepoIndexEntry): { entry: RepoIndexEntry } | { problem: string } {
+  // Helm validates each entry like Chart.yaml (after defaulting apiVersion to v1) and
+  // drops invalid ones, except for duplicate dependency names (helm/helm#12748).
+  const copy = structuredClone(entry);
+  try {
+    validateChartMetadata(copy as unknown as ChartMetadata);
+    return { entry: copy };
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (message.includes('more than one dependency with name or alias')) return { entry: copy };
+    return { problem: message };
+  }
+}
+
+function compareEntries(a: RepoIndexEntry, b: RepoIndexEntry): number {
+  const va = normalizeVersion(a.version);
+  const vb = normalizeVersion(b.version);
+  if (va === undefined || vb === undefined) return (va === undefined ? 1 : 0) - (vb === undefined ? 1 : 0);
+  return semver.rcompare(va, vb);
+}
+
+/**
+ * Parses a repository `index.yaml` (or its JSON form) like Helm's `loadIndex`: JSON
+ * when the bytes are valid JSON, else YAML with duplicate keys rejected and alias
+ * expansion bounded; `apiVersion` is required; `null` entries and entries that fail
+ * Chart.yaml validation are skipped (reported to `onWarning`); a missing entry
+ * `apiVersion` defaults to `v1`; each chart's versions are sorted newest first
+ * (stable for equal versions). Unknown fields are kept, not rejected.
+ * @throws ChartproofError `SIZE_LIMIT_EXCEEDED` for an index over `maxBytes`;
+ *   `CHART_INVALID` for an empty, malformed or mistyped index
+ * @public
+ */
+export function parseRepoIndex(data: Uint8Array | string, options: ParseRepoIndexOptions = {}): RepoIndex {
+  const maxBytes = options.maxBytes ?? MAX_REPO_INDEX_BYTES;
+  const size = typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.byteLength;
+  if (size > maxBytes) {
+    throw new ChartproofError(
+      'SIZE_LIMIT_EXCEEDED',
+      `index: ${size} bytes exceeds the limit of ${maxBytes} bytes`,
+    );
+  }
+  const source = typeof data === 'string' ? data : new TextDecoder('utf-8').decode(data);
+  if (source.trim() === '') invalid('index: empty index.yaml file');
+  let raw: unknown;
+  try {
+    raw = decode(source);
+  } catch (e) {
+    invalid(`index: cannot parse: ${e instanceof Error ? e.message : String(e)}`, e);
+  }
+  if (!isObject(raw)) invalid('index: top level must be a mapping');
+  checkType('index', 'apiVersion', raw.apiVersion, 'string');
+  checkType('index', 'generated', raw.generated, 'string');
+  const rawEntries = raw.entries ?? {};
+  if (!isObject(rawEntries)) invalid('index: "entries" must be a mapping');
+  const entries: Record<string, RepoIndexEntry[]> = {};
+  for (const [chart, list] of Object.entries(rawEntries)) {
+    if (list === null || list === undefined) {
+      entries[chart] = [];
+      continue;
+    }
+    if (!Array.isArray(list)) invalid(`index: entries.${chart} must be a list`);
+    const kept: RepoIndexEntry[] = [];
+    list.forEach((item: unknown, i: number) => {
+      const where = `entries.${chart}[${i}]`;
+      if (item === null || item === undefined) {
+        options.onWarning?.(`skipping invalid entry for chart ${JSON.stringify(chart)}: empty entry`);
+        return;
+      }
+      if (!isObject(item)) invalid(`index: ${where} must be a mapping`);
+      for (const key of STRING_FIELDS) {
+        if (key !== 'tags') checkType(where, key, item[key], 'string');
+      }
+      checkType(where, 'deprecated', item.deprecated, 'boolean');
+      checkType(where, 'removed', item.removed, 'boolean');
+      const urls = item.urls ?? [];
+      if (!Array.isArray(urls) || urls.some((u) => typeof u !== 'string')) {
+        invalid(`index: ${where}: field "urls" must be a list of strings`);
+      }
+      const entry = { ...item, urls } as RepoIndexEntry;
+      for (const [k, v] of Object.entries(entry)) if (v === null) delete entry[k];
+      if (entry.urls === undefined) entry.urls = [];
+      if (!entry.apiVersion) entry.apiVersion = 'v1';
+      const checked = validateEntry(entry);
+      if ('problem' in checked) {
+        options.onWarning?.(
+          `skipping invalid entry for chart ${JSON.stringify(chart)} ${JSON.stringify(entry.version ?? '')}: ${checked.problem}`,
+        );
+        return;
+      }
+      kept.push(checked.entry);
+    });
+    kept.sort(compareEntries);
+    entries[chart] = kept;
+  }
+  if (typeof raw.apiVersion !== 'string' || raw.apiVersion === '') invalid('index: no API version specified');
+  const index: RepoIndex = { ...raw, apiVersion: raw.apiVersion, entries };
+  if (raw.generated === null || raw.generated === undefined) delete index.generated;
+  return index;
+}
+
+// ---------------------------------------------------------------------------------------
+// URLs and fetching
+// ---------------------------------------------------------------------------------------
+
+function parseRepoUrl(repoUrl: string): URL {
+  let url: URL;
+  try {
+    url = new URL(repoUrl);
+  } catch (e) {
+    throw new ChartproofError('INVALID_ARGUMENT', `invalid chart repository URL ${JSON.stringify(repoUrl)}`, {
+      cause: e,
+    });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ChartproofError(
+      'INVALID_ARGUMENT',
+      `chart repository URL must be http or https, got ${JSON.stringify(url.protocol)}`,
+    );
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new ChartproofError(
+      'INVALID_ARGUMENT',
+      'chart repository URL must not contain credentials; give them to the client credential provider',
+    );
+  }
+  return url;
+}
+
+/**
+ * Resolves `ref` against a repository URL like Helm's `ResolveReferenceURL`: absolute
+ * URLs are returned as they are; relative ones resolve under the repository URL with
+ * a trailing `/` added, and keep the repository URL's query string.
+ * @public
+ */
+export function resolveRepoUrl(repoUrl: string, ref: string): string {
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(ref)) return ref;
+  const base = parseRepoUrl(repoUrl);
+  base.pathname = base.pathname.replace(/\/$/, '') + '/';
+  const out = new URL(ref, base);
+  out.search = base.search;
+  out.hash = '';
+  return out.toString();
+}
+
+async function getCapped(
+  client: RegistryClient,
+  url: string,
+  maxBytes: number,
+  what: string,
+  signal: AbortSignal | undefined,
+): Promise<Uint8Array> {
+  const res = await client.send({ method: 'GET', url, scopes: [], signal });
+  if (res.status !== 200) throw await toRegistryError(res, 'GET', url);
+  const length = Number(res.headers.get('content-length') ?? Number.NaN);
+  if (Number.isFinite(length) && length > maxBytes) {
+    await discard(res);
+    throw new ChartproofError(
+      'SIZE_LIMIT_EXCEEDED',
+      `${what}: ${length} bytes exceeds the limit of ${maxBytes} bytes`,
+    );
+  }
+  if (!res.body) return new Uint8Array(0);
+  try {
+    return await readAll(res.body, maxBytes);
+  } catch (e) {
+    if (e instanceof ChartproofError && e.code === 'SIZE_LIMIT_EXCEEDED') {
+      throw new ChartproofError('SIZE_LIMIT_EXCEEDED', `${what}: exceeds the limit of ${maxBytes} bytes`, {
+        cause: e,
+      });
+    }
+    throw e;
+  }
+}
+
+/** Options of {@link fetchRepoIndex}. @public */
+export interface FetchRepoIndexOptions extends ParseRepoIndexOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * Downloads and parses `<repoUrl>/index.yaml` through `client` (its retries,
+ * redirects, TLS settings, and credentials for the repository host when it asks).
+ * @throws ChartproofError `INVALID_ARGUMENT` for a non-http(s) URL; `SIZE_LIMIT_EXCEEDED`;
+ *   `CHART_INVALID`; a `RegistryError` for an unexpected HTTP status
+ * @public
+ */
+export async function fetchRepoIndex(
+  client: RegistryClient,
+  repoUrl: string,
+  options: FetchRepoIndexOptions = {},
+): Promise<RepoIndex> {
+  const url = resolveRepoUrl(repoUrl, 'index.yaml');
+  const maxBytes = options.maxBytes ?? MAX_REPO_INDEX_BYTES;
+  const data = await getCapped(client, url, maxBytes, `index ${url}`, options.signal);
+  return parseRepoIndex(data, options);
+}
+
+// ---------------------------------------------------------------------------------------
+// Version resolution
+// ---------------------------------------------------------------------------------------
+
+const LENIENT = /^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
+
+/** Masterminds `NewVersion` coercion (`v1.2` → `1.2.0`), or undefined when invalid. */
+function normalizeVersion(version: string): string | undefined {
+  if (typeof version !== 'string' || !isLenientSemver(version)) return undefined;
+  const m = LENIENT.exec(version);
+  if (!m) return undefined;
+  const strip = (s: string | undefined) => BigInt(s === undefined ? '0' : s.slice(1)).toString();
+  const out = `${BigInt(m[1]!).toString()}.${strip(m[2])}.${strip(m[3])}${m[4] ?? ''}${m[5] ?? ''}`;
+  return semver.valid(out) ?? undefined;
+}
+
+// A version with a prerelease written in the constraint text.
+const PRERELEASE_IN_RANGE = /(?:^|[^0-9A-Za-z.+-])v?[0-9]+(?:\.(?:[0-9]+|[xX*])){0,2}-[0-9A-Za-z]/;
+
+/** Options of {@link resolveRepoChartVersion}. @public */
+export interface ResolveRepoChartVersionOptions {
+  /** Let prereleases satisfy the range (an empty range then means any version, like `--devel`). */
+  includePrerelease?: boolean;
+}
+
+/**
+ * Picks the chart version `helm pull NAME --repo URL --version RANGE` would: an entry
+ * whose version equals `range` exactly wins; otherwise the newest entry satisfying
+ * the semver range (`,` means AND). An empty range means the newest non-prerelease
+ * version. Prereleases satisfy a range only with `includePrerelease` or when the
+ * range names a prerelease itself.
+ * @throws ChartproofError `NOT_FOUND` when the chart or a matching version is missing;
+ *   `INVALID_ARGUMENT` for a bad range
+ * @public
+ */
+export function resolveRepoChartVersion(
+  index: RepoIndex,
+  name: string,
+  range?: string,
+  options: ResolveRepoChartVersionOptions = {},
+): RepoIndexEntry {
+  const wanted = (range ?? '').trim();
+  const versions = Object.hasOwn(index.entries, name) ? index.entries[name]! : undefined;
+  if (!versions)
+    throw new ChartproofError('NOT_FOUND', `chart ${JSON.stringify(name)} not found in repository`);
+  const notFound = () =>
+    new ChartproofError(
+      'NOT_FOUND',
+      `chart ${JSON.stringify(name)} version ${JSON.stringify(wanted === '' ? '*' : wanted)} not found in repository`,
+    );
+  if (versions.length === 0) throw notFound();
+  if (wanted !== '') {
+    const exact = versions.find((v) => v.version === wanted);
+    if (exact) return exact;
+  }
+  const constraint = wanted === '' ? '*' : wanted.replace(/\s*,\s*/g, ' ');
+  let parsed: semver.Range;
+  try {
+    parsed = new semver.Range(constraint);
+  } catch (e) {
+    throw new ChartproofError('INVALID_ARGUMENT', `improper constraint: ${wanted}`, { cause: e });
+  }
+  const includePrerelease = options.includePrerelease === true || PRERELEASE_IN_RANGE.test(constraint);
+  let best: { entry: RepoIndexEntry; version: string } | undefined;
+  for (const entry of versions) {
+    const version = normalizeVersion(entry.version);
+    if (version === undefined || !semver.satisfies(version, parsed, { includePrerelease })) continue;
+    if (!best || semver.gt(version, best.version)) best = { entry, version };
+  }
+  if (!best) throw notFound();
+  return best.entry;
+}
+
+// ---------------------------------------------------------------------------------------
+// Download
+// ---------------------------------------------------------------------------------------
+
+/** Result of {@link downloadRepoChart}. @public */
+export interface DownloadedChart {
+  /** The chart archive bytes. */
+  archive: Uint8Array;
+  /** The index entry that was resolved. */
+  entry: RepoIndexEntry;
+  /** The absolute URL the archive was downloaded from. */
+  url: string;
+  /** `sha256:<hex>` of `archive`, computed here. */
+  digest: Digest;
+  /**
+   * True when the archive matched the entry's `digest`. False when the entry has no
+   * digest: the archive is then unverified (Helm itself never checks it).
+   */
+  verified: boolean;
+}
+
+/** Options of {@link downloadRepoChart}. @public */
+export interface DownloadRepoChartOptions {
+  /** An exact version or a semver range (Helm's `--version`). Default: newest stable. */
+  version?: string;
+  /** Let prereleases satisfy `version` (or any version when it is empty). */
+  includePrerelease?: boolean;
+  signal?: AbortSignal;
+  /** Largest archive accepted. Default {@link MAX_REPO_CHART_BYTES}. */
+  maxBytes?: number;
+  /** Largest index accepted. Default {@link MAX_REPO_INDEX_BYTES}. */
+  maxIndexBytes?: number;
+}
+
+/** The hex sha256 an entry declares, or undefined when it declares none. */
+function declaredSha256(entry: RepoIndexEntry): string | undefined {
+  const digest = entry.digest;
+  if (digest === undefined || digest === '') return undefined;
+  const colon = digest.indexOf(':');
+  const algorithm = colon < 0 ? 'sha256' : digest.slice(0, colon).toLowerCase();
+  const hex = colon < 0 ? digest : digest.slice(colon + 1);
+  if (algorithm !== 'sha256' || !/^[0-9a-fA-F]{64}$/.test(hex)) {
+    throw new ChartproofError(
+      'INVALID_DIGEST',
+      `chart ${entry.name} ${entry.version}: index digest ${JSON.stringify(digest.slice(0, 100))} is not a sha256 hex digest`,
+    );
+  }
+  return hex.toLowerCase();
+}
+
+/**
+ * Downloads a chart from a classic repository: fetches the index, resolves
+ * `version` (see {@link resolveRepoChartVersion}), downloads the entry's first URL
+ * (relative URLs resolve against `repoUrl`) and checks the bytes against the entry's
+ * `digest`. Unlike Helm, a mismatch is an error. An entry without a digest is
+ * returned with `verified: false`.
+ * @throws ChartproofError `DIGEST_MISMATCH` when the archive does not match the index;
+ *   `INVALID_DIGEST` for a malformed index digest; `NOT_FOUND`; `SIZE_LIMIT_EXCEEDED`;
+ *   `INSECURE_REQUEST` for a plain-HTTP chart URL in an HTTPS repository
+ * @public
+ */
+export async function downloadRepoChart(
+  client: RegistryClient,
+  repoUrl: string,
+  name: string,
+  options: DownloadRepoChartOptions = {},
+): Promise<DownloadedChart> {
+  const indexOptions: FetchRepoIndexOptions = {};
+  if (options.signal) indexOptions.signal = options.signal;
+  if (options.maxIndexBytes !== undefined) indexOptions.maxBytes = options.maxIndexBytes;
+  const index = await fetchRepoIndex(client, repoUrl, indexOptions);
+  const resolveOptions: ResolveRepoChartVersionOptions = {};
+  if (options.includePrerelease !== undefined) resolveOptions.includePrerelease = options.includePrerelease;
+  const entry = resolveRepoChartVersion(index, name, options.version, resolveOptions);
+  const expected = declaredSha256(entry);
+  const first = entry.urls[0];
+  if (first === undefined || first === '') {
+    throw new ChartproofError('NOT_FOUND', `chart ${name} version ${entry.version} has no downloadable URLs`);
+  }
+  const url = resolveRepoUrl(repoUrl, first);
+  const target = new URL(url);
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+    throw new ChartproofError('UNSUPPORTED', `chart URL ${JSON.stringify(url)} is not http or https`);
+  }
+  if (target.protocol === 'http:' && new URL(repoUrl).protocol === 'https:') {
+    throw new ChartproofError(
+      'INSECURE_REQUEST',
+      `refusing plain-HTTP chart URL ${url} from an HTTPS repository`,
+    );
+  }
+  const archive = await getCapped(
+    client,
+    url,
+    options.maxBytes ?? MAX_REPO_CHART_BYTES,
+    `chart ${url}`,
+    options.signal,
+  );
+  const hex = createHash('sha256').update(archive).digest('hex');
+  if (expected !== undefined && hex !== expected) {
+    throw new ChartproofError(
+      'DIGEST_MISMATCH',
+      `chart ${name} ${entry.version} from ${url}: sha256 ${hex} does not match the index digest ${expected}`,
+    );
+  }
+  return { archive, entry, url, digest: `sha256:${hex}`, verified: expected !== undefined };
+}
