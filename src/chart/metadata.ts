@@ -3,6 +3,7 @@
  * helpers the chart loader uses.
  */
 
+import semver from 'semver';
 import { sanitizeHelmString } from './config.js';
 import {
   type Document,
@@ -22,19 +23,47 @@ const MAX_ALIAS_COUNT = 100;
 
 // YAML 1.1 like Go's yaml.v2 (yes/no/on/off booleans, `<<` merges), but timestamps
 // stay strings as they do when yaml.v2 decodes into interface{}.
-const YAML_OPTIONS = {
-  version: '1.1',
-  merge: true,
-  uniqueKeys: false, // yaml.v2 non-strict: the last duplicate key wins
-  maxAliasCount: MAX_ALIAS_COUNT,
-  prettyErrors: false,
-  customTags: (tags: unknown[]) =>
-    tags.filter((t) => {
-      const tag = t as { tag?: string; format?: string };
-      return tag.tag !== 'tag:yaml.org,2002:timestamp' && tag.format !== 'TIME';
-    }),
-  // biome-ignore lint/suspicious/noExplicitAny: the yaml option types are a union of several interfaces.
-} as any;
+/**
+ * `yaml` options that read like Go's yaml.v2 (YAML 1.1, merge keys, timestamps kept as
+ * strings, bounded alias expansion). `strict` rejects duplicate keys like UnmarshalStrict.
+ * @internal
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the yaml option types are a union of several interfaces.
+export function goYamlOptions(strict: boolean): any {
+  return {
+    version: '1.1',
+    merge: true,
+    uniqueKeys: strict, // yaml.v2: non-strict lets the last duplicate key win
+    maxAliasCount: MAX_ALIAS_COUNT,
+    prettyErrors: false,
+    customTags: (tags: unknown[]) =>
+      tags.filter((t) => {
+        const tag = t as { tag?: string; format?: string };
+        return tag.tag !== 'tag:yaml.org,2002:timestamp' && tag.format !== 'TIME';
+      }),
+  };
+}
+
+const YAML_OPTIONS = goYamlOptions(false);
+
+// A prerelease written in the constraint text (node-semver's desugared comparators
+// such as `<2.0.0-0` must not count).
+const PRERELEASE_IN_RANGE = /(?:^|[^0-9A-Za-z.+-])v?[0-9]+(?:\.(?:[0-9]+|[xX*])){0,2}-[0-9A-Za-z]/;
+
+/**
+ * Parses a Masterminds-style version constraint (commas mean AND; empty means any) into
+ * a node-semver range, and tells whether the constraint itself names a prerelease (then
+ * prereleases may match, as in Masterminds).
+ * @internal
+ */
+export function parseVersionConstraint(wanted: string): { range: semver.Range; namesPrerelease: boolean } {
+  const constraint = wanted === '' ? '*' : wanted.replace(/\s*,\s*/g, ' ');
+  try {
+    return { range: new semver.Range(constraint), namesPrerelease: PRERELEASE_IN_RANGE.test(constraint) };
+  } catch (e) {
+    throw new ChartproofError('INVALID_ARGUMENT', `improper constraint: ${wanted}`, { cause: e });
+  }
+}
 
 const decoder = new TextDecoder('utf-8');
 

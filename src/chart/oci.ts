@@ -3,7 +3,7 @@
  * rules `helm pull` follows (tags with `+`, `--version` resolution).
  * @packageDocumentation
  */
-import { isLenientSemver } from './metadata.js';
+import { isLenientSemver, parseVersionConstraint } from './metadata.js';
 import semver from 'semver';
 import { ChartproofError, RegistryError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
@@ -265,14 +265,6 @@ export interface ResolveChartVersionOptions {
   signal?: AbortSignal;
 }
 
-// A version with a prerelease written in the constraint text (node-semver's desugared
-// comparators such as `<2.0.0-0` must not count).
-const PRERELEASE_IN_RANGE = /(?:^|[^0-9A-Za-z.+-])v?[0-9]+(?:\.(?:[0-9]+|[xX*])){0,2}-[0-9A-Za-z]/;
-
-function rangeHasPrerelease(range: string): boolean {
-  return PRERELEASE_IN_RANGE.test(range);
-}
-
 function isNotFound(e: unknown): boolean {
   return (
     (e instanceof RegistryError && e.status === 404) ||
@@ -315,14 +307,8 @@ export async function resolveChartVersion(
     }
     return tag;
   }
-  const constraint = wanted === '' ? '*' : wanted.replace(/\s*,\s*/g, ' ');
-  let parsed: semver.Range;
-  try {
-    parsed = new semver.Range(constraint);
-  } catch (e) {
-    throw new ChartproofError('INVALID_ARGUMENT', `improper constraint: ${wanted}`, { cause: e });
-  }
-  const includePrerelease = opts.includePrerelease === true || rangeHasPrerelease(constraint);
+  const { range: parsed, namesPrerelease } = parseVersionConstraint(wanted);
+  const includePrerelease = opts.includePrerelease === true || namesPrerelease;
   let tags: string[];
   try {
     tags = await repo.tags(call);

@@ -12,7 +12,7 @@ import type { RegistryClient } from '../oci/client.js';
 import type { Digest } from '../oci/digest.js';
 import { discard, toRegistryError } from '../oci/transport/errors.js';
 import { readAll } from '../oci/verify.js';
-import { isLenientSemver, validateChartMetadata } from './metadata.js';
+import { goYamlOptions, isLenientSemver, parseVersionConstraint, validateChartMetadata } from './metadata.js';
 import type { ChartMetadata } from './types.js';
 
 /** Largest `index.yaml` read by default (20 MiB). @public */
@@ -82,19 +82,7 @@ const STRING_FIELDS = new Set([
 ]);
 const TOP_STRING_FIELDS = new Set(['apiVersion', 'generated']);
 
-const YAML_OPTIONS = {
-  version: '1.1',
-  merge: true,
-  uniqueKeys: true, // yaml.v2 UnmarshalStrict rejects duplicate keys
-  maxAliasCount: MAX_ALIAS_COUNT,
-  prettyErrors: false,
-  customTags: (tags: unknown[]) =>
-    tags.filter((t) => {
-      const tag = t as { tag?: string; format?: string };
-      return tag.tag !== 'tag:yaml.org,2002:timestamp' && tag.format !== 'TIME';
-    }),
-  // biome-ignore lint/suspicious/noExplicitAny: the yaml option types are a union of several interfaces.
-} as any;
+const YAML_OPTIONS = goYamlOptions(true); // UnmarshalStrict rejects duplicate keys
 
 function invalid(message: string, cause?: unknown): never {
   throw new ChartproofError('CHART_INVALID', message, cause === undefined ? {} : { cause });
@@ -386,9 +374,6 @@ function normalizeVersion(version: string): string | undefined {
   return semver.valid(out) ?? undefined;
 }
 
-// A version with a prerelease written in the constraint text.
-const PRERELEASE_IN_RANGE = /(?:^|[^0-9A-Za-z.+-])v?[0-9]+(?:\.(?:[0-9]+|[xX*])){0,2}-[0-9A-Za-z]/;
-
 /** Options of {@link resolveRepoChartVersion}. @public */
 export interface ResolveRepoChartVersionOptions {
   /** Let prereleases satisfy the range (an empty range then means any version, like `--devel`). */
@@ -425,14 +410,8 @@ export function resolveRepoChartVersion(
     const exact = versions.find((v) => v.version === wanted);
     if (exact) return exact;
   }
-  const constraint = wanted === '' ? '*' : wanted.replace(/\s*,\s*/g, ' ');
-  let parsed: semver.Range;
-  try {
-    parsed = new semver.Range(constraint);
-  } catch (e) {
-    throw new ChartproofError('INVALID_ARGUMENT', `improper constraint: ${wanted}`, { cause: e });
-  }
-  const includePrerelease = options.includePrerelease === true || PRERELEASE_IN_RANGE.test(constraint);
+  const { range: parsed, namesPrerelease } = parseVersionConstraint(wanted);
+  const includePrerelease = options.includePrerelease === true || namesPrerelease;
   let best: { entry: RepoIndexEntry; version: string } | undefined;
   for (const entry of versions) {
     const version = normalizeVersion(entry.version);
