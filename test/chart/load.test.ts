@@ -1,3 +1,4 @@
+import { HELM_VECTORS as VECTORS } from '../helpers/vectors.js';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,6 @@ import { parseChartMetadata, validateChartMetadata } from '../../src/chart/metad
 import type { Chart, ChartMetadata } from '../../src/chart/types.js';
 import { ChartproofError, type ErrorCode } from '../../src/errors.js';
 
-const VECTORS = join(process.cwd(), '..', 'shared', 'vectors', 'helm');
 const HAVE_VECTORS = existsSync(join(VECTORS, 'MANIFEST.md'));
 if (!HAVE_VECTORS)
   console.warn(`chart load vectors skipped: ${VECTORS} not found (clone shared/ beside the repo)`);

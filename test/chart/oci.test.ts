@@ -1,3 +1,5 @@
+import { HELM_VECTORS as VECTORS } from '../helpers/vectors.js';
+import { expectChartproofError as expectCode } from '../helpers/expect-error.js';
 import { isLenientSemver } from '../../src/chart/metadata.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -25,7 +27,6 @@ import { ChartproofError } from '../../src/errors.js';
 import { digestOf, MediaType, RegistryClient } from '../../src/oci/index.js';
 import { MemoryRegistry } from '../../src/testing/index.js';
 
-const VECTORS = join(process.cwd(), '..', 'shared', 'vectors', 'helm');
 const haveVectors = existsSync(join(VECTORS, 'derived', 'oci', 'oci-signtest-manifest.json'));
 if (!haveVectors) console.warn(`chart OCI golden tests skipped: Helm vectors not found at ${VECTORS}`);
 
@@ -46,17 +47,6 @@ function setup() {
   const registry = new MemoryRegistry();
   const client = new RegistryClient({ fetch: registry.fetch, plainHttp: true });
   return { registry, client };
-}
-
-async function expectCode(p: Promise<unknown>, code: string, message?: RegExp): Promise<ChartproofError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ChartproofError);
-  expect((err as ChartproofError).code).toBe(code);
-  if (message) expect((err as ChartproofError).message).toMatch(message);
-  return err as ChartproofError;
 }
 
 function fakeChart(name: string, version: string): { archive: Uint8Array; meta: ChartMetadata } {

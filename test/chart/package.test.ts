@@ -1,3 +1,4 @@
+import { HELM_VECTORS as VECTORS } from '../helpers/vectors.js';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -20,7 +21,6 @@ import type { CliIo } from '../../src/cli/io.js';
 import { PACKAGE_COMMAND } from '../../src/cli/package-command.js';
 import { ChartproofError } from '../../src/errors.js';
 
-const VECTORS = join(process.cwd(), '..', 'shared', 'vectors', 'helm');
 const HASHTEST = join(VECTORS, 'pkg/provenance/testdata/hashtest');
 const HAVE_HASHTEST = existsSync(join(HASHTEST, 'Chart.yaml'));
 if (!HAVE_HASHTEST) console.warn(`package vectors skipped: ${HASHTEST} not found`);

@@ -1,3 +1,5 @@
+import { HELM_VECTORS as VECTORS } from '../helpers/vectors.js';
+import { expectChartproofError as rejects } from '../helpers/expect-error.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +17,6 @@ import { type CliIo, exitCodeFor } from '../../src/cli/io.js';
 import { PROV_COMMAND } from '../../src/cli/prov-command.js';
 import { ChartproofError } from '../../src/errors.js';
 
-const VECTORS = join(process.cwd(), '..', 'shared', 'vectors', 'helm');
 const HAVE_VECTORS = existsSync(join(VECTORS, 'MANIFEST.md'));
 if (!HAVE_VECTORS)
   console.warn(`provenance vectors skipped: ${VECTORS} not found (clone shared/ beside the repo)`);
@@ -29,18 +30,6 @@ const HELM_UID =
 const HELM_FPR = '5E615389B53CA37F0EE60BD3843BBF981FC18762';
 const HASHTEST_SHA = 'c6841b3a895f1444a6738b5d04564a57e860ce42f8519c3be807fb6d9bee7888';
 const SIGNTEST_SHA = 'e5ef611620fb97704d8751c16bab17fedb68883bfb0edc76f78a70e9173f9b55';
-
-async function rejects(p: Promise<unknown>, code: string, message?: RegExp): Promise<ChartproofError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ChartproofError);
-  const e = err as ChartproofError;
-  expect(e.code).toBe(code);
-  if (message) expect(e.message).toMatch(message);
-  return e;
-}
 
 describe('marshalYamlV2 (sigs.k8s.io/yaml style)', () => {
   it('sorts keys like yaml.v2, quotes ambiguous scalars and leaves sequences unindented', () => {

@@ -1,3 +1,5 @@
+import { HELM_VECTORS as VECTORS } from '../helpers/vectors.js';
+import { expectChartproofError as expectRejects } from '../helpers/expect-error.js';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -16,7 +18,6 @@ import {
 import { ChartproofError } from '../../src/errors.js';
 import { RegistryClient, staticCredentials } from '../../src/oci/index.js';
 
-const VECTORS = join(process.cwd(), '..', 'shared', 'vectors', 'helm');
 const TESTDATA = join(VECTORS, 'pkg', 'repo', 'v1', 'testdata');
 const haveVectors = existsSync(join(TESTDATA, 'repository', 'frobnitz-1.2.3.tgz'));
 if (!haveVectors)
@@ -31,17 +32,6 @@ function expectCode(fn: () => unknown, code: string, message?: RegExp): Chartpro
   } catch (e) {
     err = e;
   }
-  expect(err).toBeInstanceOf(ChartproofError);
-  expect((err as ChartproofError).code).toBe(code);
-  if (message) expect((err as ChartproofError).message).toMatch(message);
-  return err as ChartproofError;
-}
-
-async function expectRejects(p: Promise<unknown>, code: string, message?: RegExp): Promise<ChartproofError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
   expect(err).toBeInstanceOf(ChartproofError);
   expect((err as ChartproofError).code).toBe(code);
   if (message) expect((err as ChartproofError).message).toMatch(message);

@@ -1,3 +1,4 @@
+import { HELM_VECTORS as VECTORS } from '../helpers/vectors.js';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -10,7 +11,6 @@ import type { CliIo } from '../../src/cli/io.js';
 import { run } from '../../src/cli/main.js';
 import { MemoryRegistry } from '../../src/testing/index.js';
 
-const VECTORS = join(process.cwd(), '..', 'shared', 'vectors', 'helm');
 const haveVectors = existsSync(VECTORS);
 if (!haveVectors) console.warn(`chart CLI tests skipped: Helm vectors not found at ${VECTORS}`);
 const GOLDEN_DIGEST = 'sha256:fbbade96da6050f68f94f122881e3b80051a18f13ab5f4081868dd494538f5c2';

@@ -1,3 +1,4 @@
+import { HELM_VECTORS as VECTORS } from '../helpers/vectors.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,7 +10,6 @@ import { type StartedRegistry, startDockerRegistry } from '../helpers/docker-reg
 import { requireTool } from '../helpers/services.js';
 import { skopeoCopy, skopeoInspectRaw } from '../helpers/skopeo.js';
 
-const VECTORS = join(process.cwd(), '..', 'shared', 'vectors', 'helm');
 const haveVectors = existsSync(VECTORS);
 if (!haveVectors) console.warn(`chart OCI interop skipped: Helm vectors not found at ${VECTORS}`);
 const missing =

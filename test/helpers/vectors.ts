@@ -1,0 +1,12 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Helm's upstream test vectors, read from `../shared` at test time (never copied here). */
+export const HELM_VECTORS = join(process.cwd(), '..', 'shared', 'vectors', 'helm');
+
+/** True when the Helm vectors are present; otherwise prints why `suite` is skipped. */
+export function helmVectorsAvailable(suite: string): boolean {
+  const ok = existsSync(join(HELM_VECTORS, 'MANIFEST.md'));
+  if (!ok) console.warn(`${suite} skipped: Helm vectors not found at ${HELM_VECTORS}`);
+  return ok;
+}
