@@ -1,3 +1,4 @@
+import { marshalGoYaml } from '../../src/chart/go-yaml.js';
 import { HELM_VECTORS as VECTORS } from '../helpers/vectors.js';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -13,7 +14,6 @@ import {
   createChartArchive,
   helmGzipHeader,
   loadChartDirectory,
-  marshalGoYaml,
   packageChart,
 } from '../../src/chart/package.js';
 import type { CommandContext } from '../../src/cli/commands.js';

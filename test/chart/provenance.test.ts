@@ -1,3 +1,4 @@
+import { marshalGoYaml } from '../../src/chart/go-yaml.js';
 import { HELM_VECTORS as VECTORS } from '../helpers/vectors.js';
 import { expectChartproofError as rejects } from '../helpers/expect-error.js';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -6,12 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadChartArchive } from '../../src/chart/load.js';
-import {
-  marshalYamlV2,
-  provenanceMessageBlock,
-  signProvenance,
-  verifyProvenance,
-} from '../../src/chart/provenance.js';
+import { provenanceMessageBlock, signProvenance, verifyProvenance } from '../../src/chart/provenance.js';
 import type { CommandContext } from '../../src/cli/commands.js';
 import { type CliIo, exitCodeFor } from '../../src/cli/io.js';
 import { PROV_COMMAND } from '../../src/cli/prov-command.js';
@@ -31,9 +27,9 @@ const HELM_FPR = '5E615389B53CA37F0EE60BD3843BBF981FC18762';
 const HASHTEST_SHA = 'c6841b3a895f1444a6738b5d04564a57e860ce42f8519c3be807fb6d9bee7888';
 const SIGNTEST_SHA = 'e5ef611620fb97704d8751c16bab17fedb68883bfb0edc76f78a70e9173f9b55';
 
-describe('marshalYamlV2 (sigs.k8s.io/yaml style)', () => {
+describe('marshalGoYaml (sigs.k8s.io/yaml style)', () => {
   it('sorts keys like yaml.v2, quotes ambiguous scalars and leaves sequences unindented', () => {
-    const out = marshalYamlV2({
+    const out = marshalGoYaml({
       version: '1.0',
       name: 'n',
       keywords: ['a: b', 'true', "it's", '007'],
@@ -67,7 +63,7 @@ describe('marshalYamlV2 (sigs.k8s.io/yaml style)', () => {
 
   it('folds long plain scalars past column 80 and writes multi-line text as a literal block', () => {
     const long = 'A chart whose description is long enough that yaml.v2 folds it onto a second line for sure';
-    const out = marshalYamlV2({ description: long, notes: 'one\ntwo\n' });
+    const out = marshalGoYaml({ description: long, notes: 'one\ntwo\n' });
     expect(out).toBe(
       'description: A chart whose description is long enough that yaml.v2 folds it onto a\n' +
         '  second line for sure\nnotes: |\n  one\n  two\n',
@@ -354,14 +350,14 @@ describe.skipIf(!HAVE_VECTORS)('chartproof prov', () => {
   });
 });
 
-describe('marshalYamlV2 edge cases', () => {
+describe('marshalGoYaml edge cases', () => {
   it('never folds keys, quotes leading/trailing spaces and escapes control characters', () => {
     const longKey = `${'word '.repeat(20)}end`;
-    expect(marshalYamlV2({ [longKey]: 'v' })).toBe(`${longKey}: v\n`);
-    expect(marshalYamlV2({ a: ' x', b: 'x ', c: 'tab\there', d: '', e: '- x', f: 'a #b', g: '~' })).toBe(
+    expect(marshalGoYaml({ [longKey]: 'v' })).toBe(`${longKey}: v\n`);
+    expect(marshalGoYaml({ a: ' x', b: 'x ', c: 'tab\there', d: '', e: '- x', f: 'a #b', g: '~' })).toBe(
       "a: ' x'\nb: 'x '\nc: \"tab\\there\"\nd: \"\"\ne: '- x'\nf: 'a #b'\ng: \"~\"\n",
     );
-    expect(marshalYamlV2({ a: [['x', 'y'], []], b: {}, c: 'x\n\n' })).toBe(
+    expect(marshalGoYaml({ a: [['x', 'y'], []], b: {}, c: 'x\n\n' })).toBe(
       'a:\n- - x\n  - "y"\n- []\nb: {}\nc: |+\n  x\n\n',
     );
   });
