@@ -7,6 +7,7 @@ import { MediaType } from '../oci/media-types.js';
 import { formatReference, normalizeRegistry, parseReference, pinReference } from '../oci/reference.js';
 import { readCaFile } from '../oci/transport/fetch.js';
 import { CHART_COMMANDS } from './chart-commands.js';
+import { DEPS_COMMAND } from './deps-command.js';
 import { PACKAGE_COMMAND } from './package-command.js';
 import { PROV_COMMAND } from './prov-command.js';
 import { type CliIo, Exit, UsageError } from './io.js';
@@ -220,4 +221,5 @@ export const COMMANDS: Record<string, Command> = {
   package: PACKAGE_COMMAND,
   ...CHART_COMMANDS,
   prov: PROV_COMMAND,
+  deps: DEPS_COMMAND,
 };

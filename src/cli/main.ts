@@ -18,7 +18,11 @@ Usage: chartproof [global flags] <command> [args]
 
 Commands:
 ${Object.values(COMMANDS)
-  .map((c) => `  ${c.usage.padEnd(56)} ${c.summary}`)
+  .map((c) =>
+    c.usage.length <= 56
+      ? `  ${c.usage.padEnd(56)} ${c.summary}`
+      : `  ${c.usage}\n  ${''.padEnd(56)} ${c.summary}`,
+  )
   .join('\n')}
 
 Global flags:

@@ -1,0 +1,369 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseChartMetadata, parseLock } from '../../src/chart/metadata.js';
+import { loadChartDirectory, packageChart } from '../../src/chart/package.js';
+import type { ChartDependency } from '../../src/chart/types.js';
+import type { CommandContext } from '../../src/cli/commands.js';
+import { DEPS_COMMAND } from '../../src/cli/deps-command.js';
+import type { CliIo } from '../../src/cli/io.js';
+import { hashReq, hashReqPreimage, hashV2Req, hashV2ReqPreimage } from '../../src/lock/digest.js';
+import { checkLock, verifyDependencies } from '../../src/lock/verify.js';
+import { expectChartproofError } from '../helpers/expect-error.js';
+import { HELM_VECTORS, helmVectorsAvailable } from '../helpers/vectors.js';
+
+const sha256 = (s: string): string => `sha256:${createHash('sha256').update(s, 'utf8').digest('hex')}`;
+
+interface HashVector {
+  name: string;
+  func: 'HashReq' | 'HashV2Req';
+  req?: ChartDependency[];
+  lock?: ChartDependency[];
+  chart_yaml?: string;
+  chart_lock?: string;
+  requirements_yaml?: string;
+  requirements_lock?: string;
+  json_input: string;
+  expected?: string;
+  computed?: string;
+  lock_digest?: string;
+  match?: boolean;
+  expected_match?: boolean;
+}
+
+const OUT_OF_SYNC_V4 =
+  "the lock file (Chart.lock) is out of sync with the dependencies file (Chart.yaml). Please update the dependencies with 'helm dependency update'";
+
+describe.skipIf(!helmVectorsAvailable('Chart.lock hash vectors'))('Chart.lock digests: Helm vectors', () => {
+  const vectors = JSON.parse(
+    readFileSync(join(HELM_VECTORS, 'derived', 'chartlock', 'hashreq-vectors.json'), 'utf8'),
+  ) as HashVector[];
+  const vpath = (p: string) => join(HELM_VECTORS, p);
+
+  /** The inputs of a vector: inline, or read from the real chart files it names. */
+  function inputs(v: HashVector): {
+    req: ChartDependency[] | undefined;
+    lock: ChartDependency[] | undefined;
+  } {
+    if (v.chart_yaml && v.chart_lock) {
+      return {
+        req: parseChartMetadata(readFileSync(vpath(v.chart_yaml))).dependencies,
+        lock: parseLock(readFileSync(vpath(v.chart_lock)), 'Chart.lock').dependencies,
+      };
+    }
+    if (v.requirements_yaml) {
+      const req = parseLock(readFileSync(vpath(v.requirements_yaml)), 'requirements.yaml').dependencies;
+      return { req, lock: undefined };
+    }
+    return { req: v.req, lock: v.lock };
+  }
+
+  const matching = vectors.filter((v) => v.match === true);
+
+  it('has the expected matching vectors', () => {
+    expect(matching.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it.each(matching.map((v) => [v.name, v] as const))('reproduces %s', (_name, v) => {
+    const { req, lock } = inputs(v);
+    if (v.func === 'HashReq') {
+      expect(hashReqPreimage(req, lock)).toBe(v.json_input);
+      expect(hashReq(req, lock)).toBe(v.expected);
+    } else {
+      expect(hashV2ReqPreimage(req)).toBe(v.json_input);
+      expect(hashV2Req(req)).toBe(v.expected);
+    }
+  });
+
+  it('parent-chart lock: sha256:9403fc24… with > escaped as \\u003e', async () => {
+    const { chart } = await loadChartDirectory(
+      vpath('pkg/chart/v2/util/testdata/import-values-from-enabled-subchart/parent-chart'),
+    );
+    const preimage = hashReqPreimage(chart.metadata.dependencies, chart.lock?.dependencies);
+    expect(preimage).toContain('"version":"\\u003e= 0.0.1"');
+    const check = checkLock(chart.metadata, chart.lock);
+    expect(check).toEqual({
+      inSync: true,
+      method: 'v3',
+      expected: 'sha256:9403fc24f6cf9d6055820126cf7633b4bd1fed3c77e4880c674059f536346182',
+      actual: 'sha256:9403fc24f6cf9d6055820126cf7633b4bd1fed3c77e4880c674059f536346182',
+    });
+  });
+
+  it('issue-7233: the Helm 2 hash is accepted for the apiVersion v1 chart, with the warning', async () => {
+    const dir = vpath('pkg/cmd/testdata/testcharts/issue-7233');
+    const { chart } = await loadChartDirectory(dir);
+    expect(chart.metadata.apiVersion).toBe('v1');
+    expect(hashReq(chart.metadata.dependencies, chart.lock?.dependencies)).not.toBe(chart.lock?.digest);
+    const check = checkLock(chart.metadata, chart.lock);
+    expect(check.inSync).toBe(true);
+    expect(check.method).toBe('v2');
+    expect(check.actual).toBe('sha256:7b380b1a826e7be1eecb089f66209d6d3df54be4bf879d4a8e6f8a9e871710e5');
+    expect(check.warning).toBe('a valid Helm v3 hash was not found. Checking against Helm v2 hash...');
+    expect(check.message).toBeUndefined();
+    // The same lock on a v2 chart is out of sync: no Helm 2 fallback.
+    const v2 = checkLock({ ...chart.metadata, apiVersion: 'v2' }, chart.lock);
+    expect(v2).toMatchObject({ inSync: false, method: 'v3', message: OUT_OF_SYNC_V4 });
+    // A v1 chart whose lock matches neither hash gets the requirements.lock error.
+    const bad = checkLock(chart.metadata, { ...chart.lock!, digest: 'sha256:00' });
+    expect(bad).toMatchObject({
+      inSync: false,
+      method: 'v2',
+      message:
+        'the lock file (requirements.lock) is out of sync with the dependencies file (requirements.yaml). Please update the dependencies',
+    });
+    // The lock is fine, but alpine is not vendored.
+    const report = await verifyDependencies(dir);
+    expect(report.ok).toBe(false);
+    expect(report.lock.inSync).toBe(true);
+    expect(report.dependencies).toEqual([
+      { name: 'alpine', version: '0.1.0', status: 'missing', detail: 'alpine-0.1.0 is not in charts/' },
+    ]);
+  });
+
+  it("chart-with-subchart-update: out of sync, with Helm v4's wording", async () => {
+    const { chart } = await loadChartDirectory(
+      vpath('pkg/cmd/testdata/testcharts/chart-with-subchart-update'),
+    );
+    const v = vectors.find((x) => x.name.startsWith('chart-with-subchart-update'))!;
+    expect(v.expected_match).toBe(false);
+    const check = checkLock(chart.metadata, chart.lock);
+    expect(check).toEqual({
+      inSync: false,
+      method: 'v3',
+      expected: v.lock_digest,
+      actual: v.computed,
+      message: OUT_OF_SYNC_V4,
+    });
+    expect(hashReqPreimage(chart.metadata.dependencies, chart.lock?.dependencies)).toBe(v.json_input);
+  });
+
+  it('nil vs empty lists: [null,[]]', () => {
+    const v = vectors.find((x) => x.json_input === '[null,[]]')!;
+    expect(hashReqPreimage(undefined, [])).toBe('[null,[]]');
+    expect(hashReq(undefined, [])).toBe(v.computed);
+  });
+});
+
+describe('Chart.lock digests: generated cases', () => {
+  it('escapes <>&, U+2028 and U+2029 like Go, keeps emoji as UTF-8', () => {
+    const req: ChartDependency[] = [
+      {
+        name: 'a<b>&c',
+        version: '>=1.0.0 <2',
+        repository: 'https://e.example/ch\u2028arts/\u{1F600}\u2029',
+        condition: 'x.enabled',
+        tags: ['t<1>', 'é'],
+        enabled: true,
+        'import-values': [{ parent: 'p', child: 'c' }, 'data', 3],
+        alias: 'al',
+      },
+    ];
+    const lock: ChartDependency[] = [{ name: 'a<b>&c', version: '1.5.0', repository: 'oci://r/\u{1F680}' }];
+    const preimage =
+      '[[{"name":"a\\u003cb\\u003e\\u0026c","version":"\\u003e=1.0.0 \\u003c2",' +
+      '"repository":"https://e.example/ch\\u2028arts/\u{1F600}\\u2029","condition":"x.enabled",' +
+      '"tags":["t\\u003c1\\u003e","é"],"enabled":true,' +
+      '"import-values":[{"child":"c","parent":"p"},"data",3],"alias":"al"}],' +
+      '[{"name":"a\\u003cb\\u003e\\u0026c","version":"1.5.0","repository":"oci://r/\u{1F680}"}]]';
+    expect(hashReqPreimage(req, lock)).toBe(preimage);
+    expect(hashReq(req, lock)).toBe(sha256(preimage));
+    const v2 =
+      '{"dependencies":[{"name":"a\\u003cb\\u003e\\u0026c","version":"\\u003e=1.0.0 \\u003c2",' +
+      '"repository":"https://e.example/ch\\u2028arts/\u{1F600}\\u2029","condition":"x.enabled",' +
+      '"tags":["t\\u003c1\\u003e","é"],"enabled":true,' +
+      '"import-values":[{"child":"c","parent":"p"},"data",3],"alias":"al"}]}';
+    expect(hashV2ReqPreimage(req)).toBe(v2);
+    expect(hashV2Req(req)).toBe(sha256(v2));
+  });
+
+  it('omits empty omitempty fields and keeps name/repository even when empty', () => {
+    const dep: ChartDependency = {
+      name: '',
+      repository: '',
+      version: '',
+      tags: [],
+      enabled: false,
+      alias: '',
+    };
+    expect(hashReqPreimage([dep], undefined)).toBe('[[{"name":"","repository":""}],null]');
+    expect(hashV2ReqPreimage(undefined)).toBe('{"dependencies":null}');
+    expect(hashV2Req([])).toBe(sha256('{"dependencies":[]}'));
+  });
+});
+
+// ---- verifyDependencies on generated charts ----
+
+interface Sub {
+  name: string;
+  version: string;
+  /** Vendored as charts/<name>-<version>.tgz instead of an expanded directory. */
+  archive?: boolean;
+}
+
+describe('verifyDependencies', () => {
+  let root: string;
+  let n = 0;
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'cp-lock-'));
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  const REQ: ChartDependency[] = [
+    { name: 'redis', version: '^17.0.0', repository: 'https://charts.example.com/stable' },
+    { name: 'common', version: '2.x', repository: 'oci://registry.example.com/charts', alias: 'lib' },
+  ];
+  const LOCKED: ChartDependency[] = [
+    { name: 'redis', version: '17.3.1', repository: 'https://charts.example.com/stable' },
+    { name: 'common', version: '2.4.0', repository: 'oci://registry.example.com/charts' },
+  ];
+
+  function depYaml(d: ChartDependency, indent: string): string {
+    let s = `${indent}- name: ${d.name}\n${indent}  version: "${d.version}"\n${indent}  repository: "${d.repository}"\n`;
+    if (d.alias) s += `${indent}  alias: ${d.alias}\n`;
+    return s;
+  }
+
+  async function makeChart(vendored: Sub[], digest?: string): Promise<string> {
+    const dir = join(root, `c${n++}`, 'app');
+    mkdirSync(join(dir, 'charts'), { recursive: true });
+    writeFileSync(
+      join(dir, 'Chart.yaml'),
+      `apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n${REQ.map((d) => depYaml(d, '  ')).join('')}`,
+    );
+    writeFileSync(
+      join(dir, 'Chart.lock'),
+      `dependencies:\n${LOCKED.map((d) => depYaml(d, '')).join('')}digest: ${digest ?? hashReq(REQ, LOCKED)}\ngenerated: "2024-01-01T00:00:00Z"\n`,
+    );
+    for (const s of vendored) {
+      const src = s.archive ? join(root, `src${n++}`, s.name) : join(dir, 'charts', s.name);
+      mkdirSync(src, { recursive: true });
+      writeFileSync(join(src, 'Chart.yaml'), `apiVersion: v2\nname: ${s.name}\nversion: ${s.version}\n`);
+      if (s.archive) await packageChart(src, { destination: join(dir, 'charts'), sourceDateEpoch: 0 });
+    }
+    return dir;
+  }
+
+  function ctx(args: string[], json = false) {
+    let out = '';
+    let err = '';
+    const io: CliIo = {
+      stdout: (c) => {
+        out += typeof c === 'string' ? c : Buffer.from(c).toString('utf8');
+      },
+      stderr: (t) => {
+        err += t;
+      },
+      readStdin: async () => '',
+      env: {},
+    };
+    const c = {
+      args,
+      values: {},
+      flags: { json, registryConfig: undefined, plainHttp: false, insecure: false, caFile: undefined },
+      io,
+      client: {},
+    } as unknown as CommandContext;
+    return { c, out: () => out, err: () => err };
+  }
+
+  it('the generated lock digest is what the loader-parsed chart hashes to', async () => {
+    const dir = await makeChart([]);
+    const { chart } = await loadChartDirectory(dir);
+    expect(hashReq(chart.metadata.dependencies, chart.lock?.dependencies)).toBe(chart.lock?.digest);
+  });
+
+  it('all present (directory and archive, alias uses the chart name) → ok', async () => {
+    const dir = await makeChart([
+      { name: 'redis', version: '17.3.1', archive: true },
+      { name: 'common', version: '2.4.0' },
+    ]);
+    const report = await verifyDependencies(dir);
+    expect(report).toEqual({
+      ok: true,
+      lock: { inSync: true, method: 'v3', expected: hashReq(REQ, LOCKED), actual: hashReq(REQ, LOCKED) },
+      dependencies: [
+        { name: 'redis', version: '17.3.1', status: 'ok' },
+        { name: 'common', version: '2.4.0', status: 'ok' },
+      ],
+    });
+    const t = ctx(['verify', dir]);
+    expect(await DEPS_COMMAND.run(t.c)).toBe(0);
+    expect(t.out()).toBe(
+      'OK: redis-17.3.1 present\nOK: common-2.4.0 present\nAll dependency checks passed.\n',
+    );
+
+    // The packaged parent chart verifies the same way.
+    const pkg = await packageChart(dir, { destination: join(root, 'out'), sourceDateEpoch: 0 });
+    const fromTgz = await verifyDependencies(pkg.path);
+    expect(fromTgz.ok).toBe(true);
+    expect(fromTgz.dependencies.map((d) => d.status)).toEqual(['ok', 'ok']);
+  });
+
+  it('missing → FAIL', async () => {
+    const dir = await makeChart([{ name: 'redis', version: '17.3.1' }]);
+    const report = await verifyDependencies(dir);
+    expect(report.ok).toBe(false);
+    expect(report.dependencies[1]).toMatchObject({ name: 'common', version: '2.4.0', status: 'missing' });
+    const t = ctx(['verify', dir]);
+    expect(await DEPS_COMMAND.run(t.c)).toBe(1);
+    expect(t.out()).toBe('OK: redis-17.3.1 present\nFAIL: common-2.4.0 missing\n');
+  });
+
+  it('extra vendored chart → not-locked', async () => {
+    const dir = await makeChart([
+      { name: 'redis', version: '17.3.1' },
+      { name: 'common', version: '2.4.0', archive: true },
+      { name: 'stray', version: '0.1.0' },
+    ]);
+    const report = await verifyDependencies(dir);
+    expect(report.ok).toBe(false);
+    expect(report.dependencies.map((d) => [d.name, d.version, d.status])).toEqual([
+      ['redis', '17.3.1', 'ok'],
+      ['common', '2.4.0', 'ok'],
+      ['stray', '0.1.0', 'not-locked'],
+    ]);
+    const t = ctx(['verify', dir]);
+    expect(await DEPS_COMMAND.run(t.c)).toBe(1);
+    expect(t.out()).toContain('FAIL: stray-0.1.0 not in Chart.lock\n');
+  });
+
+  it('wrong version → version-mismatch', async () => {
+    const dir = await makeChart([
+      { name: 'redis', version: '17.3.0' },
+      { name: 'common', version: '2.4.0' },
+    ]);
+    const report = await verifyDependencies(dir);
+    expect(report.ok).toBe(false);
+    expect(report.dependencies[0]).toEqual({
+      name: 'redis',
+      version: '17.3.1',
+      status: 'version-mismatch',
+      detail: 'charts/ has redis version 17.3.0, Chart.lock has 17.3.1',
+    });
+    const t = ctx(['verify', dir], true);
+    expect(await DEPS_COMMAND.run(t.c)).toBe(1);
+    expect(JSON.parse(t.out())).toEqual(report);
+  });
+
+  it('stale digest → FAIL with the out-of-sync message', async () => {
+    const dir = await makeChart(
+      [
+        { name: 'redis', version: '17.3.1' },
+        { name: 'common', version: '2.4.0' },
+      ],
+      hashReq(REQ.slice(0, 1), LOCKED.slice(0, 1)),
+    );
+    const t = ctx(['verify', dir]);
+    expect(await DEPS_COMMAND.run(t.c)).toBe(1);
+    expect(t.out()).toBe(`FAIL: ${OUT_OF_SYNC_V4}\nOK: redis-17.3.1 present\nOK: common-2.4.0 present\n`);
+  });
+
+  it('usage and IO errors', async () => {
+    await expect(DEPS_COMMAND.run(ctx(['pin', 'x']).c)).rejects.toThrow(/unknown deps subcommand "pin"/);
+    await expect(DEPS_COMMAND.run(ctx(['verify']).c)).rejects.toThrow(/expected: chartproof deps verify/);
+    await expectChartproofError(verifyDependencies(join(root, 'nope')), 'IO', /no such file or directory/);
+  });
+});
