@@ -1,3 +1,4 @@
+import { commandContext } from '../helpers/cli-io.js';
 import { marshalGoYaml } from '../../src/chart/go-yaml.js';
 import { HELM_VECTORS as VECTORS } from '../helpers/vectors.js';
 import { expectChartproofError as rejects } from '../helpers/expect-error.js';
@@ -8,8 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadChartArchive } from '../../src/chart/load.js';
 import { provenanceMessageBlock, signProvenance, verifyProvenance } from '../../src/chart/provenance.js';
-import type { CommandContext } from '../../src/cli/commands.js';
-import { type CliIo, exitCodeFor } from '../../src/cli/io.js';
+import { exitCodeFor } from '../../src/cli/io.js';
 import { PROV_COMMAND } from '../../src/cli/prov-command.js';
 import { ChartproofError } from '../../src/errors.js';
 
@@ -268,28 +268,8 @@ describe.skipIf(!HAVE_VECTORS)('chartproof prov', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  function ctx(args: string[], values: Record<string, unknown>) {
-    let out = '';
-    let err = '';
-    const io: CliIo = {
-      stdout: (c) => {
-        out += typeof c === 'string' ? c : Buffer.from(c).toString('utf8');
-      },
-      stderr: (t) => {
-        err += t;
-      },
-      readStdin: async () => 'secret\n',
-      env: {},
-    };
-    const c = {
-      args,
-      values,
-      flags: { json: false, registryConfig: undefined, plainHttp: false, insecure: false, caFile: undefined },
-      io,
-      client: {},
-    } as unknown as CommandContext;
-    return { c, out: () => out, err: () => err };
-  }
+  const ctx = (args: string[], values: Record<string, unknown>) =>
+    commandContext(args, values, { stdin: 'secret\n' });
 
   const copy = (from: string, name: string): string => {
     const to = join(dir, name);

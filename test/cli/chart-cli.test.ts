@@ -1,3 +1,4 @@
+import { captureIo } from '../helpers/cli-io.js';
 import { HELM_VECTORS as VECTORS } from '../helpers/vectors.js';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -7,7 +8,6 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../src/cli/io.js';
 import { run } from '../../src/cli/main.js';
 import { MemoryRegistry } from '../../src/testing/index.js';
 
@@ -15,21 +15,7 @@ const haveVectors = existsSync(VECTORS);
 if (!haveVectors) console.warn(`chart CLI tests skipped: Helm vectors not found at ${VECTORS}`);
 const GOLDEN_DIGEST = 'sha256:fbbade96da6050f68f94f122881e3b80051a18f13ab5f4081868dd494538f5c2';
 
-function capture() {
-  let out = '';
-  let err = '';
-  const io: CliIo = {
-    stdout: (c) => {
-      out += typeof c === 'string' ? c : Buffer.from(c).toString('utf8');
-    },
-    stderr: (t) => {
-      err += t;
-    },
-    readStdin: async () => '',
-    env: { HOME: '/nonexistent' },
-  };
-  return { io, out: () => out, err: () => err };
-}
+const capture = () => captureIo();
 
 describe.skipIf(!haveVectors)('chartproof push / pull / inspect', () => {
   let registry: MemoryRegistry;

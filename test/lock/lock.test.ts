@@ -1,3 +1,4 @@
+import { commandContext } from '../helpers/cli-io.js';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,9 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseChartMetadata, parseLock } from '../../src/chart/metadata.js';
 import { loadChartDirectory, packageChart } from '../../src/chart/package.js';
 import type { ChartDependency } from '../../src/chart/types.js';
-import type { CommandContext } from '../../src/cli/commands.js';
 import { DEPS_COMMAND } from '../../src/cli/deps-command.js';
-import type { CliIo } from '../../src/cli/io.js';
 import { hashReq, hashReqPreimage, hashV2Req, hashV2ReqPreimage } from '../../src/lock/digest.js';
 import { checkLock, verifyDependencies } from '../../src/lock/verify.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
@@ -246,28 +245,7 @@ describe('verifyDependencies', () => {
     return dir;
   }
 
-  function ctx(args: string[], json = false) {
-    let out = '';
-    let err = '';
-    const io: CliIo = {
-      stdout: (c) => {
-        out += typeof c === 'string' ? c : Buffer.from(c).toString('utf8');
-      },
-      stderr: (t) => {
-        err += t;
-      },
-      readStdin: async () => '',
-      env: {},
-    };
-    const c = {
-      args,
-      values: {},
-      flags: { json, registryConfig: undefined, plainHttp: false, insecure: false, caFile: undefined },
-      io,
-      client: {},
-    } as unknown as CommandContext;
-    return { c, out: () => out, err: () => err };
-  }
+  const ctx = (args: string[], json = false) => commandContext(args, {}, { json });
 
   it('the generated lock digest is what the loader-parsed chart hashes to', async () => {
     const dir = await makeChart([]);
