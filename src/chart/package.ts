@@ -3,9 +3,9 @@
  * `.helmignore`, Helm's archive layout (`Save`), deterministic tar and gzip output.
  */
 
+import { writeFileAtomic } from '../fs.js';
 import { marshalGoYaml } from './go-yaml.js';
-import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
 import { ChartproofError } from '../errors.js';
@@ -538,22 +538,6 @@ export function resolveSourceDateEpoch(
   return Number(raw);
 }
 
-async function writeAtomic(path: string, data: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const handle = await open(tmp, 'wx', 0o644);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-    await handle.close();
-    aborted(signal);
-    await rename(tmp, path);
-  } catch (err) {
-    await handle.close().catch(() => {});
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
-
 /**
  * Packages a chart directory like `helm package` (Helm v4): loads it with
  * {@link loadChartDirectory}, applies `version`/`appVersion` overrides, validates the
@@ -591,12 +575,7 @@ export async function packageChart(dir: string, options: PackageOptions = {}): P
   if (!st.isDirectory()) throw new ChartproofError('IO', `location ${destination} is not a directory`);
   const path = join(destination, `${chart.metadata.name}-${chart.metadata.version}.tgz`);
   aborted(signal);
-  try {
-    await writeAtomic(path, data, signal);
-  } catch (err) {
-    if (err instanceof ChartproofError) throw err;
-    throw new ChartproofError('IO', `cannot write ${path}: ${(err as Error).message}`, { cause: err });
-  }
+  await writeFileAtomic(path, data, 0o644, { signal });
   return {
     path,
     digest: digestOf(data),

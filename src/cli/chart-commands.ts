@@ -5,14 +5,9 @@ import { pullChart, pushChart } from '../chart/oci.js';
 import { downloadRepoChart } from '../chart/repo.js';
 import type { Chart } from '../chart/types.js';
 import { ChartproofError } from '../errors.js';
-import { writeFileAtomic } from '../oci/auth/login.js';
-import type { Command, CommandContext } from './commands.js';
-import { Exit, UsageError } from './io.js';
-
-function expectOne(ctx: CommandContext, usage: string): string {
-  if (ctx.args.length !== 1) throw new UsageError(`expected 1 argument: chartproof ${usage}`);
-  return ctx.args[0]!;
-}
+import { writeFileAtomic } from '../fs.js';
+import type { Command } from './commands.js';
+import { Exit, expectArgs, UsageError } from './io.js';
 
 function summary(chart: Chart) {
   const m = chart.metadata;
@@ -54,7 +49,7 @@ const inspectCommand: Command = {
   summary: 'print chart metadata as JSON (name, version, apiVersion, type, dependencies, digest)',
   options: { version: { type: 'string' }, repo: { type: 'string' } },
   async run(ctx) {
-    const target = expectOne(ctx, this.usage);
+    const target = expectArgs(ctx.args, 1, this.usage)[0]!;
     const repo = ctx.values.repo as string | undefined;
     if (repo !== undefined) {
       const version = ctx.values.version as string | undefined;
@@ -85,8 +80,7 @@ const pushCommand: Command = {
   help: "\nA FILE.tgz.prov next to the archive is pushed as the provenance layer, as Helm does.\nThe creation time defaults to the archive's modification time (Helm's behaviour).\n",
   options: { prov: { type: 'string' }, 'creation-time': { type: 'string' } },
   async run(ctx) {
-    if (ctx.args.length !== 2) throw new UsageError(`expected 2 arguments: chartproof ${this.usage}`);
-    const [file, destination] = ctx.args as [string, string];
+    const [file, destination] = expectArgs(ctx.args, 2, this.usage) as [string, string];
     if (!destination.startsWith('oci://')) throw new UsageError('the destination must start with oci://');
     const archive = await readOptional(file);
     if (!archive) throw new ChartproofError('IO', `${file}: no such file`);
@@ -124,7 +118,7 @@ const pullCommand: Command = {
     repo: { type: 'string' },
   },
   async run(ctx) {
-    const ref = expectOne(ctx, this.usage);
+    const ref = expectArgs(ctx.args, 1, this.usage)[0]!;
     const version = ctx.values.version as string | undefined;
     const dest = resolve((ctx.values.destination as string | undefined) ?? '.');
     const repo = ctx.values.repo as string | undefined;
@@ -133,7 +127,7 @@ const pullCommand: Command = {
       const got = await downloadRepoChart(ctx.client, repo, ref, version ? { version } : {});
       const chart = await loadChartArchive(got.archive);
       const path = join(dest, `${chart.metadata.name}-${chart.metadata.version}.tgz`);
-      await writeFileAtomic(path, got.archive, 0o644);
+      await writeFileAtomic(path, got.archive, 0o644, { dirMode: 0o755 });
       if (!got.verified) {
         ctx.io.stderr(
           `Warning: the repository index lists no digest for ${ref}; the download was not verified\n`,
@@ -164,8 +158,9 @@ const pullCommand: Command = {
       );
     }
     const path = join(dest, `${chart.metadata.name}-${chart.metadata.version}.tgz`);
-    await writeFileAtomic(path, pulled.archive, 0o644);
-    if (pulled.provenance) await writeFileAtomic(`${path}.prov`, pulled.provenance, 0o644);
+    await writeFileAtomic(path, pulled.archive, 0o644, { dirMode: 0o755 });
+    if (pulled.provenance)
+      await writeFileAtomic(`${path}.prov`, pulled.provenance, 0o644, { dirMode: 0o755 });
     if (ctx.flags.json) {
       ctx.io.stdout(
         `${JSON.stringify({ path, reference: pulled.pinned, digest: pulled.manifestDigest }, null, 2)}\n`,

@@ -10,7 +10,7 @@ import { CHART_COMMANDS } from './chart-commands.js';
 import { DEPS_COMMAND } from './deps-command.js';
 import { PACKAGE_COMMAND } from './package-command.js';
 import { PROV_COMMAND } from './prov-command.js';
-import { type CliIo, Exit, UsageError } from './io.js';
+import { type CliIo, Exit, expectArgs, UsageError } from './io.js';
 
 /** Global flags after parsing. */
 export interface GlobalFlags {
@@ -39,11 +39,6 @@ export interface Command {
   run(ctx: CommandContext): Promise<number>;
 }
 
-function expectArgs(ctx: CommandContext, count: number, usage: string): string[] {
-  if (ctx.args.length !== count) throw new UsageError(`expected ${count} argument(s): chartproof ${usage}`);
-  return ctx.args;
-}
-
 function printJson(io: CliIo, value: unknown): void {
   io.stdout(`${JSON.stringify(value, null, 2)}\n`);
 }
@@ -58,7 +53,7 @@ const loginCommand: Command = {
     'password-stdin': { type: 'boolean' },
   },
   async run(ctx) {
-    const [registry] = expectArgs(ctx, 1, this.usage);
+    const [registry] = expectArgs(ctx.args, 1, this.usage);
     const username = ctx.values.username as string | undefined;
     if (!username) throw new UsageError('--username (-u) is required');
     let password = ctx.values.password as string | undefined;
@@ -93,7 +88,7 @@ const logoutCommand: Command = {
   usage: 'logout REGISTRY',
   summary: 'remove stored credentials for a registry',
   async run(ctx) {
-    const [registry] = expectArgs(ctx, 1, this.usage);
+    const [registry] = expectArgs(ctx.args, 1, this.usage);
     const host = normalizeRegistry(registry!.replace(/^oci:\/\//, '').replace(/\/.*$/, ''));
     const removed = await logout(host, {
       configPath: ctx.flags.registryConfig ?? helmRegistryConfigPath(ctx.io.env),
@@ -108,7 +103,7 @@ const tagsCommand: Command = {
   usage: 'tags REPO',
   summary: 'list tags, one per line (a JSON array with --json)',
   async run(ctx) {
-    const [repo] = expectArgs(ctx, 1, this.usage);
+    const [repo] = expectArgs(ctx.args, 1, this.usage);
     const ref = parseReference(repo!);
     const tags = await ctx.client.repository(ref).tags();
     if (ctx.flags.json) printJson(ctx.io, tags);
@@ -122,7 +117,7 @@ const manifestCommand: Command = {
   summary: 'print the raw manifest (or its descriptor as JSON)',
   options: { descriptor: { type: 'boolean' } },
   async run(ctx) {
-    const [input] = expectArgs(ctx, 1, this.usage);
+    const [input] = expectArgs(ctx.args, 1, this.usage);
     const ref = requireSelector(input!);
     const m = await ctx.client.repository(ref).fetchManifest();
     if (ctx.values.descriptor) printJson(ctx.io, m.descriptor);
@@ -141,7 +136,7 @@ const copyCommand: Command = {
     concurrency: { type: 'string' },
   },
   async run(ctx) {
-    const [srcInput, dstInput] = expectArgs(ctx, 2, this.usage);
+    const [srcInput, dstInput] = expectArgs(ctx.args, 2, this.usage);
     const src = requireSelector(srcInput!);
     const dst = parseReference(dstInput!);
     const tag = dst.tag ?? (dst.digest ? undefined : src.tag);
@@ -193,7 +188,7 @@ const referrersCommand: Command = {
   summary: 'list referrers of an artifact as an OCI image index (JSON)',
   options: { 'artifact-type': { type: 'string' } },
   async run(ctx) {
-    const [input] = expectArgs(ctx, 1, this.usage);
+    const [input] = expectArgs(ctx.args, 1, this.usage);
     const ref = requireSelector(input!);
     const repo = ctx.client.repository(ref);
     const subject = await repo.resolve();

@@ -16,6 +16,12 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** Checks the number of positional arguments of a command. */
+export function expectArgs(args: string[], count: number, usage: string): string[] {
+  if (args.length !== count) throw new UsageError(`expected ${count} argument(s): chartproof ${usage}`);
+  return args;
+}
+
 const VERIFICATION = new Set(['DIGEST_MISMATCH', 'SIZE_MISMATCH', 'TRAILING_DATA', 'SIGNATURE_INVALID']);
 const INPUT = new Set([
   'INVALID_REFERENCE',

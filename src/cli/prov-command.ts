@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { loadChartArchive } from '../chart/load.js';
 import { signProvenance, verifyProvenance } from '../chart/provenance.js';
 import { ChartproofError } from '../errors.js';
-import { writeFileAtomic } from '../oci/auth/login.js';
+import { writeFileAtomic } from '../fs.js';
 import type { Command, CommandContext } from './commands.js';
 import { Exit, UsageError } from './io.js';
 
@@ -99,7 +99,7 @@ async function sign(ctx: CommandContext, chartPath: string): Promise<number> {
     passphrase === undefined ? {} : { passphrase },
   );
   const out = `${chartPath}.prov`;
-  await writeFileAtomic(out, prov, 0o644);
+  await writeFileAtomic(out, prov, 0o644, { dirMode: 0o755 });
   ctx.io.stdout(`${out}\n`);
   return Exit.ok;
 }

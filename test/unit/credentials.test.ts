@@ -12,7 +12,8 @@ import {
   helmRegistryConfigPath,
   staticCredentials,
 } from '../../src/oci/auth/credentials.js';
-import { logout, writeFileAtomic } from '../../src/oci/auth/login.js';
+import { writeFileAtomic } from '../../src/fs.js';
+import { logout } from '../../src/oci/auth/login.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const HUB = 'https://index.docker.io/v1/';

@@ -1,7 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { ChartproofError } from '../../errors.js';
+import { writeFileAtomic } from '../../fs.js';
 import { RegistryClient, type RegistryClientOptions } from '../client.js';
 import { normalizeRegistry } from '../reference.js';
 import type { CallOptions } from '../target.js';
@@ -78,32 +75,4 @@ export async function logout(registry: string, options: { configPath?: string } 
   }
   if (removed) await writeFileAtomic(path, `${JSON.stringify({ ...config, auths }, null, '\t')}\n`);
   return removed;
-}
-
-/** Writes a file via a temporary sibling and rename, mode 0600, fsynced. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
-  const dir = dirname(path);
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-    const handle = await open(tmp, 'wx', mode);
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } catch (e) {
-      await handle.close();
-      await rm(tmp, { force: true });
-      throw e;
-    }
-    await handle.close();
-    await chmod(tmp, mode);
-    try {
-      await rename(tmp, path);
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
-  } catch (e) {
-    throw new ChartproofError('IO', `cannot write ${path}: ${(e as Error).message}`, { cause: e });
-  }
 }
