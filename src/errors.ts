@@ -71,8 +71,14 @@ export type ErrorCode =
   // charts
   | 'CHART_INVALID'
   | 'CHART_METADATA_INVALID'
-  // signatures
-  | 'SIGNATURE_INVALID';
+  // signatures and keys
+  | 'SIGNATURE_INVALID'
+  | 'SIGNATURE_NOT_FOUND'
+  | 'KEY_INVALID'
+  | 'KEY_UNSUPPORTED'
+  | 'KEY_PASSWORD_INVALID'
+  // dependencies
+  | 'LOCK_OUT_OF_SYNC';
 
 /** Options accepted by {@link ChartproofError}. @public */
 export interface ChartproofErrorOptions {

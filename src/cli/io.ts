@@ -22,7 +22,14 @@ export function expectArgs(args: string[], count: number, usage: string): string
   return args;
 }
 
-const VERIFICATION = new Set(['DIGEST_MISMATCH', 'SIZE_MISMATCH', 'TRAILING_DATA', 'SIGNATURE_INVALID']);
+const VERIFICATION = new Set([
+  'DIGEST_MISMATCH',
+  'SIZE_MISMATCH',
+  'TRAILING_DATA',
+  'SIGNATURE_INVALID',
+  'SIGNATURE_NOT_FOUND',
+  'LOCK_OUT_OF_SYNC',
+]);
 const INPUT = new Set([
   'INVALID_REFERENCE',
   'INVALID_DIGEST',
@@ -33,6 +40,9 @@ const INPUT = new Set([
   'IO',
   'CHART_INVALID',
   'CHART_METADATA_INVALID',
+  'KEY_INVALID',
+  'KEY_UNSUPPORTED',
+  'KEY_PASSWORD_INVALID',
 ]);
 
 /** Maps an error to the CLI's exit code. */
