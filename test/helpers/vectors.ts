@@ -10,3 +10,13 @@ export function helmVectorsAvailable(suite: string): boolean {
   if (!ok) console.warn(`${suite} skipped: Helm vectors not found at ${HELM_VECTORS}`);
   return ok;
 }
+
+/** Sigstore/cosign interop vectors, read from `../shared` at test time (never copied here). */
+export const SIGSTORE_VECTORS = join(process.cwd(), '..', 'shared', 'vectors', 'sigstore');
+
+/** True when the sigstore vectors are present; otherwise prints why `suite` is skipped. */
+export function sigstoreVectorsAvailable(suite: string): boolean {
+  const ok = existsSync(join(SIGSTORE_VECTORS, 'MANIFEST.md'));
+  if (!ok) console.warn(`${suite} skipped: sigstore vectors not found at ${SIGSTORE_VECTORS}`);
+  return ok;
+}
