@@ -4,7 +4,6 @@
  * Helm writes both with Go's `encoding/json`: compact output, struct fields in
  * declaration order, map keys sorted bytewise, `omitempty` fields dropped when empty,
  * and HTML-safe string escaping. The small encoder here reproduces those bytes.
- * @packageDocumentation
  */
 import { ChartproofError } from '../errors.js';
 import type { ChartDependency, ChartMaintainer, ChartMetadata } from './types.js';

@@ -50,6 +50,7 @@ export type {
   ChartDependency,
   ChartFile,
   ChartLock,
+  ChartLockDependency,
   ChartMaintainer,
   ChartMetadata,
 } from './types.js';

@@ -195,8 +195,9 @@ export async function loadFiles(files: ChartFile[], budget: LoadBudget, depth: n
             `error unpacking subchart tar in ${chartName(metadata)}: expected ${group}, got ${first.name}`,
           );
         }
-        const { files: subFiles } = await readArchive(first.data, budget);
+        const { files: subFiles, digest } = await readArchive(first.data, budget);
         sub = await loadFiles(subFiles, budget, depth + 1);
+        sub.digest = digest;
       } else {
         const stripped: ChartFile[] = [];
         for (const f of groupFiles) {

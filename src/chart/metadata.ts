@@ -16,7 +16,13 @@ import {
   parseDocument,
 } from 'yaml';
 import { ChartproofError, type ErrorCode } from '../errors.js';
-import type { ChartDependency, ChartLock, ChartMaintainer, ChartMetadata } from './types.js';
+import type {
+  ChartDependency,
+  ChartLock,
+  ChartLockDependency,
+  ChartMaintainer,
+  ChartMetadata,
+} from './types.js';
 
 /** Alias expansions allowed per YAML document; keeps "billion laughs" documents cheap. */
 const MAX_ALIAS_COUNT = 100;
@@ -339,9 +345,19 @@ export function parseLock(input: Uint8Array | string, file: string): ChartLock {
     const lock: ChartLock = { digest: r.string(m.get('digest'), 'digest') ?? '', dependencies: [] };
     const generated = r.string(m.get('generated'), 'generated');
     if (generated !== undefined) lock.generated = generated;
-    lock.dependencies = (r.dependencies(m.get('dependencies'), 'dependencies') ?? []).filter(
-      (d) => d !== null,
-    );
+    const items = r.list(m.get('dependencies'), 'dependencies') ?? [];
+    lock.dependencies = [];
+    items.forEach((item, i) => {
+      const field = `dependencies[${i}]`;
+      const dep: ChartLockDependency | null = r.dependency(item, field);
+      if (dep === null) return;
+      const entries = r.entries(item, field);
+      const digest = r.string(entries.get('digest'), `${field}.digest`);
+      if (digest !== undefined) dep.digest = digest;
+      const manifestDigest = r.string(entries.get('manifestDigest'), `${field}.manifestDigest`);
+      if (manifestDigest !== undefined) dep.manifestDigest = manifestDigest;
+      lock.dependencies.push(dep);
+    });
     return lock;
   } catch (err) {
     fail('CHART_INVALID', `cannot load ${file}: ${messageOf(err)}`, err);

@@ -1,7 +1,6 @@
 /**
  * Helm charts in OCI registries, in exactly the format `helm push` writes and with the
  * rules `helm pull` follows (tags with `+`, `--version` resolution).
- * @packageDocumentation
  */
 import { isLenientSemver, parseVersionConstraint } from './metadata.js';
 import semver from 'semver';
@@ -357,6 +356,8 @@ export interface PulledChart {
   /** The parsed config blob (Helm's `Chart.yaml` metadata as JSON). */
   config: Record<string, unknown>;
   manifestDigest: Digest;
+  /** Digest of the chart layer: `sha256:<hex>` of `archive`. */
+  chartDigest: Digest;
   /** `registry/namespace/name@sha256:…`. */
   pinned: string;
   /** The chart version from the config blob. */
@@ -499,6 +500,7 @@ export async function pullChart(
     archive,
     config: configObj,
     manifestDigest: fetched.descriptor.digest,
+    chartDigest: chartDesc.digest,
     pinned: repo.pinned(fetched.descriptor.digest),
     version: configObj.version,
     tag,

@@ -5,6 +5,7 @@
 
 import { writeFileAtomic } from '../fs.js';
 import { marshalGoYaml } from './go-yaml.js';
+import { formatLock } from './lock-yaml.js';
 import { lstat, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
@@ -15,7 +16,7 @@ import { helmConfigJson } from './config.js';
 import { type HelmIgnore, parseHelmIgnore, withExtraRules } from './helmignore.js';
 import { loadFiles } from './load.js';
 import { validateChartMetadata } from './metadata.js';
-import type { Chart, ChartDependency, ChartFile, ChartLock } from './types.js';
+import type { Chart, ChartFile } from './types.js';
 
 /** Options of {@link packageChart}. @public */
 export interface PackageOptions {
@@ -91,23 +92,14 @@ function stripBom(data: Uint8Array): Uint8Array {
 }
 
 /**
- * Loads a chart from a directory like Helm's directory loader: `.helmignore` rules
- * (plus Helm's default `templates/.?*` after them), a lexical depth-first walk,
- * irregular files rejected (`cannot load irregular file … as it has file mode type
- * bits set`), files over 5 MiB rejected, BOMs stripped, then Helm's `LoadFiles`
- * sorting and `Metadata.Validate()`.
- *
- * Stricter than Helm: symbolic links are **rejected** (Helm follows them) unless a
- * `.helmignore` rule ignores them.
- *
- * Errors ({@link ChartproofError}): `IO`, `CHART_INVALID`, `CHART_METADATA_INVALID`,
- * `SIZE_LIMIT_EXCEEDED`, `ABORTED`.
- * @public
+ * Reads a chart directory's files the way Helm's directory loader does (see
+ * {@link loadChartDirectory}) without loading them. Names are relative, `/`-separated.
+ * @internal
  */
-export async function loadChartDirectory(
+export async function readChartDirectory(
   dir: string,
   options: LoadDirectoryOptions = {},
-): Promise<LoadedChartDirectory> {
+): Promise<{ files: ChartFile[]; mtimeBySource: Map<string, Date> }> {
   const { signal } = options;
   const top = resolve(dir);
   let topStat: Awaited<ReturnType<typeof stat>>;
@@ -205,6 +197,29 @@ export async function loadChartDirectory(
     }
   };
   await walk(top, '');
+  return { files, mtimeBySource };
+}
+
+/**
+ * Loads a chart from a directory like Helm's directory loader: `.helmignore` rules
+ * (plus Helm's default `templates/.?*` after them), a lexical depth-first walk,
+ * irregular files rejected (`cannot load irregular file … as it has file mode type
+ * bits set`), files over 5 MiB rejected, BOMs stripped, then Helm's `LoadFiles`
+ * sorting and `Metadata.Validate()`.
+ *
+ * Stricter than Helm: symbolic links are **rejected** (Helm follows them) unless a
+ * `.helmignore` rule ignores them.
+ *
+ * Errors ({@link ChartproofError}): `IO`, `CHART_INVALID`, `CHART_METADATA_INVALID`,
+ * `SIZE_LIMIT_EXCEEDED`, `ABORTED`.
+ * @public
+ */
+export async function loadChartDirectory(
+  dir: string,
+  options: LoadDirectoryOptions = {},
+): Promise<LoadedChartDirectory> {
+  const { signal } = options;
+  const { files, mtimeBySource } = await readChartDirectory(dir, options);
 
   const chart = await loadFiles(files, createBudget(signal ? { signal } : {}), 0);
   const mtimes = new Map<string, Date>();
@@ -388,25 +403,6 @@ function epochRfc3339(seconds: number): string {
   return new Date(seconds * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
-function dependencyObject(d: ChartDependency): Record<string, unknown> {
-  const o: Record<string, unknown> = { name: d.name ?? '', repository: d.repository ?? '' };
-  if (d.version) o.version = d.version;
-  if (d.condition) o.condition = d.condition;
-  if (d.tags?.length) o.tags = d.tags;
-  if (d.enabled) o.enabled = d.enabled;
-  if (d['import-values']?.length) o['import-values'] = d['import-values'];
-  if (d.alias) o.alias = d.alias;
-  return o;
-}
-
-function lockYaml(lock: ChartLock, generated: string): string {
-  return marshalGoYaml({
-    generated,
-    digest: lock.digest,
-    dependencies: lock.dependencies.map(dependencyObject),
-  });
-}
-
 function chartYaml(chart: Chart): string {
   const meta = { ...chart.metadata };
   if (meta.apiVersion === 'v1') delete meta.dependencies;
@@ -478,7 +474,11 @@ export async function createChartArchive(
         generated = parsed?.text ?? c.lock.generated ?? '0001-01-01T00:00:00Z';
         mtime = parsed ? roundSeconds(parsed.date) : mtimeFor(`${key}Chart.lock`);
       }
-      entries.push({ name: `${base}Chart.lock`, data: utf8.encode(lockYaml(c.lock, generated)), mtime });
+      entries.push({
+        name: `${base}Chart.lock`,
+        data: utf8.encode(formatLock({ ...c.lock, generated })),
+        mtime,
+      });
     }
     const values = RAW_VALUES.get(c);
     if (values) {

@@ -2,7 +2,6 @@
  * Classic Helm chart repositories: `index.yaml` parsing, `--version` resolution the way
  * `helm pull NAME --repo URL` does it, and chart downloads checked against the
  * index's `digest`.
- * @packageDocumentation
  */
 import { createHash } from 'node:crypto';
 import semver from 'semver';

@@ -44,11 +44,30 @@ export interface ChartMetadata {
   type?: string;
 }
 
+/**
+ * A resolved dependency of `Chart.lock`: `name`, `version`, `repository`, plus the
+ * per-dependency content digests chartproof pins (Helm ignores unknown fields).
+ * @public
+ */
+export interface ChartLockDependency extends ChartDependency {
+  /**
+   * `sha256:<hex>` of the dependency's chart archive (`.tgz`): the field and format
+   * proposed for Helm in helm/helm#32243. For OCI sources it equals the chart layer
+   * digest. Not part of Helm's top-level lock digest.
+   */
+  digest?: string;
+  /**
+   * chartproof extension: `sha256:<hex>` of the OCI manifest the archive was pinned
+   * from (OCI sources only).
+   */
+  manifestDigest?: string;
+}
+
 /** `Chart.lock` / `requirements.lock`. @public */
 export interface ChartLock {
   generated?: string;
   digest: string;
-  dependencies: ChartDependency[];
+  dependencies: ChartLockDependency[];
 }
 
 /** One file of a chart, path relative to the chart root with `/` separators. @public */
@@ -74,6 +93,9 @@ export interface Chart {
   lock?: ChartLock;
   /** Subcharts from `charts/*.tgz` and `charts/<name>/`. */
   dependencies: Chart[];
-  /** sha256 of the archive the chart was loaded from (top-level charts from archives). */
+  /**
+   * sha256 of the archive the chart was loaded from: set for charts loaded from a
+   * `.tgz` and for subcharts vendored as `charts/*.tgz`; unset for directories.
+   */
   digest?: Digest;
 }

@@ -1,7 +1,6 @@
 /**
  * Helm's `Chart.lock` top-level digests: `HashReq` (Helm 3 and 4) and the Helm 2
  * compatibility `HashV2Req`, byte for byte.
- * @packageDocumentation
  */
 import { createHash } from 'node:crypto';
 import { goJsonStruct, goJsonValue, utf8Bytes } from '../chart/config.js';

@@ -2,14 +2,12 @@
  * Offline `Chart.lock` checks: is the lock in sync with `Chart.yaml` (as
  * `helm dependency build` decides), and is every locked dependency vendored in
  * `charts/`.
- * @packageDocumentation
  */
-import { stat } from 'node:fs/promises';
-import { loadChartFile } from '../chart/load.js';
-import { loadChartDirectory } from '../chart/package.js';
-import type { Chart, ChartLock, ChartMetadata } from '../chart/types.js';
+import type { ChartLock, ChartLockDependency, ChartMetadata } from '../chart/types.js';
 import { ChartproofError } from '../errors.js';
 import { hashReq, hashV2Req } from './digest.js';
+import { type DependencySourceOptions, dependencyId, dependencySource, fetchDependency } from './sources.js';
+import { findVendored, readLockedChart, type VendoredChart } from './vendored.js';
 
 /** Helm 4's `dependency build` error for a stale `Chart.lock` (Helm 3 stops after "dependencies"). */
 const OUT_OF_SYNC_V3 =
@@ -78,6 +76,35 @@ export function checkLock(metadata: ChartMetadata, lock: ChartLock | undefined):
 }
 
 /**
+ * Status of one dependency in a {@link DepsReport}:
+ * - `ok`: the pinned digest was checked and matched (vendored archive, and the
+ *   source with `online`);
+ * - `unpinned`: vendored at the locked version, but the lock has no digest, so the
+ *   content was not verified;
+ * - `digest-mismatch`: the vendored archive (`where: 'vendored'`) or the source
+ *   (`where: 'source'`) differs from the pinned digest (`expected`/`actual`);
+ * - `missing`: locked but not in `charts/`;
+ * - `version-mismatch`: vendored with another version;
+ * - `not-locked`: vendored but not in the lock;
+ * - `unverifiable`: a digest is pinned but `charts/` holds an expanded directory,
+ *   which has no archive digest;
+ * - `invalid`: the vendored entry does not load as a chart (and no pinned digest
+ *   says otherwise);
+ * - `source-error`: `online` and the source could not be fetched.
+ * @public
+ */
+export type DependencyStatus =
+  | 'ok'
+  | 'unpinned'
+  | 'digest-mismatch'
+  | 'missing'
+  | 'version-mismatch'
+  | 'not-locked'
+  | 'unverifiable'
+  | 'invalid'
+  | 'source-error';
+
+/**
  * One dependency of a {@link DepsReport}.
  * @public
  */
@@ -86,12 +113,17 @@ export interface DependencyResult {
   name: string;
   /** Locked version; for `not-locked`, the vendored chart's version. */
   version: string;
-  /**
-   * `ok`: vendored with the locked version; `missing`: not in `charts/`;
-   * `version-mismatch`: vendored with another version; `not-locked`: vendored but
-   * not in the lock.
-   */
-  status: 'ok' | 'missing' | 'version-mismatch' | 'not-locked';
+  status: DependencyStatus;
+  /** For `digest-mismatch`: which copy differs from the pin. */
+  where?: 'vendored' | 'source';
+  /** The digest the lock pins (or, unpinned, the source's digest). */
+  expected?: string;
+  /** The digest found. */
+  actual?: string;
+  /** What was checked against the pinned digest. */
+  checked: { vendored: boolean; source: boolean };
+  /** `online`: the source location (`oci://…:tag` or the archive URL). */
+  source?: string;
   detail?: string;
 }
 
@@ -100,82 +132,237 @@ export interface DependencyResult {
  * @public
  */
 export interface DepsReport {
-  /** True when the lock is in sync and every dependency is `ok`. */
+  /**
+   * True when the lock is in sync and every dependency is `ok` (or `unpinned`
+   * with `allowUnpinned`).
+   */
   ok: boolean;
+  /** True when every locked dependency had its content checked against a pinned digest. */
+  allPinned: boolean;
+  /** Whether the sources were contacted. */
+  online: boolean;
   lock: LockCheck;
   dependencies: DependencyResult[];
 }
 
-async function loadChart(path: string): Promise<Chart> {
-  let isDir: boolean;
-  try {
-    isDir = (await stat(path)).isDirectory();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException | null)?.code;
-    const why = code === 'ENOENT' ? 'no such file or directory' : (err as Error).message;
-    throw new ChartproofError('IO', `cannot read chart ${path}: ${why}`, { cause: err });
-  }
-  return isDir ? (await loadChartDirectory(path)).chart : loadChartFile(path);
+/** Options of {@link verifyDependencies}. @public */
+export interface VerifyDependenciesOptions extends Partial<DependencySourceOptions> {
+  /** Also fetch each remote dependency from its source and check it against the pin (needs `client`). */
+  online?: boolean;
+  /** Accept dependencies without a pinned digest (checked by version only). Default false. */
+  allowUnpinned?: boolean;
 }
 
 /**
  * Compares the lock with the vendored subcharts: each locked dependency must be in
  * `charts/` (as an archive or an expanded directory) as a chart whose `Chart.yaml`
  * name is the dependency name (not its alias) and whose version equals the locked
- * version; anything vendored but not locked is reported as `not-locked`.
+ * version, and its archive must match the pinned digest; anything vendored but not
+ * locked is reported as `not-locked`.
  * @internal
  */
-export function compareVendored(lock: ChartLock | undefined, vendored: readonly Chart[]): DependencyResult[] {
-  const remaining = vendored.map((c) => ({ name: c.metadata.name, version: c.metadata.version }));
-  const take = (i: number) => remaining.splice(i, 1)[0]!;
+export function compareVendored(
+  lock: ChartLock | undefined,
+  vendored: readonly VendoredChart[],
+): DependencyResult[] {
+  const remaining = [...vendored];
   const results: DependencyResult[] = [];
-  const locked = lock?.dependencies ?? [];
-  for (const dep of locked) {
+  for (const dep of lock?.dependencies ?? []) {
     const name = dep.name;
     const version = dep.version ?? '';
-    const exact = remaining.findIndex((c) => c.name === name && c.version === version);
-    if (exact !== -1) {
-      take(exact);
-      results.push({ name, version, status: 'ok' });
+    const found = findVendored(remaining, dep);
+    if (found) {
+      remaining.splice(remaining.indexOf(found), 1);
+      results.push(checkVendored(dep, found));
       continue;
     }
     const sameName = remaining.findIndex((c) => c.name === name);
+    const checked = { vendored: false, source: false };
     if (sameName !== -1) {
-      const found = take(sameName);
+      const other = remaining.splice(sameName, 1)[0]!;
       results.push({
         name,
         version,
         status: 'version-mismatch',
-        detail: `charts/ has ${name} version ${found.version}, Chart.lock has ${version}`,
+        checked,
+        detail: `charts/ has ${name} version ${other.version}, the lock has ${version}`,
       });
       continue;
     }
-    results.push({ name, version, status: 'missing', detail: `${name}-${version} is not in charts/` });
+    results.push({
+      name,
+      version,
+      status: 'missing',
+      checked,
+      detail: `${name}-${version} is not in charts/`,
+    });
   }
   for (const c of remaining) {
-    results.push({
-      name: c.name,
-      version: c.version,
+    const r: DependencyResult = {
+      name: c.name ?? c.file,
+      version: c.version ?? '',
       status: 'not-locked',
-      detail: `charts/ has ${c.name}-${c.version}, which the lock does not list`,
-    });
+      checked: { vendored: false, source: false },
+      detail:
+        c.error === undefined
+          ? `charts/ has ${c.name}-${c.version}, which the lock does not list`
+          : `${c.file} is not in the lock and does not load: ${c.error}`,
+    };
+    if (c.digest) r.actual = c.digest;
+    results.push(r);
   }
   return results;
 }
 
+function checkVendored(dep: ChartLockDependency, found: VendoredChart): DependencyResult {
+  const base = { name: dep.name, version: dep.version ?? '' };
+  const checked = { vendored: false, source: false };
+  if (dep.digest && found.digest && found.digest !== dep.digest) {
+    const r: DependencyResult = {
+      ...base,
+      status: 'digest-mismatch',
+      where: 'vendored',
+      expected: dep.digest,
+      actual: found.digest,
+      checked: { vendored: true, source: false },
+    };
+    if (found.error) r.detail = `${found.file} also does not load: ${found.error}`;
+    return r;
+  }
+  if (found.error !== undefined) {
+    const r: DependencyResult = {
+      ...base,
+      status: 'invalid',
+      checked,
+      detail: `${found.file}: ${found.error}`,
+    };
+    if (found.digest) r.actual = found.digest;
+    return r;
+  }
+  if (!dep.digest) {
+    const r: DependencyResult = {
+      ...base,
+      status: 'unpinned',
+      checked,
+      detail: 'the lock pins no digest for it',
+    };
+    if (found.digest) r.actual = found.digest;
+    return r;
+  }
+  if (!found.digest)
+    return {
+      ...base,
+      status: 'unverifiable',
+      expected: dep.digest,
+      checked,
+      detail: `charts/ holds ${dependencyId(dep)} as an expanded directory, which has no archive digest to check`,
+    };
+  return {
+    ...base,
+    status: 'ok',
+    expected: dep.digest,
+    actual: found.digest,
+    checked: { vendored: true, source: false },
+  };
+}
+
+/** `online`: checks one locked dependency at its source, updating `result`. */
+async function checkSource(
+  dep: ChartLockDependency,
+  result: DependencyResult,
+  options: DependencySourceOptions,
+): Promise<void> {
+  // Only dependencies that were found (or are simply absent) are worth fetching.
+  if (result.status !== 'ok' && result.status !== 'unpinned' && result.status !== 'missing') return;
+  if (dependencySourceKind(dep, options) === 'local') return;
+  let digest: string;
+  try {
+    const fetched = await fetchDependency(dep, options);
+    digest = fetched.digest;
+    result.source = fetched.location;
+  } catch (err) {
+    options.signal?.throwIfAborted();
+    result.status = 'source-error';
+    result.detail = err instanceof Error ? err.message : String(err);
+    return;
+  }
+  result.checked.source = true;
+  const wasMissing = result.status === 'missing';
+  if (dep.digest) {
+    if (digest !== dep.digest) {
+      result.status = 'digest-mismatch';
+      result.where = 'source';
+      result.expected = dep.digest;
+      result.actual = digest;
+      delete result.detail;
+      return;
+    }
+    if (wasMissing) {
+      result.status = 'ok';
+      result.expected = dep.digest;
+      result.actual = digest;
+      result.detail = 'not vendored; the source matches the pinned digest';
+    }
+    return;
+  }
+  // Unpinned: the best we can say is whether the vendored copy equals the source.
+  if (result.status === 'unpinned' && result.actual !== undefined && result.actual !== digest) {
+    result.status = 'digest-mismatch';
+    result.where = 'vendored';
+    result.expected = digest;
+    result.detail = 'the lock pins no digest, and the vendored archive differs from the source';
+  } else if (wasMissing) {
+    result.status = 'unpinned';
+    result.actual = digest;
+    result.detail = 'not vendored, and the lock pins no digest';
+  }
+}
+
+function dependencySourceKind(dep: ChartLockDependency, options: DependencySourceOptions): string {
+  try {
+    return dependencySource(dep, options.repositories).kind;
+  } catch {
+    return 'remote';
+  }
+}
+
 /**
- * Verifies a chart's dependencies offline, from a chart directory or a `.tgz`:
- * the lock is in sync with `Chart.yaml` ({@link checkLock}), every locked dependency
- * is vendored in `charts/` with the locked version, and nothing unlocked is vendored.
- * Per-dependency content digests are not checked (Helm's lock has none).
+ * Verifies a chart's dependencies, from a chart directory or a `.tgz`: the lock is
+ * in sync with `Chart.yaml` ({@link checkLock}); every locked dependency is vendored
+ * in `charts/` with the locked version and its archive matches the digest pinned in
+ * the lock (see `pinDependencies`); nothing unlocked is vendored. With `online`,
+ * each remote dependency is also fetched from its source (OCI registry or classic
+ * repository) and checked against the pin; a dependency that is not vendored then
+ * passes when its source matches the pin.
  *
  * Errors ({@link ChartproofError}): `IO`, `CHART_INVALID`, `CHART_METADATA_INVALID`,
- * `SIZE_LIMIT_EXCEEDED`.
+ * `SIZE_LIMIT_EXCEEDED`, `INVALID_ARGUMENT` (`online` without a client). Source
+ * failures are reported per dependency as `source-error`.
  * @public
  */
-export async function verifyDependencies(path: string): Promise<DepsReport> {
-  const chart = await loadChart(path);
+export async function verifyDependencies(
+  path: string,
+  options: VerifyDependenciesOptions = {},
+): Promise<DepsReport> {
+  if (options.online && !options.client)
+    throw new ChartproofError('INVALID_ARGUMENT', 'verifyDependencies: online checks need a client');
+  const chart = await readLockedChart(path, options.signal);
   const lock = checkLock(chart.metadata, chart.lock);
-  const dependencies = compareVendored(chart.lock, chart.dependencies);
-  return { ok: lock.inSync && dependencies.every((d) => d.status === 'ok'), lock, dependencies };
+  const dependencies = compareVendored(chart.lock, chart.vendored);
+  if (options.online && options.client) {
+    const sourceOptions: DependencySourceOptions = { client: options.client };
+    if (options.repositories) sourceOptions.repositories = options.repositories;
+    if (options.signal) sourceOptions.signal = options.signal;
+    const locked = chart.lock?.dependencies ?? [];
+    for (let i = 0; i < locked.length; i++) await checkSource(locked[i]!, dependencies[i]!, sourceOptions);
+  }
+  const acceptable = (d: DependencyResult) =>
+    d.status === 'ok' || (options.allowUnpinned === true && d.status === 'unpinned');
+  return {
+    ok: lock.inSync && dependencies.every(acceptable),
+    allPinned: dependencies.every((d) => d.status === 'ok'),
+    online: options.online === true,
+    lock,
+    dependencies,
+  };
 }

@@ -1,7 +1,6 @@
 /**
  * The signing role: anything that can sign bytes with a private key it may never
  * reveal (a key file, a KMS, an HSM, a test double).
- * @packageDocumentation
  */
 
 /** Options of {@link Signer.sign}. @public */

@@ -518,7 +518,9 @@ describe('archive safety rules', () => {
     );
     expect(c.dependencies.map((d) => d.metadata.name)).toEqual(['expanded', 'packed']);
     expect(c.dependencies[0]!.templates.map((f) => f.name)).toEqual(['templates/t.yaml']);
-    expect(c.dependencies[1]!.digest).toBeUndefined();
+    // An archived subchart carries its archive's sha256; an expanded one has none.
+    expect(c.dependencies[0]!.digest).toBeUndefined();
+    expect(c.dependencies[1]!.digest).toBe(`sha256:${createHash('sha256').update(sub).digest('hex')}`);
     expect(c.files.map((f) => f.name)).toEqual(['charts/packed-1.0.0.tgz.prov']);
   });
 

@@ -1,14 +1,16 @@
 import { commandContext } from '../helpers/cli-io.js';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseChartMetadata, parseLock } from '../../src/chart/metadata.js';
 import { loadChartDirectory, packageChart } from '../../src/chart/package.js';
-import type { ChartDependency } from '../../src/chart/types.js';
+import type { ChartDependency, ChartLock } from '../../src/chart/types.js';
 import { DEPS_COMMAND } from '../../src/cli/deps-command.js';
 import { hashReq, hashReqPreimage, hashV2Req, hashV2ReqPreimage } from '../../src/lock/digest.js';
+import { formatLock } from '../../src/lock/lockfile.js';
 import { checkLock, verifyDependencies } from '../../src/lock/verify.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
 import { HELM_VECTORS, helmVectorsAvailable } from '../helpers/vectors.js';
@@ -118,7 +120,13 @@ describe.skipIf(!helmVectorsAvailable('Chart.lock hash vectors'))('Chart.lock di
     expect(report.ok).toBe(false);
     expect(report.lock.inSync).toBe(true);
     expect(report.dependencies).toEqual([
-      { name: 'alpine', version: '0.1.0', status: 'missing', detail: 'alpine-0.1.0 is not in charts/' },
+      {
+        name: 'alpine',
+        version: '0.1.0',
+        status: 'missing',
+        checked: { vendored: false, source: false },
+        detail: 'alpine-0.1.0 is not in charts/',
+      },
     ]);
   });
 
@@ -139,10 +147,69 @@ describe.skipIf(!helmVectorsAvailable('Chart.lock hash vectors'))('Chart.lock di
     expect(hashReqPreimage(chart.metadata.dependencies, chart.lock?.dependencies)).toBe(v.json_input);
   });
 
+  it.each([
+    'pkg/chart/v2/util/testdata/import-values-from-enabled-subchart/parent-chart/Chart.lock',
+    'pkg/cmd/testdata/testcharts/chart-with-subchart-update/Chart.lock',
+    'pkg/cmd/testdata/testcharts/issue-7233/requirements.lock',
+  ])('formatLock writes Helm-written %s back byte for byte', (file) => {
+    const bytes = readFileSync(vpath(file), 'utf8');
+    expect(formatLock(parseLock(bytes, 'Chart.lock'))).toBe(bytes);
+  });
+
   it('nil vs empty lists: [null,[]]', () => {
     const v = vectors.find((x) => x.json_input === '[null,[]]')!;
     expect(hashReqPreimage(undefined, [])).toBe('[null,[]]');
     expect(hashReq(undefined, [])).toBe(v.computed);
+  });
+});
+
+describe('Chart.lock files: generated cases', () => {
+  it('round-trips every field, odd characters and Unicode, in yaml.v2 key order', () => {
+    const lock: ChartLock = {
+      digest: 'sha256:0000000000000000000000000000000000000000000000000000000000000000',
+      generated: '2024-02-29T23:59:59.999999999-08:00',
+      dependencies: [
+        {
+          name: 'a<b>&c: "q"',
+          version: '1.0.0+build.7',
+          repository: 'https://e.example/ch\u00e9rts/\u{1F600}',
+          condition: 'x.enabled,y.enabled',
+          tags: ['front end', '#hash', 'yes'],
+          enabled: true,
+          'import-values': [{ child: 'c', parent: 'p' }, 'data'],
+          alias: 'al-1',
+          digest: `sha256:${'1'.repeat(64)}`,
+          manifestDigest: `sha256:${'2'.repeat(64)}`,
+        },
+        { name: 'plain', version: '2.0.0', repository: '' },
+      ],
+    };
+    const text = formatLock(lock);
+    expect(
+      text
+        .split('\n')
+        .filter((l) => /^ {2}\w|^- /.test(l))
+        .map((l) => l.replace(/^(- | {2})/, '').split(':')[0]),
+    ).toEqual([
+      'alias',
+      'condition',
+      'digest',
+      'enabled',
+      'import-values',
+      'manifestDigest',
+      'name',
+      'repository',
+      'tags',
+      'version',
+      'name',
+      'repository',
+      'version',
+    ]);
+    expect(parseLock(text, 'Chart.lock')).toEqual(lock);
+    // A lock without `generated` gets Go's zero time, as yaml.Marshal of a zero time.Time.
+    expect(formatLock({ digest: 'x', dependencies: [] })).toBe(
+      'dependencies: []\ndigest: x\ngenerated: "0001-01-01T00:00:00Z"\n',
+    );
   });
 });
 
@@ -225,16 +292,22 @@ describe('verifyDependencies', () => {
     return s;
   }
 
-  async function makeChart(vendored: Sub[], digest?: string): Promise<string> {
+  const fileDigest = (path: string) =>
+    `sha256:${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
+
+  /**
+   * A parent chart `app` with REQ/LOCKED and the given vendored subcharts. `pins`
+   * adds per-dependency digests to the lock (`'vendored'` = the vendored archive's).
+   */
+  async function makeChart(
+    vendored: Sub[],
+    opts: { digest?: string; pins?: Record<string, string> } = {},
+  ): Promise<string> {
     const dir = join(root, `c${n++}`, 'app');
     mkdirSync(join(dir, 'charts'), { recursive: true });
     writeFileSync(
       join(dir, 'Chart.yaml'),
       `apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n${REQ.map((d) => depYaml(d, '  ')).join('')}`,
-    );
-    writeFileSync(
-      join(dir, 'Chart.lock'),
-      `dependencies:\n${LOCKED.map((d) => depYaml(d, '')).join('')}digest: ${digest ?? hashReq(REQ, LOCKED)}\ngenerated: "2024-01-01T00:00:00Z"\n`,
     );
     for (const s of vendored) {
       const src = s.archive ? join(root, `src${n++}`, s.name) : join(dir, 'charts', s.name);
@@ -242,60 +315,179 @@ describe('verifyDependencies', () => {
       writeFileSync(join(src, 'Chart.yaml'), `apiVersion: v2\nname: ${s.name}\nversion: ${s.version}\n`);
       if (s.archive) await packageChart(src, { destination: join(dir, 'charts'), sourceDateEpoch: 0 });
     }
+    const lock: ChartLock = {
+      digest: opts.digest ?? hashReq(REQ, LOCKED),
+      generated: '2024-01-01T00:00:00Z',
+      dependencies: LOCKED.map((d) => {
+        const pin = opts.pins?.[d.name];
+        if (pin === undefined) return { ...d };
+        const digest =
+          pin === 'vendored' ? fileDigest(join(dir, 'charts', `${d.name}-${d.version}.tgz`)) : pin;
+        return { ...d, digest };
+      }),
+    };
+    writeFileSync(join(dir, 'Chart.lock'), formatLock(lock));
     return dir;
   }
 
-  const ctx = (args: string[], json = false) => commandContext(args, {}, { json });
+  const ctx = (args: string[], json = false, values: Record<string, unknown> = {}) =>
+    commandContext(args, values, { json });
+  const BOTH = { redis: 'vendored', common: 'vendored' };
 
   it('the generated lock digest is what the loader-parsed chart hashes to', async () => {
-    const dir = await makeChart([]);
+    const dir = await makeChart([], { pins: { redis: `sha256:${'a'.repeat(64)}` } });
     const { chart } = await loadChartDirectory(dir);
+    expect(chart.lock?.dependencies[0]?.digest).toBe(`sha256:${'a'.repeat(64)}`);
+    // Per-dependency digests are not part of Helm's hash.
     expect(hashReq(chart.metadata.dependencies, chart.lock?.dependencies)).toBe(chart.lock?.digest);
   });
 
-  it('all present (directory and archive, alias uses the chart name) → ok', async () => {
+  it('all vendored archives match their pins (alias uses the chart name) → ok, checksums verified', async () => {
+    const dir = await makeChart(
+      [
+        { name: 'redis', version: '17.3.1', archive: true },
+        { name: 'common', version: '2.4.0', archive: true },
+      ],
+      { pins: BOTH },
+    );
+    const redis = fileDigest(join(dir, 'charts', 'redis-17.3.1.tgz'));
+    const report = await verifyDependencies(dir);
+    expect(report.ok).toBe(true);
+    expect(report.allPinned).toBe(true);
+    expect(report.online).toBe(false);
+    expect(report.lock).toEqual({
+      inSync: true,
+      method: 'v3',
+      expected: hashReq(REQ, LOCKED),
+      actual: hashReq(REQ, LOCKED),
+    });
+    expect(report.dependencies[0]).toEqual({
+      name: 'redis',
+      version: '17.3.1',
+      status: 'ok',
+      expected: redis,
+      actual: redis,
+      checked: { vendored: true, source: false },
+    });
+    const t = ctx(['verify', dir]);
+    expect(await DEPS_COMMAND.run(t.c)).toBe(0);
+    expect(t.out()).toBe(
+      'OK: redis-17.3.1 digest matches\nOK: common-2.4.0 digest matches\nAll dependency checksums verified.\n',
+    );
+
+    // A parent archive that keeps charts/*.tgz (made with tar) verifies the same way.
+    const tarball = join(root, `app-${n++}.tgz`);
+    execFileSync('tar', ['-C', dirname(dir), '-czf', tarball, 'app']);
+    const fromTgz = await verifyDependencies(tarball);
+    expect(fromTgz.ok).toBe(true);
+    expect(fromTgz.dependencies.map((d) => d.status)).toEqual(['ok', 'ok']);
+
+    // `helm package` (and chartproof package) expand subcharts into charts/<name>/, so
+    // the archive digests are gone: honest "unverifiable", never "ok".
+    const pkg = await packageChart(dir, { destination: join(root, 'out'), sourceDateEpoch: 0 });
+    const packaged = await verifyDependencies(pkg.path);
+    expect(packaged.ok).toBe(false);
+    expect(packaged.dependencies.map((d) => d.status)).toEqual(['unverifiable', 'unverifiable']);
+    // ...but the pins survive packaging, so the lock inside still carries them.
+    const { chart } = await loadChartDirectory(dir);
+    expect(packaged.dependencies.map((d) => d.expected)).toEqual(
+      chart.lock?.dependencies.map((d) => d.digest),
+    );
+  });
+
+  it('seed scenario: one byte appended to the vendored archive → digest mismatch with Expected/Actual', async () => {
+    const dir = await makeChart(
+      [
+        { name: 'redis', version: '17.3.1', archive: true },
+        { name: 'common', version: '2.4.0', archive: true },
+      ],
+      { pins: BOTH },
+    );
+    const path = join(dir, 'charts', 'common-2.4.0.tgz');
+    const pinned = fileDigest(path);
+    appendFileSync(path, Buffer.from([0x0a]));
+    const tampered = fileDigest(path);
+    expect(tampered).not.toBe(pinned);
+    const report = await verifyDependencies(dir);
+    expect(report.ok).toBe(false);
+    expect(report.dependencies[1]).toMatchObject({
+      status: 'digest-mismatch',
+      where: 'vendored',
+      expected: pinned,
+      actual: tampered,
+    });
+    const t = ctx(['verify', dir]);
+    expect(await DEPS_COMMAND.run(t.c)).toBe(1);
+    expect(t.out()).toBe(
+      `OK: redis-17.3.1 digest matches\nFAIL: common-2.4.0 digest mismatch\n  Expected: ${pinned}\n  Actual: ${tampered}\n`,
+    );
+  });
+
+  it('no pins: unpinned fails unless --allow-unpinned, and never claims checksums were verified', async () => {
     const dir = await makeChart([
       { name: 'redis', version: '17.3.1', archive: true },
       { name: 'common', version: '2.4.0' },
     ]);
     const report = await verifyDependencies(dir);
-    expect(report).toEqual({
-      ok: true,
-      lock: { inSync: true, method: 'v3', expected: hashReq(REQ, LOCKED), actual: hashReq(REQ, LOCKED) },
-      dependencies: [
-        { name: 'redis', version: '17.3.1', status: 'ok' },
-        { name: 'common', version: '2.4.0', status: 'ok' },
+    expect(report.ok).toBe(false);
+    expect(report.dependencies.map((d) => d.status)).toEqual(['unpinned', 'unpinned']);
+    const t = ctx(['verify', dir]);
+    expect(await DEPS_COMMAND.run(t.c)).toBe(1);
+    expect(t.out()).not.toContain('verified.');
+    expect(t.out()).toContain('WARN: redis-17.3.1 has no pinned digest');
+    const allowed = await verifyDependencies(dir, { allowUnpinned: true });
+    expect(allowed.ok).toBe(true);
+    expect(allowed.allPinned).toBe(false);
+    const t2 = ctx(['verify', dir], false, { 'allow-unpinned': true });
+    expect(await DEPS_COMMAND.run(t2.c)).toBe(0);
+    expect(t2.out()).toMatch(
+      /Dependency checks passed, but 2 dependencies have no pinned digest and were not verified\.\n$/,
+    );
+    expect(t2.out()).not.toContain('checksums verified');
+  });
+
+  it('a pin on an expanded directory cannot be verified', async () => {
+    const dir = await makeChart(
+      [
+        { name: 'redis', version: '17.3.1', archive: true },
+        { name: 'common', version: '2.4.0' },
       ],
+      { pins: { redis: 'vendored', common: `sha256:${'b'.repeat(64)}` } },
+    );
+    const report = await verifyDependencies(dir);
+    expect(report.ok).toBe(false);
+    expect(report.dependencies[1]).toMatchObject({
+      status: 'unverifiable',
+      expected: `sha256:${'b'.repeat(64)}`,
     });
     const t = ctx(['verify', dir]);
-    expect(await DEPS_COMMAND.run(t.c)).toBe(0);
-    expect(t.out()).toBe(
-      'OK: redis-17.3.1 present\nOK: common-2.4.0 present\nAll dependency checks passed.\n',
+    expect(await DEPS_COMMAND.run(t.c)).toBe(1);
+    expect(t.out()).toContain(
+      'FAIL: common-2.4.0 cannot be verified: charts/ holds common-2.4.0 as an expanded directory',
     );
-
-    // The packaged parent chart verifies the same way.
-    const pkg = await packageChart(dir, { destination: join(root, 'out'), sourceDateEpoch: 0 });
-    const fromTgz = await verifyDependencies(pkg.path);
-    expect(fromTgz.ok).toBe(true);
-    expect(fromTgz.dependencies.map((d) => d.status)).toEqual(['ok', 'ok']);
   });
 
   it('missing → FAIL', async () => {
-    const dir = await makeChart([{ name: 'redis', version: '17.3.1' }]);
+    const dir = await makeChart([{ name: 'redis', version: '17.3.1', archive: true }], {
+      pins: { redis: 'vendored', common: `sha256:${'c'.repeat(64)}` },
+    });
     const report = await verifyDependencies(dir);
     expect(report.ok).toBe(false);
     expect(report.dependencies[1]).toMatchObject({ name: 'common', version: '2.4.0', status: 'missing' });
     const t = ctx(['verify', dir]);
     expect(await DEPS_COMMAND.run(t.c)).toBe(1);
-    expect(t.out()).toBe('OK: redis-17.3.1 present\nFAIL: common-2.4.0 missing\n');
+    expect(t.out()).toBe('OK: redis-17.3.1 digest matches\nFAIL: common-2.4.0 missing\n');
   });
 
   it('extra vendored chart → not-locked', async () => {
-    const dir = await makeChart([
-      { name: 'redis', version: '17.3.1' },
-      { name: 'common', version: '2.4.0', archive: true },
-      { name: 'stray', version: '0.1.0' },
-    ]);
+    const dir = await makeChart(
+      [
+        { name: 'redis', version: '17.3.1', archive: true },
+        { name: 'common', version: '2.4.0', archive: true },
+        { name: 'stray', version: '0.1.0' },
+      ],
+      { pins: BOTH },
+    );
     const report = await verifyDependencies(dir);
     expect(report.ok).toBe(false);
     expect(report.dependencies.map((d) => [d.name, d.version, d.status])).toEqual([
@@ -319,7 +511,8 @@ describe('verifyDependencies', () => {
       name: 'redis',
       version: '17.3.1',
       status: 'version-mismatch',
-      detail: 'charts/ has redis version 17.3.0, Chart.lock has 17.3.1',
+      checked: { vendored: false, source: false },
+      detail: 'charts/ has redis version 17.3.0, the lock has 17.3.1',
     });
     const t = ctx(['verify', dir], true);
     expect(await DEPS_COMMAND.run(t.c)).toBe(1);
@@ -329,19 +522,29 @@ describe('verifyDependencies', () => {
   it('stale digest → FAIL with the out-of-sync message', async () => {
     const dir = await makeChart(
       [
-        { name: 'redis', version: '17.3.1' },
-        { name: 'common', version: '2.4.0' },
+        { name: 'redis', version: '17.3.1', archive: true },
+        { name: 'common', version: '2.4.0', archive: true },
       ],
-      hashReq(REQ.slice(0, 1), LOCKED.slice(0, 1)),
+      { digest: hashReq(REQ.slice(0, 1), LOCKED.slice(0, 1)), pins: BOTH },
     );
     const t = ctx(['verify', dir]);
     expect(await DEPS_COMMAND.run(t.c)).toBe(1);
-    expect(t.out()).toBe(`FAIL: ${OUT_OF_SYNC_V4}\nOK: redis-17.3.1 present\nOK: common-2.4.0 present\n`);
+    expect(t.out()).toBe(
+      `FAIL: ${OUT_OF_SYNC_V4}\nOK: redis-17.3.1 digest matches\nOK: common-2.4.0 digest matches\n`,
+    );
   });
 
   it('usage and IO errors', async () => {
-    await expect(DEPS_COMMAND.run(ctx(['pin', 'x']).c)).rejects.toThrow(/unknown deps subcommand "pin"/);
+    await expect(DEPS_COMMAND.run(ctx(['bogus', 'x']).c)).rejects.toThrow(/unknown deps subcommand "bogus"/);
     await expect(DEPS_COMMAND.run(ctx(['verify']).c)).rejects.toThrow(/expected: chartproof deps verify/);
+    await expect(DEPS_COMMAND.run(ctx(['verify', 'x'], false, { force: true }).c)).rejects.toThrow(
+      /--force does not apply to deps verify/,
+    );
     await expectChartproofError(verifyDependencies(join(root, 'nope')), 'IO', /no such file or directory/);
+    await expectChartproofError(
+      verifyDependencies(root, { online: true }),
+      'INVALID_ARGUMENT',
+      /need a client/,
+    );
   });
 });

@@ -1,0 +1,421 @@
+/**
+ * Verification of cosign's legacy ("attached") key-based signatures, as
+ * `cosign verify --key cosign.pub --insecure-ignore-tlog` does on the legacy path:
+ * read the `sha256-<hex>.sig` manifest, verify each simple-signing layer's signature
+ * over its payload, check the payload's claims. Also reads containers/image
+ * (skopeo) `dir:` signature files, which carry the same payloads.
+ *
+ * Transparency-log proofs (`dev.sigstore.cosign/bundle`) are not verified here; each
+ * layer reports `tlog: 'not-checked'`.
+ *
+ * References: cosign `pkg/cosign/verify.go` (`VerifyImageSignatures`,
+ * `SimpleClaimVerifier`), `pkg/oci/remote/signatures.go`; containers/image
+ * `internal/signature/signature.go`, `internal/signature/sigstore.go`.
+ */
+import type { KeyObject } from 'node:crypto';
+import { ChartproofError, RegistryError } from '../errors.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import { type Digest, isDigest } from '../oci/digest.js';
+import { MediaType } from '../oci/media-types.js';
+import type { Repository } from '../oci/repository.js';
+import { readAll } from '../oci/verify.js';
+import { verifySignature } from '../sign/keys.js';
+import {
+  COSIGN_BUNDLE_ANNOTATION,
+  COSIGN_CERTIFICATE_ANNOTATION,
+  COSIGN_RFC3161_ANNOTATION,
+  COSIGN_SIGNATURE_ANNOTATION,
+  cosignSignatureTag,
+  decodeStdBase64,
+  MAX_SIGNATURE_LAYERS,
+  parseSimpleSigningPayload,
+  type SimpleSigningPayload,
+} from '../sign/simplesigning.js';
+
+/** Largest payload read per layer: 128 MiB, cosign's default `COSIGN_MAX_ATTACHMENT_SIZE`. @public */
+export const MAX_PAYLOAD_BYTES = 128 * 1024 * 1024;
+
+/** Input of {@link verifySimpleSigningSignature}. @public */
+export interface SimpleSigningSignatureInput {
+  /** Exact payload bytes (the layer blob). */
+  payload: Uint8Array;
+  /** Value of the `dev.cosignproject.cosign/signature` annotation (standard base64). */
+  signatureB64: string | undefined;
+  /** Key(s) to accept: the signature must verify with one of them. */
+  publicKey: KeyObject | readonly KeyObject[];
+  /** Digest the payload must claim (`critical.image.docker-manifest-digest`). */
+  subjectDigest: Digest | string;
+  /** Each must equal the payload's `optional[key]` (`cosign verify -a k=v`). */
+  annotations?: Record<string, string>;
+  /** Parse the payload with containers/image's strict rules. Default false (cosign's). */
+  strict?: boolean;
+}
+
+/** Outcome of {@link verifySimpleSigningSignature}. @public */
+export interface SimpleSigningSignatureResult {
+  verified: boolean;
+  /** Why it did not verify (first failed check, in cosign's order). */
+  reason?: string;
+  /** The parsed payload, once the signature verified. */
+  payload?: SimpleSigningPayload;
+  /** Index in the key list of the key that verified the signature. */
+  keyIndex?: number;
+}
+
+/**
+ * Checks one simple-signing signature without I/O, in cosign's order: decode the
+ * base64 signature, verify it over the exact payload bytes with one of the keys,
+ * parse the payload, then the claims (`docker-manifest-digest` equals
+ * `subjectDigest`; every required annotation equals `optional[key]`). Like cosign, it
+ * checks neither `critical.type` nor `docker-reference` (identity matching is the
+ * caller's policy). Failures are reported, not thrown.
+ * @throws ChartproofError `INVALID_ARGUMENT` without keys; `KEY_UNSUPPORTED` for a key
+ *   that cannot verify cosign signatures
+ * @public
+ */
+export function verifySimpleSigningSignature(
+  input: SimpleSigningSignatureInput,
+): SimpleSigningSignatureResult {
+  const keys = keyList(input.publicKey);
+  if (typeof input.signatureB64 !== 'string')
+    return { verified: false, reason: `missing ${COSIGN_SIGNATURE_ANNOTATION} annotation` };
+  let signature: Uint8Array;
+  try {
+    signature = decodeStdBase64(input.signatureB64);
+  } catch {
+    return { verified: false, reason: 'signature annotation is not valid base64' };
+  }
+  const keyIndex = keys.findIndex((k) => verifySignature(k, input.payload, signature));
+  if (keyIndex < 0)
+    return {
+      verified: false,
+      reason:
+        keys.length === 1
+          ? 'signature does not verify with the public key'
+          : `signature does not verify with any of the ${keys.length} public keys`,
+    };
+  let payload: SimpleSigningPayload;
+  try {
+    payload = parseSimpleSigningPayload(input.payload, { strict: input.strict ?? false });
+  } catch (e) {
+    return { verified: false, reason: (e as Error).message, keyIndex };
+  }
+  if (payload.manifestDigest !== input.subjectDigest) {
+    return {
+      verified: false,
+      reason: `invalid or missing digest in claim: ${JSON.stringify(payload.manifestDigest.slice(0, 200))}, expected ${input.subjectDigest}`,
+      payload,
+      keyIndex,
+    };
+  }
+  for (const [k, v] of Object.entries(input.annotations ?? {})) {
+    if (payload.optional?.[k] !== v)
+      return {
+        verified: false,
+        reason: `missing or incorrect annotation ${JSON.stringify(k)}`,
+        payload,
+        keyIndex,
+      };
+  }
+  return { verified: true, payload, keyIndex };
+}
+
+/** Options of {@link verifyLegacySignatures}. @public */
+export interface VerifyLegacyOptions {
+  /** Key(s) to accept (`cosign verify --key`); any one verifying a layer suffices. */
+  publicKey: KeyObject | readonly KeyObject[];
+  /** Required payload annotations (`cosign verify -a k=v`). */
+  annotations?: Record<string, string>;
+  /** Largest payload read per layer. Default {@link MAX_PAYLOAD_BYTES}. */
+  maxPayloadBytes?: number;
+  signal?: AbortSignal;
+}
+
+/** The outcome for one layer of the signature manifest. @public */
+export interface LegacyLayerResult {
+  /** Position in the manifest's `layers`. */
+  index: number;
+  /** The layer's media type. */
+  mediaType: string;
+  /** The layer digest (= digest of the payload). */
+  payloadDigest: string;
+  verified: boolean;
+  /** Why the layer did not verify. */
+  reason?: string;
+  /** The parsed payload, when the signature verified (also when a claim failed). */
+  payload?: SimpleSigningPayload;
+  /** The exact payload bytes, when the layer verified (what `cosign verify` prints). */
+  payloadBytes?: Uint8Array;
+  /** Which key (index into the key list) verified the signature. */
+  keyIndex?: number;
+  /** Transparency-log proofs are not checked by this function. */
+  tlog: 'not-checked';
+  /** Whether the layer carries a `dev.sigstore.cosign/bundle` (Rekor) annotation. */
+  bundle: boolean;
+  /** Whether the layer carries a `dev.sigstore.cosign/certificate` annotation (ignored: key-based). */
+  certificate: boolean;
+  /** Whether the layer carries a `dev.sigstore.cosign/rfc3161timestamp` annotation. */
+  rfc3161Timestamp: boolean;
+}
+
+/** Outcome of {@link verifyLegacySignatures}. @public */
+export interface LegacyVerifyResult {
+  /** The verified subject's digest. */
+  subjectDigest: Digest;
+  /** `registry/repository@digest` of the subject. */
+  pinned: string;
+  /** The signature tag read, `sha256-<hex>.sig`. */
+  signatureTag: string;
+  /** Descriptor of the signature manifest read. */
+  signatureManifest: Descriptor;
+  /** One entry per layer, in manifest order. */
+  layers: LegacyLayerResult[];
+  /** How many layers verified (≥ 1 when returned). */
+  verified: number;
+}
+
+/**
+ * No layer of the signature manifest verified. `result` holds every layer's reason.
+ * @public
+ */
+export class LegacyVerificationError extends ChartproofError {
+  readonly result: LegacyVerifyResult;
+  constructor(result: LegacyVerifyResult) {
+    const reasons = result.layers
+      .map((l) => `layer ${l.index} (${l.payloadDigest}): ${l.reason ?? 'not verified'}`)
+      .join('; ');
+    super(
+      'SIGNATURE_INVALID',
+      `no matching signatures for ${result.pinned}: ${reasons || 'the signature manifest has no layers'}`,
+    );
+    this.result = result;
+  }
+}
+
+/**
+ * Verifies cosign legacy signatures of a manifest in `repo`, with keys, as
+ * `cosign verify --key … --insecure-ignore-tlog` does: GET the `sha256-<hex>.sig`
+ * manifest; for each layer (simple-signing media type only), fetch the payload
+ * (size-capped, digest-verified), decode the base64 signature annotation, verify it
+ * over the payload bytes, and check the claims (see
+ * {@link verifySimpleSigningSignature}). Succeeds when at least one layer verifies.
+ *
+ * Registry failures other than a missing or corrupt payload blob (auth, network,
+ * 5xx, abort) are thrown rather than reported as a bad layer.
+ *
+ * @param subject - digest, tag (resolved with HEAD) or descriptor of the signed manifest.
+ * @throws ChartproofError `SIGNATURE_NOT_FOUND` ("no signatures found") when the tag
+ *   does not exist; {@link LegacyVerificationError} (`SIGNATURE_INVALID`) when no
+ *   layer verifies; `INVALID_MANIFEST` when the tag holds no layer list or more than
+ *   1000 layers; `INVALID_ARGUMENT` without keys; registry errors
+ * @example
+ * ```ts
+ * const key = loadPublicKey(await readFile('cosign.pub', 'utf8'));
+ * const result = await verifyLegacySignatures(repo, 'sha256:…', { publicKey: key });
+ * ```
+ * @public
+ */
+export async function verifyLegacySignatures(
+  repo: Repository,
+  subject: Digest | string | Descriptor,
+  options: VerifyLegacyOptions,
+): Promise<LegacyVerifyResult> {
+  const { signal } = options;
+  const keys = keyList(options.publicKey);
+  const cap = options.maxPayloadBytes ?? MAX_PAYLOAD_BYTES;
+  if (!Number.isSafeInteger(cap) || cap < 0)
+    throw new ChartproofError(
+      'INVALID_ARGUMENT',
+      `maxPayloadBytes must be a non-negative integer, got ${cap}`,
+    );
+  const subjectDigest = await resolveSubject(repo, subject, signal);
+  const signatureTag = cosignSignatureTag(subjectDigest);
+  const pinned = repo.pinned(subjectDigest);
+
+  let fetched: Awaited<ReturnType<Repository['fetchManifest']>>;
+  try {
+    fetched = await repo.fetchManifest(signatureTag, { signal });
+  } catch (e) {
+    if (e instanceof RegistryError && e.status === 404)
+      throw new ChartproofError('SIGNATURE_NOT_FOUND', `no signatures found for ${pinned}`, { cause: e });
+    throw e;
+  }
+  const rawLayers = fetched.manifest.layers;
+  if (!Array.isArray(rawLayers))
+    throw new ChartproofError('INVALID_MANIFEST', `${repo.name}:${signatureTag}: manifest has no layers`);
+  if (rawLayers.length > MAX_SIGNATURE_LAYERS)
+    throw new ChartproofError(
+      'INVALID_MANIFEST',
+      `${repo.name}:${signatureTag}: ${rawLayers.length} layers exceed the limit of ${MAX_SIGNATURE_LAYERS}`,
+    );
+
+  const layers: LegacyLayerResult[] = [];
+  for (let index = 0; index < rawLayers.length; index++) {
+    signal?.throwIfAborted();
+    layers.push(await verifyLayer(repo, rawLayers[index], index, subjectDigest, keys, options, cap));
+  }
+  const result: LegacyVerifyResult = {
+    subjectDigest,
+    pinned,
+    signatureTag,
+    signatureManifest: fetched.descriptor,
+    layers,
+    verified: layers.filter((l) => l.verified).length,
+  };
+  if (result.verified === 0) throw new LegacyVerificationError(result);
+  return result;
+}
+
+/** A signature file of containers/image's `dir:` transport, sigstore format. @public */
+export interface ContainersImageSignature {
+  /** The attachment's media type (`application/vnd.dev.cosign.simplesigning.v1+json` for signatures). */
+  mimeType: string;
+  /** The payload bytes (the layer blob in a registry). */
+  payload: Uint8Array;
+  /** The layer annotations (signature, bundle, certificate, chain). */
+  annotations: Record<string, string>;
+}
+
+const SIGSTORE_FORMAT = 'sigstore-json';
+
+/**
+ * Parses a containers/image (skopeo) `dir:` signature file (`signature-N`) in the
+ * sigstore format: byte `0x00`, the format name `sigstore-json`, `\n`, then JSON
+ * `{"mimeType", "payload" (base64), "annotations"}`. Verify the result with
+ * {@link verifySimpleSigningSignature} (after checking `mimeType`; containers/image
+ * ignores other attachments).
+ * @throws ChartproofError `SIGNATURE_INVALID` for another format (e.g. GPG simple
+ *   signing) or a malformed file
+ * @public
+ */
+export function readContainersImageSignature(bytes: Uint8Array): ContainersImageSignature {
+  const fail = (why: string): never => {
+    throw new ChartproofError('SIGNATURE_INVALID', `invalid containers/image signature: ${why}`);
+  };
+  if (bytes.byteLength === 0) fail('empty file');
+  if (bytes[0] !== 0x00) fail(`not a sigstore signature (starts with byte 0x${bytes[0]!.toString(16)})`);
+  const nl = bytes.indexOf(0x0a, 1);
+  if (nl < 0) fail('missing newline after the format name');
+  const format = bytes.subarray(1, nl);
+  if (format.some((b) => b < 0x20 || b >= 0x7f)) fail('invalid format name');
+  const name = Buffer.from(format).toString('latin1');
+  if (name !== SIGSTORE_FORMAT) fail(`unsupported format ${JSON.stringify(name)}`);
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes.subarray(nl + 1)));
+  } catch {
+    return fail('not valid JSON');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return fail('not a JSON object');
+  const v = value as Record<string, unknown>;
+  const mimeType = v.mimeType ?? '';
+  if (typeof mimeType !== 'string') fail('mimeType is not a string');
+  let payload: Uint8Array = new Uint8Array();
+  if (v.payload !== undefined && v.payload !== null) {
+    if (typeof v.payload !== 'string') fail('payload is not a string');
+    try {
+      payload = decodeStdBase64(v.payload as string);
+    } catch {
+      fail('payload is not valid base64');
+    }
+  }
+  const annotations: Record<string, string> = {};
+  if (v.annotations !== undefined && v.annotations !== null) {
+    if (typeof v.annotations !== 'object' || Array.isArray(v.annotations))
+      fail('annotations is not an object');
+    for (const [k, a] of Object.entries(v.annotations as Record<string, unknown>)) {
+      if (typeof a !== 'string') fail(`annotation ${JSON.stringify(k)} is not a string`);
+      annotations[k] = a as string;
+    }
+  }
+  return { mimeType: mimeType as string, payload, annotations };
+}
+
+// ---------------------------------------------------------------------------------------
+
+function keyList(publicKey: KeyObject | readonly KeyObject[]): readonly KeyObject[] {
+  const keys = Array.isArray(publicKey) ? (publicKey as readonly KeyObject[]) : [publicKey as KeyObject];
+  if (keys.length === 0 || keys.some((k) => k === undefined || k === null))
+    throw new ChartproofError('INVALID_ARGUMENT', 'at least one public key is required');
+  return keys;
+}
+
+async function resolveSubject(
+  repo: Repository,
+  subject: Digest | string | Descriptor,
+  signal: AbortSignal | undefined,
+): Promise<Digest> {
+  if (typeof subject === 'string') {
+    if (isDigest(subject)) return subject;
+    return (await repo.resolve(subject, { signal })).digest;
+  }
+  if (!subject || typeof subject.digest !== 'string' || !isDigest(subject.digest))
+    throw new ChartproofError('INVALID_ARGUMENT', 'subject descriptor has no valid digest');
+  return subject.digest;
+}
+
+// A payload blob that is missing or does not match its descriptor makes that layer
+// fail; anything else (auth, network, server errors, abort) is not about the signature.
+const CONTENT_ERRORS = new Set(['DIGEST_MISMATCH', 'SIZE_MISMATCH', 'TRAILING_DATA', 'SIZE_LIMIT_EXCEEDED']);
+
+async function verifyLayer(
+  repo: Repository,
+  raw: unknown,
+  index: number,
+  subjectDigest: Digest,
+  keys: readonly KeyObject[],
+  options: VerifyLegacyOptions,
+  cap: number,
+): Promise<LegacyLayerResult> {
+  const d = (raw !== null && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+  const annotations =
+    d.annotations !== null && typeof d.annotations === 'object' && !Array.isArray(d.annotations)
+      ? (d.annotations as Record<string, unknown>)
+      : {};
+  const out: LegacyLayerResult = {
+    index,
+    mediaType: typeof d.mediaType === 'string' ? d.mediaType : '',
+    payloadDigest: typeof d.digest === 'string' ? d.digest : '',
+    verified: false,
+    tlog: 'not-checked',
+    bundle: typeof annotations[COSIGN_BUNDLE_ANNOTATION] === 'string',
+    certificate: typeof annotations[COSIGN_CERTIFICATE_ANNOTATION] === 'string',
+    rfc3161Timestamp: typeof annotations[COSIGN_RFC3161_ANNOTATION] === 'string',
+  };
+  const fail = (reason: string): LegacyLayerResult => Object.assign(out, { reason });
+  if (out.mediaType !== MediaType.CosignSimpleSigning)
+    return fail(`skipped: media type ${JSON.stringify(out.mediaType)} is not a simple-signing payload`);
+  if (!isDigest(out.payloadDigest)) return fail('invalid layer digest');
+  const size = d.size;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return fail('invalid layer size');
+  if (size > cap) return fail(`payload of ${size} bytes exceeds the limit of ${cap}`);
+
+  let payload: Uint8Array;
+  try {
+    const stream = await repo.fetchBlob(
+      { mediaType: out.mediaType, digest: out.payloadDigest, size },
+      { signal: options.signal },
+    );
+    payload = await readAll(stream, cap);
+  } catch (e) {
+    if (e instanceof RegistryError && e.status === 404) return fail('payload blob not found');
+    if (e instanceof ChartproofError && CONTENT_ERRORS.has(e.code))
+      return fail(`payload blob rejected: ${e.message}`);
+    throw e;
+  }
+
+  const sig = annotations[COSIGN_SIGNATURE_ANNOTATION];
+  const check = verifySimpleSigningSignature({
+    payload,
+    signatureB64: typeof sig === 'string' ? sig : undefined,
+    publicKey: keys,
+    subjectDigest,
+    ...(options.annotations ? { annotations: options.annotations } : {}),
+  });
+  if (check.payload) out.payload = check.payload;
+  if (check.keyIndex !== undefined) out.keyIndex = check.keyIndex;
+  if (!check.verified) return fail(check.reason ?? 'not verified');
+  out.verified = true;
+  out.payloadBytes = payload;
+  return out;
+}
