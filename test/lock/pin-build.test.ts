@@ -186,7 +186,8 @@ describe('deps pin / build / verify --online (memory registry + loopback chart r
     const dir = makeParent([ociDep(), repoDep()]);
     await pinDependencies(dir, { client });
     await buildDependencies(dir, { client });
-    appendFileSync(join(dir, 'charts', 'common-1.0.0.tgz'), Buffer.from([0x00]));
+    // The seed's step: echo "tamper" >> charts/common-1.0.0.tgz
+    appendFileSync(join(dir, 'charts', 'common-1.0.0.tgz'), 'tamper\n');
     const tampered = sha(readFileSync(join(dir, 'charts', 'common-1.0.0.tgz')));
     const v = await cli(['deps', 'verify', dir]);
     expect(v.code).toBe(1);
