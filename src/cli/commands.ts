@@ -8,6 +8,7 @@ import { formatReference, normalizeRegistry, parseReference, pinReference } from
 import { readCaFile } from '../oci/transport/fetch.js';
 import { CHART_COMMANDS } from './chart-commands.js';
 import { DEPS_COMMAND } from './deps-command.js';
+import { KEYGEN_COMMAND } from './keygen-command.js';
 import { PACKAGE_COMMAND } from './package-command.js';
 import { PROV_COMMAND } from './prov-command.js';
 import { type CliIo, Exit, expectArgs, UsageError } from './io.js';
@@ -217,4 +218,5 @@ export const COMMANDS: Record<string, Command> = {
   ...CHART_COMMANDS,
   prov: PROV_COMMAND,
   deps: DEPS_COMMAND,
+  keygen: KEYGEN_COMMAND,
 };
