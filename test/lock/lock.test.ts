@@ -1,4 +1,5 @@
-import { commandContext } from '../helpers/cli-io.js';
+import { captureIo, commandContext } from '../helpers/cli-io.js';
+import { run } from '../../src/cli/main.js';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -541,6 +542,14 @@ describe('verifyDependencies', () => {
       /--force does not apply to deps verify/,
     );
     await expectChartproofError(verifyDependencies(join(root, 'nope')), 'IO', /no such file or directory/);
+    // Unreadable input is exit 2, distinct from a verification failure (1).
+    const missing = captureIo();
+    expect(await run(['deps', 'verify', join(root, 'nope')], missing.io)).toBe(2);
+    const broken = await makeChart([]);
+    writeFileSync(join(broken, 'Chart.lock'), 'dependencies: [unclosed\n');
+    const garbled = captureIo();
+    expect(await run(['deps', 'verify', broken], garbled.io)).toBe(2);
+    expect(garbled.err()).toMatch(/cannot load Chart\.lock/);
     await expectChartproofError(
       verifyDependencies(root, { online: true }),
       'INVALID_ARGUMENT',
