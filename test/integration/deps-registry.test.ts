@@ -39,21 +39,8 @@ describe.skipIf(missing !== undefined)(
       root = mkdtempSync(join(tmpdir(), 'cp-deps-int-'));
       home = join(root, 'home');
       mkdirSync(home);
-      const client = new RegistryClient({
-        ca: reg.caPem!,
-        credentials: staticCredentials({ [reg.host]: { username: reg.username!, password: reg.password! } }),
-      });
-      try {
-        common = await makeChartArchive('common', '1.0.0', { 'templates/_h.tpl': '{{/* h */}}\n' });
-        await pushChart(
-          client,
-          common,
-          { name: 'common', version: '1.0.0', apiVersion: 'v2' },
-          `oci://${reg.host}/libs`,
-        );
-      } finally {
-        await client.close();
-      }
+      common = await makeChartArchive('common', '1.0.0', { 'templates/_h.tpl': '{{/* h */}}\n' });
+      await publishCommon(common);
       redis = await makeChartArchive('redis', '17.3.1');
       repo.publish('redis', '17.3.1', redis);
     });
@@ -62,6 +49,24 @@ describe.skipIf(missing !== undefined)(
       await repo?.close();
       if (root) rmSync(root, { recursive: true, force: true });
     });
+
+    /** Pushes a `common-1.0.0` archive to `libs/` as the registry's owner would. */
+    async function publishCommon(archive: Uint8Array): Promise<void> {
+      const client = new RegistryClient({
+        ca: reg.caPem!,
+        credentials: staticCredentials({ [reg.host]: { username: reg.username!, password: reg.password! } }),
+      });
+      try {
+        await pushChart(
+          client,
+          archive,
+          { name: 'common', version: '1.0.0', apiVersion: 'v2' },
+          `oci://${reg.host}/libs`,
+        );
+      } finally {
+        await client.close();
+      }
+    }
 
     async function cli(args: string[], stdin = '') {
       const c = captureIo(stdin, { HOME: home });
@@ -117,20 +122,7 @@ describe.skipIf(missing !== undefined)(
       const evil = await makeChartArchive('common', '1.0.0', {
         'templates/crb.yaml': 'kind: ClusterRoleBinding\n',
       });
-      const client = new RegistryClient({
-        ca: reg.caPem!,
-        credentials: staticCredentials({ [reg.host]: { username: reg.username!, password: reg.password! } }),
-      });
-      try {
-        await pushChart(
-          client,
-          evil,
-          { name: 'common', version: '1.0.0', apiVersion: 'v2' },
-          `oci://${reg.host}/libs`,
-        );
-      } finally {
-        await client.close();
-      }
+      await publishCommon(evil);
       const swapped = await cli(['deps', 'verify', '--online', dir]);
       expect(swapped.code).toBe(1);
       expect(swapped.out).toContain(

@@ -86,6 +86,16 @@ describe('deps pin / build / verify --online (memory registry + loopback chart r
     return dir;
   }
 
+  /** Runs `fn` with a fresh loopback chart repository, closed afterwards. */
+  async function withRepo(fn: (r: ChartRepoServer) => Promise<void>): Promise<void> {
+    const r = await new ChartRepoServer().start();
+    try {
+      await fn(r);
+    } finally {
+      await r.close();
+    }
+  }
+
   const ociDep = (namespace = 'charts'): ChartDependency => ({
     name: 'common',
     version: '1.0.0',
@@ -246,8 +256,7 @@ describe('deps pin / build / verify --online (memory registry + loopback chart r
   });
 
   it('a chart swapped in a classic repository is caught, with or without an updated index digest', async () => {
-    const r = await new ChartRepoServer().start();
-    try {
+    await withRepo(async (r) => {
       const good = await makeChartArchive('mysql', '9.0.0');
       r.publish('mysql', '9.0.0', good);
       const dep: ChartDependency = { name: 'mysql', version: '9.0.0', repository: r.url };
@@ -277,14 +286,11 @@ describe('deps pin / build / verify --online (memory registry + loopback chart r
       const stale = await verifyDependencies(dir, { online: true, client });
       expect(stale.dependencies[0]!.status).toBe('source-error');
       expect(stale.dependencies[0]!.detail).toMatch(/does not match the index digest/);
-    } finally {
-      await r.close();
-    }
+    });
   });
 
   it('build is all or nothing: one bad dependency leaves charts/ untouched', async () => {
-    const r = await new ChartRepoServer().start();
-    try {
+    await withRepo(async (r) => {
       const a = await makeChartArchive('alpha', '1.0.0');
       const b = await makeChartArchive('beta', '1.0.0');
       r.publish('alpha', '1.0.0', a);
@@ -311,14 +317,11 @@ describe('deps pin / build / verify --online (memory registry + loopback chart r
       expect(ok.written).toEqual(['charts/alpha-1.0.0.tgz', 'charts/beta-1.0.0.tgz']);
       expect(ok.removed).toEqual(['charts/alpha-0.9.0.tgz']);
       expect(readdirSync(join(dir, 'charts')).sort()).toEqual(['alpha-1.0.0.tgz', 'beta-1.0.0.tgz']);
-    } finally {
-      await r.close();
-    }
+    });
   });
 
   it('unpinned dependencies: build refuses unless allowed; an index without digests pins trust-on-first-use', async () => {
-    const r = await new ChartRepoServer().start();
-    try {
+    await withRepo(async (r) => {
       const archive = await makeChartArchive('nodigest', '0.1.0');
       r.publish('nodigest', '0.1.0', archive, { digest: false });
       const dir = makeParent([{ name: 'nodigest', version: '0.1.0', repository: r.url }]);
@@ -338,14 +341,11 @@ describe('deps pin / build / verify --online (memory registry + loopback chart r
         'the repository index has no digest; pinned the downloaded bytes (trust on first use)',
       );
       expect((await readLockFile(dir, 'Chart.lock')).dependencies[0]!.digest).toBe(sha(archive));
-    } finally {
-      await r.close();
-    }
+    });
   });
 
   it('a source serving another chart under the requested name fails', async () => {
-    const r = await new ChartRepoServer().start();
-    try {
+    await withRepo(async (r) => {
       r.publish('web', '1.0.0', await makeChartArchive('other', '2.0.0'));
       const dir = makeParent([{ name: 'web', version: '1.0.0', repository: r.url }]);
       const report = await pinDependencies(dir, { client });
@@ -353,9 +353,7 @@ describe('deps pin / build / verify --online (memory registry + loopback chart r
       expect(report.written).toBe(false);
       expect(report.dependencies[0]!.status).toBe('failed');
       expect(report.dependencies[0]!.detail).toMatch(/serves chart other-2\.0\.0, not web-1\.0\.0/);
-    } finally {
-      await r.close();
-    }
+    });
   });
 
   it('local dependencies are pinned from their vendored archive, or skipped', async () => {
