@@ -154,6 +154,16 @@ function plusTagToUnderscore(s: string): string {
   return `${head.slice(0, colon + 1)}${ociTagForVersion(head.slice(colon + 1))}${tail}`;
 }
 
+/**
+ * Parses a chart reference as Helm accepts it: an optional `oci://` scheme, and a tag
+ * that may carry `+` (written as `_`, Helm issue #10166).
+ * @throws ChartproofError `INVALID_REFERENCE`
+ * @internal
+ */
+export function parseChartReference(ref: string): Reference {
+  return parseReference(plusTagToUnderscore(stripScheme(ref)));
+}
+
 /** The reference a chart is pushed to. */
 function pushReference(destination: string, metadata: ChartMetadata, strict: boolean): Reference {
   let s = stripScheme(destination).replace(/\/+$/, '');
@@ -411,7 +421,7 @@ export async function pullChart(
   ref: string,
   options: ChartPullOptions = {},
 ): Promise<PulledChart> {
-  const parsed = parseReference(plusTagToUnderscore(stripScheme(ref)));
+  const parsed = parseChartReference(ref);
   const repo = client.repository(parsed);
   const call = { signal: options.signal };
   const version = options.version?.trim() || undefined;

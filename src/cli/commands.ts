@@ -9,8 +9,10 @@ import { readCaFile } from '../oci/transport/fetch.js';
 import { CHART_COMMANDS } from './chart-commands.js';
 import { DEPS_COMMAND } from './deps-command.js';
 import { KEYGEN_COMMAND } from './keygen-command.js';
+import { SIGN_COMMAND, VERIFY_COMMAND } from './sign-commands.js';
 import { PACKAGE_COMMAND } from './package-command.js';
 import { PROV_COMMAND } from './prov-command.js';
+import { VERIFY_BUNDLE_COMMAND } from './verify-bundle-command.js';
 import { type CliIo, Exit, expectArgs, UsageError } from './io.js';
 
 /** Global flags after parsing. */
@@ -218,5 +220,8 @@ export const COMMANDS: Record<string, Command> = {
   ...CHART_COMMANDS,
   prov: PROV_COMMAND,
   deps: DEPS_COMMAND,
+  'verify-bundle': VERIFY_BUNDLE_COMMAND,
   keygen: KEYGEN_COMMAND,
+  sign: SIGN_COMMAND,
+  verify: VERIFY_COMMAND,
 };

@@ -29,6 +29,8 @@ export type { Descriptor, ImageIndex, ImageManifest, Platform } from './descript
 export { toDescriptor } from './descriptor.js';
 export type { Digest, DigestAlgorithm, Digester, ParsedDigest } from './digest.js';
 export { createDigester, digestOf, isDigest, parseDigest } from './digest.js';
+export type { LayoutTransferOptions, OciLayoutOpenOptions } from './layout.js';
+export { exportToLayout, importFromLayout, OciLayout } from './layout.js';
 export { isIndexMediaType, isManifestMediaType, MANIFEST_MEDIA_TYPES, MediaType } from './media-types.js';
 export { MemoryStore } from './memory-store.js';
 export type { ParseReferenceOptions, Reference } from './reference.js';

@@ -56,3 +56,46 @@ export {
   parseSimpleSigningPayload,
   simpleSigningPayload,
 } from './simplesigning.js';
+export type { CreateDsseBundleOptions, SigstoreBundleJson, Witness } from './bundle.js';
+export {
+  bundleMediaTypeVersion,
+  createDsseBundle,
+  dssePae,
+  isBundleVersionAtLeast,
+  MAX_BUNDLE_BYTES,
+  parseSigstoreBundle,
+  SIGSTORE_BUNDLE_V03_MEDIA_TYPE,
+} from './bundle.js';
+export type {
+  AttachBundleOptions,
+  AttachBundleResult,
+  BundleReferrer,
+  BundleReferrerOptions,
+  FindBundlesOptions,
+  FindBundlesResult,
+  FoundBundle,
+  SignBundleOptions,
+  SignBundleResult,
+  SkippedReferrer,
+} from './referrer.js';
+export {
+  attachBundle,
+  BUNDLE_CONTENT_ANNOTATION,
+  BUNDLE_PREDICATE_TYPE_ANNOTATION,
+  buildBundleReferrer,
+  CREATED_ANNOTATION,
+  EMPTY_CONFIG,
+  findBundles,
+  signBundle,
+} from './referrer.js';
+export type { InTotoStatement, InTotoSubject } from './statement.js';
+export {
+  COSIGN_SIGN_PREDICATE_TYPE,
+  cosignSignStatement,
+  IN_TOTO_PAYLOAD_TYPE,
+  IN_TOTO_STATEMENT_V01,
+  IN_TOTO_STATEMENT_V1,
+  inTotoStatement,
+  parseInTotoStatement,
+  statementHasSubject,
+} from './statement.js';

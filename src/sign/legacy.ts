@@ -18,6 +18,7 @@ import { MediaType } from '../oci/media-types.js';
 import type { FetchedManifest, Repository } from '../oci/repository.js';
 import { loadPublicKey, verifySignature } from './keys.js';
 import type { Signer } from './signer.js';
+import { resolveSubject } from './subject.js';
 import {
   COSIGN_SIGNATURE_ANNOTATION,
   cosignDockerReference,
@@ -187,7 +188,7 @@ export async function signLegacy(
   options: SignLegacyOptions = {},
 ): Promise<SignLegacyResult> {
   const { signal } = options;
-  const subjectDigest = await resolveSubject(repo, subject, signal);
+  const subjectDigest = (await resolveSubject(repo, subject, signal)).digest;
   const tag = cosignSignatureTag(subjectDigest);
   const dockerReference = options.dockerReference ?? cosignDockerReference(repo.reference);
   const payload = simpleSigningPayload(dockerReference, subjectDigest, options.annotations);
@@ -253,21 +254,6 @@ export async function signLegacy(
 }
 
 // ---------------------------------------------------------------------------------------
-
-async function resolveSubject(
-  repo: Repository,
-  subject: Descriptor | string,
-  signal: AbortSignal | undefined,
-): Promise<Digest> {
-  if (typeof subject !== 'string') {
-    if (!subject || typeof subject.digest !== 'string' || !isDigest(subject.digest))
-      throw new ChartproofError('INVALID_ARGUMENT', 'subject descriptor has no valid digest');
-    return subject.digest;
-  }
-  // cosign resolves the subject (and fails when it does not exist) before signing.
-  const desc = await repo.resolve(subject, { signal });
-  return desc.digest;
-}
 
 async function fetchExisting(
   repo: Repository,

@@ -1,12 +1,24 @@
 /**
  * chartproof/verify: verification of cosign signatures.
  *
- * Today: cosign's legacy key-based signatures (`sha256-<hex>.sig` tag,
- * simple-signing payloads) read from a registry with
- * {@link verifyLegacySignatures}, the pure check
- * {@link verifySimpleSigningSignature}, and containers/image (skopeo) `dir:`
- * signature files ({@link readContainersImageSignature}). Transparency-log proofs
- * are reported as not checked. It also re-exports the error types.
+ * {@link verifyChart} is the entry point: it resolves a chart reference to its digest
+ * once, tries Sigstore bundles attached as referrers, then legacy signatures, applies
+ * a {@link VerificationPolicy} and returns the digest-pinned reference to install.
+ *
+ * Legacy key-based signatures (`sha256-<hex>.sig` tag, simple-signing payloads):
+ * {@link verifyLegacySignatures}, the pure check {@link verifySimpleSigningSignature},
+ * containers/image (skopeo) `dir:` signature files
+ * ({@link readContainersImageSignature}), and their Rekor evidence checked offline
+ * ({@link verifyRekorBundleAnnotation}).
+ *
+ * Sigstore bundles (cosign v3's default format, key-based and keyless):
+ * {@link verifySigstoreBundle} checks a bundle against a {@link VerificationPolicy}
+ * (keys or certificate identities, trusted root, transparency-log mode, annotations)
+ * through `@sigstore/verify`, including the in-toto subject of DSSE bundles; trusted
+ * roots come from a file ({@link loadTrustedRoot}) or, on request, from TUF
+ * ({@link fetchTrustedRoot}).
+ *
+ * It also re-exports the error types.
  * @packageDocumentation
  */
 export type { ChartproofErrorOptions, ErrorCode } from '../errors.js';
@@ -28,3 +40,36 @@ export {
   verifyLegacySignatures,
   verifySimpleSigningSignature,
 } from './legacy.js';
+export type { InTotoStatement, InTotoSubject } from '../sign/statement.js';
+export { IN_TOTO_STATEMENT_V01, IN_TOTO_STATEMENT_V1 } from '../sign/statement.js';
+export type { BundleSigner, BundleTimestamp, BundleVerification, VerifyBundleOptions } from './bundle.js';
+export { verifySigstoreBundle } from './bundle.js';
+export type {
+  CertificateIdentity,
+  Check,
+  CheckList,
+  TlogMode,
+  TrustedRootJson,
+  VerificationPolicy,
+} from './policy.js';
+export {
+  anchoredRegExp,
+  assertCertificateIdentity,
+  CHECKS,
+  DEFAULT_TLOG_MODE,
+  identityMismatch,
+  meetsThreshold,
+  policyThreshold,
+  policyTlogMode,
+} from './policy.js';
+export type { ChartVerification, SignatureCheck, SignatureFormat, VerifyChartOptions } from './chart.js';
+export { ChartVerificationError, verifyChart } from './chart.js';
+export type { RekorEntryEvidence, RekorLogKey } from './rekor.js';
+export {
+  RekorEvidenceError,
+  rekorKeysFromTrustedRoot,
+  rekorLogId,
+  verifyRekorBundleAnnotation,
+} from './rekor.js';
+export type { FetchTrustedRootOptions } from './trusted-root.js';
+export { fetchTrustedRoot, loadTrustedRoot, parseTrustedRoot } from './trusted-root.js';

@@ -5,8 +5,9 @@
  * over its payload, check the payload's claims. Also reads containers/image
  * (skopeo) `dir:` signature files, which carry the same payloads.
  *
- * Transparency-log proofs (`dev.sigstore.cosign/bundle`) are not verified here; each
- * layer reports `tlog: 'not-checked'`.
+ * Transparency-log evidence (`dev.sigstore.cosign/bundle`: Rekor's signed entry
+ * timestamp) is checked offline against trusted Rekor keys when `tlog` asks for it
+ * (see `rekor.ts`); cosign's online Rekor lookup is not done.
  *
  * References: cosign `pkg/cosign/verify.go` (`VerifyImageSignatures`,
  * `SimpleClaimVerifier`), `pkg/oci/remote/signatures.go`; containers/image
@@ -20,6 +21,13 @@ import { MediaType } from '../oci/media-types.js';
 import type { Repository } from '../oci/repository.js';
 import { readAll } from '../oci/verify.js';
 import { verifySignature } from '../sign/keys.js';
+import type { TlogMode } from './policy.js';
+import {
+  type RekorEntryEvidence,
+  RekorEvidenceError,
+  type RekorLogKey,
+  verifyRekorBundleAnnotation,
+} from './rekor.js';
 import {
   COSIGN_BUNDLE_ANNOTATION,
   COSIGN_CERTIFICATE_ANNOTATION,
@@ -128,6 +136,16 @@ export interface VerifyLegacyOptions {
   annotations?: Record<string, string>;
   /** Largest payload read per layer. Default {@link MAX_PAYLOAD_BYTES}. */
   maxPayloadBytes?: number;
+  /**
+   * Transparency-log evidence (the `dev.sigstore.cosign/bundle` annotation, checked
+   * offline against `rekorKeys`): `require` fails layers without verified evidence;
+   * `if-present` checks it when the layer has it; `skip` ignores it (cosign
+   * `--insecure-ignore-tlog`). Default `skip` for this low-level function; the chart
+   * verifier applies the policy's mode (default `require`).
+   */
+  tlog?: TlogMode;
+  /** Trusted Rekor keys (see `rekorKeysFromTrustedRoot`); needed unless `tlog` is `skip`. */
+  rekorKeys?: readonly RekorLogKey[];
   signal?: AbortSignal;
 }
 
@@ -148,8 +166,13 @@ export interface LegacyLayerResult {
   payloadBytes?: Uint8Array;
   /** Which key (index into the key list) verified the signature. */
   keyIndex?: number;
-  /** Transparency-log proofs are not checked by this function. */
-  tlog: 'not-checked';
+  /**
+   * `verified`: the Rekor bundle annotation was checked (see `tlogEntry`);
+   * `not-checked`: it was absent or ignored (`tlog: 'skip'`).
+   */
+  tlog: 'verified' | 'not-checked';
+  /** The verified transparency-log entry, when `tlog` is `verified`. */
+  tlogEntry?: RekorEntryEvidence;
   /** Whether the layer carries a `dev.sigstore.cosign/bundle` (Rekor) annotation. */
   bundle: boolean;
   /** Whether the layer carries a `dev.sigstore.cosign/certificate` annotation (ignored: key-based). */
@@ -415,6 +438,27 @@ async function verifyLayer(
   if (check.payload) out.payload = check.payload;
   if (check.keyIndex !== undefined) out.keyIndex = check.keyIndex;
   if (!check.verified) return fail(check.reason ?? 'not verified');
+  const mode = options.tlog ?? 'skip';
+  const bundle = annotations[COSIGN_BUNDLE_ANNOTATION];
+  if (mode !== 'skip') {
+    if (typeof bundle === 'string') {
+      try {
+        out.tlogEntry = verifyRekorBundleAnnotation(
+          bundle,
+          { payload, signature: decodeStdBase64(sig as string), signerKey: keys[check.keyIndex ?? 0]! },
+          options.rekorKeys ?? [],
+        );
+        out.tlog = 'verified';
+      } catch (e) {
+        if (!(e instanceof RekorEvidenceError)) throw e;
+        return fail(`transparency log: ${e.message}`);
+      }
+    } else if (mode === 'require') {
+      return fail(
+        'transparency log: the signature has no Rekor bundle annotation (dev.sigstore.cosign/bundle); pass tlog "skip" (--insecure-ignore-tlog) to accept it',
+      );
+    }
+  }
   out.verified = true;
   out.payloadBytes = payload;
   return out;

@@ -1,0 +1,203 @@
+/**
+ * Sigstore bundles v0.3 with a DSSE envelope, signed with a key through the
+ * {@link Signer} role: the signature format `cosign sign --key` writes by default
+ * since cosign v3.
+ *
+ * The envelope is built by @sigstore/sign's `DSSEBundleBuilder` (which signs the DSSE
+ * pre-authentication encoding) and serialised with @sigstore/bundle; the JSON is then
+ * trimmed to what cosign (sigstore-go, protojson) writes: no DSSE `keyid`, no empty
+ * `tlogEntries` / `timestampVerificationData`.
+ *
+ * References: DSSE `protocol.md` (PAE), sigstore protobuf-specs `sigstore_bundle.proto`,
+ * cosign `cmd/cosign/cli/sign/sign.go`, sigstore-go `pkg/sign`.
+ */
+import { bundleFromJSON, bundleToJSON } from '@sigstore/bundle';
+import { DSSEBundleBuilder, type Signer as SigstoreSigner, type Witness } from '@sigstore/sign';
+import { ChartproofError } from '../errors.js';
+import { MediaType } from '../oci/media-types.js';
+import { keyHint, loadPublicKey, verifySignature } from './keys.js';
+import type { Signer } from './signer.js';
+import { IN_TOTO_PAYLOAD_TYPE } from './statement.js';
+
+export type { Witness } from '@sigstore/sign';
+
+/** The JSON of a Sigstore bundle as cosign and sigstore-go write it. @public */
+export interface SigstoreBundleJson {
+  /** e.g. `application/vnd.dev.sigstore.bundle.v0.3+json`. */
+  mediaType: string;
+  verificationMaterial: {
+    /** Key-based signing: base64(SHA-256(SPKI DER)) of the key, see `keyHint`. */
+    publicKey?: { hint: string };
+    certificate?: { rawBytes: string };
+    x509CertificateChain?: { certificates: { rawBytes: string }[] };
+    /** Transparency log entries (absent when nothing was logged). */
+    tlogEntries?: Record<string, unknown>[];
+    /** RFC 3161 timestamps (absent when none). */
+    timestampVerificationData?: { rfc3161Timestamps?: { signedTimestamp: string }[] };
+  };
+  dsseEnvelope?: {
+    /** Standard base64 of the signed payload (the in-toto statement). */
+    payload: string;
+    payloadType: string;
+    signatures: { sig: string; keyid?: string }[];
+  };
+  messageSignature?: {
+    messageDigest?: { algorithm: string; digest: string };
+    signature: string;
+  };
+}
+
+/** Options of {@link createDsseBundle}. @public */
+export interface CreateDsseBundleOptions {
+  /** DSSE `payloadType`. If unset, `application/vnd.in-toto+json` is used. */
+  payloadType?: string;
+  /**
+   * Witnesses that add transparency-log entries or RFC 3161 timestamps to the bundle
+   * (@sigstore/sign `RekorWitness`, `TSAWitness`). If unset, none: the bundle carries
+   * only the signature and the key hint (`cosign sign --tlog-upload=false`).
+   */
+  witnesses?: Witness[];
+  signal?: AbortSignal;
+}
+
+/** Largest bundle read by default (16 MiB): attestations may carry large predicates. @public */
+export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The DSSE pre-authentication encoding signed for an envelope:
+ * `"DSSEv1" SP len(type) SP type SP len(payload) SP payload`, lengths in bytes as
+ * ASCII decimal.
+ * @public
+ */
+export function dssePae(payloadType: string, payload: Uint8Array): Uint8Array {
+  const type = Buffer.from(payloadType, 'utf8');
+  const head = Buffer.from(`DSSEv1 ${type.byteLength} ${payloadType} ${payload.byteLength} `, 'utf8');
+  return new Uint8Array(Buffer.concat([head, payload]));
+}
+
+/**
+ * Signs `statement` (usually an in-toto statement, see `cosignSignStatement`) into a
+ * Sigstore bundle v0.3 with a DSSE envelope: `verificationMaterial.publicKey.hint` is
+ * the signer's key hint, `dsseEnvelope.signatures[0].sig` the signature over the PAE.
+ * Before returning, the signature is checked with the signer's own public key.
+ * @throws ChartproofError `SIGNATURE_INVALID` when the signature does not verify
+ *   with the signer's public key; `KEY_INVALID` / `KEY_UNSUPPORTED` for the key;
+ *   `INVALID_ARGUMENT` for an empty statement
+ * @public
+ */
+export async function createDsseBundle(
+  statement: Uint8Array,
+  signer: Signer,
+  options: CreateDsseBundleOptions = {},
+): Promise<SigstoreBundleJson> {
+  const { signal } = options;
+  if (!(statement instanceof Uint8Array) || statement.byteLength === 0)
+    throw new ChartproofError('INVALID_ARGUMENT', 'the statement must be non-empty bytes');
+  const payloadType = options.payloadType ?? IN_TOTO_PAYLOAD_TYPE;
+  const pem = await signer.publicKeyPem({ signal });
+  const publicKey = loadPublicKey(pem);
+  const hint = keyHint(publicKey);
+  const adapter: SigstoreSigner = {
+    sign: async (data) => ({
+      signature: Buffer.from(await signer.sign(data, { signal })),
+      key: { $case: 'publicKey', publicKey: pem, hint },
+    }),
+  };
+  signal?.throwIfAborted();
+  const builder = new DSSEBundleBuilder({ signer: adapter, witnesses: options.witnesses ?? [] });
+  const bundle = await builder.create({ data: Buffer.from(statement), type: payloadType });
+  const json = trim(bundleToJSON(bundle) as unknown as SigstoreBundleJson);
+
+  // Self-check on the serialised form: the payload is the statement, and the
+  // signature verifies over the PAE with the signer's public key.
+  const env = json.dsseEnvelope;
+  const sig = env?.signatures[0]?.sig;
+  if (!env || !sig || env.signatures.length !== 1)
+    throw new ChartproofError('SIGNATURE_INVALID', 'the bundle has no single DSSE signature');
+  const payload = Buffer.from(env.payload, 'base64');
+  if (!payload.equals(Buffer.from(statement)) || env.payloadType !== payloadType)
+    throw new ChartproofError('SIGNATURE_INVALID', 'the DSSE envelope does not carry the statement');
+  if (!verifySignature(publicKey, dssePae(payloadType, payload), Buffer.from(sig, 'base64'))) {
+    throw new ChartproofError(
+      'SIGNATURE_INVALID',
+      'the signer produced a signature that does not verify with its own public key',
+    );
+  }
+  return json;
+}
+
+/**
+ * The version of a Sigstore bundle media type (`0.3` for
+ * `application/vnd.dev.sigstore.bundle.v0.3+json` and
+ * `application/vnd.dev.sigstore.bundle+json;version=0.3`), or undefined when it is not
+ * a bundle media type.
+ * @public
+ */
+export function bundleMediaTypeVersion(mediaType: string): string | undefined {
+  const m =
+    /^application\/vnd\.dev\.sigstore\.bundle(?:\.v(\d+\.\d+(?:\.\d+)?)\+json|\+json;\s*version=(\d+\.\d+(?:\.\d+)?))$/.exec(
+      mediaType.trim(),
+    );
+  return m ? (m[1] ?? m[2]) : undefined;
+}
+
+/** True when bundle `version` (e.g. `0.3`, `0.3.1`) is at least `minimum`. @public */
+export function isBundleVersionAtLeast(version: string, minimum: string): boolean {
+  const a = version.split('.').map(Number);
+  const b = minimum.split('.').map(Number);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i] ?? 0;
+    const y = b[i] ?? 0;
+    if (x !== y) return x > y;
+  }
+  return true;
+}
+
+/**
+ * Parses bundle bytes: JSON object, a Sigstore bundle media type, and the structure
+ * @sigstore/bundle requires for that version (`bundleFromJSON`).
+ * @throws ChartproofError `SIGNATURE_INVALID` when the bytes are not a valid bundle,
+ *   `SIZE_LIMIT_EXCEEDED` above `maxBytes` (default {@link MAX_BUNDLE_BYTES})
+ * @public
+ */
+export function parseSigstoreBundle(
+  bytes: Uint8Array,
+  options: { maxBytes?: number } = {},
+): { bundle: SigstoreBundleJson; version: string } {
+  const max = options.maxBytes ?? MAX_BUNDLE_BYTES;
+  if (bytes.byteLength > max)
+    throw new ChartproofError('SIZE_LIMIT_EXCEEDED', `bundle of ${bytes.byteLength} bytes exceeds ${max}`);
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (e) {
+    throw new ChartproofError('SIGNATURE_INVALID', 'bundle is not valid UTF-8 JSON', { cause: e });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ChartproofError('SIGNATURE_INVALID', 'bundle is not a JSON object');
+  const mediaType = (value as { mediaType?: unknown }).mediaType;
+  const version = typeof mediaType === 'string' ? bundleMediaTypeVersion(mediaType) : undefined;
+  if (!version)
+    throw new ChartproofError('SIGNATURE_INVALID', `unknown bundle mediaType ${JSON.stringify(mediaType)}`);
+  try {
+    bundleFromJSON(value);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new ChartproofError('SIGNATURE_INVALID', `invalid bundle: ${why}`, { cause: e });
+  }
+  return { bundle: value as SigstoreBundleJson, version };
+}
+
+/** The media type {@link createDsseBundle} writes. @public */
+export const SIGSTORE_BUNDLE_V03_MEDIA_TYPE = MediaType.SigstoreBundleV03;
+
+// cosign (protojson) omits empty fields; sigstore-js writes the DSSE keyid (= hint)
+// and empty timestamp data. Trim to cosign's shape.
+function trim(json: SigstoreBundleJson): SigstoreBundleJson {
+  const vm = json.verificationMaterial;
+  if (vm.tlogEntries && vm.tlogEntries.length === 0) delete vm.tlogEntries;
+  const ts = vm.timestampVerificationData;
+  if (ts && (!ts.rfc3161Timestamps || ts.rfc3161Timestamps.length === 0)) delete vm.timestampVerificationData;
+  for (const s of json.dsseEnvelope?.signatures ?? []) delete s.keyid;
+  return json;
+}

@@ -1,0 +1,285 @@
+/**
+ * Verifies the signatures of a chart in an OCI registry, the way `cosign verify` does
+ * in v3: Sigstore bundles attached as referrers first, then the legacy
+ * `sha256-<hex>.sig` signatures; and hands back the digest-pinned reference that was
+ * verified, so that what is installed is what was checked.
+ */
+import type { KeyObject } from 'node:crypto';
+import { parseChartReference } from '../chart/oci.js';
+import { ChartproofError, RegistryError } from '../errors.js';
+import type { RegistryClient } from '../oci/client.js';
+import type { Digest } from '../oci/digest.js';
+import { formatReference } from '../oci/reference.js';
+import type { Repository } from '../oci/repository.js';
+import { loadPublicKey } from '../sign/keys.js';
+import { findBundles } from '../sign/referrer.js';
+import { type BundleSigner, verifySigstoreBundle } from './bundle.js';
+import { LegacyVerificationError, type LegacyVerifyResult, verifyLegacySignatures } from './legacy.js';
+import {
+  CHECKS,
+  type CheckList,
+  policyThreshold,
+  policyTlogMode,
+  type VerificationPolicy,
+} from './policy.js';
+import { rekorKeysFromTrustedRoot } from './rekor.js';
+
+/** A signature format chartproof reads. @public */
+export type SignatureFormat = 'bundle' | 'legacy';
+
+/** Options of {@link verifyChart}. @public */
+export interface VerifyChartOptions {
+  policy: VerificationPolicy;
+  /** Formats to try, in order. If unset, `['bundle', 'legacy']` (cosign v3's order). */
+  formats?: SignatureFormat[];
+  signal?: AbortSignal;
+}
+
+/** One signature found for the chart, and what became of it. @public */
+export interface SignatureCheck {
+  format: SignatureFormat;
+  /** Bundle: the referrer manifest digest; legacy: `<sig tag> layer <n>`. */
+  source: string;
+  verified: boolean;
+  /** Why it did not verify. */
+  reason?: string;
+  /** Who signed it (verified signatures). */
+  signer?: BundleSigner | { kind: 'key'; keyIndex: number };
+  /** cosign's check sentences for this signature (verified signatures). */
+  checks?: CheckList;
+  /** Whether transparency-log evidence was verified for it. */
+  tlog: 'verified' | 'not-checked';
+  /** What `cosign verify` prints for it on stdout (verified signatures). */
+  payload?: unknown;
+}
+
+/** Outcome of {@link verifyChart}. @public */
+export interface ChartVerification {
+  /** The reference as given. */
+  reference: string;
+  /** The manifest digest every check was made against. */
+  digest: Digest;
+  /** `registry/repository@sha256:…`: install this, not the tag. */
+  pinned: string;
+  /** The format whose signatures satisfied the policy. */
+  format: SignatureFormat;
+  /** How many signatures verified (≥ the policy threshold). */
+  verified: number;
+  /** Every signature looked at, verified or not. */
+  signatures: SignatureCheck[];
+  /** cosign's check sentences, as `cosign verify` prints them. */
+  checks: CheckList;
+}
+
+/**
+ * No signature satisfied the policy. `signatures` lists what was found and why each
+ * failed. Code `SIGNATURE_NOT_FOUND` when nothing was found, else `SIGNATURE_INVALID`.
+ * @public
+ */
+export class ChartVerificationError extends ChartproofError {
+  readonly digest: Digest;
+  readonly pinned: string;
+  readonly signatures: SignatureCheck[];
+  constructor(
+    code: 'SIGNATURE_NOT_FOUND' | 'SIGNATURE_INVALID',
+    message: string,
+    found: {
+      digest: Digest;
+      pinned: string;
+      signatures: SignatureCheck[];
+    },
+  ) {
+    super(code, message);
+    this.digest = found.digest;
+    this.pinned = found.pinned;
+    this.signatures = found.signatures;
+  }
+}
+
+function keysOf(policy: VerificationPolicy): KeyObject[] {
+  return (policy.keys ?? []).map((k) => (typeof k === 'string' ? loadPublicKey(k) : k));
+}
+
+/** What cosign prints for a verified bundle: a synthesized simple-signing object. */
+function bundlePayload(
+  reference: string,
+  digest: Digest,
+  predicateType: string,
+  annotations: unknown,
+): unknown {
+  return {
+    critical: {
+      identity: { 'docker-reference': reference },
+      image: { 'docker-manifest-digest': digest },
+      type: predicateType,
+    },
+    optional: annotations ?? {},
+  };
+}
+
+async function bundleChecks(
+  repo: Repository,
+  reference: string,
+  digest: Digest,
+  options: VerifyChartOptions,
+): Promise<SignatureCheck[]> {
+  const found = await findBundles(repo, digest, options.signal ? { signal: options.signal } : {});
+  const out: SignatureCheck[] = [];
+  for (const b of found.bundles) {
+    options.signal?.throwIfAborted();
+    const check: SignatureCheck = {
+      format: 'bundle',
+      source: b.manifestDigest,
+      verified: false,
+      tlog: 'not-checked',
+    };
+    try {
+      const v = verifySigstoreBundle(b.bundle, { digest, policy: options.policy });
+      check.verified = true;
+      check.signer = v.signer;
+      check.checks = v.checks;
+      if (v.tlogEntries > 0) check.tlog = 'verified';
+      const subject = v.statement?.subject.find((s) => s.digest.sha256 === digest.slice('sha256:'.length));
+      check.payload = bundlePayload(
+        reference,
+        digest,
+        v.statement?.predicateType ?? '',
+        subject?.annotations,
+      );
+    } catch (e) {
+      if (!(e instanceof ChartproofError)) throw e;
+      if (e.code !== 'SIGNATURE_INVALID' && e.code !== 'KEY_INVALID') throw e;
+      check.reason = e.message;
+    }
+    out.push(check);
+  }
+  return out;
+}
+
+async function legacyChecks(
+  repo: Repository,
+  digest: Digest,
+  options: VerifyChartOptions,
+): Promise<SignatureCheck[]> {
+  const { policy } = options;
+  const keys = keysOf(policy);
+  const mode = policyTlogMode(policy);
+  let result: LegacyVerifyResult;
+  try {
+    if (keys.length === 0) {
+      // Keyless legacy signatures (certificate + Rekor bundle annotations) are not read yet.
+      await repo.fetchManifest(`${digest.replace(':', '-')}.sig`, { signal: options.signal });
+      return [
+        {
+          format: 'legacy',
+          source: `${digest.replace(':', '-')}.sig`,
+          verified: false,
+          tlog: 'not-checked',
+          reason: 'legacy signatures are verified with keys only; the policy names no key',
+        },
+      ];
+    }
+    result = await verifyLegacySignatures(repo, digest, {
+      publicKey: keys,
+      tlog: mode,
+      rekorKeys: policy.trustedRoot ? rekorKeysFromTrustedRoot(policy.trustedRoot) : [],
+      ...(policy.annotations ? { annotations: policy.annotations } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (e) {
+    if (e instanceof LegacyVerificationError) result = e.result;
+    else if (e instanceof ChartproofError && e.code === 'SIGNATURE_NOT_FOUND') return [];
+    else if (e instanceof RegistryError && e.status === 404) return [];
+    else throw e;
+  }
+  return result.layers
+    .filter((l) => !l.reason?.startsWith('skipped:'))
+    .map((l) => {
+      const check: SignatureCheck = {
+        format: 'legacy',
+        source: `${result.signatureTag} layer ${l.index}`,
+        verified: l.verified,
+        tlog: l.tlog,
+      };
+      if (l.reason) check.reason = l.reason;
+      if (l.verified) {
+        check.signer = { kind: 'key', keyIndex: l.keyIndex ?? 0 };
+        check.checks = [
+          CHECKS.claims,
+          ...(l.tlog === 'verified' ? [CHECKS.tlogOffline] : []),
+          CHECKS.publicKey,
+          ...(policy.annotations && Object.keys(policy.annotations).length > 0 ? [CHECKS.annotations] : []),
+        ];
+        if (l.payloadBytes) {
+          try {
+            check.payload = JSON.parse(new TextDecoder().decode(l.payloadBytes));
+          } catch {
+            // verified payloads are JSON; keep the result without it otherwise
+          }
+        }
+      }
+      return check;
+    });
+}
+
+/**
+ * Verifies a chart's signatures in its registry against `policy`, like
+ * `cosign verify` (v3): the reference is resolved to a digest once; Sigstore
+ * bundles attached as OCI referrers are tried first (referrers API or the
+ * `sha256-<hex>` fallback tag), then legacy `sha256-<hex>.sig` signatures. A format
+ * succeeds when at least `policy.threshold` (default 1) of its signatures verify.
+ * Every check is made against the resolved digest, and the result carries the
+ * digest-pinned reference to install.
+ *
+ * Transparency-log evidence follows `policy.tlog` (default `require`, like cosign;
+ * `skip` = `--insecure-ignore-tlog`): bundles are checked by `@sigstore/verify`
+ * against `policy.trustedRoot`; legacy signatures through their Rekor bundle
+ * annotation, offline. Keyless legacy signatures are not read yet.
+ *
+ * @throws {@link ChartVerificationError} `SIGNATURE_NOT_FOUND` / `SIGNATURE_INVALID`;
+ *   `INVALID_REFERENCE`, `INVALID_ARGUMENT` (policy), registry errors
+ * @public
+ */
+export async function verifyChart(
+  client: RegistryClient,
+  reference: string,
+  options: VerifyChartOptions,
+): Promise<ChartVerification> {
+  const threshold = policyThreshold(options.policy);
+  policyTlogMode(options.policy);
+  const parsed = parseChartReference(reference);
+  const repo = client.repository(parsed);
+  const digest =
+    parsed.digest ?? (await repo.resolve(parsed.tag ?? 'latest', { signal: options.signal })).digest;
+  const pinned = repo.pinned(digest);
+  const typed = formatReference(parsed);
+  const signatures: SignatureCheck[] = [];
+  for (const format of options.formats ?? ['bundle', 'legacy']) {
+    const found =
+      format === 'bundle'
+        ? await bundleChecks(repo, typed, digest, options)
+        : await legacyChecks(repo, digest, options);
+    signatures.push(...found);
+    const passed = found.filter((s) => s.verified);
+    if (passed.length >= threshold) {
+      const checks: CheckList = [];
+      for (const s of passed) for (const c of s.checks ?? []) if (!checks.includes(c)) checks.push(c);
+      return { reference, digest, pinned, format, verified: passed.length, signatures, checks };
+    }
+  }
+  const found = { digest, pinned, signatures };
+  if (signatures.length === 0)
+    throw new ChartVerificationError('SIGNATURE_NOT_FOUND', `no signatures found for ${pinned}`, found);
+  const passed = signatures.filter((s) => s.verified).length;
+  const reasons = signatures
+    .filter((s) => !s.verified)
+    .map((s) => `${s.format} ${s.source}: ${s.reason}`)
+    .join('; ');
+  throw new ChartVerificationError(
+    'SIGNATURE_INVALID',
+    passed > 0
+      ? `${pinned}: ${passed} signature(s) verified, the policy requires ${threshold} of one format; ${reasons}`
+      : `no matching signatures for ${pinned}: ${reasons}`,
+    found,
+  );
+}
