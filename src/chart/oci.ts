@@ -10,7 +10,7 @@ import type { Descriptor } from '../oci/descriptor.js';
 import { type Digest, digestOf, isDigest } from '../oci/digest.js';
 import { isIndexMediaType, MediaType } from '../oci/media-types.js';
 import { formatReference, parseReference, type Reference } from '../oci/reference.js';
-import type { Repository } from '../oci/repository.js';
+import type { FetchedManifest, Repository } from '../oci/repository.js';
 import { MAX_MANIFEST_BYTES, readAll } from '../oci/verify.js';
 import {
   GoRaw,
@@ -51,6 +51,11 @@ export interface ChartPushOptions {
    * component must be the chart name and its tag the chart version (Helm's strict mode).
    */
   strict?: boolean;
+  /**
+   * Push the manifest by digest without tagging it; the caller tags it later (for
+   * example after signing it, so the tag never names an unsigned chart). Default false.
+   */
+  untagged?: boolean;
 }
 
 /** What {@link pushChart} stored. @public */
@@ -234,7 +239,7 @@ export async function pushChart(
   const tag = ref.tag!;
   const desc = await repo.pushManifest(built.manifest, {
     mediaType: MediaType.OciManifest,
-    tags: [tag],
+    ...(options.untagged ? {} : { tags: [tag] }),
     ...call,
   });
   const chart = built.layers.find((l) => l.desc.mediaType === MediaType.HelmChartContent)!.desc;
@@ -461,6 +466,22 @@ export async function pullChart(
   }
 
   const fetched = await repo.fetchManifest(selector, call);
+  return (await pullFetchedChart(repo, fetched, tag, options)).pulled;
+}
+
+/**
+ * The second half of {@link pullChart}: checks a fetched manifest is a Helm chart and
+ * downloads its config, chart and provenance blobs (digest-verified). Also returns
+ * every blob's bytes by digest, so a caller can copy the chart without downloading it
+ * again.
+ * @internal
+ */
+export async function pullFetchedChart(
+  repo: Repository,
+  fetched: FetchedManifest,
+  tag: string,
+  options: { provenance?: boolean; signal?: AbortSignal; onWarning?: (message: string) => void } = {},
+): Promise<{ pulled: PulledChart; blobs: Map<string, Uint8Array> }> {
   const where = `${repo.name}@${fetched.descriptor.digest}`;
   if (isIndexMediaType(fetched.descriptor.mediaType))
     throw invalid(where, 'is an image index; a Helm chart manifest was expected');
@@ -515,7 +536,13 @@ export async function pullChart(
     version: configObj.version,
     tag,
   };
-  if (provDesc)
+  const blobs = new Map<string, Uint8Array>([
+    [config.digest, configBytes],
+    [chartDesc.digest, archive],
+  ]);
+  if (provDesc) {
     out.provenance = await fetchBytes(repo, provDesc, MAX_PROV_BYTES, 'provenance', options.signal);
-  return out;
+    blobs.set(provDesc.digest, out.provenance);
+  }
+  return { pulled: out, blobs };
 }

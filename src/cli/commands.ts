@@ -6,9 +6,11 @@ import { copy } from '../oci/copy.js';
 import { MediaType } from '../oci/media-types.js';
 import { formatReference, normalizeRegistry, parseReference, pinReference } from '../oci/reference.js';
 import { readCaFile } from '../oci/transport/fetch.js';
+import { ATTEST_COMMAND, VERIFY_ATTESTATION_COMMAND } from './attest-commands.js';
 import { CHART_COMMANDS } from './chart-commands.js';
 import { DEPS_COMMAND } from './deps-command.js';
 import { KEYGEN_COMMAND } from './keygen-command.js';
+import { MIRROR_COMMAND } from './mirror-command.js';
 import { SIGN_COMMAND, VERIFY_COMMAND } from './sign-commands.js';
 import { PACKAGE_COMMAND } from './package-command.js';
 import { PROV_COMMAND } from './prov-command.js';
@@ -31,6 +33,8 @@ export interface CommandContext {
   flags: GlobalFlags;
   io: CliIo;
   client: RegistryClient;
+  /** A new client with the global settings plus per-host ones; the caller closes it. */
+  clientWith?: (hosts: NonNullable<RegistryClientOptions['hosts']>) => RegistryClient;
 }
 
 /** One CLI command. */
@@ -224,4 +228,7 @@ export const COMMANDS: Record<string, Command> = {
   keygen: KEYGEN_COMMAND,
   sign: SIGN_COMMAND,
   verify: VERIFY_COMMAND,
+  mirror: MIRROR_COMMAND,
+  attest: ATTEST_COMMAND,
+  'verify-attestation': VERIFY_ATTESTATION_COMMAND,
 };

@@ -86,7 +86,14 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
     };
     const client = makeClient(flags, io);
     try {
-      return await command.run({ args, values: values as Record<string, unknown>, flags, io, client });
+      return await command.run({
+        args,
+        values: values as Record<string, unknown>,
+        flags,
+        io,
+        client,
+        clientWith: (hosts) => makeClient(flags, io, hosts),
+      });
     } finally {
       await client.close();
     }
@@ -114,9 +121,10 @@ function isFlagValue(argv: string[], a: string): boolean {
   return prev === '--registry-config' || prev === '--ca-file';
 }
 
-function makeClient(flags: GlobalFlags, io: CliIo): RegistryClient {
+function makeClient(flags: GlobalFlags, io: CliIo, hosts?: RegistryClientOptions['hosts']): RegistryClient {
   const env = io.env;
   const options: RegistryClientOptions = {
+    ...(hosts ? { hosts } : {}),
     credentials: chainCredentials(
       configFileCredentials(flags.registryConfig ?? helmRegistryConfigPath(env), { env }),
       configFileCredentials(dockerConfigPath(env), { env }),

@@ -1,74 +1,130 @@
 import { readFile } from 'node:fs/promises';
 import { parseChartReference } from '../chart/oci.js';
-import { ChartproofError } from '../errors.js';
 import { keyFileSigner, passwordFromEnv } from '../sign/keys.js';
+import { identityTokenFromEnv, type SignBundleKeylessOptions, signBundleKeyless } from '../sign/keyless.js';
 import { signLegacy } from '../sign/legacy.js';
 import { signBundle } from '../sign/referrer.js';
 import { ChartVerificationError, type SignatureFormat, verifyChart } from '../verify/chart.js';
-import type { CertificateIdentity, VerificationPolicy } from '../verify/policy.js';
-import { fetchTrustedRoot, loadTrustedRoot } from '../verify/trusted-root.js';
 import type { Command, CommandContext } from './commands.js';
 import { Exit, expectArgs, UsageError } from './io.js';
-
-/** `-a k=v` flags as a map (cosign's `--annotations`). */
-function annotations(ctx: CommandContext): Record<string, string> | undefined {
-  const raw = ctx.values.annotations as string[] | undefined;
-  if (!raw || raw.length === 0) return undefined;
-  const out: Record<string, string> = {};
-  for (const a of raw) {
-    const eq = a.indexOf('=');
-    if (eq <= 0) throw new UsageError(`-a expects key=value, got ${JSON.stringify(a)}`);
-    out[a.slice(0, eq)] = a.slice(eq + 1);
-  }
-  return out;
-}
-
-async function readText(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    throw new ChartproofError('IO', `cannot read ${what} ${path}: ${(e as Error).message}`, { cause: e });
-  }
-}
+import {
+  annotationsFromFlags,
+  POLICY_OPTIONS,
+  policyFromFlags,
+  readTextFile,
+  TLOG_WARNING,
+} from './policy-flags.js';
 
 const FORMATS = ['legacy', 'bundle', 'both'] as const;
 
+const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/** `--identity-token` is the token or, as in cosign, a file holding it. */
+async function identityToken(value: string): Promise<string> {
+  const trimmed = value.trim();
+  if (JWT.test(trimmed)) return trimmed;
+  try {
+    return (await readFile(value, 'utf8')).trim();
+  } catch {
+    // Not quoted: the value may be a (malformed) token.
+    throw new UsageError('--identity-token is neither a JWT nor a readable file holding one');
+  }
+}
+
+/** Keyless signing: Fulcio certificate for the OIDC token, Rekor entry, optional TSA timestamp. */
+async function signKeyless(ctx: CommandContext, ref: string, token: string): Promise<number> {
+  const v = ctx.values;
+  const format = (v.format as string | undefined) ?? 'bundle';
+  if (format !== 'bundle')
+    throw new UsageError(
+      `keyless signing writes the bundle format only (cosign 3's default); --format ${format} needs --key`,
+    );
+  const parsed = parseChartReference(ref);
+  const repo = ctx.client.repository(parsed);
+  const subject = await repo.resolve(parsed.digest ?? parsed.tag ?? 'latest');
+  const options: SignBundleKeylessOptions = { identityToken: token };
+  if (v['fulcio-url'] !== undefined) options.fulcioURL = v['fulcio-url'] as string;
+  if (v['rekor-url'] !== undefined) options.rekorURL = v['rekor-url'] as string;
+  if (v['timestamp-server-url'] !== undefined) options.tsaURL = v['timestamp-server-url'] as string;
+  const extra = annotationsFromFlags(ctx);
+  if (extra) options.annotations = extra;
+  const result = await signBundleKeyless(repo, subject, options);
+  const pinned = repo.pinned(subject.digest);
+  if (ctx.flags.json) {
+    const out = {
+      pinned,
+      digest: subject.digest,
+      bundle: { referrer: result.manifest.digest, referrersApi: result.referrersApi },
+      identity: result.identity,
+    };
+    ctx.io.stdout(`${JSON.stringify(out, null, 2)}\n`);
+    return Exit.ok;
+  }
+  const { subject: who, issuer } = result.identity;
+  ctx.io.stdout(
+    `Signed ${pinned}\n  identity: ${who ?? '?'} (issuer ${issuer ?? '?'})\n` +
+      `  bundle: ${repo.name}@${result.manifest.digest} (referrer, transparency-logged)\n`,
+  );
+  return Exit.ok;
+}
+
 /**
  * `chartproof sign --key KEY REF [--format legacy|bundle|both] [-a k=v]...`: signs the
- * chart's manifest digest in both cosign formats by default.
+ * chart's manifest digest in both cosign formats by default. With `--identity-token`
+ * (or `SIGSTORE_ID_TOKEN`) and no `--key`: keyless, bundle format.
  */
 export const SIGN_COMMAND: Command = {
-  usage: 'sign --key KEY REF [--format legacy|bundle|both] [-a k=v]...',
-  summary: 'sign a chart in its registry, cosign-compatible (password from COSIGN_PASSWORD)',
+  usage:
+    'sign (--key KEY [--format legacy|bundle|both] | --identity-token TOKEN [--fulcio-url U] [--rekor-url U] [--timestamp-server-url U]) REF [-a k=v]...',
+  summary: 'sign a chart in its registry, cosign-compatible (key password from COSIGN_PASSWORD)',
   help:
     '\nThe reference is resolved to its digest once; the signatures name that digest. Formats: legacy\n' +
     '(sha256-<hex>.sig tag, what cosign < 3 and skopeo read), bundle (Sigstore bundle v0.3 as an OCI 1.1\n' +
     'referrer, cosign 3 default), both (default: old and new verifiers accept the chart). No transparency-log\n' +
-    'entry is made: verify with --insecure-ignore-tlog, as after `cosign sign --tlog-upload=false`.\n',
+    'entry is made: verify with --insecure-ignore-tlog, as after `cosign sign --tlog-upload=false`.\n' +
+    '\nKeyless: --identity-token TOKEN (the OIDC token or a file holding it; else SIGSTORE_ID_TOKEN when no\n' +
+    '--key is given) gets a short-lived Fulcio certificate for an ephemeral key (kept in memory only),\n' +
+    'logs the signature in Rekor and, with --timestamp-server-url, adds an RFC 3161 timestamp. Defaults:\n' +
+    'public-good https://fulcio.sigstore.dev and https://rekor.sigstore.dev. Keyless writes the bundle\n' +
+    'format only; verify with --certificate-identity and --certificate-oidc-issuer.\n',
   options: {
     key: { type: 'string' },
     format: { type: 'string' },
     annotations: { type: 'string', short: 'a', multiple: true },
     'identity-token': { type: 'string' },
+    'fulcio-url': { type: 'string' },
+    'rekor-url': { type: 'string' },
+    'timestamp-server-url': { type: 'string' },
   },
   async run(ctx) {
     const [ref] = expectArgs(ctx.args, 1, this.usage);
-    if (ctx.values['identity-token'] !== undefined)
-      throw new UsageError('keyless signing (--identity-token) is not available yet; sign with --key');
+    const tokenFlag = ctx.values['identity-token'] as string | undefined;
     const keyPath = ctx.values.key as string | undefined;
-    if (!keyPath) throw new UsageError('--key is required');
+    if (tokenFlag !== undefined && keyPath !== undefined)
+      throw new UsageError('use either --key or --identity-token (keyless), not both');
+    const token =
+      tokenFlag !== undefined
+        ? await identityToken(tokenFlag)
+        : keyPath
+          ? undefined
+          : identityTokenFromEnv(ctx.io.env);
+    if (token !== undefined) return signKeyless(ctx, ref!, token);
+    for (const flag of ['fulcio-url', 'rekor-url', 'timestamp-server-url'])
+      if (ctx.values[flag] !== undefined) throw new UsageError(`--${flag} applies to keyless signing only`);
+    if (!keyPath)
+      throw new UsageError('--key, or --identity-token / SIGSTORE_ID_TOKEN for keyless signing, is required');
     const format = (ctx.values.format as string | undefined) ?? 'both';
     if (!(FORMATS as readonly string[]).includes(format))
       throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
     const password = passwordFromEnv(ctx.io.env);
     if (password === undefined)
       throw new UsageError('set COSIGN_PASSWORD to the private key password (it may be empty)');
-    const signer = await keyFileSigner(await readText(keyPath, 'key'), password);
+    const signer = await keyFileSigner(await readTextFile(keyPath, 'key'), password);
     const parsed = parseChartReference(ref!);
     const repo = ctx.client.repository(parsed);
     // Resolve once: both formats sign the same manifest.
     const subject = await repo.resolve(parsed.digest ?? parsed.tag ?? 'latest');
-    const extra = annotations(ctx);
+    const extra = annotationsFromFlags(ctx);
     const written: Record<string, unknown> = {};
     if (format !== 'bundle') {
       const legacy = await signLegacy(repo, subject, signer, extra ? { annotations: extra } : {});
@@ -93,46 +149,6 @@ export const SIGN_COMMAND: Command = {
   },
 };
 
-async function policyFrom(ctx: CommandContext): Promise<VerificationPolicy> {
-  const v = ctx.values;
-  const policy: VerificationPolicy = {};
-  const keyPath = v.key as string | undefined;
-  if (keyPath) policy.keys = [await readText(keyPath, 'public key')];
-  const identity: CertificateIdentity = {};
-  if (v['certificate-identity'] !== undefined) identity.subject = v['certificate-identity'] as string;
-  if (v['certificate-identity-regexp'] !== undefined)
-    identity.subjectRegExp = v['certificate-identity-regexp'] as string;
-  if (v['certificate-oidc-issuer'] !== undefined) identity.issuer = v['certificate-oidc-issuer'] as string;
-  if (v['certificate-oidc-issuer-regexp'] !== undefined)
-    identity.issuerRegExp = v['certificate-oidc-issuer-regexp'] as string;
-  const hasIdentity = Object.keys(identity).length > 0;
-  if (keyPath && hasIdentity)
-    throw new UsageError('use either --key or --certificate-identity/--certificate-oidc-issuer');
-  if (!keyPath && !hasIdentity)
-    throw new UsageError(
-      '--key, or --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp], is required',
-    );
-  if (hasIdentity) {
-    if (identity.subject === undefined && identity.subjectRegExp === undefined)
-      throw new UsageError('--certificate-identity or --certificate-identity-regexp is required');
-    if (identity.issuer === undefined && identity.issuerRegExp === undefined)
-      throw new UsageError('--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required');
-    policy.identities = [identity];
-  }
-  if (v['insecure-ignore-tlog']) policy.tlog = 'skip';
-  const rootPath = v['trusted-root'] as string | undefined;
-  if (rootPath) policy.trustedRoot = await loadTrustedRoot(rootPath);
-  else if (v.tuf) policy.trustedRoot = await fetchTrustedRoot();
-  else if (hasIdentity || policy.tlog !== 'skip')
-    throw new UsageError(
-      'a trusted root is needed for certificates and transparency-log checks: pass --trusted-root FILE (air gap) or --tuf' +
-        (hasIdentity ? '' : ', or --insecure-ignore-tlog for key-only signatures without a log'),
-    );
-  const a = annotations(ctx);
-  if (a) policy.annotations = a;
-  return policy;
-}
-
 /**
  * `chartproof verify REF (--key PUB | --certificate-identity[-regexp] X
  * --certificate-oidc-issuer[-regexp] Y) [--trusted-root FILE | --tuf]
@@ -149,28 +165,14 @@ export const VERIFY_COMMAND: Command = {
     'legacy .sig signatures. Transparency-log evidence is required unless --insecure-ignore-tlog, and is\n' +
     'checked offline against --trusted-root FILE (or the TUF root with --tuf, which uses the network).\n' +
     '--format bundle|legacy restricts the formats tried.\n',
-  options: {
-    key: { type: 'string' },
-    'certificate-identity': { type: 'string' },
-    'certificate-identity-regexp': { type: 'string' },
-    'certificate-oidc-issuer': { type: 'string' },
-    'certificate-oidc-issuer-regexp': { type: 'string' },
-    'trusted-root': { type: 'string' },
-    tuf: { type: 'boolean' },
-    'insecure-ignore-tlog': { type: 'boolean' },
-    annotations: { type: 'string', short: 'a', multiple: true },
-    format: { type: 'string' },
-  },
+  options: { ...POLICY_OPTIONS, format: { type: 'string' } },
   async run(ctx) {
     const [ref] = expectArgs(ctx.args, 1, this.usage);
-    const policy = await policyFrom(ctx);
+    const policy = await policyFromFlags(ctx);
     const format = ctx.values.format as string | undefined;
     if (format !== undefined && format !== 'bundle' && format !== 'legacy')
       throw new UsageError('--format must be bundle or legacy');
-    if (policy.tlog === 'skip')
-      ctx.io.stderr(
-        'WARNING: Skipping tlog verification is an insecure practice that lacks transparency and auditability verification for the signature.\n',
-      );
+    if (policy.tlog === 'skip') ctx.io.stderr(TLOG_WARNING);
     try {
       const result = await verifyChart(ctx.client, ref!, {
         policy,

@@ -1,7 +1,8 @@
 /**
- * chartproof/mirror: chart mirroring lands here in a later release (see
- * docs/roadmap.md). The entry point currently holds the chart scanner that mirroring
- * (and later admission) applies before a chart is copied: the {@link Scanner}
+ * chartproof/mirror: mirroring pinned public charts into an internal registry
+ * ({@link planMirror}, {@link applyMirror}, driven by a {@link MirrorSpec}), and the
+ * chart scanner that mirroring (and later admission) applies before a chart is
+ * copied: the {@link Scanner}
  * interface, {@link runScanners} / {@link evaluateFindings} with block/warn severity
  * thresholds, and the rendering-free {@link builtinScanner} (docs/scanning.md). It
  * also re-exports the error types.
@@ -29,3 +30,26 @@ export {
   SEVERITIES,
   severityAtLeast,
 } from './scan.js';
+export type { ApplyMirrorOptions, MirrorReport, MirrorResult } from './apply.js';
+export { applyMirror, mirrorSummaryLine } from './apply.js';
+export type {
+  MirrorAction,
+  MirrorEvent,
+  MirrorOptions,
+  MirrorPlanItem,
+  MirrorVerification,
+} from './plan.js';
+export { planMirror } from './plan.js';
+export type {
+  MirrorChart,
+  MirrorScan,
+  MirrorSign,
+  MirrorSpec,
+  MirrorTarget,
+  MirrorVerify,
+} from './spec.js';
+export { loadMirrorSpec, mirrorHostSettings, parseMirrorSpec, targetRepository } from './spec.js';
+export type { AirgapEntry, AirgapManifest } from './airgap.js';
+export { AIRGAP_MANIFEST_FILE, exportMirror, importMirror } from './airgap.js';
+export type { DriftItem, DriftReport, DriftStatus } from './drift.js';
+export { detectDrift, driftSummaryLine } from './drift.js';

@@ -5,28 +5,27 @@ import { join, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { ChartproofError, DigestMismatchError } from '../errors.js';
 import { writeFileAtomic } from '../fs.js';
-import { type CopyOptions, type CopyResult, copy } from './copy.js';
 import { type Descriptor, toDescriptor } from './descriptor.js';
 import { isDigest, parseDigest } from './digest.js';
-import { isIndexMediaType, isManifestMediaType, MediaType } from './media-types.js';
+import {
+  formatLayoutIndex,
+  isValidDescriptor,
+  MAX_INDEX_BYTES,
+  parseLayoutIndex,
+  plainDescriptor,
+  REF_NAME,
+} from './layout-index.js';
+import { isIndexMediaType, isManifestMediaType } from './media-types.js';
 import { parseJsonObject } from './memory-store.js';
 import { isValidTag } from './reference.js';
-import type {
-  CallOptions,
-  ReadOnlyTarget,
-  ReferrerLister,
-  ReferrersOptions,
-  TagLister,
-  Target,
-} from './target.js';
+import type { CallOptions, ReferrerLister, ReferrersOptions, TagLister, Target } from './target.js';
 import { MAX_MANIFEST_BYTES, readAll, streamOf, verifyBytes, verifyStream } from './verify.js';
 
-/** The annotation holding a tag in `index.json`. */
-const REF_NAME = 'org.opencontainers.image.ref.name';
+export type { LayoutTransferOptions } from './layout-transfer.js';
+export { exportToLayout, importFromLayout } from './layout-transfer.js';
+
 /** Content of the `oci-layout` file we write. */
 const LAYOUT_FILE = '{"imageLayoutVersion":"1.0.0"}';
-/** Largest `index.json` read (16 MiB, tens of thousands of tags). */
-const MAX_INDEX_BYTES = 16 * 1024 * 1024;
 
 /** Options of {@link OciLayout.open}. @public */
 export interface OciLayoutOpenOptions extends CallOptions {
@@ -403,16 +402,7 @@ export class OciLayout implements Target, ReferrerLister, TagLister {
 
   /** `index.json` as we write it: tagged entries, then untagged manifests not tagged. */
   #serialize(): string {
-    const manifests: Descriptor[] = [];
-    const tagged = new Set<string>();
-    for (const [ref, d] of this.#tags) {
-      manifests.push({ ...d, annotations: { ...d.annotations, [REF_NAME]: ref } });
-      tagged.add(d.digest);
-    }
-    for (const d of this.#untagged.values()) if (!tagged.has(d.digest)) manifests.push(d);
-    const index: Record<string, unknown> = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests };
-    if (this.#indexAnnotations) index.annotations = this.#indexAnnotations;
-    return JSON.stringify(index);
+    return formatLayoutIndex(this.#tags, this.#untagged, this.#indexAnnotations);
   }
 
   /** Writes `index.json` atomically when it changed; writes are serialised. */
@@ -427,102 +417,6 @@ export class OciLayout implements Target, ReferrerLister, TagLister {
     this.#saving = p.catch(() => {});
     return p;
   }
-}
-
-/** Options of {@link exportToLayout} and {@link importFromLayout}: {@link CopyOptions} without `tags`. @public */
-export type LayoutTransferOptions = Omit<CopyOptions, 'tags' | 'mountFrom'>;
-
-/**
- * Copies `refs` (tags or digests of `src`) with their referrers and cosign tags into
- * the layout at `dir` (created when missing), under the same tags. Content already in
- * the layout is skipped, so re-running an interrupted export completes it.
- * @throws CopyError `COPY_FAILED`; ChartproofError from {@link OciLayout.open}
- * @public
- */
-export async function exportToLayout(
-  src: ReadOnlyTarget,
-  refs: string[],
-  dir: string,
-  options: LayoutTransferOptions = {},
-): Promise<CopyResult[]> {
-  const layout = await OciLayout.open(dir, { create: true, signal: options.signal });
-  const results: CopyResult[] = [];
-  for (const ref of refs) {
-    results.push(await copy(src, ref, layout, ref, { referrers: true, cosignTags: true, ...options }));
-  }
-  return results;
-}
-
-/**
- * Copies content of the layout at `dir` into `dst`, with referrers and cosign tags:
- * `mapping` lists layout references to copy under the same tag, or maps each layout
- * reference to a destination tag. Every blob is verified as it is read.
- * @throws CopyError `COPY_FAILED`; ChartproofError from {@link OciLayout.open}
- * @public
- */
-export async function importFromLayout(
-  dir: string,
-  dst: Target,
-  mapping: string[] | Record<string, string>,
-  options: LayoutTransferOptions = {},
-): Promise<CopyResult[]> {
-  const layout = await OciLayout.open(dir, { signal: options.signal });
-  const pairs = Array.isArray(mapping) ? mapping.map((r) => [r, r] as const) : Object.entries(mapping);
-  const results: CopyResult[] = [];
-  for (const [from, to] of pairs) {
-    results.push(await copy(layout, from, dst, to, { referrers: true, cosignTags: true, ...options }));
-  }
-  return results;
-}
-
-function plainDescriptor(d: Descriptor): Descriptor {
-  const out = toDescriptor(d);
-  if (out.annotations && REF_NAME in out.annotations) {
-    const { [REF_NAME]: _ref, ...rest } = out.annotations;
-    if (Object.keys(rest).length > 0) out.annotations = rest;
-    else delete out.annotations;
-  }
-  return out;
-}
-
-function isValidDescriptor(d: unknown): d is Descriptor {
-  const v = d as Partial<Descriptor> | null;
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    typeof v.mediaType === 'string' &&
-    typeof v.digest === 'string' &&
-    isDigest(v.digest) &&
-    Number.isSafeInteger(v.size) &&
-    (v.size as number) >= 0
-  );
-}
-
-/** Parses `index.json`, refusing anything but an image index of valid descriptors. */
-function parseLayoutIndex(
-  text: Uint8Array,
-  path: string,
-): { manifests: Descriptor[]; annotations: Record<string, string> | undefined } {
-  const v = parseJsonObject(text);
-  if (!v) throw new ChartproofError('INVALID_MANIFEST', `${path} is not valid JSON (truncated or damaged?)`);
-  if (v.schemaVersion !== 2 || !Array.isArray(v.manifests))
-    throw new ChartproofError(
-      'INVALID_MANIFEST',
-      `${path} is not an OCI image index (schemaVersion 2, manifests)`,
-    );
-  if (v.mediaType !== undefined && v.mediaType !== MediaType.OciIndex)
-    throw new ChartproofError('INVALID_MANIFEST', `${path} has media type ${JSON.stringify(v.mediaType)}`);
-  for (const [i, d] of v.manifests.entries()) {
-    if (!isValidDescriptor(d))
-      throw new ChartproofError('INVALID_MANIFEST', `${path}: manifests[${i}] is not a valid descriptor`);
-    if (d.annotations !== undefined && (typeof d.annotations !== 'object' || d.annotations === null))
-      throw new ChartproofError('INVALID_MANIFEST', `${path}: manifests[${i}] has invalid annotations`);
-  }
-  const annotations =
-    v.annotations && typeof v.annotations === 'object' && Object.keys(v.annotations).length > 0
-      ? v.annotations
-      : undefined;
-  return { manifests: v.manifests, annotations };
 }
 
 /** Reads a small file, or undefined when it does not exist. */

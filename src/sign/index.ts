@@ -99,3 +99,34 @@ export {
   parseInTotoStatement,
   statementHasSubject,
 } from './statement.js';
+export type { AttestChartOptions, AttestChartResult, CosignCustomPredicate } from './attest.js';
+export {
+  attestChart,
+  COSIGN_CUSTOM_PREDICATE_TYPE,
+  COSIGN_VULN_PREDICATE_TYPE,
+  CYCLONEDX_PREDICATE_TYPE,
+  cosignCustomPredicate,
+  IN_TOTO_LINK_PREDICATE_TYPE,
+  OPENVEX_PREDICATE_TYPE,
+  PREDICATE_TYPE_SHORTHANDS,
+  resolvePredicateType,
+  SLSA_PROVENANCE_V02_PREDICATE_TYPE,
+  SLSA_PROVENANCE_V1_PREDICATE_TYPE,
+  SPDX_PREDICATE_TYPE,
+} from './attest.js';
+export type {
+  CertificateIdentityInfo,
+  IdentityTokenSource,
+  KeylessBundle,
+  KeylessOptions,
+  SignBundleKeylessOptions,
+  SignBundleKeylessResult,
+} from './keyless.js';
+export {
+  createKeylessDsseBundle,
+  DEFAULT_FULCIO_URL,
+  DEFAULT_REKOR_URL,
+  identityTokenFromEnv,
+  SIGSTORE_ID_TOKEN_ENV,
+  signBundleKeyless,
+} from './keyless.js';

@@ -13,8 +13,10 @@ import { formatReference } from '../oci/reference.js';
 import type { Repository } from '../oci/repository.js';
 import { loadPublicKey } from '../sign/keys.js';
 import { findBundles } from '../sign/referrer.js';
+import { COSIGN_SIGN_PREDICATE_TYPE } from '../sign/statement.js';
 import { type BundleSigner, verifySigstoreBundle } from './bundle.js';
 import { LegacyVerificationError, type LegacyVerifyResult, verifyLegacySignatures } from './legacy.js';
+import { type LegacyKeylessVerifyResult, verifyLegacyKeylessSignatures } from './legacy-keyless.js';
 import {
   CHECKS,
   type CheckList,
@@ -135,6 +137,13 @@ async function bundleChecks(
     };
     try {
       const v = verifySigstoreBundle(b.bundle, { digest, policy: options.policy });
+      // cosign verify counts any in-toto statement over the digest; an SBOM or provenance
+      // attestation is not an approval, so only cosign's signature statement counts here.
+      if (v.statement && v.statement.predicateType !== COSIGN_SIGN_PREDICATE_TYPE) {
+        check.reason = `an attestation (${v.statement.predicateType}), not a signature`;
+        out.push(check);
+        continue;
+      }
       check.verified = true;
       check.signer = v.signer;
       check.checks = v.checks;
@@ -166,8 +175,59 @@ async function legacyChecks(
   const mode = policyTlogMode(policy);
   let result: LegacyVerifyResult;
   try {
+    if (keys.length === 0 && (policy.identities?.length ?? 0) > 0) {
+      // Certificate-signed (keyless or PKI) legacy signatures: identities + trusted root.
+      if (!policy.trustedRoot)
+        throw new ChartproofError('INVALID_ARGUMENT', 'a trusted root is required to verify certificates');
+      let keyless: LegacyKeylessVerifyResult;
+      try {
+        keyless = await verifyLegacyKeylessSignatures(repo, digest, {
+          identities: policy.identities ?? [],
+          trustedRoot: policy.trustedRoot,
+          tlog: mode,
+          ...(policy.annotations ? { annotations: policy.annotations } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+      } catch (e) {
+        if (!(e instanceof LegacyVerificationError)) throw e;
+        keyless = e.result as LegacyKeylessVerifyResult;
+      }
+      return keyless.layers
+        .filter((l) => !l.reason?.startsWith('skipped:'))
+        .map((l) => {
+          const check: SignatureCheck = {
+            format: 'legacy',
+            source: `${keyless.signatureTag} layer ${l.index}`,
+            verified: l.verified,
+            tlog: l.tlog,
+          };
+          if (l.reason) check.reason = l.reason;
+          if (l.verified) {
+            const signer: BundleSigner = { kind: 'certificate' };
+            if (l.signer?.subject !== undefined) signer.subject = l.signer.subject;
+            if (l.signer?.issuer !== undefined) signer.issuer = l.signer.issuer;
+            check.signer = signer;
+            check.checks = [
+              CHECKS.claims,
+              ...(l.tlog === 'verified' ? [CHECKS.tlogOffline] : []),
+              CHECKS.certificate,
+              ...(policy.annotations && Object.keys(policy.annotations).length > 0
+                ? [CHECKS.annotations]
+                : []),
+            ];
+            if (l.payloadBytes) {
+              try {
+                check.payload = JSON.parse(new TextDecoder().decode(l.payloadBytes));
+              } catch {
+                // verified payloads are JSON; keep the result without it otherwise
+              }
+            }
+          }
+          return check;
+        });
+    }
     if (keys.length === 0) {
-      // Keyless legacy signatures (certificate + Rekor bundle annotations) are not read yet.
+      // Neither keys nor certificate identities: nothing to verify legacy signatures with.
       await repo.fetchManifest(`${digest.replace(':', '-')}.sig`, { signal: options.signal });
       return [
         {
@@ -234,7 +294,8 @@ async function legacyChecks(
  * Transparency-log evidence follows `policy.tlog` (default `require`, like cosign;
  * `skip` = `--insecure-ignore-tlog`): bundles are checked by `@sigstore/verify`
  * against `policy.trustedRoot`; legacy signatures through their Rekor bundle
- * annotation, offline. Keyless legacy signatures are not read yet.
+ * annotation, offline. Legacy signatures made with a certificate (keyless Fulcio
+ * or PKI) are verified when the policy names identities and no keys.
  *
  * @throws {@link ChartVerificationError} `SIGNATURE_NOT_FOUND` / `SIGNATURE_INVALID`;
  *   `INVALID_REFERENCE`, `INVALID_ARGUMENT` (policy), registry errors

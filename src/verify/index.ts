@@ -73,3 +73,38 @@ export {
 } from './rekor.js';
 export type { FetchTrustedRootOptions } from './trusted-root.js';
 export { fetchTrustedRoot, loadTrustedRoot, parseTrustedRoot } from './trusted-root.js';
+export type {
+  AttestationVerification,
+  RejectedAttestation,
+  VerifiedAttestation,
+  VerifyAttestationsOptions,
+} from './attestation.js';
+export { AttestationVerificationError, verifyChartAttestations } from './attestation.js';
+export type {
+  CertificateAuthority,
+  CertificateChainOptions,
+  CertificateIdentityClaims,
+  CtLogKey,
+} from './certificate.js';
+export {
+  CertificateError,
+  certificateAuthoritiesFromTrustedRoot,
+  certificateIdentity,
+  certificateValidAt,
+  ctLogKeysFromTrustedRoot,
+  fulcioIssuer,
+  parsePemCertificates,
+  verifyCertificateChain,
+  verifyEmbeddedScts,
+} from './certificate.js';
+export type {
+  LegacyCertificateSigner,
+  LegacyKeylessCheck,
+  LegacyKeylessLayerInput,
+  LegacyKeylessLayerResult,
+  LegacyKeylessTrust,
+  LegacyKeylessVerifyResult,
+  LegacySignatureTime,
+  VerifyLegacyKeylessOptions,
+} from './legacy-keyless.js';
+export { verifyLegacyKeylessLayer, verifyLegacyKeylessSignatures } from './legacy-keyless.js';

@@ -251,42 +251,9 @@ export async function verifyLegacySignatures(
       'INVALID_ARGUMENT',
       `maxPayloadBytes must be a non-negative integer, got ${cap}`,
     );
-  const subjectDigest = await resolveSubject(repo, subject, signal);
-  const signatureTag = cosignSignatureTag(subjectDigest);
-  const pinned = repo.pinned(subjectDigest);
-
-  let fetched: Awaited<ReturnType<Repository['fetchManifest']>>;
-  try {
-    fetched = await repo.fetchManifest(signatureTag, { signal });
-  } catch (e) {
-    if (e instanceof RegistryError && e.status === 404)
-      throw new ChartproofError('SIGNATURE_NOT_FOUND', `no signatures found for ${pinned}`, { cause: e });
-    throw e;
-  }
-  const rawLayers = fetched.manifest.layers;
-  if (!Array.isArray(rawLayers))
-    throw new ChartproofError('INVALID_MANIFEST', `${repo.name}:${signatureTag}: manifest has no layers`);
-  if (rawLayers.length > MAX_SIGNATURE_LAYERS)
-    throw new ChartproofError(
-      'INVALID_MANIFEST',
-      `${repo.name}:${signatureTag}: ${rawLayers.length} layers exceed the limit of ${MAX_SIGNATURE_LAYERS}`,
-    );
-
-  const layers: LegacyLayerResult[] = [];
-  for (let index = 0; index < rawLayers.length; index++) {
-    signal?.throwIfAborted();
-    layers.push(await verifyLayer(repo, rawLayers[index], index, subjectDigest, keys, options, cap));
-  }
-  const result: LegacyVerifyResult = {
-    subjectDigest,
-    pinned,
-    signatureTag,
-    signatureManifest: fetched.descriptor,
-    layers,
-    verified: layers.filter((l) => l.verified).length,
-  };
-  if (result.verified === 0) throw new LegacyVerificationError(result);
-  return result;
+  return verifySignatureManifest(repo, subject, signal, (raw, index, subjectDigest) =>
+    verifyLayer(repo, raw, index, subjectDigest, keys, options, cap),
+  );
 }
 
 /** A signature file of containers/image's `dir:` transport, sigstore format. @public */
@@ -381,6 +348,113 @@ async function resolveSubject(
 // fail; anything else (auth, network, server errors, abort) is not about the signature.
 const CONTENT_ERRORS = new Set(['DIGEST_MISMATCH', 'SIZE_MISMATCH', 'TRAILING_DATA', 'SIZE_LIMIT_EXCEEDED']);
 
+/**
+ * Reads the `sha256-<hex>.sig` manifest of `subject` and checks each of its layers
+ * with `check`; succeeds when at least one layer verifies.
+ * @throws ChartproofError `SIGNATURE_NOT_FOUND` without the tag; `INVALID_MANIFEST`;
+ *   {@link LegacyVerificationError} when no layer verifies
+ * @internal
+ */
+export async function verifySignatureManifest<L extends LegacyLayerResult>(
+  repo: Repository,
+  subject: Digest | string | Descriptor,
+  signal: AbortSignal | undefined,
+  check: (raw: unknown, index: number, subjectDigest: Digest) => Promise<L>,
+): Promise<LegacyVerifyResult & { layers: L[] }> {
+  const subjectDigest = await resolveSubject(repo, subject, signal);
+  const signatureTag = cosignSignatureTag(subjectDigest);
+  const pinned = repo.pinned(subjectDigest);
+  let fetched: Awaited<ReturnType<Repository['fetchManifest']>>;
+  try {
+    fetched = await repo.fetchManifest(signatureTag, { signal });
+  } catch (e) {
+    if (e instanceof RegistryError && e.status === 404)
+      throw new ChartproofError('SIGNATURE_NOT_FOUND', `no signatures found for ${pinned}`, { cause: e });
+    throw e;
+  }
+  const rawLayers = fetched.manifest.layers;
+  if (!Array.isArray(rawLayers))
+    throw new ChartproofError('INVALID_MANIFEST', `${repo.name}:${signatureTag}: manifest has no layers`);
+  if (rawLayers.length > MAX_SIGNATURE_LAYERS)
+    throw new ChartproofError(
+      'INVALID_MANIFEST',
+      `${repo.name}:${signatureTag}: ${rawLayers.length} layers exceed the limit of ${MAX_SIGNATURE_LAYERS}`,
+    );
+  const layers: L[] = [];
+  for (let index = 0; index < rawLayers.length; index++) {
+    signal?.throwIfAborted();
+    layers.push(await check(rawLayers[index], index, subjectDigest));
+  }
+  const result = {
+    subjectDigest,
+    pinned,
+    signatureTag,
+    signatureManifest: fetched.descriptor,
+    layers,
+    verified: layers.filter((l) => l.verified).length,
+  };
+  if (result.verified === 0) throw new LegacyVerificationError(result);
+  return result;
+}
+
+/** A signature-manifest layer: its result fields, string annotations, and the payload when it could be read. @internal */
+export interface SignatureLayer {
+  out: LegacyLayerResult;
+  annotations: Record<string, string>;
+  /** Absent when the layer is unusable (`out.reason` says why). */
+  payload?: Uint8Array;
+}
+
+/**
+ * Reads one layer of a signature manifest: checks it is a simple-signing payload of a
+ * sane size and fetches the payload (digest-verified). A missing or corrupt payload
+ * blob makes the layer fail; other registry errors are thrown.
+ * @internal
+ */
+export async function readSignatureLayer(
+  repo: Repository,
+  raw: unknown,
+  index: number,
+  cap: number,
+  signal: AbortSignal | undefined,
+): Promise<SignatureLayer> {
+  const d = (raw !== null && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+  const annotations: Record<string, string> = {};
+  if (d.annotations !== null && typeof d.annotations === 'object' && !Array.isArray(d.annotations)) {
+    for (const [k, v] of Object.entries(d.annotations as Record<string, unknown>))
+      if (typeof v === 'string') annotations[k] = v;
+  }
+  const out: LegacyLayerResult = {
+    index,
+    mediaType: typeof d.mediaType === 'string' ? d.mediaType : '',
+    payloadDigest: typeof d.digest === 'string' ? d.digest : '',
+    verified: false,
+    tlog: 'not-checked',
+    bundle: COSIGN_BUNDLE_ANNOTATION in annotations,
+    certificate: COSIGN_CERTIFICATE_ANNOTATION in annotations,
+    rfc3161Timestamp: COSIGN_RFC3161_ANNOTATION in annotations,
+  };
+  const fail = (reason: string): SignatureLayer => ({ out: Object.assign(out, { reason }), annotations });
+  if (out.mediaType !== MediaType.CosignSimpleSigning)
+    return fail(`skipped: media type ${JSON.stringify(out.mediaType)} is not a simple-signing payload`);
+  if (!isDigest(out.payloadDigest)) return fail('invalid layer digest');
+  const size = d.size;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return fail('invalid layer size');
+  if (size > cap) return fail(`payload of ${size} bytes exceeds the limit of ${cap}`);
+  try {
+    const stream = await repo.fetchBlob(
+      { mediaType: out.mediaType, digest: out.payloadDigest, size },
+      { signal },
+    );
+    return { out, annotations, payload: await readAll(stream, cap) };
+  } catch (e) {
+    if (e instanceof RegistryError && e.status === 404) return fail('payload blob not found');
+    if (e instanceof ChartproofError && CONTENT_ERRORS.has(e.code))
+      return fail(`payload blob rejected: ${e.message}`);
+    throw e;
+  }
+}
+
 async function verifyLayer(
   repo: Repository,
   raw: unknown,
@@ -390,42 +464,9 @@ async function verifyLayer(
   options: VerifyLegacyOptions,
   cap: number,
 ): Promise<LegacyLayerResult> {
-  const d = (raw !== null && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
-  const annotations =
-    d.annotations !== null && typeof d.annotations === 'object' && !Array.isArray(d.annotations)
-      ? (d.annotations as Record<string, unknown>)
-      : {};
-  const out: LegacyLayerResult = {
-    index,
-    mediaType: typeof d.mediaType === 'string' ? d.mediaType : '',
-    payloadDigest: typeof d.digest === 'string' ? d.digest : '',
-    verified: false,
-    tlog: 'not-checked',
-    bundle: typeof annotations[COSIGN_BUNDLE_ANNOTATION] === 'string',
-    certificate: typeof annotations[COSIGN_CERTIFICATE_ANNOTATION] === 'string',
-    rfc3161Timestamp: typeof annotations[COSIGN_RFC3161_ANNOTATION] === 'string',
-  };
+  const { out, annotations, payload } = await readSignatureLayer(repo, raw, index, cap, options.signal);
+  if (payload === undefined) return out;
   const fail = (reason: string): LegacyLayerResult => Object.assign(out, { reason });
-  if (out.mediaType !== MediaType.CosignSimpleSigning)
-    return fail(`skipped: media type ${JSON.stringify(out.mediaType)} is not a simple-signing payload`);
-  if (!isDigest(out.payloadDigest)) return fail('invalid layer digest');
-  const size = d.size;
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return fail('invalid layer size');
-  if (size > cap) return fail(`payload of ${size} bytes exceeds the limit of ${cap}`);
-
-  let payload: Uint8Array;
-  try {
-    const stream = await repo.fetchBlob(
-      { mediaType: out.mediaType, digest: out.payloadDigest, size },
-      { signal: options.signal },
-    );
-    payload = await readAll(stream, cap);
-  } catch (e) {
-    if (e instanceof RegistryError && e.status === 404) return fail('payload blob not found');
-    if (e instanceof ChartproofError && CONTENT_ERRORS.has(e.code))
-      return fail(`payload blob rejected: ${e.message}`);
-    throw e;
-  }
 
   const sig = annotations[COSIGN_SIGNATURE_ANNOTATION];
   const check = verifySimpleSigningSignature({

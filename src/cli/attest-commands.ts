@@ -1,0 +1,157 @@
+import { parseChartReference } from '../chart/oci.js';
+import { ChartproofError } from '../errors.js';
+import {
+  attestChart,
+  COSIGN_CUSTOM_PREDICATE_TYPE,
+  cosignCustomPredicate,
+  resolvePredicateType,
+  SLSA_PROVENANCE_V1_PREDICATE_TYPE,
+} from '../sign/attest.js';
+import { keyFileSigner, passwordFromEnv } from '../sign/keys.js';
+import { AttestationVerificationError, verifyChartAttestations } from '../verify/attestation.js';
+import type { Command } from './commands.js';
+import {
+  annotationsFromFlags,
+  POLICY_OPTIONS,
+  policyFromFlags,
+  readTextFile,
+  TLOG_WARNING,
+} from './policy-flags.js';
+import { Exit, expectArgs, UsageError } from './io.js';
+
+/**
+ * The predicate `cosign attest --type T --predicate FILE` signs for a file: the
+ * custom type wraps the text (`{"Data", "Timestamp"}`); every other type needs a JSON
+ * object (SPDX tag-value text is not supported). For SLSA v1, cosign's renaming of
+ * `runDetails.metadata.invocationID` to `invocationId` is applied.
+ */
+export function predicateFromFile(
+  text: string,
+  predicateType: string,
+  now = new Date(),
+): Record<string, unknown> {
+  if (predicateType === COSIGN_CUSTOM_PREDICATE_TYPE) return cosignCustomPredicate(text, now);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ChartproofError(
+      'INVALID_ARGUMENT',
+      `the predicate for ${predicateType} must be JSON: ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ChartproofError('INVALID_ARGUMENT', `the predicate for ${predicateType} must be a JSON object`);
+  const predicate = value as Record<string, unknown>;
+  if (predicateType === SLSA_PROVENANCE_V1_PREDICATE_TYPE) {
+    const metadata = (predicate.runDetails as { metadata?: unknown } | undefined)?.metadata;
+    if (typeof metadata === 'object' && metadata !== null && 'invocationID' in metadata) {
+      const m = metadata as Record<string, unknown>;
+      m.invocationId = m.invocationID;
+      delete m.invocationID;
+    }
+  }
+  return predicate;
+}
+
+/**
+ * `chartproof attest --key KEY --predicate FILE [--type T] REF [-a k=v]...`: signs an
+ * in-toto attestation of the chart's manifest digest and attaches it as a bundle
+ * referrer (cosign v3 `attest`).
+ */
+export const ATTEST_COMMAND: Command = {
+  usage: 'attest --key KEY --predicate FILE [--type T] REF [-a k=v]...',
+  summary:
+    'attach a signed in-toto attestation (SBOM, SLSA provenance, …) to a chart (password from COSIGN_PASSWORD)',
+  help:
+    '\n--type: slsaprovenance (SLSA v0.2), slsaprovenance02, slsaprovenance1 (SLSA v1), spdx, spdxjson, cyclonedx,\n' +
+    'link, vuln, openvex, custom (default, as in cosign), or a predicate type URI. With custom, the predicate file is\n' +
+    'wrapped as cosign does: {"Data": "<file text>", "Timestamp": "<now>"}; every other type takes a JSON object.\n' +
+    'The reference is resolved to its digest once; the statement names that digest. -a adds signed annotations to\n' +
+    'the statement subject. No transparency-log entry is made: verify with --insecure-ignore-tlog.\n',
+  options: {
+    key: { type: 'string' },
+    predicate: { type: 'string' },
+    type: { type: 'string' },
+    annotations: { type: 'string', short: 'a', multiple: true },
+  },
+  async run(ctx) {
+    const [ref] = expectArgs(ctx.args, 1, this.usage);
+    const keyPath = ctx.values.key as string | undefined;
+    if (!keyPath) throw new UsageError('--key is required');
+    const predicatePath = ctx.values.predicate as string | undefined;
+    if (!predicatePath) throw new UsageError('--predicate is required');
+    const predicateType = resolvePredicateType((ctx.values.type as string | undefined) ?? 'custom');
+    const predicate = predicateFromFile(await readTextFile(predicatePath, 'predicate'), predicateType);
+    const password = passwordFromEnv(ctx.io.env);
+    if (password === undefined)
+      throw new UsageError('set COSIGN_PASSWORD to the private key password (it may be empty)');
+    const signer = await keyFileSigner(await readTextFile(keyPath, 'key'), password);
+    const parsed = parseChartReference(ref!);
+    const repo = ctx.client.repository(parsed);
+    const subject = await repo.resolve(parsed.digest ?? parsed.tag ?? 'latest');
+    const annotations = annotationsFromFlags(ctx);
+    const result = await attestChart(repo, subject, signer, {
+      predicateType,
+      predicate,
+      ...(annotations ? { annotations } : {}),
+    });
+    const pinned = repo.pinned(subject.digest);
+    if (ctx.flags.json) {
+      ctx.io.stdout(
+        `${JSON.stringify({ pinned, digest: subject.digest, predicateType, referrer: result.manifest.digest, referrersApi: result.referrersApi }, null, 2)}\n`,
+      );
+    } else {
+      ctx.io.stdout(
+        `Attested ${pinned}\n  type: ${predicateType}\n  bundle: ${repo.name}@${result.manifest.digest} (referrer)\n`,
+      );
+    }
+    return Exit.ok;
+  },
+};
+
+/**
+ * `chartproof verify-attestation REF (--key PUB | --certificate-identity[-regexp] X
+ * --certificate-oidc-issuer[-regexp] Y) [--type T] [--trusted-root FILE | --tuf]
+ * [--insecure-ignore-tlog] [-a k=v]...`: cosign-style; stderr has the checks, stdout
+ * the JSON result with the pinned reference and the verified predicates.
+ */
+export const VERIFY_ATTESTATION_COMMAND: Command = {
+  usage:
+    'verify-attestation REF (--key PUB | --certificate-identity[-regexp] X --certificate-oidc-issuer[-regexp] Y) [--type T] [--trusted-root FILE | --tuf] [--insecure-ignore-tlog] [-a k=v]...',
+  summary: 'verify a chart’s in-toto attestations of one predicate type and print the predicates',
+  help:
+    '\n--type is a cosign shorthand (slsaprovenance, slsaprovenance1, spdx, cyclonedx, vuln, openvex, custom, …) or a\n' +
+    'URI; the default is custom, as in cosign. Only the predicate type inside the signed statement counts. The\n' +
+    'reference is resolved to a digest once; the result gives `pinned` (registry/repo@sha256:…) to install.\n' +
+    'Transparency-log evidence is required unless --insecure-ignore-tlog, checked offline against --trusted-root\n' +
+    'FILE (or the TUF root with --tuf, over the network).\n' +
+    'Exit codes: 0 verified, 1 no (valid) attestation, 2 bad usage or unreadable input, 3 registry or network.\n',
+  options: { ...POLICY_OPTIONS, type: { type: 'string' } },
+  async run(ctx) {
+    const [ref] = expectArgs(ctx.args, 1, this.usage);
+    const predicateType = resolvePredicateType((ctx.values.type as string | undefined) ?? 'custom');
+    const policy = await policyFromFlags(ctx);
+    if (policy.tlog === 'skip') ctx.io.stderr(TLOG_WARNING);
+    try {
+      const result = await verifyChartAttestations(ctx.client, ref!, { policy, predicateType });
+      ctx.io.stderr(
+        `\nVerification for ${ref} --\nThe following checks were performed on each of these signatures:\n${result.checks
+          .map((c) => `  - ${c}\n`)
+          .join('')}`,
+      );
+      ctx.io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+      return Exit.ok;
+    } catch (e) {
+      if (!(e instanceof AttestationVerificationError)) throw e;
+      if (ctx.flags.json) {
+        ctx.io.stdout(
+          `${JSON.stringify({ reference: ref, digest: e.digest, pinned: e.pinned, predicateType, attestations: [], error: { code: e.code, message: e.message }, rejected: e.rejected, found: e.found }, null, 2)}\n`,
+        );
+      }
+      ctx.io.stderr(`Error: ${e.message}\n`);
+      return Exit.verification;
+    }
+  },
+};

@@ -1,0 +1,176 @@
+import { writeFileAtomic } from '../fs.js';
+import { exportMirror, importMirror } from '../mirror/airgap.js';
+import { applyMirror, type MirrorReport, mirrorSummaryLine } from '../mirror/apply.js';
+import { detectDrift, type DriftReport, driftSummaryLine } from '../mirror/drift.js';
+import { type MirrorPlanItem, planMirror } from '../mirror/plan.js';
+import { loadMirrorSpec, type MirrorSpec, mirrorHostSettings } from '../mirror/spec.js';
+import type { RegistryClient } from '../oci/client.js';
+import type { Command, CommandContext } from './commands.js';
+import { Exit, UsageError } from './io.js';
+
+const USAGE =
+  'mirror (plan|apply|drift) --config FILE | export --config FILE --to DIR | import --from DIR --config FILE ' +
+  '[--json REPORT|-] [--concurrency N]';
+const SUBCOMMANDS = ['plan', 'apply', 'export', 'import', 'drift'];
+
+function planLine(i: MirrorPlanItem): string {
+  const id = `${i.name}-${i.version || i.requested}`;
+  const verb = { copy: 'copy', skip: 'skip', refuse: 'REFUSE', fail: 'FAIL' }[i.action];
+  const why = i.reason ? `: ${i.reason}` : '';
+  return `${verb.padEnd(6)} ${id} ${i.source} -> ${i.target}${why}`;
+}
+
+/** Exit code of a drift check: 3 when a chart could not be checked, 1 when upstream changed, else 0. */
+function driftExit(summary: DriftReport['summary']): number {
+  if (summary.failed > 0) return Exit.registry;
+  if (summary.changedUpstream > 0) return Exit.verification;
+  return Exit.ok;
+}
+
+function reportLines(report: MirrorReport, copiedVerb = 'copied'): string[] {
+  const lines = report.results.map((r) => {
+    const id = `${r.name}-${r.version || r.requested}`;
+    const extra =
+      r.status === 'copied'
+        ? ` ${r.pinned} (${r.signaturesCarried} upstream signature(s)/referrer(s) carried${r.internalSignature ? ', signed' : ''})`
+        : r.status === 'skipped'
+          ? ` ${r.pinned ?? r.target}`
+          : `: ${r.reason}`;
+    return `${(r.status === 'copied' ? copiedVerb : r.status).padEnd(Math.max(7, copiedVerb.length))} ${id}${extra}`;
+  });
+  lines.push(mirrorSummaryLine(report));
+  return lines;
+}
+
+/** Exit code of a run: 3 when something failed, 1 when something was refused, else 0. */
+function exitFor(summary: MirrorReport['summary']): number {
+  if (summary.failed > 0) return Exit.registry;
+  if (summary.refused > 0) return Exit.verification;
+  return Exit.ok;
+}
+
+async function withClient<T>(
+  ctx: CommandContext,
+  spec: MirrorSpec,
+  fn: (c: RegistryClient) => Promise<T>,
+): Promise<T> {
+  if (!ctx.clientWith) return fn(ctx.client);
+  const client = ctx.clientWith(mirrorHostSettings(spec));
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+async function output(ctx: CommandContext, dest: string | undefined, value: unknown): Promise<void> {
+  if (dest === undefined) return;
+  const text = `${JSON.stringify(value, null, 2)}\n`;
+  if (dest === '-') ctx.io.stdout(text);
+  else await writeFileAtomic(dest, text, 0o644, { dirMode: 0o755 });
+}
+
+/**
+ * `chartproof mirror plan|apply|export|import|drift --config FILE`: mirrors pinned charts into an
+ * internal registry (docs/mirroring.md). Ends with
+ * `Mirrored: N copied, M skipped, K refused, F failed`; exit 0 when everything was
+ * copied or skipped, 1 when something was refused, 3 when something failed.
+ */
+export const MIRROR_COMMAND: Command = {
+  usage: USAGE,
+  summary: 'mirror pinned charts into an internal registry, verified, scanned and re-signed',
+  help:
+    '\nplan    reports what would be copied, skipped (already present with the same digest), refused (upstream\n' +
+    '        signature, scanner, or a different digest already under the tag) or failed (e.g. missing version).\n' +
+    'apply   copies: OCI sources byte for byte with their signatures and referrers, classic charts in Helm\u2019s\n' +
+    '        OCI format; adds the internal signature (sign.key, password from COSIGN_PASSWORD); tags last.\n' +
+    'export  writes the verified, scanned charts with their upstream signatures to DIR (one OCI image layout\n' +
+    '        per chart in DIR/<name>, plus chartproof-mirror.json), whatever the target already holds.\n' +
+    'import  copies such an export into the target after verifying it again in a quarantine (signatures,\n' +
+    '        scanners, digests); signs and tags like apply.\n' +
+    'drift   compares mirrored versions with upstream: CHANGED (same version, other digest upstream: exit 1),\n' +
+    '        missing-upstream, and newer-upstream versions the spec would take. Ends with a Drift: line.\n' +
+    '--json REPORT writes the JSON report to a file (or stdout with -). Credentials come from --registry-config.\n',
+  options: {
+    config: { type: 'string' },
+    to: { type: 'string' },
+    from: { type: 'string' },
+    json: { type: 'string' },
+    concurrency: { type: 'string' },
+  },
+  async run(ctx) {
+    const [sub, ...rest] = ctx.args;
+    if (sub === undefined || !SUBCOMMANDS.includes(sub))
+      throw new UsageError(
+        sub === undefined ? `expected: chartproof ${USAGE}` : `unknown mirror subcommand "${sub}"`,
+      );
+    if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
+    const config = ctx.values.config as string | undefined;
+    if (!config) throw new UsageError('--config FILE is required');
+    const to = ctx.values.to as string | undefined;
+    const from = ctx.values.from as string | undefined;
+    if (sub === 'export' ? !to : to !== undefined)
+      throw new UsageError(sub === 'export' ? '--to DIR is required' : '--to applies to mirror export');
+    if (sub === 'import' ? !from : from !== undefined)
+      throw new UsageError(sub === 'import' ? '--from DIR is required' : '--from applies to mirror import');
+    const spec = await loadMirrorSpec(config);
+    const rawConcurrency = ctx.values.concurrency as string | undefined;
+    if (rawConcurrency !== undefined) {
+      const n = Number(rawConcurrency);
+      if (!Number.isInteger(n) || n < 1 || n > 64)
+        throw new UsageError('--concurrency must be an integer from 1 to 64');
+      spec.concurrency = n;
+    }
+    const json = ctx.values.json as string | undefined;
+    if (sub === 'plan') {
+      const items = await withClient(ctx, spec, (client) => planMirror(spec, { client }));
+      const summary = { copied: 0, skipped: 0, refused: 0, failed: 0 };
+      for (const i of items)
+        summary[
+          ({ copy: 'copied', skip: 'skipped', refuse: 'refused', fail: 'failed' } as const)[i.action]
+        ]++;
+      const lines = items.map(planLine);
+      lines.push(
+        `Plan: ${summary.copied} to copy, ${summary.skipped} to skip, ${summary.refused} refused, ${summary.failed} failed`,
+      );
+      if (json !== '-') ctx.io.stdout(`${lines.join('\n')}\n`);
+      await output(
+        ctx,
+        json,
+        items.map(({ archive: _a, provenance: _p, created: _c, ...rest }) => rest),
+      );
+      return exitFor(summary);
+    }
+    if (sub === 'drift') {
+      const drift = await withClient(ctx, spec, (client) => detectDrift(spec, { client }));
+      if (json !== '-') {
+        const lines = drift.items.map((i) => {
+          const verb =
+            i.status === 'changed-upstream' ? 'CHANGED' : i.status === 'failed' ? 'FAIL' : i.status;
+          return `${verb.padEnd(16)} ${i.name}${i.version ? `-${i.version}` : ''} ${i.target}${i.reason ? `: ${i.reason}` : ''}`;
+        });
+        lines.push(driftSummaryLine(drift));
+        ctx.io.stdout(`${lines.join('\n')}\n`);
+      }
+      await output(ctx, json, drift);
+      if (json === '-') ctx.io.stderr(`${driftSummaryLine(drift)}\n`);
+      return driftExit(drift.summary);
+    }
+    const onEvent = (e: { name: string; version: string; step: string; detail?: string }) => {
+      if (e.step === 'done') return;
+      ctx.io.stderr(`${e.name}-${e.version}: ${e.step}${e.detail ? ` ${e.detail}` : ''}\n`);
+    };
+    const report = await withClient(ctx, spec, (client) =>
+      sub === 'export'
+        ? exportMirror(spec, to!, { client, onEvent })
+        : sub === 'import'
+          ? importMirror(spec, from!, { client, env: ctx.io.env, onEvent })
+          : applyMirror(spec, { client, env: ctx.io.env, onEvent }),
+    );
+    if (json !== '-')
+      ctx.io.stdout(`${reportLines(report, sub === 'export' ? 'exported' : 'copied').join('\n')}\n`);
+    await output(ctx, json, report);
+    if (json === '-') ctx.io.stderr(`${mirrorSummaryLine(report)}\n`);
+    return exitFor(report.summary);
+  },
+};

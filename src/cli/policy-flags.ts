@@ -1,0 +1,96 @@
+/**
+ * cosign's verification-policy flags, shared by `verify`, `verify-attestation` and
+ * `verify-bundle`, and small file helpers.
+ */
+import { readFile } from 'node:fs/promises';
+import { ChartproofError } from '../errors.js';
+import type { CertificateIdentity, VerificationPolicy } from '../verify/policy.js';
+import { fetchTrustedRoot, loadTrustedRoot } from '../verify/trusted-root.js';
+import type { Command, CommandContext } from './commands.js';
+import { UsageError } from './io.js';
+
+/** The warning cosign prints with `--insecure-ignore-tlog`. */
+export const TLOG_WARNING =
+  'WARNING: Skipping tlog verification is an insecure practice that lacks transparency and auditability verification for the signature.\n';
+
+/** cosign's verification-policy flags (parseArgs options). */
+export const POLICY_OPTIONS = {
+  key: { type: 'string' },
+  'certificate-identity': { type: 'string' },
+  'certificate-identity-regexp': { type: 'string' },
+  'certificate-oidc-issuer': { type: 'string' },
+  'certificate-oidc-issuer-regexp': { type: 'string' },
+  'trusted-root': { type: 'string' },
+  tuf: { type: 'boolean' },
+  'insecure-ignore-tlog': { type: 'boolean' },
+  annotations: { type: 'string', short: 'a', multiple: true },
+} as const satisfies Command['options'];
+
+/** `-a k=v` flags as a map (cosign's `--annotations`), undefined without any. */
+export function annotationsFromFlags(ctx: CommandContext): Record<string, string> | undefined {
+  const raw = ctx.values.annotations as string[] | undefined;
+  if (!raw || raw.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const a of raw) {
+    const eq = a.indexOf('=');
+    if (eq <= 0) throw new UsageError(`-a expects key=value, got ${JSON.stringify(a)}`);
+    out[a.slice(0, eq)] = a.slice(eq + 1);
+  }
+  return out;
+}
+
+/** Reads a file as text; `IO` error (exit 2) when it cannot be read. */
+export async function readTextFile(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ChartproofError('IO', `cannot read ${what} ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
+ * The verification policy of {@link POLICY_OPTIONS}: `--key` or a certificate
+ * identity (subject and issuer, exact or regexp), the trust root (`--trusted-root`
+ * or `--tuf`; required unless `--key` with `--insecure-ignore-tlog`), `-a`.
+ * @throws UsageError for inconsistent flags
+ */
+export async function policyFromFlags(ctx: CommandContext): Promise<VerificationPolicy> {
+  const v = ctx.values;
+  const policy: VerificationPolicy = {};
+  const keyPath = v.key as string | undefined;
+  const identity: CertificateIdentity = {};
+  if (v['certificate-identity'] !== undefined) identity.subject = v['certificate-identity'] as string;
+  if (v['certificate-identity-regexp'] !== undefined)
+    identity.subjectRegExp = v['certificate-identity-regexp'] as string;
+  if (v['certificate-oidc-issuer'] !== undefined) identity.issuer = v['certificate-oidc-issuer'] as string;
+  if (v['certificate-oidc-issuer-regexp'] !== undefined)
+    identity.issuerRegExp = v['certificate-oidc-issuer-regexp'] as string;
+  const hasIdentity = Object.keys(identity).length > 0;
+  if (keyPath && hasIdentity)
+    throw new UsageError('use either --key or --certificate-identity/--certificate-oidc-issuer');
+  if (!keyPath && !hasIdentity)
+    throw new UsageError(
+      '--key, or --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp], is required',
+    );
+  if (hasIdentity) {
+    if (identity.subject === undefined && identity.subjectRegExp === undefined)
+      throw new UsageError('--certificate-identity or --certificate-identity-regexp is required');
+    if (identity.issuer === undefined && identity.issuerRegExp === undefined)
+      throw new UsageError('--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required');
+    policy.identities = [identity];
+  }
+  if (keyPath) policy.keys = [await readTextFile(keyPath, 'public key')];
+  if (v['insecure-ignore-tlog']) policy.tlog = 'skip';
+  const rootPath = v['trusted-root'] as string | undefined;
+  if (rootPath && v.tuf) throw new UsageError('--trusted-root and --tuf are mutually exclusive');
+  if (rootPath) policy.trustedRoot = await loadTrustedRoot(rootPath);
+  else if (v.tuf) policy.trustedRoot = await fetchTrustedRoot();
+  else if (hasIdentity || policy.tlog !== 'skip')
+    throw new UsageError(
+      'a trusted root is needed for certificates and transparency-log checks: pass --trusted-root FILE (air gap) or --tuf' +
+        (hasIdentity ? '' : ', or --insecure-ignore-tlog for key-only signatures without a log'),
+    );
+  const a = annotationsFromFlags(ctx);
+  if (a) policy.annotations = a;
+  return policy;
+}

@@ -1,0 +1,586 @@
+/**
+ * Air-gapped mirroring: export the planned charts, with their upstream signatures,
+ * into OCI image layout directories on removable media, and import such an export
+ * into the internal registry with the same verification and scanning as
+ * {@link applyMirror}. The export is untrusted on the way in: everything is verified
+ * again, in a quarantine, before it reaches the target.
+ */
+import { lstat, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import semver from 'semver';
+import { ociTagForVersion } from '../chart/config.js';
+import { loadChartArchive } from '../chart/load.js';
+import { isLenientSemver, parseVersionConstraint } from '../chart/metadata.js';
+import { buildChartManifest, pullChart } from '../chart/oci.js';
+import { ChartproofError, RegistryError } from '../errors.js';
+import { writeFileAtomic } from '../fs.js';
+import { RegistryClient } from '../oci/client.js';
+import { copy } from '../oci/copy.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import { type Digest, digestOf } from '../oci/digest.js';
+import { OciLayout } from '../oci/layout.js';
+import { MediaType } from '../oci/media-types.js';
+import type { Reference } from '../oci/reference.js';
+import type { Repository, RepositoryOptions } from '../oci/repository.js';
+import type { Signer } from '../sign/signer.js';
+import { MemoryRegistry } from '../testing/memory-registry.js';
+import {
+  type ApplyMirrorOptions,
+  internalSigner,
+  type MirrorReport,
+  type MirrorResult,
+  signAndTag,
+} from './apply.js';
+import {
+  type MirrorOptions,
+  type MirrorPlanItem,
+  type MirrorVerification,
+  mapLimit,
+  planItem,
+  planMirror,
+} from './plan.js';
+import type { Finding } from './scan.js';
+import { type MirrorChart, type MirrorSpec, targetRepository } from './spec.js';
+
+/** Name of the manifest file written at the top of an export directory. @public */
+export const AIRGAP_MANIFEST_FILE = 'chartproof-mirror.json';
+
+/** Largest manifest file read on import (16 MiB). */
+const MAX_MANIFEST_FILE_BYTES = 16 * 1024 * 1024;
+
+/** Host name of the in-memory quarantine registry used on import; never resolved. */
+const QUARANTINE = 'quarantine.invalid';
+
+/** One chart version in an export. @public */
+export interface AirgapEntry {
+  name: string;
+  /** The spec's version or range this version was resolved from. */
+  requested: string;
+  version: string;
+  kind: 'oci' | 'repo';
+  /** Where it came from (`oci://…:tag` or the archive URL). */
+  source: string;
+  /** OCI: the upstream manifest digest; classic: the archive digest. */
+  sourceDigest: string;
+  /** The layout directory, relative to the export directory: the chart name. */
+  layout: string;
+  /** The tag in that layout, which is also the target tag. */
+  tag: string;
+  /** The manifest digest the tag names (OCI: equal to `sourceDigest`). */
+  digest: string;
+  /** Classic: the archive's file name, as named in its `.prov`. */
+  fileName?: string;
+  /** Upstream signatures, attestations and referrers stored with it. */
+  signatures: number;
+  verification?: MirrorVerification;
+  findings: Finding[];
+  warnings: Finding[];
+}
+
+/** Content of {@link AIRGAP_MANIFEST_FILE}. @public */
+export interface AirgapManifest {
+  schemaVersion: 1;
+  /** When the last export into the directory ran (RFC 3339). */
+  exportedAt: string;
+  entries: AirgapEntry[];
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function isNotFound(e: unknown): boolean {
+  return (
+    (e instanceof RegistryError && e.status === 404) ||
+    (e instanceof ChartproofError && ['NOT_FOUND', 'MANIFEST_UNKNOWN', 'NAME_UNKNOWN'].includes(e.code))
+  );
+}
+
+function summarize(results: MirrorResult[], started: number): MirrorReport {
+  const summary = { copied: 0, skipped: 0, refused: 0, failed: 0 };
+  for (const r of results) summary[r.status]++;
+  return { startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, results, summary };
+}
+
+function splitTarget(target: string): { repository: string; tag: string } {
+  const at = target.lastIndexOf(':');
+  return { repository: target.slice(0, at), tag: target.slice(at + 1) };
+}
+
+function bindAll<T extends object>(target: T, override: (key: string | symbol) => unknown): T {
+  return new Proxy(target, {
+    get(t, key) {
+      const o = override(key);
+      if (o !== undefined) return o;
+      const v = Reflect.get(t, key, t);
+      return typeof v === 'function' ? v.bind(t) : v;
+    },
+  });
+}
+
+/**
+ * A view of `client` in which the spec's target repositories look empty: export
+ * plans every version as if the target had nothing, because the air-gapped side
+ * needs every chart whatever the (often unreachable) target holds. Sources are
+ * read through `client` unchanged.
+ */
+function withEmptyTarget(client: RegistryClient, spec: MirrorSpec): RegistryClient {
+  const targets = new Set(spec.charts.map((c) => targetRepository(spec, c)));
+  return bindAll(client, (key) => {
+    if (key !== 'repository') return undefined;
+    return (ref: string | Reference, options?: RepositoryOptions): Repository => {
+      const repo = client.repository(ref, options);
+      if (!targets.has(`${repo.reference.registry}/${repo.reference.repository}`)) return repo;
+      return bindAll(repo, (k) =>
+        k === 'resolve'
+          ? async (reference: string) => {
+              throw new ChartproofError('NOT_FOUND', `${reference}: not looked up at the target on export`);
+            }
+          : undefined,
+      );
+    };
+  });
+}
+
+async function readManifest(dir: string): Promise<AirgapManifest | undefined> {
+  const path = join(dir, AIRGAP_MANIFEST_FILE);
+  let bytes: Buffer;
+  try {
+    const st = await lstat(path);
+    if (!st.isFile()) throw new ChartproofError('INVALID_ARGUMENT', `${path} is not a regular file`);
+    if (st.size > MAX_MANIFEST_FILE_BYTES)
+      throw new ChartproofError('INVALID_ARGUMENT', `${path} exceeds ${MAX_MANIFEST_FILE_BYTES} bytes`);
+    bytes = await readFile(path);
+  } catch (e) {
+    if (e instanceof ChartproofError) throw e;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ChartproofError('IO', `cannot read ${path}: ${message(e)}`, { cause: e });
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(bytes.toString('utf8'));
+  } catch (e) {
+    throw new ChartproofError('INVALID_ARGUMENT', `${path} is not valid JSON: ${message(e)}`, { cause: e });
+  }
+  const m = v as Partial<AirgapManifest> | null;
+  if (typeof m !== 'object' || m === null || m.schemaVersion !== 1 || !Array.isArray(m.entries))
+    throw new ChartproofError(
+      'INVALID_ARGUMENT',
+      `${path} is not a chartproof mirror export (schemaVersion 1)`,
+    );
+  const strings = [
+    'name',
+    'requested',
+    'version',
+    'kind',
+    'source',
+    'sourceDigest',
+    'layout',
+    'tag',
+    'digest',
+  ];
+  m.entries.forEach((e, i) => {
+    const bad = strings.find((k) => typeof (e as unknown as Record<string, unknown>)?.[k] !== 'string');
+    if (bad) throw new ChartproofError('INVALID_ARGUMENT', `${path}: entries[${i}].${bad} must be a string`);
+    if (e.kind !== 'oci' && e.kind !== 'repo')
+      throw new ChartproofError('INVALID_ARGUMENT', `${path}: entries[${i}].kind must be oci or repo`);
+  });
+  return m as AirgapManifest;
+}
+
+/** Writes a planned `copy` item into the chart's layout; returns its manifest and referrer count. */
+async function exportItem(
+  item: MirrorPlanItem,
+  layout: OciLayout,
+  options: MirrorOptions,
+): Promise<{ root: Descriptor; signatures: number }> {
+  const { signal } = options;
+  const { tag } = splitTarget(item.target);
+  if (item.kind === 'oci') {
+    const src = item.source.replace(/^oci:\/\//, '');
+    const srcRepo = options.client.repository(src.slice(0, src.lastIndexOf(':')));
+    // Signatures always travel in the export: import verifies them again. Whether they
+    // are carried into the target is the importing spec's `carrySignatures`.
+    const copied = await copy(srcRepo, item.sourceDigest!, layout, undefined, {
+      tags: [tag],
+      referrers: true,
+      cosignTags: true,
+      ...(signal ? { signal } : {}),
+    });
+    return { root: copied.descriptor, signatures: copied.referrers.length + copied.cosignTags.length };
+  }
+  // The same bytes pushChart writes in applyMirror (same inputs, same creation time),
+  // so export + import gives the digest a direct apply gives.
+  const chart = await loadChartArchive(item.archive!, signal ? { signal } : {});
+  const built = buildChartManifest(item.archive!, chart.metadata, {
+    creationTime: item.created ?? '1970-01-01T00:00:00Z',
+    ...(item.provenance ? { provenance: item.provenance } : {}),
+  });
+  for (const b of [built.config, ...built.layers]) await layout.push(b.desc, b.data, { signal });
+  const root: Descriptor = {
+    mediaType: MediaType.OciManifest,
+    digest: digestOf(built.manifest),
+    size: built.manifest.byteLength,
+  };
+  await layout.push(root, built.manifest, { signal });
+  await layout.tag(root, tag, { signal });
+  return { root, signatures: 0 };
+}
+
+function resultOf(item: MirrorPlanItem): MirrorResult {
+  const status = ({ copy: 'copied', skip: 'skipped', refuse: 'refused', fail: 'failed' } as const)[
+    item.action
+  ];
+  const r: MirrorResult = {
+    name: item.name,
+    requested: item.requested,
+    version: item.version,
+    source: item.source,
+    target: item.target,
+    status,
+    signaturesCarried: 0,
+    findings: item.findings,
+    warnings: item.warnings,
+    durationMs: 0,
+  };
+  if (item.reason) r.reason = item.reason;
+  if (item.verification) r.verification = item.verification;
+  return r;
+}
+
+/**
+ * Exports the spec's charts for an air-gapped target. It plans like
+ * {@link planMirror} (resolution at the source, upstream signature verification,
+ * scanning) except that the target is not consulted: every resolvable version that
+ * passes is exported, whether or not the target already has it, since the
+ * air-gapped side needs all of them.
+ *
+ * Layout of `dir`: one OCI image layout per chart in `dir/<name>/` (tags = target
+ * tags, `+` as `_`), so `oras`, `skopeo` (`oci:dir/<name>:<tag>`) and `regctl`
+ * (`ocidir://dir/<name>:<tag>`) can read it; and {@link AIRGAP_MANIFEST_FILE}
+ * listing each exported version with its digests, verification result and
+ * findings. OCI charts are stored byte for byte with their referrers and cosign
+ * `.sig`/`.att`/`.sbom` tags; classic charts as the Helm OCI artifact
+ * {@link applyMirror} would push (with the `.prov` layer when one was verified).
+ * Exporting again into the same directory adds to it (same version: replaced).
+ *
+ * Result statuses: `copied` (exported), `skipped` (a second range resolving to the
+ * same version), `refused`, `failed`.
+ * @throws ChartproofError `IO`, `INVALID_ARGUMENT` (an unreadable existing manifest)
+ * @public
+ */
+export async function exportMirror(
+  spec: MirrorSpec,
+  dir: string,
+  options: MirrorOptions,
+): Promise<MirrorReport> {
+  const started = Date.now();
+  const previous = await readManifest(dir);
+  const plan = await planMirror(spec, { ...options, client: withEmptyTarget(options.client, spec) });
+  const byChart = new Map<string, MirrorPlanItem[]>();
+  for (const item of plan) byChart.set(item.name, [...(byChart.get(item.name) ?? []), item]);
+  const exported = new Map<MirrorPlanItem, AirgapEntry>();
+  const perChart = await mapLimit([...byChart.values()], spec.concurrency ?? 4, async (items) => {
+    const out: MirrorResult[] = [];
+    let layout: OciLayout | undefined;
+    for (const item of items) {
+      const t0 = Date.now();
+      const result = resultOf(item);
+      if (item.action === 'copy') {
+        try {
+          layout ??= await OciLayout.open(join(dir, item.name), { create: true, signal: options.signal });
+          const { root, signatures } = await exportItem(item, layout, options);
+          const { tag } = splitTarget(item.target);
+          const entry: AirgapEntry = {
+            name: item.name,
+            requested: item.requested,
+            version: item.version,
+            kind: item.kind,
+            source: item.source,
+            sourceDigest: item.sourceDigest!,
+            layout: item.name,
+            tag,
+            digest: root.digest,
+            signatures,
+            findings: item.findings,
+            warnings: item.warnings,
+          };
+          if (item.kind === 'repo') entry.fileName = item.source.slice(item.source.lastIndexOf('/') + 1);
+          if (item.verification) entry.verification = item.verification;
+          exported.set(item, entry);
+          result.digest = root.digest;
+          result.pinned = `${splitTarget(item.target).repository}@${root.digest}`;
+          result.signaturesCarried = signatures;
+          options.onEvent?.({ name: item.name, version: item.version, step: 'copied', detail: root.digest });
+        } catch (e) {
+          options.signal?.throwIfAborted();
+          result.status = 'failed';
+          result.reason = message(e);
+        }
+      }
+      result.durationMs = Date.now() - t0;
+      options.onEvent?.({ name: item.name, version: item.version, step: 'done', detail: result.status });
+      out.push(result);
+    }
+    return out;
+  });
+  // Plan order, whatever order the charts finished in.
+  const entries = plan.flatMap((i) => exported.get(i) ?? []);
+  const key = (e: AirgapEntry) => `${e.layout}:${e.tag}`;
+  const fresh = new Set(entries.map(key));
+  const manifest: AirgapManifest = {
+    schemaVersion: 1,
+    exportedAt: new Date().toISOString(),
+    entries: [...(previous?.entries ?? []).filter((e) => !fresh.has(key(e))), ...entries],
+  };
+  await writeFileAtomic(join(dir, AIRGAP_MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, 0o644, {
+    dirMode: 0o755,
+  });
+  return summarize(perChart.flat(), started);
+}
+
+/** Which spec entry, if any, allows importing `entry`; else why not. */
+function admit(spec: MirrorSpec, entry: AirgapEntry): { chart: MirrorChart } | { refuse: string } {
+  const chart = spec.charts.find((c) => c.name === entry.name);
+  if (!chart) return { refuse: 'the chart is not in the mirror spec' };
+  if ((chart.source ? 'oci' : 'repo') !== entry.kind)
+    return { refuse: `the spec takes this chart from a ${chart.source ? 'OCI' : 'classic'} source` };
+  if (!chart.versions.includes(entry.requested))
+    return { refuse: `the spec does not request ${JSON.stringify(entry.requested)}` };
+  const ok = isLenientSemver(entry.requested)
+    ? ociTagForVersion(entry.requested) === ociTagForVersion(entry.version)
+    : (() => {
+        const { range, namesPrerelease } = parseVersionConstraint(entry.requested);
+        const v = semver.valid(entry.version);
+        return v !== null && semver.satisfies(v, range, { includePrerelease: namesPrerelease });
+      })();
+  if (!ok) return { refuse: `version ${entry.version} does not satisfy ${JSON.stringify(entry.requested)}` };
+  if (entry.tag !== ociTagForVersion(entry.version))
+    return { refuse: `layout tag ${entry.tag} is not the tag of version ${entry.version}` };
+  if (entry.layout !== chart.name)
+    return { refuse: `layout ${JSON.stringify(entry.layout)} is not ${chart.name}` };
+  return { chart };
+}
+
+/** The target tag's digest, or undefined when the tag does not exist. */
+async function currentDigest(
+  repo: Repository,
+  tag: string,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
+  try {
+    return (await repo.resolve(tag, { signal })).digest;
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Verifies one layout entry in a fresh in-memory quarantine registry with the
+ * planner itself ({@link planItem} against the quarantine as the source), plus the
+ * `.prov` check for classic charts. Returns the quarantine repository holding the
+ * verified content, or the reason to refuse.
+ */
+async function quarantine(
+  entry: AirgapEntry,
+  chart: MirrorChart,
+  layout: OciLayout,
+  spec: MirrorSpec,
+  qclient: RegistryClient,
+  result: MirrorResult,
+  options: MirrorOptions,
+): Promise<{ repo: Repository; root: Descriptor } | { refuse: string }> {
+  const { signal } = options;
+  const repo = qclient.repository(`${QUARANTINE}/source/${chart.name}`);
+  let root: Descriptor;
+  try {
+    root = await layout.resolve(entry.tag, { signal });
+    if (root.digest !== entry.digest)
+      return { refuse: `the layout tag names ${root.digest}, its manifest file ${entry.digest}` };
+    if (entry.kind === 'oci' && root.digest !== entry.sourceDigest)
+      return { refuse: `the layout holds ${root.digest}, not the upstream digest ${entry.sourceDigest}` };
+    await copy(layout, root.digest, repo, undefined, {
+      tags: [entry.tag],
+      referrers: true,
+      cosignTags: true,
+      ...(signal ? { signal } : {}),
+    });
+  } catch (e) {
+    signal?.throwIfAborted();
+    return { refuse: `the layout is damaged or was tampered with: ${message(e)}` };
+  }
+  // The planner, pointed at the quarantine: same version resolution, signature
+  // verification (cosign) and scanners as plan/apply. Classic charts have no cosign
+  // policy (planRepo refuses one); their .prov is checked below.
+  const qchart: MirrorChart = { name: chart.name, source: `oci://${repo.name}`, versions: [entry.version] };
+  if (entry.kind === 'oci' && chart.verify) qchart.verify = chart.verify;
+  if (
+    entry.kind === 'repo' &&
+    chart.verify &&
+    (chart.verify.key || chart.verify.identity || chart.verify.identityRegExp)
+  )
+    return {
+      refuse:
+        'cosign verification applies to OCI sources; classic repositories are verified with a keyring (.prov)',
+    };
+  const qspec: MirrorSpec = { ...spec, target: { registry: QUARANTINE, prefix: 'target' }, charts: [qchart] };
+  const item = await planItem(qchart, entry.version, qspec, { ...options, client: qclient });
+  result.findings = item.findings;
+  result.warnings = item.warnings;
+  if (item.verification) result.verification = item.verification;
+  if (item.action !== 'copy') return { refuse: item.reason ?? `not importable (${item.action})` };
+  if (item.sourceDigest !== root.digest)
+    return { refuse: `quarantine resolved ${item.sourceDigest}, expected ${root.digest}` };
+  if (entry.kind === 'repo') {
+    const pulled = await pullChart(qclient, `${repo.name}@${root.digest}`, signal ? { signal } : {});
+    if (pulled.chartDigest !== entry.sourceDigest)
+      return {
+        refuse: `the chart archive is ${pulled.chartDigest}, the export recorded ${entry.sourceDigest}`,
+      };
+    const required = chart.verify?.required ?? true;
+    if (chart.verify?.keyring) {
+      let reason: string | undefined;
+      if (!pulled.provenance) reason = 'the export has no .prov for this chart';
+      else {
+        try {
+          const keyring = await readFile(chart.verify.keyring);
+          const { verifyProvenance } = await import('../chart/provenance.js');
+          await verifyProvenance(pulled.archive, pulled.provenance, keyring, {
+            fileName: entry.fileName ?? `${chart.chart ?? chart.name}-${entry.version}.tgz`,
+          });
+        } catch (e) {
+          if (
+            !(e instanceof ChartproofError) ||
+            !['SIGNATURE_INVALID', 'CHART_INVALID', 'DIGEST_MISMATCH'].includes(e.code)
+          )
+            throw e;
+          reason = e.message;
+        }
+      }
+      result.verification = { method: 'provenance', verified: reason === undefined, required };
+      if (reason !== undefined) {
+        result.verification.reason = reason;
+        if (required) return { refuse: `provenance: ${reason}` };
+      }
+    } else {
+      result.verification = { method: 'none', verified: false, required: false };
+    }
+  }
+  return { repo, root };
+}
+
+async function importEntry(
+  entry: AirgapEntry,
+  dir: string,
+  spec: MirrorSpec,
+  signer: Signer | undefined,
+  options: ApplyMirrorOptions,
+): Promise<MirrorResult> {
+  const t0 = Date.now();
+  const { client, signal } = options;
+  const result: MirrorResult = {
+    name: entry.name,
+    requested: entry.requested,
+    version: entry.version,
+    source: entry.source,
+    target: '',
+    status: 'refused',
+    signaturesCarried: 0,
+    findings: [],
+    warnings: [],
+    durationMs: 0,
+  };
+  const done = (status: MirrorResult['status'], reason?: string): MirrorResult => {
+    result.status = status;
+    if (reason !== undefined) result.reason = reason;
+    result.durationMs = Date.now() - t0;
+    options.onEvent?.({ name: entry.name, version: entry.version, step: 'done', detail: status });
+    return result;
+  };
+  const admitted = admit(spec, entry);
+  if ('refuse' in admitted) return done('refused', admitted.refuse);
+  const { chart } = admitted;
+  result.target = `${targetRepository(spec, chart)}:${entry.tag}`;
+  const dst = client.repository(targetRepository(spec, chart));
+  const q = new MemoryRegistry();
+  const qclient = new RegistryClient({ fetch: q.fetch, plainHttp: true, retry: { maxRetries: 0 } });
+  try {
+    const current = await currentDigest(dst, entry.tag, signal);
+    if (current !== undefined) {
+      result.digest = current;
+      result.pinned = dst.pinned(current as Digest);
+      if (current === entry.digest) return done('skipped', 'the target already has this digest');
+      return done(
+        'refused',
+        `the target tag names ${current}, the export ${entry.digest}: not overwritten (upstream re-published, or the target was changed)`,
+      );
+    }
+    let layout: OciLayout;
+    try {
+      layout = await OciLayout.open(join(dir, chart.name), signal ? { signal } : {});
+    } catch (e) {
+      if (e instanceof ChartproofError && e.code !== 'IO')
+        return done('refused', `the layout is damaged or missing: ${e.message}`);
+      throw e;
+    }
+    const checked = await quarantine(entry, chart, layout, spec, qclient, result, options);
+    if ('refuse' in checked) return done('refused', checked.refuse);
+    const carry = spec.carrySignatures ?? true;
+    const copied = await copy(checked.repo, checked.root.digest, dst, undefined, {
+      tags: [],
+      referrers: carry,
+      cosignTags: carry,
+      ...(signal ? { signal } : {}),
+    });
+    const root = copied.descriptor;
+    result.signaturesCarried = copied.referrers.length + copied.cosignTags.length;
+    options.onEvent?.({ name: entry.name, version: entry.version, step: 'copied', detail: root.digest });
+    await signAndTag(dst, root, entry.tag, signer, spec, result, entry, options);
+    return done('copied');
+  } catch (e) {
+    signal?.throwIfAborted();
+    return done('failed', message(e));
+  } finally {
+    await qclient.close();
+  }
+}
+
+/**
+ * Imports an export made by {@link exportMirror} into the target registry. The
+ * export directory is untrusted media, and its manifest file only says what to look
+ * for: each entry must be requested by `spec` (chart, kind, requested version or
+ * range, matching version and tag), then its layout content is copied into a fresh
+ * in-memory quarantine registry (every blob verified against its digest on the way)
+ * and checked there by the planner itself with the spec's policy: upstream cosign
+ * signatures (OCI charts; `.prov` with the keyring for classic charts) and the
+ * scanners. Only then is it copied into the target (untagged, with upstream
+ * signatures when `carrySignatures`), signed with the internal key, and tagged last.
+ * A tag the target already has is `skipped` when it names the same digest and
+ * `refused` otherwise; a re-import writes nothing new.
+ * @throws ChartproofError `NOT_FOUND` (no manifest file in `dir`), `INVALID_ARGUMENT`,
+ *   `IO`, and signing-key errors (checked before anything is copied)
+ * @public
+ */
+export async function importMirror(
+  spec: MirrorSpec,
+  dir: string,
+  options: ApplyMirrorOptions,
+): Promise<MirrorReport> {
+  const started = Date.now();
+  const manifest = await readManifest(dir);
+  if (!manifest)
+    throw new ChartproofError(
+      'NOT_FOUND',
+      `${dir} has no ${AIRGAP_MANIFEST_FILE}: not a chartproof mirror export`,
+    );
+  const signer = await internalSigner(spec, options);
+  const byChart = new Map<string, AirgapEntry[]>();
+  for (const e of manifest.entries) byChart.set(e.name, [...(byChart.get(e.name) ?? []), e]);
+  const perChart = await mapLimit([...byChart.values()], spec.concurrency ?? 4, async (entries) => {
+    const out: MirrorResult[] = [];
+    for (const e of entries) out.push(await importEntry(e, dir, spec, signer, options));
+    return out;
+  });
+  return summarize(perChart.flat(), started);
+}

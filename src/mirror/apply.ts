@@ -1,0 +1,250 @@
+/**
+ * Mirror apply: copies what the plan says to copy, byte for byte for OCI sources
+ * (with their signatures and referrers) and in Helm's OCI format for classic
+ * repositories, adds the internal signature, and tags last.
+ */
+import { readFile } from 'node:fs/promises';
+import { loadChartArchive } from '../chart/load.js';
+import { pushChart } from '../chart/oci.js';
+import { ChartproofError } from '../errors.js';
+import { copy } from '../oci/copy.js';
+import { PrefetchedSource } from '../oci/prefetched.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import type { Digest } from '../oci/digest.js';
+import type { Repository } from '../oci/repository.js';
+import { passwordFromEnv } from '../sign/keys.js';
+import type { Signer } from '../sign/signer.js';
+import { type MirrorOptions, type MirrorPlanItem, mapLimit, planItem } from './plan.js';
+import type { MirrorSpec } from './spec.js';
+
+/** Options of {@link applyMirror}. @public */
+export interface ApplyMirrorOptions extends MirrorOptions {
+  /** Environment for `COSIGN_PASSWORD` (the internal key's password). */
+  env?: Record<string, string | undefined>;
+  /** Overrides the spec's signer (e.g. a KMS-backed `Signer`). */
+  signer?: Signer;
+}
+
+/** What happened to one chart version. @public */
+export interface MirrorResult {
+  name: string;
+  requested: string;
+  version: string;
+  source: string;
+  target: string;
+  status: 'copied' | 'skipped' | 'refused' | 'failed';
+  reason?: string;
+  /** The digest the target tag names (the source manifest digest for OCI sources). */
+  digest?: string;
+  /** `registry/prefix/name@sha256:…`. */
+  pinned?: string;
+  /** Upstream signatures, attestations and other referrers carried along. */
+  signaturesCarried: number;
+  /** The internal signature added. */
+  internalSignature?: { legacy?: string; bundle?: string };
+  verification?: MirrorPlanItem['verification'];
+  findings: MirrorPlanItem['findings'];
+  warnings: MirrorPlanItem['warnings'];
+  durationMs: number;
+}
+
+/** The report of a mirror run. @public */
+export interface MirrorReport {
+  startedAt: string;
+  durationMs: number;
+  results: MirrorResult[];
+  summary: { copied: number; skipped: number; refused: number; failed: number };
+}
+
+const STATUS = { copy: 'copied', skip: 'skipped', refuse: 'refused', fail: 'failed' } as const;
+
+/** `Mirrored: N copied, M skipped, K refused, F failed`. @public */
+export function mirrorSummaryLine(report: Pick<MirrorReport, 'summary'>): string {
+  const s = report.summary;
+  return `Mirrored: ${s.copied} copied, ${s.skipped} skipped, ${s.refused} refused, ${s.failed} failed`;
+}
+
+/** The internal signer: `options.signer`, else the spec's `sign.key` with `COSIGN_PASSWORD`. @internal */
+export async function internalSigner(
+  spec: MirrorSpec,
+  options: ApplyMirrorOptions,
+): Promise<Signer | undefined> {
+  if (options.signer) return options.signer;
+  if (!spec.sign) return undefined;
+  const password = passwordFromEnv(options.env ?? {});
+  if (password === undefined)
+    throw new ChartproofError(
+      'INVALID_ARGUMENT',
+      'sign.key is set: COSIGN_PASSWORD must hold its password (it may be empty)',
+    );
+  let pem: string;
+  try {
+    pem = await readFile(spec.sign.key, 'utf8');
+  } catch (e) {
+    throw new ChartproofError('IO', `cannot read ${spec.sign.key}: ${(e as Error).message}`, { cause: e });
+  }
+  const { keyFileSigner } = await import('../sign/keys.js');
+  return keyFileSigner(pem, password);
+}
+
+function splitTarget(target: string): { repository: string; tag: string } {
+  const at = target.lastIndexOf(':');
+  return { repository: target.slice(0, at), tag: target.slice(at + 1) };
+}
+
+async function copyOne(
+  item: MirrorPlanItem,
+  result: MirrorResult,
+  spec: MirrorSpec,
+  signer: Signer | undefined,
+  options: ApplyMirrorOptions,
+): Promise<void> {
+  const { client, signal } = options;
+  const { repository, tag } = splitTarget(item.target);
+  const dst = client.repository(repository);
+  let root: Descriptor;
+  if (item.kind === 'oci') {
+    const src = item.source.replace(/^oci:\/\//, '');
+    const srcRepo = client.repository(src.slice(0, src.lastIndexOf(':')));
+    const carry = spec.carrySignatures ?? true;
+    // No tag yet: the tag is written last, after the internal signature.
+    // What planning downloaded (and verified) is served from memory, not fetched again.
+    const source = item.prefetched
+      ? new PrefetchedSource(srcRepo, item.prefetched.root, item.prefetched.bytes, item.prefetched.blobs)
+      : srcRepo;
+    const copied = await copy(source, item.sourceDigest!, dst, undefined, {
+      tags: [],
+      referrers: carry,
+      cosignTags: carry,
+      ...(signal ? { signal } : {}),
+    });
+    root = copied.descriptor;
+    result.signaturesCarried = copied.referrers.length + copied.cosignTags.length;
+  } else {
+    const chart = await loadChartArchive(item.archive!, signal ? { signal } : {});
+    const pushed = await pushChart(client, item.archive!, chart.metadata, `oci://${item.target}`, {
+      untagged: true,
+      strict: false,
+      creationTime: item.created ?? '1970-01-01T00:00:00Z',
+      ...(item.provenance ? { provenance: item.provenance } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    root = {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: pushed.digest,
+      size: pushed.manifest.byteLength,
+    };
+  }
+  options.onEvent?.({ name: item.name, version: item.version, step: 'copied', detail: root.digest });
+  await signAndTag(dst, root, tag, signer, spec, result, item, options);
+}
+
+/**
+ * The last steps of mirroring one chart: the internal signature (when a signer is
+ * configured), then the tag, so the tag never names an unsigned chart.
+ * @internal
+ */
+export async function signAndTag(
+  dst: Repository,
+  root: Descriptor,
+  tag: string,
+  signer: Signer | undefined,
+  spec: MirrorSpec,
+  result: MirrorResult,
+  at: { name: string; version: string },
+  options: { signal?: AbortSignal; onEvent?: MirrorOptions['onEvent'] },
+): Promise<void> {
+  const { signal } = options;
+  if (signer) {
+    const format = spec.sign?.format ?? 'both';
+    const sig: { legacy?: string; bundle?: string } = {};
+    // Loaded on demand: a mirror without signing does not load the sigstore libraries.
+    if (format !== 'bundle') {
+      const { signLegacy } = await import('../sign/legacy.js');
+      sig.legacy = (await signLegacy(dst, root, signer, signal ? { signal } : {})).tag;
+    }
+    if (format !== 'legacy') {
+      const { signBundle } = await import('../sign/referrer.js');
+      sig.bundle = (await signBundle(dst, root, signer, signal ? { signal } : {})).manifest.digest;
+    }
+    result.internalSignature = sig;
+    options.onEvent?.({ name: at.name, version: at.version, step: 'signed' });
+  }
+  await dst.tag(root, tag, { signal });
+  options.onEvent?.({ name: at.name, version: at.version, step: 'tagged', detail: tag });
+  result.digest = root.digest;
+  result.pinned = dst.pinned(root.digest);
+}
+
+async function applyOne(
+  chart: MirrorSpec['charts'][number],
+  requested: string,
+  spec: MirrorSpec,
+  signer: Signer | undefined,
+  options: ApplyMirrorOptions,
+): Promise<MirrorResult> {
+  const t0 = Date.now();
+  const item = await planItem(chart, requested, spec, options);
+  const result: MirrorResult = {
+    name: item.name,
+    requested: item.requested,
+    version: item.version,
+    source: item.source,
+    target: item.target,
+    status: STATUS[item.action],
+    signaturesCarried: 0,
+    findings: item.findings,
+    warnings: item.warnings,
+    durationMs: 0,
+  };
+  if (item.reason) result.reason = item.reason;
+  if (item.verification) result.verification = item.verification;
+  if (item.action === 'skip' && item.targetDigest) {
+    result.digest = item.targetDigest;
+    result.pinned = options.client
+      .repository(splitTarget(item.target).repository)
+      .pinned(item.targetDigest as Digest);
+  }
+  if (item.action === 'copy') {
+    try {
+      await copyOne(item, result, spec, signer, options);
+    } catch (e) {
+      options.signal?.throwIfAborted();
+      result.status = 'failed';
+      result.reason = e instanceof Error ? e.message : String(e);
+    }
+  }
+  result.durationMs = Date.now() - t0;
+  options.onEvent?.({ name: item.name, version: item.version, step: 'done', detail: result.status });
+  return result;
+}
+
+/**
+ * Mirrors the spec's charts into the target registry. For each chart version (at
+ * most `spec.concurrency` at once) it plans as {@link planMirror} does, then copies:
+ * OCI sources byte for byte under the same manifest digest, with their upstream
+ * signatures, attestations and referrers (`carrySignatures`, default on); classic
+ * charts, verified against the index digest (and `.prov` with a keyring), pushed in
+ * Helm's OCI format with the index entry's creation time (so re-runs produce the
+ * same manifest). The internal signature (spec `sign`) is added before the tag is
+ * written, so the tag never names an unsigned or incomplete chart. A re-run skips
+ * what is already there; one chart's failure does not stop the others.
+ * @throws ChartproofError `INVALID_ARGUMENT`/`IO`/`KEY_*` for an unusable signing key
+ *   (checked before anything is copied)
+ * @public
+ */
+export async function applyMirror(spec: MirrorSpec, options: ApplyMirrorOptions): Promise<MirrorReport> {
+  const started = Date.now();
+  const signer = await internalSigner(spec, options);
+  // Charts run in parallel; one chart's versions run in order, so two requests that
+  // resolve to the same version copy it once (the second finds it at the target).
+  const perChart = await mapLimit(spec.charts, spec.concurrency ?? 4, async (chart) => {
+    const out: MirrorResult[] = [];
+    for (const requested of chart.versions) out.push(await applyOne(chart, requested, spec, signer, options));
+    return out;
+  });
+  const results = perChart.flat();
+  const summary = { copied: 0, skipped: 0, refused: 0, failed: 0 };
+  for (const r of results) summary[r.status]++;
+  return { startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, results, summary };
+}

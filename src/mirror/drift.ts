@@ -1,0 +1,259 @@
+/**
+ * Drift detection: compares what the target holds with what upstream publishes now,
+ * without writing anything.
+ */
+import semver from 'semver';
+import { ociTagForVersion, versionForOciTag } from '../chart/config.js';
+import { isLenientSemver, parseVersionConstraint } from '../chart/metadata.js';
+import { isStrictVersion } from '../chart/oci.js';
+import { downloadRepoChart, fetchRepoIndex, type RepoIndexEntry } from '../chart/repo.js';
+import { ChartproofError, RegistryError } from '../errors.js';
+import { MediaType } from '../oci/media-types.js';
+import type { Repository } from '../oci/repository.js';
+import { type MirrorOptions, mapLimit } from './plan.js';
+import { type MirrorChart, type MirrorSpec, targetRepository } from './spec.js';
+
+/**
+ * `up-to-date`: the target and upstream hold the same content under the version.
+ * `changed-upstream`: upstream now serves other content under a version the target
+ * mirrored (a re-publish, or tampering). `missing-upstream`: the mirrored version is
+ * gone upstream. `newer-upstream`: a version newer than the newest mirrored one
+ * that the spec would accept (informational). `failed`: the chart could not be checked.
+ * @public
+ */
+export type DriftStatus =
+  | 'up-to-date'
+  | 'changed-upstream'
+  | 'missing-upstream'
+  | 'newer-upstream'
+  | 'failed';
+
+/** One chart version compared. @public */
+export interface DriftItem {
+  name: string;
+  /** Empty for a chart-wide failure. */
+  version: string;
+  status: DriftStatus;
+  /** `registry/prefix/name:tag` (`newer-upstream`: where it would go). */
+  target: string;
+  /** OCI: the manifest digest the target tag names; classic: its chart layer digest. */
+  targetDigest?: string;
+  /** OCI: the upstream manifest digest; classic: the upstream archive digest. */
+  upstreamDigest?: string;
+  reason?: string;
+}
+
+/** The report of {@link detectDrift}. @public */
+export interface DriftReport {
+  startedAt: string;
+  durationMs: number;
+  items: DriftItem[];
+  summary: {
+    upToDate: number;
+    newerUpstream: number;
+    changedUpstream: number;
+    missingUpstream: number;
+    failed: number;
+  };
+}
+
+/** `Drift: N up to date, M newer upstream, K changed upstream, L missing upstream, F failed`. @public */
+export function driftSummaryLine(report: Pick<DriftReport, 'summary'>): string {
+  const s = report.summary;
+  return `Drift: ${s.upToDate} up to date, ${s.newerUpstream} newer upstream, ${s.changedUpstream} changed upstream, ${s.missingUpstream} missing upstream, ${s.failed} failed`;
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function isNotFound(e: unknown): boolean {
+  return (
+    (e instanceof RegistryError && e.status === 404) ||
+    (e instanceof ChartproofError && ['NOT_FOUND', 'MANIFEST_UNKNOWN', 'NAME_UNKNOWN'].includes(e.code))
+  );
+}
+
+async function tagsOf(repo: Repository, signal?: AbortSignal): Promise<string[]> {
+  try {
+    return await repo.tags({ signal });
+  } catch (e) {
+    if (isNotFound(e)) return [];
+    throw e;
+  }
+}
+
+/** Chart version tags (`X.Y.Z[-pre][+meta]`, `+` as `_`) → version, sorted oldest first. */
+function versionTags(tags: string[]): { tag: string; version: string }[] {
+  return tags
+    .map((tag) => ({ tag, version: versionForOciTag(tag) }))
+    .filter((t) => isStrictVersion(t.version))
+    .sort((a, b) => semver.compare(a.version, b.version));
+}
+
+/** Whether the spec would take `version`: it satisfies a range, or is newer than an exact pin. */
+function wanted(chart: MirrorChart, version: string): boolean {
+  for (const requested of chart.versions) {
+    if (isLenientSemver(requested)) {
+      if (semver.prerelease(version) === null) return true;
+      continue;
+    }
+    const { range, namesPrerelease } = parseVersionConstraint(requested);
+    if (semver.satisfies(version, range, { includePrerelease: namesPrerelease })) return true;
+  }
+  return false;
+}
+
+/** Upstream state of a chart: version → a way to get its digest. */
+interface Upstream {
+  versions: string[];
+  digest(version: string): Promise<string | undefined>;
+}
+
+async function ociUpstream(chart: MirrorChart, options: MirrorOptions): Promise<Upstream> {
+  const { signal } = options;
+  const repo = options.client.repository(chart.source!.replace(/^oci:\/\//, '').replace(/\/+$/, ''));
+  const tags = versionTags(await tagsOf(repo, signal));
+  return {
+    versions: tags.map((t) => t.version),
+    async digest(version) {
+      try {
+        return (await repo.resolve(ociTagForVersion(version), { signal })).digest;
+      } catch (e) {
+        if (isNotFound(e)) return undefined;
+        throw e;
+      }
+    },
+  };
+}
+
+async function repoUpstream(chart: MirrorChart, options: MirrorOptions): Promise<Upstream> {
+  const { client, signal } = options;
+  const name = chart.chart ?? chart.name;
+  const index = await fetchRepoIndex(client, chart.repo!, signal ? { signal } : {});
+  const entries: RepoIndexEntry[] = Object.hasOwn(index.entries, name) ? index.entries[name]! : [];
+  const versions = entries.map((e) => e.version).filter((v) => isStrictVersion(v));
+  return {
+    versions,
+    async digest(version) {
+      const entry = entries.find((e) => e.version === version);
+      if (!entry) return undefined;
+      // The index digest is what the repository serves; without one, hash the download.
+      if (typeof entry.digest === 'string' && entry.digest !== '')
+        return entry.digest.startsWith('sha256:') ? entry.digest : `sha256:${entry.digest}`;
+      const got = await downloadRepoChart(client, chart.repo!, name, {
+        version,
+        ...(signal ? { signal } : {}),
+      });
+      return got.digest;
+    },
+  };
+}
+
+/** The chart layer digest of the target manifest (classic sources are compared by archive). */
+async function chartLayer(
+  repo: Repository,
+  digest: string,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
+  const fetched = await repo.fetchManifest(digest, { signal });
+  const layers = Array.isArray(fetched.manifest.layers)
+    ? (fetched.manifest.layers as Array<{ mediaType?: string; digest?: string }>)
+    : [];
+  return layers.find((l) => l.mediaType === MediaType.HelmChartContent)?.digest;
+}
+
+async function driftOf(chart: MirrorChart, spec: MirrorSpec, options: MirrorOptions): Promise<DriftItem[]> {
+  const { client, signal } = options;
+  const targetName = targetRepository(spec, chart);
+  const dst = client.repository(targetName);
+  const mirrored = versionTags(await tagsOf(dst, signal));
+  const upstream = chart.source ? await ociUpstream(chart, options) : await repoUpstream(chart, options);
+  const items: DriftItem[] = [];
+  for (const { tag, version } of mirrored) {
+    const item: DriftItem = {
+      name: chart.name,
+      version,
+      status: 'up-to-date',
+      target: `${targetName}:${tag}`,
+    };
+    try {
+      const tagged = (await dst.resolve(tag, { signal })).digest;
+      const mine = chart.source ? tagged : await chartLayer(dst, tagged, signal);
+      if (mine !== undefined) item.targetDigest = mine;
+      const theirs = await upstream.digest(version);
+      if (theirs === undefined) {
+        item.status = 'missing-upstream';
+        item.reason = 'upstream no longer has this version';
+      } else {
+        item.upstreamDigest = theirs;
+        if (theirs !== mine) {
+          item.status = 'changed-upstream';
+          item.reason = `upstream now serves ${theirs} under ${version}, the target holds ${mine ?? 'no chart layer'} (re-published or tampered)`;
+        }
+      }
+    } catch (e) {
+      signal?.throwIfAborted();
+      item.status = 'failed';
+      item.reason = message(e);
+    }
+    items.push(item);
+  }
+  const newest = mirrored.at(-1)?.version;
+  const newer = upstream.versions
+    .filter((v) => (newest === undefined || semver.gt(v, newest)) && wanted(chart, v))
+    .sort(semver.compare);
+  for (const version of [...new Set(newer)]) {
+    items.push({
+      name: chart.name,
+      version,
+      status: 'newer-upstream',
+      target: `${targetName}:${ociTagForVersion(version)}`,
+      reason: newest === undefined ? 'not mirrored yet' : `newer than the mirrored ${newest}`,
+    });
+  }
+  return items;
+}
+
+/**
+ * Compares the target with upstream, chart by chart, without writing. For every
+ * version the target holds (its chart-version tags), the upstream digest now is
+ * compared with the target's: OCI sources by manifest digest (mirroring keeps it),
+ * classic sources by archive digest (the index digest, else the download's) against
+ * the chart layer at the target. A difference is `changed-upstream`, a sign of a
+ * re-publish or of tampering; a version gone upstream is `missing-upstream`. Upstream
+ * versions newer than the newest mirrored one that the spec would accept (a range
+ * they satisfy, or any non-prerelease for exact pins) are listed as `newer-upstream`.
+ * One chart's failure does not stop the others.
+ * @public
+ */
+export async function detectDrift(spec: MirrorSpec, options: MirrorOptions): Promise<DriftReport> {
+  const started = Date.now();
+  const perChart = await mapLimit(spec.charts, spec.concurrency ?? 4, async (chart) => {
+    try {
+      return await driftOf(chart, spec, options);
+    } catch (e) {
+      options.signal?.throwIfAborted();
+      return [
+        {
+          name: chart.name,
+          version: '',
+          status: 'failed',
+          target: targetRepository(spec, chart),
+          reason: message(e),
+        } satisfies DriftItem,
+      ];
+    }
+  });
+  const items = perChart.flat();
+  const summary = { upToDate: 0, newerUpstream: 0, changedUpstream: 0, missingUpstream: 0, failed: 0 };
+  const key = {
+    'up-to-date': 'upToDate',
+    'newer-upstream': 'newerUpstream',
+    'changed-upstream': 'changedUpstream',
+    'missing-upstream': 'missingUpstream',
+    failed: 'failed',
+  } as const;
+  for (const i of items) summary[key[i.status]]++;
+  return { startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, items, summary };
+}

@@ -1,0 +1,423 @@
+/**
+ * Mirror planning: resolve each chart version at its source, compare with the
+ * target, and check upstream signatures and the scanner policy, without writing.
+ */
+import { readFile } from 'node:fs/promises';
+import { loadChartArchive } from '../chart/load.js';
+import { pullFetchedChart, resolveChartVersion } from '../chart/oci.js';
+import { isLenientSemver } from '../chart/metadata.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import type { FetchedManifest } from '../oci/repository.js';
+import { downloadRepoChart, fetchRepoIndex, resolveRepoChartVersion, resolveRepoUrl } from '../chart/repo.js';
+import { ociTagForVersion } from '../chart/config.js';
+import { ChartproofError, RegistryError } from '../errors.js';
+import type { RegistryClient } from '../oci/client.js';
+import { MediaType } from '../oci/media-types.js';
+import type { VerificationPolicy } from '../verify/policy.js';
+import { builtinScanner, type Finding, runScanners, type Scanner } from './scan.js';
+import { type MirrorChart, type MirrorSpec, targetRepository } from './spec.js';
+
+/**
+ * What will happen (plan) or happened (apply) to one chart version:
+ * `copy`/`copied`, `skip`/`skipped` (the target already has it), `refuse`/`refused`
+ * (upstream verification or the scanner said no, or the target holds other content
+ * under the tag), `fail`/`failed` (the version does not exist, or a registry failed).
+ * @public
+ */
+export type MirrorAction = 'copy' | 'skip' | 'refuse' | 'fail';
+
+/** Upstream verification outcome. @public */
+export interface MirrorVerification {
+  /** `cosign` (OCI signatures) or `provenance` (classic `.prov`), or `none` when not configured. */
+  method: 'cosign' | 'provenance' | 'none';
+  verified: boolean;
+  required: boolean;
+  /** Signature format that verified (cosign). */
+  format?: string;
+  reason?: string;
+}
+
+/** One chart version in a plan. @public */
+export interface MirrorPlanItem {
+  name: string;
+  /** The requested version or range. */
+  requested: string;
+  /** The resolved version (empty when it could not be resolved). */
+  version: string;
+  kind: 'oci' | 'repo';
+  /** `oci://…/name:tag` or the archive URL. */
+  source: string;
+  /** `registry/prefix/name:tag`. */
+  target: string;
+  /** OCI: the source manifest digest; classic: the archive digest. */
+  sourceDigest?: string;
+  /** The digest the target tag names now, if any. */
+  targetDigest?: string;
+  action: MirrorAction;
+  reason?: string;
+  verification?: MirrorVerification;
+  findings: Finding[];
+  /** Findings at or above `scan.warn` (and below `scan.block`). */
+  warnings: Finding[];
+  /** Classic sources: the verified archive and `.prov`, kept for apply. @internal */
+  archive?: Uint8Array;
+  /** @internal */
+  provenance?: Uint8Array;
+  /** @internal */
+  created?: string;
+  /** OCI sources: the verified manifest and blobs downloaded while planning. @internal */
+  prefetched?: { root: Descriptor; bytes: Uint8Array; blobs: Map<string, Uint8Array> };
+}
+
+/** Options shared by plan and apply. @public */
+export interface MirrorOptions {
+  /** The client for sources and the target (its per-host settings apply). */
+  client: RegistryClient;
+  /** Extra scanners run with the built-in one. */
+  scanners?: Scanner[];
+  signal?: AbortSignal;
+  /** Progress, one event per chart version and step. */
+  onEvent?: (event: MirrorEvent) => void;
+}
+
+/** Progress of a mirror run. @public */
+export interface MirrorEvent {
+  name: string;
+  version: string;
+  step: 'resolved' | 'verified' | 'scanned' | 'copied' | 'signed' | 'tagged' | 'done';
+  detail?: string;
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function isNotFound(e: unknown): boolean {
+  return (
+    (e instanceof RegistryError && e.status === 404) ||
+    (e instanceof ChartproofError && ['NOT_FOUND', 'MANIFEST_UNKNOWN', 'NAME_UNKNOWN'].includes(e.code))
+  );
+}
+
+async function policyFor(chart: MirrorChart): Promise<VerificationPolicy | undefined> {
+  const v = chart.verify;
+  if (!v || (v.key === undefined && v.identity === undefined && v.identityRegExp === undefined))
+    return undefined;
+  const policy: VerificationPolicy = {};
+  if (v.key) {
+    try {
+      policy.keys = [await readFile(v.key, 'utf8')];
+    } catch (e) {
+      throw new ChartproofError('IO', `cannot read ${v.key}: ${message(e)}`, { cause: e });
+    }
+  } else {
+    const id: NonNullable<VerificationPolicy['identities']>[number] = {};
+    if (v.identity) id.subject = v.identity;
+    if (v.identityRegExp) id.subjectRegExp = v.identityRegExp;
+    if (v.issuer) id.issuer = v.issuer;
+    if (v.issuerRegExp) id.issuerRegExp = v.issuerRegExp;
+    policy.identities = [id];
+  }
+  if (v.trustedRoot) {
+    const { loadTrustedRoot } = await import('../verify/trusted-root.js');
+    policy.trustedRoot = await loadTrustedRoot(v.trustedRoot);
+  }
+  if (v.insecureIgnoreTlog) policy.tlog = 'skip';
+  return policy;
+}
+
+/** The target tag's digest, or undefined when the tag does not exist. */
+async function targetDigest(
+  client: RegistryClient,
+  target: string,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
+  const at = target.lastIndexOf(':');
+  const repo = client.repository(target.slice(0, at));
+  try {
+    return (await repo.resolve(target.slice(at + 1), { signal })).digest;
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
+async function scan(
+  item: MirrorPlanItem,
+  archive: Uint8Array,
+  spec: MirrorSpec,
+  options: MirrorOptions,
+): Promise<boolean> {
+  const chart = await loadChartArchive(archive, options.signal ? { signal: options.signal } : {});
+  const builtin = builtinScanner(spec.scan?.allowedImages ? { allowedImages: spec.scan.allowedImages } : {});
+  const policy: {
+    block?: NonNullable<MirrorSpec['scan']>['block'];
+    warn?: NonNullable<MirrorSpec['scan']>['warn'];
+  } = {};
+  if (spec.scan?.block) policy.block = spec.scan.block;
+  if (spec.scan?.warn) policy.warn = spec.scan.warn;
+  const verdict = await runScanners(
+    chart,
+    [builtin, ...(options.scanners ?? [])],
+    policy,
+    options.signal ? { signal: options.signal } : {},
+  );
+  item.findings = verdict.findings;
+  item.warnings = verdict.warnings;
+  options.onEvent?.({
+    name: item.name,
+    version: item.version,
+    step: 'scanned',
+    detail: `${verdict.findings.length} finding(s)`,
+  });
+  if (verdict.blocked) {
+    item.action = 'refuse';
+    const top = verdict.blocking[0]!;
+    item.reason = `scanner: ${verdict.blocking.length} blocking finding(s), e.g. ${top.rule} (${top.severity}) in ${top.file ?? top.chart}: ${top.message}`;
+    return false;
+  }
+  return true;
+}
+
+async function planOci(
+  item: MirrorPlanItem,
+  chart: MirrorChart,
+  spec: MirrorSpec,
+  options: MirrorOptions,
+): Promise<void> {
+  const { client, signal } = options;
+  const sourceRepo = chart.source!.replace(/^oci:\/\//, '').replace(/\/+$/, '');
+  const repo = client.repository(sourceRepo);
+  // An exact version is its own tag (Helm's rule); a range lists the tags. One GET
+  // then gives the digest and the manifest bytes, reused for scanning and copying.
+  const tag = isLenientSemver(item.requested)
+    ? ociTagForVersion(item.requested)
+    : await resolveChartVersion(repo, item.requested, signal ? { signal } : {});
+  let fetched: FetchedManifest;
+  try {
+    fetched = await repo.fetchManifest(tag, { signal });
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+    throw new ChartproofError(
+      'NOT_FOUND',
+      `${repo.name}: could not locate a version matching provided version string ${item.requested}`,
+      { cause: e },
+    );
+  }
+  const desc = fetched.descriptor;
+  item.version = tag.replaceAll('_', '+');
+  item.source = `oci://${sourceRepo}:${tag}`;
+  item.sourceDigest = desc.digest;
+  item.target = `${targetRepository(spec, chart)}:${ociTagForVersion(item.version)}`;
+  options.onEvent?.({ name: item.name, version: item.version, step: 'resolved', detail: desc.digest });
+  const current = await targetDigest(client, item.target, signal);
+  if (current !== undefined) {
+    item.targetDigest = current;
+    if (current === desc.digest) {
+      item.action = 'skip';
+      item.reason = 'the target already has this digest';
+    } else {
+      item.action = 'refuse';
+      item.reason = `the target tag names ${current}, the source ${desc.digest}: not overwritten (upstream re-published, or the target was changed)`;
+    }
+    return;
+  }
+  const policy = await policyFor(chart);
+  const required = chart.verify?.required ?? true;
+  if (policy) {
+    try {
+      const { verifyChart } = await import('../verify/chart.js');
+      const r = await verifyChart(client, `${sourceRepo}@${desc.digest}`, {
+        policy,
+        ...(signal ? { signal } : {}),
+      });
+      item.verification = { method: 'cosign', verified: true, required, format: r.format };
+    } catch (e) {
+      if (!(e instanceof ChartproofError) || !['SIGNATURE_INVALID', 'SIGNATURE_NOT_FOUND'].includes(e.code))
+        throw e;
+      item.verification = { method: 'cosign', verified: false, required, reason: e.message };
+      if (required) {
+        item.action = 'refuse';
+        item.reason = `upstream signature: ${e.message}`;
+        return;
+      }
+    }
+    options.onEvent?.({
+      name: item.name,
+      version: item.version,
+      step: 'verified',
+      detail: String(item.verification.verified),
+    });
+  } else {
+    item.verification = { method: 'none', verified: false, required: false };
+  }
+  const { pulled, blobs } = await pullFetchedChart(repo, fetched, tag, signal ? { signal } : {});
+  item.prefetched = { root: desc, bytes: fetched.bytes, blobs };
+  if (!(await scan(item, pulled.archive, spec, options))) return;
+  item.action = 'copy';
+}
+
+async function planRepo(
+  item: MirrorPlanItem,
+  chart: MirrorChart,
+  spec: MirrorSpec,
+  options: MirrorOptions,
+): Promise<void> {
+  const { client, signal } = options;
+  const name = chart.chart ?? chart.name;
+  const index = await fetchRepoIndex(client, chart.repo!, signal ? { signal } : {});
+  const entry = resolveRepoChartVersion(index, name, item.requested);
+  item.version = entry.version;
+  item.target = `${targetRepository(spec, chart)}:${ociTagForVersion(entry.version)}`;
+  if (chart.verify && (chart.verify.key || chart.verify.identity || chart.verify.identityRegExp)) {
+    item.action = 'refuse';
+    item.reason =
+      'cosign verification applies to OCI sources; classic repositories are verified with a keyring (.prov)';
+    return;
+  }
+  const got = await downloadRepoChart(client, chart.repo!, name, {
+    version: entry.version,
+    ...(signal ? { signal } : {}),
+  });
+  item.source = got.url;
+  item.sourceDigest = got.digest;
+  item.archive = got.archive;
+  if (typeof entry.created === 'string' && !Number.isNaN(Date.parse(entry.created)))
+    item.created = `${new Date(entry.created).toISOString().slice(0, 19)}Z`;
+  options.onEvent?.({ name: item.name, version: item.version, step: 'resolved', detail: got.digest });
+  const current = await targetDigest(client, item.target, signal);
+  if (current !== undefined) {
+    item.targetDigest = current;
+    const at = item.target.lastIndexOf(':');
+    const fetched = await client.repository(item.target.slice(0, at)).fetchManifest(current, { signal });
+    const layers = Array.isArray(fetched.manifest.layers)
+      ? (fetched.manifest.layers as Array<{ mediaType?: string; digest?: string }>)
+      : [];
+    const chartLayer = layers.find((l) => l.mediaType === MediaType.HelmChartContent);
+    if (chartLayer?.digest === got.digest) {
+      item.action = 'skip';
+      item.reason = 'the target already has this chart archive';
+    } else {
+      item.action = 'refuse';
+      item.reason = `the target tag holds another chart archive (${chartLayer?.digest ?? 'none'}, source ${got.digest}): not overwritten`;
+    }
+    return;
+  }
+  const required = chart.verify?.required ?? true;
+  if (!got.verified && required && chart.verify) {
+    item.action = 'refuse';
+    item.reason = 'the repository index has no digest for this chart: its download cannot be verified';
+    return;
+  }
+  if (chart.verify?.keyring) {
+    let reason: string | undefined;
+    try {
+      const provUrl = resolveRepoUrl(chart.repo!, `${got.url}.prov`);
+      const res = await client.send({ method: 'GET', url: provUrl, scopes: [], signal });
+      if (res.status !== 200) {
+        await res.body?.cancel();
+        reason = `no .prov file (${res.status})`;
+      } else {
+        item.provenance = new Uint8Array(await res.arrayBuffer());
+        const keyring = await readFile(chart.verify.keyring);
+        const { verifyProvenance } = await import('../chart/provenance.js');
+        await verifyProvenance(got.archive, item.provenance, keyring, {
+          fileName: got.url.slice(got.url.lastIndexOf('/') + 1),
+        });
+      }
+    } catch (e) {
+      if (
+        !(e instanceof ChartproofError) ||
+        !['SIGNATURE_INVALID', 'CHART_INVALID', 'DIGEST_MISMATCH'].includes(e.code)
+      )
+        throw e;
+      reason = e.message;
+    }
+    item.verification = { method: 'provenance', verified: reason === undefined, required };
+    if (reason !== undefined) {
+      item.verification.reason = reason;
+      if (required) {
+        item.action = 'refuse';
+        item.reason = `provenance: ${reason}`;
+        return;
+      }
+    }
+  } else {
+    item.verification = { method: 'none', verified: false, required: false };
+  }
+  if (!(await scan(item, got.archive, spec, options))) return;
+  item.action = 'copy';
+}
+
+/** Plans one requested version of one chart; never throws for that chart's own failures. */
+export async function planItem(
+  chart: MirrorChart,
+  requested: string,
+  spec: MirrorSpec,
+  options: MirrorOptions,
+): Promise<MirrorPlanItem> {
+  const item: MirrorPlanItem = {
+    name: chart.name,
+    requested,
+    version: '',
+    kind: chart.source ? 'oci' : 'repo',
+    source: chart.source ?? chart.repo ?? '',
+    target: `${targetRepository(spec, chart)}`,
+    action: 'fail',
+    findings: [],
+    warnings: [],
+  };
+  try {
+    if (item.kind === 'oci') await planOci(item, chart, spec, options);
+    else await planRepo(item, chart, spec, options);
+  } catch (e) {
+    options.signal?.throwIfAborted();
+    item.action = 'fail';
+    item.reason = isNotFound(e) ? `not found at the source: ${message(e)}` : message(e);
+  }
+  return item;
+}
+
+/** Runs `fn` over `items` with at most `limit` at once, keeping order. @internal */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}
+
+/**
+ * Plans a mirror run without writing anything: for each chart and requested
+ * version, resolves the version at the source (exact, or the newest match of a
+ * range), compares with the target tag (`skip` when it already names the same
+ * content; `refuse` when it names other content), verifies upstream signatures per
+ * the chart's `verify` policy, and runs the scanners. One chart's failure does not
+ * stop the others.
+ * @public
+ */
+export async function planMirror(spec: MirrorSpec, options: MirrorOptions): Promise<MirrorPlanItem[]> {
+  const perChart = await mapLimit(spec.charts, spec.concurrency ?? 4, async (chart) => {
+    const items: MirrorPlanItem[] = [];
+    for (const requested of chart.versions) {
+      const item = await planItem(chart, requested, spec, options);
+      const first = items.find((i) => i.action === 'copy' && i.target === item.target);
+      if (item.action === 'copy' && first) {
+        item.action = 'skip';
+        item.reason = `same version as ${JSON.stringify(first.requested)}`;
+      }
+      items.push(item);
+    }
+    return items;
+  });
+  return perChart.flat();
+}

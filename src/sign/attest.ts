@@ -1,0 +1,189 @@
+/**
+ * in-toto attestations of charts (SLSA provenance, SPDX / CycloneDX SBOMs, OpenVEX,
+ * custom predicates), written the way `cosign attest` does by default since v3: an
+ * in-toto statement about the chart's manifest digest, signed into a Sigstore DSSE
+ * bundle v0.3 and stored as an OCI 1.1 referrer whose manifest carries the
+ * `dev.sigstore.bundle.predicateType` annotation.
+ *
+ * References: cosign `cmd/cosign/cli/attest/attest.go`,
+ * `cmd/cosign/cli/options/predicate.go` (`PredicateTypeMap`, `ParsePredicateType`),
+ * `pkg/cosign/attestation/attestation.go` (`GenerateStatement`), `pkg/oci/remote/write.go`
+ * (`WriteAttestationNewBundleFormat`); in-toto attestation `spec/v1/statement.md`.
+ */
+import { utf8Bytes } from '../chart/config.js';
+import { ChartproofError } from '../errors.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import { type Digest, parseDigest } from '../oci/digest.js';
+import type { Repository } from '../oci/repository.js';
+import { createDsseBundle, type SigstoreBundleJson, type Witness } from './bundle.js';
+import { type AttachBundleResult, attachBundle } from './referrer.js';
+import type { Signer } from './signer.js';
+import { type InTotoSubject, inTotoStatement } from './statement.js';
+import { resolveSubject } from './subject.js';
+
+/** SLSA provenance v1 (`cosign attest --type slsaprovenance1`). @public */
+export const SLSA_PROVENANCE_V1_PREDICATE_TYPE = 'https://slsa.dev/provenance/v1';
+/** SLSA provenance v0.2 (`--type slsaprovenance` / `slsaprovenance02`). @public */
+export const SLSA_PROVENANCE_V02_PREDICATE_TYPE = 'https://slsa.dev/provenance/v0.2';
+/** SPDX document (`--type spdx` / `spdxjson`). @public */
+export const SPDX_PREDICATE_TYPE = 'https://spdx.dev/Document';
+/** CycloneDX BOM (`--type cyclonedx`). @public */
+export const CYCLONEDX_PREDICATE_TYPE = 'https://cyclonedx.org/bom';
+/** cosign's custom predicate `{"Data": …, "Timestamp": …}` (`--type custom`, cosign's default). @public */
+export const COSIGN_CUSTOM_PREDICATE_TYPE = 'https://cosign.sigstore.dev/attestation/v1';
+/** cosign's vulnerability-scan predicate (`--type vuln`). @public */
+export const COSIGN_VULN_PREDICATE_TYPE = 'https://cosign.sigstore.dev/attestation/vuln/v1';
+/** OpenVEX (`--type openvex`). @public */
+export const OPENVEX_PREDICATE_TYPE = 'https://openvex.dev/ns';
+/** in-toto link v1 (`--type link`). @public */
+export const IN_TOTO_LINK_PREDICATE_TYPE = 'https://in-toto.io/Link/v1';
+
+/**
+ * cosign's `--type` shorthands and the predicate type URIs they stand for, as
+ * cosign's `PredicateTypeMap` maps them (`slsaprovenance` is SLSA v0.2, not v1).
+ * @public
+ */
+export const PREDICATE_TYPE_SHORTHANDS: Readonly<Record<string, string>> = Object.freeze({
+  custom: COSIGN_CUSTOM_PREDICATE_TYPE,
+  slsaprovenance: SLSA_PROVENANCE_V02_PREDICATE_TYPE,
+  slsaprovenance02: SLSA_PROVENANCE_V02_PREDICATE_TYPE,
+  slsaprovenance1: SLSA_PROVENANCE_V1_PREDICATE_TYPE,
+  spdx: SPDX_PREDICATE_TYPE,
+  spdxjson: SPDX_PREDICATE_TYPE,
+  cyclonedx: CYCLONEDX_PREDICATE_TYPE,
+  link: IN_TOTO_LINK_PREDICATE_TYPE,
+  vuln: COSIGN_VULN_PREDICATE_TYPE,
+  openvex: OPENVEX_PREDICATE_TYPE,
+});
+
+/**
+ * The predicate type URI for a cosign `--type` value: a shorthand of
+ * {@link PREDICATE_TYPE_SHORTHANDS}, or a URI, taken as is. Like cosign's
+ * `ParsePredicateType` (Go `url.ParseRequestURI`), anything else is refused: a URI
+ * needs a scheme (`https://…`, `urn:…`) or must be an absolute path.
+ * @throws ChartproofError `INVALID_ARGUMENT` for anything else
+ * @public
+ */
+export function resolvePredicateType(type: string): string {
+  if (typeof type !== 'string' || type.length === 0)
+    throw new ChartproofError('INVALID_ARGUMENT', 'the predicate type must be a non-empty string');
+  if (Object.hasOwn(PREDICATE_TYPE_SHORTHANDS, type)) return PREDICATE_TYPE_SHORTHANDS[type]!;
+  if (/\s/.test(type) || !(/^[A-Za-z][A-Za-z0-9+.-]*:/.test(type) || type.startsWith('/')))
+    throw new ChartproofError(
+      'INVALID_ARGUMENT',
+      `invalid predicate type ${JSON.stringify(type)}: use one of ${Object.keys(PREDICATE_TYPE_SHORTHANDS).join(', ')} or a URI`,
+    );
+  return type;
+}
+
+/** cosign's custom predicate (see {@link cosignCustomPredicate}). @public */
+export interface CosignCustomPredicate {
+  [key: string]: string;
+  /** The predicate file's text, verbatim. */
+  Data: string;
+  /** RFC 3339 UTC time, seconds. */
+  Timestamp: string;
+}
+
+/**
+ * The predicate `cosign attest --type custom` (cosign's default type) writes for a
+ * predicate file: `{"Data": "<the file's text>", "Timestamp": "<RFC 3339 UTC>"}`. The
+ * file is not parsed; `Data` is its text, so what was attested is read back exactly.
+ * @param time - if unset, now
+ * @public
+ */
+export function cosignCustomPredicate(
+  data: string | Uint8Array,
+  time: Date = new Date(),
+): CosignCustomPredicate {
+  if (Number.isNaN(time.getTime())) throw new ChartproofError('INVALID_ARGUMENT', 'invalid timestamp');
+  const text = typeof data === 'string' ? data : new TextDecoder('utf-8').decode(data);
+  return { Data: text, Timestamp: time.toISOString().replace(/\.\d{3}Z$/, 'Z') };
+}
+
+/** Options of {@link attestChart}. @public */
+export interface AttestChartOptions {
+  /** Predicate type: a URI, or a cosign shorthand (see {@link resolvePredicateType}). */
+  predicateType: string;
+  /** The predicate, signed as given (JSON object). */
+  predicate: Record<string, unknown>;
+  /**
+   * Annotations signed into the statement's subject; `verifyChartAttestations` with
+   * `policy.annotations` requires them. If unset, the subject has none.
+   */
+  annotations?: Record<string, string>;
+  /**
+   * The subject's `name`. If unset, the repository (`registry/repository`), as cosign
+   * writes it; `false` writes no name.
+   */
+  subjectName?: string | false;
+  /** Creation time of the referrer. If unset, now. */
+  created?: Date | string;
+  /** Rekor / TSA witnesses (see `createDsseBundle`). If unset, none. */
+  witnesses?: Witness[];
+  signal?: AbortSignal;
+}
+
+/** What {@link attestChart} did. @public */
+export interface AttestChartResult extends AttachBundleResult {
+  /** The predicate type URI written (shorthands resolved). */
+  predicateType: string;
+  /** The signed in-toto statement bytes. */
+  statement: Uint8Array;
+  /** The bundle JSON stored in the referrer. */
+  bundle: SigstoreBundleJson;
+}
+
+/**
+ * Attests `subject` the way `cosign attest --key` (v3, default bundle format) does: an
+ * in-toto Statement v1 whose subject is the manifest's sha256 (named after the
+ * repository), `predicateType` and `predicate`; signed by `signer` into a DSSE bundle
+ * v0.3 and stored with `attachBundle` as a referrer annotated with the predicate type.
+ * Every call adds a referrer.
+ *
+ * @param subject - the chart manifest: a descriptor (trusted as given), or a digest or
+ *   tag of `repo` (resolved with HEAD)
+ * @throws ChartproofError `INVALID_ARGUMENT` for an invalid predicate type, predicate,
+ *   annotation or subject; as `createDsseBundle` and `attachBundle`
+ * @example
+ * ```ts
+ * await attestChart(repo, '1.0.0', signer, {
+ *   predicateType: SLSA_PROVENANCE_V1_PREDICATE_TYPE,
+ *   predicate: { buildDefinition: { … }, runDetails: { … } },
+ * });
+ * ```
+ * @public
+ */
+export async function attestChart(
+  repo: Repository,
+  subject: Descriptor | Digest | string,
+  signer: Signer,
+  options: AttestChartOptions,
+): Promise<AttestChartResult> {
+  const { signal } = options;
+  const predicateType = resolvePredicateType(options.predicateType);
+  const predicate = options.predicate;
+  if (typeof predicate !== 'object' || predicate === null || Array.isArray(predicate))
+    throw new ChartproofError('INVALID_ARGUMENT', 'the predicate must be a JSON object');
+  const annotations = options.annotations ?? {};
+  for (const [k, v] of Object.entries(annotations))
+    if (typeof v !== 'string')
+      throw new ChartproofError('INVALID_ARGUMENT', `annotation ${k} must be a string`);
+  const subjectDesc = await resolveSubject(repo, subject, signal);
+  const { algorithm, encoded } = parseDigest(subjectDesc.digest);
+  const statementSubject: InTotoSubject = { digest: { [algorithm]: encoded } };
+  const name = options.subjectName === undefined ? repo.name : options.subjectName;
+  if (name !== false) statementSubject.name = name;
+  if (Object.keys(annotations).length > 0) statementSubject.annotations = { ...annotations };
+  const statement = inTotoStatement([statementSubject], predicateType, predicate);
+  const bundle = await createDsseBundle(statement, signer, {
+    signal,
+    ...(options.witnesses ? { witnesses: options.witnesses } : {}),
+  });
+  const attached = await attachBundle(repo, subjectDesc, utf8Bytes(JSON.stringify(bundle)), {
+    predicateType,
+    ...(options.created !== undefined ? { created: options.created } : {}),
+    signal,
+  });
+  return { ...attached, predicateType, statement, bundle };
+}
