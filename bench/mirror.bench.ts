@@ -238,72 +238,86 @@ describe.skipIf(missing !== undefined)('mirror benchmark (two docker-registry in
       expect(a.digest).toBe(b.digest);
     }
 
-    // The same mirror in a separate process running the built library, for its peak RSS.
+    // The product as people run it: the built library (`dist/`, what the CLI loads) in a
+    // process of its own, at the spec's concurrency and at the CLI's default (4). This
+    // is the headline; the in-process run above goes through vitest's module runner
+    // (source transforms, source-mapped stacks) and is reported for reference.
     const problem = distProblem();
-    let child:
-      | {
-          ms: number;
-          summary: MirrorReport['summary'];
-          baseline: number;
-          peak: number;
-          heapPeak: number;
-          retained: number;
-        }
-      | undefined;
+    type ChildRun = {
+      concurrency: number;
+      ms: number;
+      summary: MirrorReport['summary'];
+      baseline: number;
+      peak: number;
+      heapPeak: number;
+      retained: number;
+    };
+    const children: ChildRun[] = [];
     if (problem === undefined) {
-      // At the CLI's default concurrency (4): what `chartproof mirror apply` runs with.
-      const childSpec = { ...s, concurrency: 4, target: { ...s.target, prefix: 'mirror-process' } };
       const dist = `${pathToFileURL(join(process.cwd(), 'dist')).href}/`;
-      const { stdout } = await execFileP(
-        process.execPath,
-        ['--expose-gc', '--input-type=module', '-e', CHILD, dist, JSON.stringify(childSpec)],
-        { encoding: 'utf8', timeout: 300_000 },
-      );
-      child = JSON.parse(stdout) as NonNullable<typeof child>;
-      expect(child.summary).toEqual({ copied: CHARTS * VERSIONS, skipped: 0, refused: 0, failed: 0 });
+      for (const concurrency of [CONCURRENCY, 4]) {
+        const childSpec = {
+          ...s,
+          concurrency,
+          target: { ...s.target, prefix: `mirror-process-${concurrency}` },
+        };
+        const { stdout } = await execFileP(
+          process.execPath,
+          ['--expose-gc', '--input-type=module', '-e', CHILD, dist, JSON.stringify(childSpec)],
+          { encoding: 'utf8', timeout: 300_000 },
+        );
+        const child = { concurrency, ...(JSON.parse(stdout) as Omit<ChildRun, 'concurrency'>) };
+        expect(child.summary).toEqual({ copied: CHARTS * VERSIONS, skipped: 0, refused: 0, failed: 0 });
+        children.push(child);
+      }
     }
 
-    const ratio = peer / ours;
     console.log(
       `${mirrorSummaryLine(run.value)} (concurrency ${CONCURRENCY}, scanning on, carrySignatures on)`,
     );
-    report(
-      `mirror ${refs.length} chart versions (ratio ${ratio.toFixed(1)}x faster)`,
-      ours,
-      peer,
-      'target >= 5x',
-      ratio >= 5,
-    );
-    console.log(
-      `${'  same 200 via copy() only (no plan/scan)'.padEnd(52)} chartproof ${copyOnly.toFixed(0).padStart(6)} ms | scan+plan overhead ${((ours / copyOnly - 1) * 100).toFixed(0)}%`,
-    );
-    console.log(`${'  re-run, everything skipped'.padEnd(52)} chartproof ${rerun.toFixed(0).padStart(6)} ms`);
-    console.log(
-      `${'  Node CPU during the mirror (this process)'.padEnd(52)} ${run.cpuMs.toFixed(0).padStart(6)} ms = ${((run.cpuMs / ours) * 100).toFixed(0)}% of one core`,
-    );
+    const headline = children[0];
     const inProcess = `${(run.peak / MIB).toFixed(1)} MiB total, ${((run.peak - run.base) / MIB).toFixed(1)} MiB above the ${(run.base / MIB).toFixed(1)} MiB before`;
-    if (child) {
-      const childRatio = peer / child.ms;
+    if (headline) {
+      const ratio = peer / headline.ms;
       report(
-        `  separate process on dist/, concurrency 4 (${childRatio.toFixed(1)}x)`,
-        child.ms,
+        `mirror ${refs.length} chart versions (ratio ${ratio.toFixed(1)}x faster)`,
+        headline.ms,
         peer,
         'target >= 5x',
-        childRatio >= 5,
+        ratio >= 5,
       );
-      const peakMiB = child.peak / MIB;
+      for (const c of children) {
+        const peakMiB = c.peak / MIB;
+        console.log(
+          `${`  concurrency ${c.concurrency}: ${(peer / c.ms).toFixed(1)}x, peak RSS`.padEnd(52)} ${c.ms.toFixed(0).padStart(6)} ms | ${peakMiB.toFixed(1)} MiB (${((c.peak - c.baseline) / MIB).toFixed(1)} MiB above its start) | target < 200 MiB ${peakMiB < 200 ? 'MET' : 'MISSED'}`,
+        );
+        console.log(
+          `${'    JS heap + buffers: peak / retained after'.padEnd(52)} ${(c.heapPeak / MIB).toFixed(1)} MiB / ${(c.retained / MIB).toFixed(1)} MiB heap`,
+        );
+      }
       console.log(
-        `${'peak RSS of that process (200 versions)'.padEnd(52)} ${peakMiB.toFixed(1)} MiB (${((child.peak - child.baseline) / MIB).toFixed(1)} MiB above its start) | target < 200 MiB ${peakMiB < 200 ? 'MET' : 'MISSED'}`,
+        `${`  in the vitest process (source via vite), ${(peer / ours).toFixed(1)}x`.padEnd(52)} chartproof ${ours.toFixed(0).padStart(6)} ms | ${inProcess}`,
       );
-      console.log(
-        `${'  its JS heap + buffers: peak / retained after'.padEnd(52)} ${(child.heapPeak / MIB).toFixed(1)} MiB / ${(child.retained / MIB).toFixed(1)} MiB heap`,
-      );
-      console.log(`${'  (in the bench process)'.padEnd(52)} ${inProcess}`);
     } else {
+      const ratio = peer / ours;
+      report(
+        `mirror ${refs.length} chart versions in-process (ratio ${ratio.toFixed(1)}x faster)`,
+        ours,
+        peer,
+        'target >= 5x',
+        ratio >= 5,
+      );
       const above = (run.peak - run.base) / MIB;
       console.log(
         `${'peak RSS growth while mirroring (bench process)'.padEnd(52)} ${inProcess} | separate-process run skipped: ${problem} | target < 200 MiB ${above < 200 ? 'MET (growth only)' : 'MISSED'}`,
       );
     }
+    console.log(
+      `${'  same 200 via copy() only (no plan/scan), in-process'.padEnd(52)} chartproof ${copyOnly.toFixed(0).padStart(6)} ms | scan+plan overhead ${((ours / copyOnly - 1) * 100).toFixed(0)}%`,
+    );
+    console.log(`${'  re-run, everything skipped'.padEnd(52)} chartproof ${rerun.toFixed(0).padStart(6)} ms`);
+    console.log(
+      `${'  Node CPU during the in-process mirror'.padEnd(52)} ${run.cpuMs.toFixed(0).padStart(6)} ms = ${((run.cpuMs / ours) * 100).toFixed(0)}% of one core`,
+    );
   });
 });

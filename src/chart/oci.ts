@@ -276,6 +276,8 @@ export function isStrictVersion(v: string): boolean {
 export interface ResolveChartVersionOptions {
   /** Let prereleases satisfy a range without a prerelease of its own. */
   includePrerelease?: boolean;
+  /** The repository's tags when already listed: a range is then resolved without a request. */
+  tags?: Iterable<string>;
   signal?: AbortSignal;
 }
 
@@ -324,11 +326,14 @@ export async function resolveChartVersion(
   const { range: parsed, namesPrerelease } = parseVersionConstraint(wanted);
   const includePrerelease = opts.includePrerelease === true || namesPrerelease;
   let tags: string[];
-  try {
-    tags = await repo.tags(call);
-  } catch (e) {
-    if (!isNotFound(e)) throw e;
-    tags = [];
+  if (opts.tags) tags = [...opts.tags];
+  else {
+    try {
+      tags = await repo.tags(call);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      tags = [];
+    }
   }
   const candidates = tags
     .map((tag) => ({ tag, version: versionForOciTag(tag) }))

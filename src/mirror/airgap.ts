@@ -19,6 +19,7 @@ import { copy } from '../oci/copy.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { type Digest, digestOf } from '../oci/digest.js';
 import { OciLayout } from '../oci/layout.js';
+import { PrefetchedSource } from '../oci/prefetched.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Reference } from '../oci/reference.js';
 import type { Repository, RepositoryOptions } from '../oci/repository.js';
@@ -131,13 +132,14 @@ function withEmptyTarget(client: RegistryClient, spec: MirrorSpec): RegistryClie
     return (ref: string | Reference, options?: RepositoryOptions): Repository => {
       const repo = client.repository(ref, options);
       if (!targets.has(`${repo.reference.registry}/${repo.reference.repository}`)) return repo;
-      return bindAll(repo, (k) =>
-        k === 'resolve'
-          ? async (reference: string) => {
-              throw new ChartproofError('NOT_FOUND', `${reference}: not looked up at the target on export`);
-            }
-          : undefined,
-      );
+      return bindAll(repo, (k) => {
+        if (k === 'resolve')
+          return async (reference: string) => {
+            throw new ChartproofError('NOT_FOUND', `${reference}: not looked up at the target on export`);
+          };
+        if (k === 'tags') return async () => [];
+        return undefined;
+      });
     };
   });
 }
@@ -201,7 +203,17 @@ async function exportItem(
     const srcRepo = options.client.repository(src.slice(0, src.lastIndexOf(':')));
     // Signatures always travel in the export: import verifies them again. Whether they
     // are carried into the target is the importing spec's `carrySignatures`.
-    const copied = await copy(srcRepo, item.sourceDigest!, layout, undefined, {
+    // What planning downloaded (and verified) is served from memory.
+    const source = item.prefetched
+      ? new PrefetchedSource(
+          srcRepo,
+          item.prefetched.root,
+          item.prefetched.bytes,
+          item.prefetched.blobs,
+          item.prefetched.sourceTags,
+        )
+      : srcRepo;
+    const copied = await copy(source, item.sourceDigest!, layout, undefined, {
       tags: [tag],
       referrers: true,
       cosignTags: true,

@@ -15,6 +15,7 @@ import type { Repository } from '../oci/repository.js';
 import { passwordFromEnv } from '../sign/keys.js';
 import type { Signer } from '../sign/signer.js';
 import { type MirrorOptions, type MirrorPlanItem, mapLimit, planItem } from './plan.js';
+import { MirrorRunCache } from './run-cache.js';
 import type { MirrorSpec } from './spec.js';
 
 /** Options of {@link applyMirror}. @public */
@@ -98,6 +99,7 @@ async function copyOne(
   spec: MirrorSpec,
   signer: Signer | undefined,
   options: ApplyMirrorOptions,
+  cache: MirrorRunCache,
 ): Promise<void> {
   const { client, signal } = options;
   const { repository, tag } = splitTarget(item.target);
@@ -110,10 +112,18 @@ async function copyOne(
     // No tag yet: the tag is written last, after the internal signature.
     // What planning downloaded (and verified) is served from memory, not fetched again.
     const source = item.prefetched
-      ? new PrefetchedSource(srcRepo, item.prefetched.root, item.prefetched.bytes, item.prefetched.blobs)
+      ? new PrefetchedSource(
+          srcRepo,
+          item.prefetched.root,
+          item.prefetched.bytes,
+          item.prefetched.blobs,
+          item.prefetched.sourceTags,
+        )
       : srcRepo;
+    // Without an internal signature to add first, copy writes the tag itself, after
+    // everything else (with the manifest in one request when nothing travels with it).
     const copied = await copy(source, item.sourceDigest!, dst, undefined, {
-      tags: [],
+      tags: signer ? [] : [tag],
       referrers: carry,
       cosignTags: carry,
       ...(signal ? { signal } : {}),
@@ -136,7 +146,11 @@ async function copyOne(
     };
   }
   options.onEvent?.({ name: item.name, version: item.version, step: 'copied', detail: root.digest });
-  await signAndTag(dst, root, tag, signer, spec, result, item, options);
+  await signAndTag(dst, root, tag, signer, spec, result, item, {
+    ...options,
+    tagged: item.kind === 'oci' && !signer,
+  });
+  await cache.tagged(dst, tag);
 }
 
 /**
@@ -152,7 +166,7 @@ export async function signAndTag(
   spec: MirrorSpec,
   result: MirrorResult,
   at: { name: string; version: string },
-  options: { signal?: AbortSignal; onEvent?: MirrorOptions['onEvent'] },
+  options: { signal?: AbortSignal; onEvent?: MirrorOptions['onEvent']; tagged?: boolean },
 ): Promise<void> {
   const { signal } = options;
   if (signer) {
@@ -170,7 +184,7 @@ export async function signAndTag(
     result.internalSignature = sig;
     options.onEvent?.({ name: at.name, version: at.version, step: 'signed' });
   }
-  await dst.tag(root, tag, { signal });
+  if (!options.tagged) await dst.tag(root, tag, { signal });
   options.onEvent?.({ name: at.name, version: at.version, step: 'tagged', detail: tag });
   result.digest = root.digest;
   result.pinned = dst.pinned(root.digest);
@@ -182,9 +196,10 @@ async function applyOne(
   spec: MirrorSpec,
   signer: Signer | undefined,
   options: ApplyMirrorOptions,
+  cache: MirrorRunCache,
 ): Promise<MirrorResult> {
   const t0 = Date.now();
-  const item = await planItem(chart, requested, spec, options);
+  const item = await planItem(chart, requested, spec, options, cache);
   const result: MirrorResult = {
     name: item.name,
     requested: item.requested,
@@ -207,7 +222,7 @@ async function applyOne(
   }
   if (item.action === 'copy') {
     try {
-      await copyOne(item, result, spec, signer, options);
+      await copyOne(item, result, spec, signer, options, cache);
     } catch (e) {
       options.signal?.throwIfAborted();
       result.status = 'failed';
@@ -236,11 +251,13 @@ async function applyOne(
 export async function applyMirror(spec: MirrorSpec, options: ApplyMirrorOptions): Promise<MirrorReport> {
   const started = Date.now();
   const signer = await internalSigner(spec, options);
+  const cache = new MirrorRunCache();
   // Charts run in parallel; one chart's versions run in order, so two requests that
   // resolve to the same version copy it once (the second finds it at the target).
   const perChart = await mapLimit(spec.charts, spec.concurrency ?? 4, async (chart) => {
     const out: MirrorResult[] = [];
-    for (const requested of chart.versions) out.push(await applyOne(chart, requested, spec, signer, options));
+    for (const requested of chart.versions)
+      out.push(await applyOne(chart, requested, spec, signer, options, cache));
     return out;
   });
   const results = perChart.flat();

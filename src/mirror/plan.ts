@@ -14,6 +14,7 @@ import { ChartproofError, RegistryError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
 import { MediaType } from '../oci/media-types.js';
 import type { VerificationPolicy } from '../verify/policy.js';
+import { MirrorRunCache } from './run-cache.js';
 import { builtinScanner, type Finding, runScanners, type Scanner } from './scan.js';
 import { type MirrorChart, type MirrorSpec, targetRepository } from './spec.js';
 
@@ -66,7 +67,12 @@ export interface MirrorPlanItem {
   /** @internal */
   created?: string;
   /** OCI sources: the verified manifest and blobs downloaded while planning. @internal */
-  prefetched?: { root: Descriptor; bytes: Uint8Array; blobs: Map<string, Uint8Array> };
+  prefetched?: {
+    root: Descriptor;
+    bytes: Uint8Array;
+    blobs: Map<string, Uint8Array>;
+    sourceTags?: ReadonlySet<string>;
+  };
 }
 
 /** Options shared by plan and apply. @public */
@@ -131,9 +137,13 @@ async function targetDigest(
   client: RegistryClient,
   target: string,
   signal?: AbortSignal,
+  cache?: MirrorRunCache,
 ): Promise<string | undefined> {
   const at = target.lastIndexOf(':');
   const repo = client.repository(target.slice(0, at));
+  // With the target's tag list in hand, an absent tag needs no request.
+  const known = cache ? await cache.tags(repo, signal) : undefined;
+  if (known && !known.has(target.slice(at + 1))) return undefined;
   try {
     return (await repo.resolve(target.slice(at + 1), { signal })).digest;
   } catch (e) {
@@ -184,15 +194,22 @@ async function planOci(
   chart: MirrorChart,
   spec: MirrorSpec,
   options: MirrorOptions,
+  cache: MirrorRunCache | undefined,
 ): Promise<void> {
   const { client, signal } = options;
   const sourceRepo = chart.source!.replace(/^oci:\/\//, '').replace(/\/+$/, '');
   const repo = client.repository(sourceRepo);
   // An exact version is its own tag (Helm's rule); a range lists the tags. One GET
   // then gives the digest and the manifest bytes, reused for scanning and copying.
-  const tag = isLenientSemver(item.requested)
-    ? ociTagForVersion(item.requested)
-    : await resolveChartVersion(repo, item.requested, signal ? { signal } : {});
+  let tag: string;
+  if (isLenientSemver(item.requested)) tag = ociTagForVersion(item.requested);
+  else {
+    const listed = cache ? await cache.tags(repo, signal) : undefined;
+    tag = await resolveChartVersion(repo, item.requested, {
+      ...(listed ? { tags: listed } : {}),
+      ...(signal ? { signal } : {}),
+    });
+  }
   let fetched: FetchedManifest;
   try {
     fetched = await repo.fetchManifest(tag, { signal });
@@ -210,7 +227,7 @@ async function planOci(
   item.sourceDigest = desc.digest;
   item.target = `${targetRepository(spec, chart)}:${ociTagForVersion(item.version)}`;
   options.onEvent?.({ name: item.name, version: item.version, step: 'resolved', detail: desc.digest });
-  const current = await targetDigest(client, item.target, signal);
+  const current = await targetDigest(client, item.target, signal, cache);
   if (current !== undefined) {
     item.targetDigest = current;
     if (current === desc.digest) {
@@ -253,6 +270,9 @@ async function planOci(
   }
   const { pulled, blobs } = await pullFetchedChart(repo, fetched, tag, signal ? { signal } : {});
   item.prefetched = { root: desc, bytes: fetched.bytes, blobs };
+  // The source's tag list tells which signature and referrers tags exist.
+  const sourceTags = cache ? await cache.tags(repo, signal) : undefined;
+  if (sourceTags) item.prefetched.sourceTags = sourceTags;
   if (!(await scan(item, pulled.archive, spec, options))) return;
   item.action = 'copy';
 }
@@ -262,10 +282,14 @@ async function planRepo(
   chart: MirrorChart,
   spec: MirrorSpec,
   options: MirrorOptions,
+  cache: MirrorRunCache | undefined,
+  listTags: boolean,
 ): Promise<void> {
   const { client, signal } = options;
   const name = chart.chart ?? chart.name;
-  const index = await fetchRepoIndex(client, chart.repo!, signal ? { signal } : {});
+  const index = cache
+    ? await cache.index(client, chart.repo!, signal)
+    : await fetchRepoIndex(client, chart.repo!, signal ? { signal } : {});
   const entry = resolveRepoChartVersion(index, name, item.requested);
   item.version = entry.version;
   item.target = `${targetRepository(spec, chart)}:${ociTagForVersion(entry.version)}`;
@@ -285,7 +309,7 @@ async function planRepo(
   if (typeof entry.created === 'string' && !Number.isNaN(Date.parse(entry.created)))
     item.created = `${new Date(entry.created).toISOString().slice(0, 19)}Z`;
   options.onEvent?.({ name: item.name, version: item.version, step: 'resolved', detail: got.digest });
-  const current = await targetDigest(client, item.target, signal);
+  const current = await targetDigest(client, item.target, signal, listTags ? cache : undefined);
   if (current !== undefined) {
     item.targetDigest = current;
     const at = item.target.lastIndexOf(':');
@@ -349,12 +373,16 @@ async function planRepo(
   item.action = 'copy';
 }
 
-/** Plans one requested version of one chart; never throws for that chart's own failures. */
+/**
+ * Plans one requested version of one chart; never throws for that chart's own failures.
+ * With a run cache, tag lists and repository indexes are shared across versions.
+ */
 export async function planItem(
   chart: MirrorChart,
   requested: string,
   spec: MirrorSpec,
   options: MirrorOptions,
+  runCache?: MirrorRunCache,
 ): Promise<MirrorPlanItem> {
   const item: MirrorPlanItem = {
     name: chart.name,
@@ -368,8 +396,12 @@ export async function planItem(
     warnings: [],
   };
   try {
-    if (item.kind === 'oci') await planOci(item, chart, spec, options);
-    else await planRepo(item, chart, spec, options);
+    // Listing a repository's tags pays off from the second version on (one request
+    // instead of one probe per signature tag and target tag per version); a single
+    // exact version is cheaper to probe.
+    const listTags = chart.versions.length > 1 || !isLenientSemver(requested);
+    if (item.kind === 'oci') await planOci(item, chart, spec, options, listTags ? runCache : undefined);
+    else await planRepo(item, chart, spec, options, runCache, listTags);
   } catch (e) {
     options.signal?.throwIfAborted();
     item.action = 'fail';
@@ -406,10 +438,11 @@ export async function mapLimit<T, R>(
  * @public
  */
 export async function planMirror(spec: MirrorSpec, options: MirrorOptions): Promise<MirrorPlanItem[]> {
+  const cache = new MirrorRunCache();
   const perChart = await mapLimit(spec.charts, spec.concurrency ?? 4, async (chart) => {
     const items: MirrorPlanItem[] = [];
     for (const requested of chart.versions) {
-      const item = await planItem(chart, requested, spec, options);
+      const item = await planItem(chart, requested, spec, options, cache);
       const first = items.find((i) => i.action === 'copy' && i.target === item.target);
       if (item.action === 'copy' && first) {
         item.action = 'skip';

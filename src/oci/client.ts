@@ -98,6 +98,18 @@ export class RegistryClient {
     this.options = { ...options };
   }
 
+  readonly #referrersApi = new Map<string, boolean>();
+
+  /** Whether a registry is known to serve the referrers API (learned by its repositories). @internal */
+  referrersApiOf(registry: string): boolean | undefined {
+    return this.#referrersApi.get(registry);
+  }
+
+  /** Records a registry's referrers capability. @internal */
+  noteReferrersApi(registry: string, supported: boolean): void {
+    this.#referrersApi.set(registry, supported);
+  }
+
   /** A repository handle for `registry/name` (tag and digest in the string are ignored). */
   repository(reference: string | Reference, options: RepositoryOptions = {}): Repository {
     const ref = typeof reference === 'string' ? parseReference(reference) : reference;

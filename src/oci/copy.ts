@@ -73,30 +73,39 @@ export async function copy(
       throw new ChartproofError('INVALID_REFERENCE', `invalid tag ${JSON.stringify(tag)}`);
   }
   const job = new CopyJob(src, dst, options);
-  // Without referrers to bring along, the root can be pushed and tagged in one request.
-  if (!options.referrers && !options.cosignTags) job.rootTags = { digest: root.digest, tags };
-  await job.graph(root);
-  const copiedReferrers: Descriptor[] = [];
-  if (options.referrers) {
-    await job.referrers(root, copiedReferrers, options.maxReferrerDepth ?? 4);
-  }
-  const cosignTags: string[] = [];
+  // What travels with the root is found first: when nothing does, the root is pushed
+  // and tagged in one request; otherwise the tags wait until the rest is copied.
+  const rootReferrers = options.referrers ? await job.list(root) : [];
+  const found: Array<{ tag: string; desc: Descriptor }> = [];
   if (options.cosignTags) {
     const base = referrersTag(root.digest);
     for (const suffix of ['sig', 'att', 'sbom']) {
       const tag = `${base}.${suffix}`;
-      let desc: Descriptor;
+      if ((src as { knownAbsent?: (ref: string) => boolean }).knownAbsent?.(tag)) continue;
       try {
-        desc = await src.resolve(tag, callOpts(options));
+        found.push({ tag, desc: await src.resolve(tag, callOpts(options)) });
       } catch (e) {
         if (isNotFound(e)) continue;
         throw new CopyError('source', undefined, e);
       }
-      await job.graph(desc);
-      await toDestination(desc.digest, () => dst.tag(desc, tag, callOpts(options)));
-      options.onProgress?.({ type: 'tagged', descriptor: desc, tag });
-      cosignTags.push(tag);
     }
+  }
+  const alone =
+    rootReferrers.length === 0 &&
+    found.length === 0 &&
+    !(options.referrers && isIndexMediaType(root.mediaType));
+  if (alone) job.rootTags = { digest: root.digest, tags };
+  await job.graph(root);
+  const copiedReferrers: Descriptor[] = [];
+  if (options.referrers) {
+    await job.referrers(root, copiedReferrers, options.maxReferrerDepth ?? 4, rootReferrers);
+  }
+  const cosignTags: string[] = [];
+  for (const { tag, desc } of found) {
+    await job.graph(desc);
+    await toDestination(desc.digest, () => dst.tag(desc, tag, callOpts(options)));
+    options.onProgress?.({ type: 'tagged', descriptor: desc, tag });
+    cosignTags.push(tag);
   }
   for (const tag of tags) {
     if (job.tagged.has(tag)) continue;
@@ -200,12 +209,24 @@ class CopyJob {
     this.options.onProgress?.({ type: 'copied', descriptor: desc });
   }
 
-  async referrers(subject: Descriptor, out: Descriptor[], depth: number): Promise<void> {
-    if (depth <= 0 || !isReferrerLister(this.src)) return;
+  /** The subject's referrers at the source. */
+  async list(subject: Descriptor): Promise<Descriptor[]> {
+    if (!isReferrerLister(this.src)) return [];
     const o = callOpts(this.options);
-    const list = await fromSource(subject.digest, () =>
+    return fromSource(subject.digest, () =>
       (this.src as ReadOnlyTarget & { referrers: Repository['referrers'] }).referrers(subject, o),
     );
+  }
+
+  async referrers(
+    subject: Descriptor,
+    out: Descriptor[],
+    depth: number,
+    listed?: Descriptor[],
+  ): Promise<void> {
+    if (depth <= 0 || !isReferrerLister(this.src)) return;
+    const o = callOpts(this.options);
+    const list = listed ?? (await this.list(subject));
     for (const r of list) {
       if (out.some((d) => d.digest === r.digest)) continue;
       await this.graph(r);

@@ -6,7 +6,7 @@ import { isIndexMediaType, MediaType, stripParameters } from './media-types.js';
 import type { Repository } from './repository.js';
 import { nextLink } from './tags.js';
 import type { CallOptions, ReferrersOptions } from './target.js';
-import { discard, toRegistryError } from './transport/errors.js';
+import { discard, readTextLimited, toRegistryError } from './transport/errors.js';
 import { MAX_MANIFEST_BYTES, readAll } from './verify.js';
 
 /**
@@ -67,8 +67,12 @@ async function viaReferrersApi(
       (res.status === 404 || res.status === 405 || (res.status === 200 && (!type || !isIndexMediaType(type))))
     ) {
       // No referrers API (or a false 200 that is not an index): use the tag schema.
-      await discard(res);
-      repo.referrersApi = false;
+      // A 404 naming an unknown repository says nothing about the registry's API, so
+      // it is not remembered (the client shares what is learned across repositories).
+      let body = '';
+      if (res.status === 404) body = await readTextLimited(res, 4096);
+      else await discard(res);
+      if (!body.includes('NAME_UNKNOWN')) repo.referrersApi = false;
       return undefined;
     }
     if (res.status !== 200) throw await toRegistryError(res, 'GET', url);

@@ -57,8 +57,21 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
   readonly client: RegistryClient;
   readonly reference: Reference;
   readonly options: Readonly<RepositoryOptions>;
-  /** Learned referrers capability; see {@link RepositoryOptions.referrersApi}. */
-  referrersApi: boolean | undefined;
+  #referrersApi: boolean | undefined;
+
+  /**
+   * Learned referrers capability; see {@link RepositoryOptions.referrersApi}. What one
+   * repository learns is remembered by the client for its registry, so other
+   * repositories of the same registry do not probe again.
+   */
+  get referrersApi(): boolean | undefined {
+    return this.#referrersApi ?? this.client.referrersApiOf(this.reference.registry);
+  }
+
+  set referrersApi(value: boolean | undefined) {
+    this.#referrersApi = value;
+    if (value !== undefined) this.client.noteReferrersApi(this.reference.registry, value);
+  }
   // Manifests recently pushed or fetched (verified, content-addressed), so that tagging
   // or re-reading them needs no extra round trip. Bounded.
   readonly #recent = new Map<string, { descriptor: Descriptor; bytes: Uint8Array }>();
@@ -74,7 +87,7 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
     this.client = client;
     this.reference = reference;
     this.options = options;
-    this.referrersApi = options.referrersApi;
+    this.#referrersApi = options.referrersApi;
   }
 
   /** `registry/name`. */

@@ -246,6 +246,49 @@ describe('mirror plan/apply (two registries on loopback + a classic repository)'
     expect(again.results.find((r) => r.name === 'redis')!.status).toBe('skipped');
   });
 
+  it('lists tags once per repository instead of probing, and tags last only when something must go first', async () => {
+    await publish('listed', '1.0.0');
+    await publish('listed', '1.1.0', {}, false);
+    const fromUp = upstream.requests.length;
+    const fromIn = internal.requests.length;
+    const s = parseMirrorSpec({
+      target: { registry: inn.host, prefix: 'charts/vendor', plainHttp: true },
+      charts: [{ name: 'listed', source: `oci://${up.host}/charts/listed`, versions: ['1.0.0', '1.1.0'] }],
+    });
+    const report = await applyMirror(s, { client });
+    expect(report.summary).toEqual({ copied: 2, skipped: 0, refused: 0, failed: 0 });
+    expect(report.results[0]!.signaturesCarried).toBe(2); // legacy .sig + bundle referrer
+    expect(report.results[1]!.signaturesCarried).toBe(0);
+    const path = (u: string) => new URL(u).pathname;
+    const upReqs = upstream.requests.slice(fromUp).map((r) => `${r.method} ${path(r.url)}`);
+    const inReqs = internal.requests.slice(fromIn).map((r) => `${r.method} ${path(r.url)}`);
+    // One listing per side: only the signature tag that exists is looked up (for its
+    // digest); absent .att/.sbom tags and absent target tags cost no request.
+    expect(upReqs.filter((r) => r === 'GET /v2/charts/listed/tags/list')).toHaveLength(1);
+    expect(upReqs.filter((r) => /\.(sig|att|sbom)$/.test(r))).toEqual([
+      `HEAD /v2/charts/listed/manifests/${digests['listed-1.0.0']!.replace(':', '-')}.sig`,
+    ]);
+    expect(inReqs.filter((r) => r === 'GET /v2/charts/vendor/listed/tags/list')).toHaveLength(1);
+    expect(inReqs.filter((r) => /^HEAD .*manifests\/1\.[01]\.0$/.test(r))).toEqual([]);
+    // 1.1.0 has nothing travelling with it: manifest and tag in one PUT.
+    const manifestPuts = inReqs.filter((r) => r.startsWith('PUT /v2/charts/vendor/listed/manifests/'));
+    const d110 = digests['listed-1.1.0']!;
+    expect(manifestPuts.filter((r) => r.endsWith('/1.1.0') || r.endsWith(d110))).toEqual([
+      'PUT /v2/charts/vendor/listed/manifests/1.1.0',
+    ]);
+    // 1.0.0 has signatures: root by digest, then the signatures, then the tag, last.
+    const d100 = digests['listed-1.0.0']!;
+    const i = (suffix: string) => manifestPuts.findIndex((r) => r.endsWith(suffix));
+    expect(i(d100)).toBeGreaterThanOrEqual(0);
+    expect(i('.sig')).toBeGreaterThan(i(d100));
+    expect(i('/1.0.0')).toBeGreaterThan(i('.sig'));
+    // The carried signature verifies at the target with the upstream key.
+    const verified = await verifyChart(client, `${inn.host}/charts/vendor/listed:1.0.0`, {
+      policy: { keys: [upstreamKeys.publicKeyPem], tlog: 'skip' },
+    });
+    expect(verified.pinned).toBe(`${inn.host}/charts/vendor/listed@${d100}`);
+  });
+
   it('refuses to overwrite when upstream re-publishes a version (drift) and never tags unsigned content', async () => {
     await publish('drifty', '1.0.0');
     const s = spec([

@@ -323,6 +323,25 @@ describe('RegistryClient against the in-memory registry', () => {
       expect(filtered.map((d: Descriptor) => d.digest)).toEqual([sbom.manifest.desc.digest]);
     });
 
+    it('remembers the capability per registry, but not from an unknown repository', async () => {
+      const { client, registry, subject } = await withSignature({});
+      const fresh = new RegistryClient({ fetch: registry.fetch, plainHttp: true });
+      // An unknown repository on a registry with the API answers 404 NAME_UNKNOWN.
+      const unknown = fresh.repository(`${HOST}/nobody/here`);
+      expect(await unknown.referrers(subject)).toEqual([]);
+      expect(unknown.referrersApi).toBeUndefined();
+      expect(fresh.referrersApiOf(HOST)).toBeUndefined();
+      // A registry without the API (404 for the route) is remembered for its other repositories.
+      registry.referrersApi = false;
+      const first = fresh.repository(`${HOST}/ref/app`);
+      expect((await first.referrers(subject)).length).toBe(0);
+      expect(fresh.referrersApiOf(HOST)).toBe(false);
+      const before = registry.requests.length;
+      expect(await fresh.repository(`${HOST}/ref/other`).referrers(subject)).toEqual([]);
+      expect(registry.requests.slice(before).some((r) => r.url.includes('/referrers/'))).toBe(false);
+      expect(client.referrersApiOf(HOST)).toBe(true); // each client keeps its own
+    });
+
     it('does not report the subject itself when the registry answers the referrers tag with it', async () => {
       const { client, registry } = setup({ referrersApi: false, answerReferrersTagWithSubject: true });
       const repo = client.repository(`${HOST}/gitlab/app`);

@@ -24,12 +24,33 @@ export async function readTextLimited(res: Response, limit: number): Promise<str
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Discards a response body so the connection can be reused. */
+/** Bodies up to this size are read to their end when discarded; larger ones are cancelled. */
+const DRAIN_LIMIT = 64 * 1024;
+
+/**
+ * Discards a response body. A short body (the usual empty or small JSON of a 201,
+ * 202 or 404) is read to its end, so the connection goes back to the keep-alive
+ * pool: cancelling a body aborts the exchange and closes the socket, which costs a
+ * new connection (and the registry's work to accept it) for the next request.
+ */
 export async function discard(res: Response): Promise<void> {
+  const body = res.body;
+  if (!body) return;
+  const declared = res.headers.get('content-length');
+  const reader = body.getReader();
   try {
-    await res.body?.cancel();
+    if (declared !== null && !(Number(declared) <= DRAIN_LIMIT)) return;
+    let total = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      total += value.byteLength;
+      if (total > DRAIN_LIMIT) return;
+    }
   } catch {
-    // ignore
+    // a broken body is discarded all the same
+  } finally {
+    reader.cancel().catch(() => {});
   }
 }
 

@@ -35,6 +35,13 @@ export interface CreateFetchOptions extends HostSettings {
   env?: Record<string, string | undefined>;
   /** Keep-alive connections per origin. Default 16. */
   connections?: number;
+  /**
+   * Keep the connection open after a `HEAD` request. undici closes it by default (in
+   * case a misbehaving server sends a body anyway), which costs a new TCP (and TLS)
+   * connection per existence check; registries answer `HEAD` correctly, so chartproof
+   * keeps it. Set false for a server that does not. Default true.
+   */
+  keepAliveAfterHead?: boolean;
 }
 
 /**
@@ -80,9 +87,21 @@ function createDispatcher(options: CreateFetchOptions): Dispatcher {
     if (httpProxy) proxyOptions.httpProxy = httpProxy;
     if (httpsProxy) proxyOptions.httpsProxy = httpsProxy;
     if (noProxy) proxyOptions.noProxy = noProxy;
-    return new EnvHttpProxyAgent(proxyOptions);
+    return withHeadKeepAlive(new EnvHttpProxyAgent(proxyOptions), options);
   }
-  return new Agent(common);
+  return withHeadKeepAlive(new Agent(common), options);
+}
+
+/** Lets `HEAD` requests keep their connection (undici's `reset: false`), unless disabled. */
+function withHeadKeepAlive(agent: Dispatcher, options: CreateFetchOptions): Dispatcher {
+  if (options.keepAliveAfterHead === false) return agent;
+  return agent.compose(
+    (dispatch) => (opts, handler) =>
+      dispatch(
+        opts.method === 'HEAD' && opts.reset === undefined ? { ...opts, reset: false } : opts,
+        handler,
+      ),
+  );
 }
 
 /**
