@@ -9,7 +9,8 @@ import type { Command, CommandContext } from './commands.js';
 import { Exit, UsageError } from './io.js';
 
 const USAGE =
-  'mirror (plan|apply|drift) --config FILE | export --config FILE --to DIR | import --from DIR --config FILE ' +
+  'mirror (plan|apply|drift) --config FILE | export --config FILE --to DIR|FILE.tar | ' +
+  'import --from DIR|FILE.tar --config FILE ' +
   '[--json REPORT|-] [--concurrency N]';
 const SUBCOMMANDS = ['plan', 'apply', 'export', 'import', 'drift'];
 
@@ -85,9 +86,10 @@ export const MIRROR_COMMAND: Command = {
     'apply   copies: OCI sources byte for byte with their signatures and referrers, classic charts in Helm\u2019s\n' +
     '        OCI format; adds the internal signature (sign.key, password from COSIGN_PASSWORD); tags last.\n' +
     'export  writes the verified, scanned charts with their upstream signatures to DIR (one OCI image layout\n' +
-    '        per chart in DIR/<name>, plus chartproof-mirror.json), whatever the target already holds.\n' +
-    'import  copies such an export into the target after verifying it again in a quarantine (signatures,\n' +
-    '        scanners, digests); signs and tags like apply.\n' +
+    '        per chart in DIR/<name>, plus chartproof-mirror.json), whatever the target already holds;\n' +
+    '        a --to path ending in .tar writes that tree as one reproducible tar file instead.\n' +
+    'import  copies such an export (directory or tar) into the target after verifying it again in a\n' +
+    '        quarantine (signatures, scanners, digests); signs and tags like apply.\n' +
     'drift   compares mirrored versions with upstream: CHANGED (same version, other digest upstream: exit 1),\n' +
     '        missing-upstream, and newer-upstream versions the spec would take. Ends with a Drift: line.\n' +
     '--json REPORT writes the JSON report to a file (or stdout with -). Credentials come from --registry-config.\n',
@@ -110,9 +112,13 @@ export const MIRROR_COMMAND: Command = {
     const to = ctx.values.to as string | undefined;
     const from = ctx.values.from as string | undefined;
     if (sub === 'export' ? !to : to !== undefined)
-      throw new UsageError(sub === 'export' ? '--to DIR is required' : '--to applies to mirror export');
+      throw new UsageError(
+        sub === 'export' ? '--to DIR (or FILE.tar) is required' : '--to applies to mirror export',
+      );
     if (sub === 'import' ? !from : from !== undefined)
-      throw new UsageError(sub === 'import' ? '--from DIR is required' : '--from applies to mirror import');
+      throw new UsageError(
+        sub === 'import' ? '--from DIR (or FILE.tar) is required' : '--from applies to mirror import',
+      );
     const spec = await loadMirrorSpec(config);
     const rawConcurrency = ctx.values.concurrency as string | undefined;
     if (rawConcurrency !== undefined) {

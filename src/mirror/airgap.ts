@@ -5,7 +5,8 @@
  * {@link applyMirror}. The export is untrusted on the way in: everything is verified
  * again, in a quarantine, before it reaches the target.
  */
-import { lstat, readFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import semver from 'semver';
 import { ociTagForVersion } from '../chart/config.js';
@@ -18,6 +19,7 @@ import { RegistryClient } from '../oci/client.js';
 import { copy } from '../oci/copy.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { type Digest, digestOf } from '../oci/digest.js';
+import { isTarPath, packDirectory, unpackTar } from '../oci/dir-tar.js';
 import { OciLayout } from '../oci/layout.js';
 import { PrefetchedSource } from '../oci/prefetched.js';
 import { MediaType } from '../oci/media-types.js';
@@ -276,6 +278,10 @@ function resultOf(item: MirrorPlanItem): MirrorResult {
  * {@link applyMirror} would push (with the `.prov` layer when one was verified).
  * Exporting again into the same directory adds to it (same version: replaced).
  *
+ * A `dir` ending in `.tar` is written as one reproducible tar of that directory tree
+ * instead (through a temporary directory, renamed into place at the end); exporting
+ * again into an existing tar adds to it the same way.
+ *
  * Result statuses: `copied` (exported), `skipped` (a second range resolving to the
  * same version), `refused`, `failed`.
  * @throws ChartproofError `IO`, `INVALID_ARGUMENT` (an unreadable existing manifest)
@@ -286,6 +292,35 @@ export async function exportMirror(
   dir: string,
   options: MirrorOptions,
 ): Promise<MirrorReport> {
+  if (!isTarPath(dir)) return exportToDir(spec, dir, options);
+  return withTempDir(async (tmp) => {
+    if (await isFile(dir)) await unpackTar(dir, tmp, options.signal ? { signal: options.signal } : {});
+    const report = await exportToDir(spec, tmp, options);
+    await packDirectory(tmp, dir, options.signal ? { signal: options.signal } : {});
+    return report;
+  });
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'chartproof-airgap-')).catch((e) => {
+    throw new ChartproofError('IO', `cannot create a temporary directory: ${message(e)}`, { cause: e });
+  });
+  try {
+    return await fn(join(dir, 'export'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function exportToDir(spec: MirrorSpec, dir: string, options: MirrorOptions): Promise<MirrorReport> {
   const started = Date.now();
   const previous = await readManifest(dir);
   const plan = await planMirror(spec, { ...options, client: withEmptyTarget(options.client, spec) });
@@ -559,8 +594,8 @@ async function importEntry(
 }
 
 /**
- * Imports an export made by {@link exportMirror} into the target registry. The
- * export directory is untrusted media, and its manifest file only says what to look
+ * Imports an export made by {@link exportMirror} (a directory, or a tar file of
+ * one) into the target registry. The export is untrusted media, and its manifest file only says what to look
  * for: each entry must be requested by `spec` (chart, kind, requested version or
  * range, matching version and tag), then its layout content is copied into a fresh
  * in-memory quarantine registry (every blob verified against its digest on the way)
@@ -575,6 +610,20 @@ async function importEntry(
  * @public
  */
 export async function importMirror(
+  spec: MirrorSpec,
+  dir: string,
+  options: ApplyMirrorOptions,
+): Promise<MirrorReport> {
+  if (!(await isFile(dir))) return importFromDir(spec, dir, options);
+  // A tar export: unpacked (as untrusted input: files and directories only, no path
+  // outside the temporary directory, bounded sizes) and imported from there.
+  return withTempDir(async (tmp) => {
+    await unpackTar(dir, tmp, options.signal ? { signal: options.signal } : {});
+    return importFromDir(spec, tmp, options);
+  });
+}
+
+async function importFromDir(
   spec: MirrorSpec,
   dir: string,
   options: ApplyMirrorOptions,

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -246,6 +246,39 @@ describe('mirror export/import (air gap)', () => {
     expect(other.results[0]!.reason).toMatch(/does not request "1\.0\.0"/);
   });
 
+  it('exports to a tar file (reproducible, added to on re-export) and imports from it', async () => {
+    const tarFile = join(dir, 'out', 'charts.tar');
+    const only = (versions: string[]): MirrorSpec['charts'] => [
+      { name: 'nginx', source: `oci://${up.host}/charts/nginx`, versions, verify: verifyUp() },
+    ];
+    const first = await exportMirror(spec('127.0.0.1:9', 'tar', only(['1.0.0'])), tarFile, { client });
+    expect(first.summary.copied).toBe(1);
+    expect(statSync(tarFile).isFile()).toBe(true);
+    // No temporary files left next to the tar.
+    expect(readdirSync(join(dir, 'out'))).toEqual(['charts.tar']);
+    const second = await exportMirror(spec('127.0.0.1:9', 'tar', only(['1.1.0'])), tarFile, { client });
+    expect(second.summary.copied).toBe(1);
+
+    const target = new MemoryRegistry();
+    const t = await target.listen();
+    try {
+      const imported = await importMirror(spec(t.host, 'tar', only(['1.0.0', '1.1.0'])), tarFile, {
+        client,
+        env,
+      });
+      expect(imported.summary).toEqual({ copied: 2, skipped: 0, refused: 0, failed: 0 });
+      expect(imported.results.map((r) => r.digest)).toEqual([digests['nginx-1.0.0'], digests['nginx-1.1.0']]);
+    } finally {
+      await t.close();
+    }
+    // A corrupted tar is refused before anything is written.
+    const broken = join(dir, 'out', 'broken.tar');
+    writeFileSync(broken, readFileSync(tarFile).subarray(0, 700));
+    await expect(
+      importMirror(spec(gap.host, 'tar', only(['1.0.0'])), broken, { client, env }),
+    ).rejects.toThrow();
+  });
+
   it('CLI: mirror export and import with summary lines and exit codes', async () => {
     await publish('cli-app', '3.0.0');
     const file = join(dir, 'airgap.yaml');
@@ -293,6 +326,6 @@ describe('mirror export/import (air gap)', () => {
 
     const usage = captureIo('', { HOME: dir });
     expect(await run(['mirror', 'export', '--config', file], usage.io)).toBe(2);
-    expect(usage.err()).toMatch(/--to DIR is required/);
+    expect(usage.err()).toMatch(/--to DIR \(or FILE\.tar\) is required/);
   });
 });
