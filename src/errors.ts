@@ -280,3 +280,16 @@ export function redactUrl(url: string): string {
     return redact(url);
   }
 }
+
+/**
+ * True for "does not exist" answers: any registry 404, or a `NOT_FOUND`,
+ * `MANIFEST_UNKNOWN` or `NAME_UNKNOWN` error.
+ * @internal
+ */
+export function isNotFoundError(e: unknown): boolean {
+  return (
+    (e instanceof RegistryError && e.status === 404) ||
+    (e instanceof ChartproofError &&
+      (e.code === 'NOT_FOUND' || e.code === 'MANIFEST_UNKNOWN' || e.code === 'NAME_UNKNOWN'))
+  );
+}

@@ -4,7 +4,7 @@
  */
 import { isLenientSemver, parseVersionConstraint } from './metadata.js';
 import semver from 'semver';
-import { ChartproofError, RegistryError } from '../errors.js';
+import { ChartproofError, isNotFoundError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { type Digest, digestOf, isDigest } from '../oci/digest.js';
@@ -281,14 +281,6 @@ export interface ResolveChartVersionOptions {
   signal?: AbortSignal;
 }
 
-function isNotFound(e: unknown): boolean {
-  return (
-    (e instanceof RegistryError && e.status === 404) ||
-    (e instanceof ChartproofError &&
-      (e.code === 'NOT_FOUND' || e.code === 'MANIFEST_UNKNOWN' || e.code === 'NAME_UNKNOWN'))
-  );
-}
-
 /**
  * Resolves a chart version or semver range to a tag of `repo`, with Helm's rules:
  * an explicit version (Masterminds `NewVersion`) is used verbatim as the tag (`+` as
@@ -318,7 +310,7 @@ export async function resolveChartVersion(
     try {
       await repo.resolve(tag, call);
     } catch (e) {
-      if (isNotFound(e)) throw notFound(e);
+      if (isNotFoundError(e)) throw notFound(e);
       throw e;
     }
     return tag;
@@ -331,7 +323,7 @@ export async function resolveChartVersion(
     try {
       tags = await repo.tags(call);
     } catch (e) {
-      if (!isNotFound(e)) throw e;
+      if (!isNotFoundError(e)) throw e;
       tags = [];
     }
   }

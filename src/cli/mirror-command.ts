@@ -1,5 +1,6 @@
 import { writeFileAtomic } from '../fs.js';
-import { exportMirror, importMirror } from '../mirror/airgap.js';
+import { exportMirror } from '../mirror/airgap.js';
+import { importMirror } from '../mirror/airgap-import.js';
 import { applyMirror, type MirrorReport, mirrorSummaryLine } from '../mirror/apply.js';
 import { detectDrift, type DriftReport, driftSummaryLine } from '../mirror/drift.js';
 import { type MirrorPlanItem, planMirror } from '../mirror/plan.js';

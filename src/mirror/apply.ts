@@ -8,13 +8,12 @@ import { loadChartArchive } from '../chart/load.js';
 import { pushChart } from '../chart/oci.js';
 import { ChartproofError } from '../errors.js';
 import { copy } from '../oci/copy.js';
-import { PrefetchedSource } from '../oci/prefetched.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import type { Repository } from '../oci/repository.js';
 import { passwordFromEnv } from '../sign/keys.js';
 import type { Signer } from '../sign/signer.js';
-import { type MirrorOptions, type MirrorPlanItem, mapLimit, planItem } from './plan.js';
+import { type MirrorOptions, type MirrorPlanItem, mapLimit, planItem, sourceOf } from './plan.js';
 import { MirrorRunCache } from './run-cache.js';
 import type { MirrorSpec } from './spec.js';
 
@@ -111,15 +110,7 @@ async function copyOne(
     const carry = spec.carrySignatures ?? true;
     // No tag yet: the tag is written last, after the internal signature.
     // What planning downloaded (and verified) is served from memory, not fetched again.
-    const source = item.prefetched
-      ? new PrefetchedSource(
-          srcRepo,
-          item.prefetched.root,
-          item.prefetched.bytes,
-          item.prefetched.blobs,
-          item.prefetched.sourceTags,
-        )
-      : srcRepo;
+    const source = sourceOf(item, srcRepo);
     // Without an internal signature to add first, copy writes the tag itself, after
     // everything else (with the manifest in one request when nothing travels with it).
     const copied = await copy(source, item.sourceDigest!, dst, undefined, {

@@ -7,7 +7,7 @@ import { ociTagForVersion, versionForOciTag } from '../chart/config.js';
 import { isLenientSemver, parseVersionConstraint } from '../chart/metadata.js';
 import { isStrictVersion } from '../chart/oci.js';
 import { downloadRepoChart, fetchRepoIndex, type RepoIndexEntry } from '../chart/repo.js';
-import { ChartproofError, RegistryError } from '../errors.js';
+import { isNotFoundError } from '../errors.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Repository } from '../oci/repository.js';
 import { type MirrorOptions, mapLimit } from './plan.js';
@@ -67,18 +67,11 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-function isNotFound(e: unknown): boolean {
-  return (
-    (e instanceof RegistryError && e.status === 404) ||
-    (e instanceof ChartproofError && ['NOT_FOUND', 'MANIFEST_UNKNOWN', 'NAME_UNKNOWN'].includes(e.code))
-  );
-}
-
 async function tagsOf(repo: Repository, signal?: AbortSignal): Promise<string[]> {
   try {
     return await repo.tags({ signal });
   } catch (e) {
-    if (isNotFound(e)) return [];
+    if (isNotFoundError(e)) return [];
     throw e;
   }
 }
@@ -120,7 +113,7 @@ async function ociUpstream(chart: MirrorChart, options: MirrorOptions): Promise<
       try {
         return (await repo.resolve(ociTagForVersion(version), { signal })).digest;
       } catch (e) {
-        if (isNotFound(e)) return undefined;
+        if (isNotFoundError(e)) return undefined;
         throw e;
       }
     },

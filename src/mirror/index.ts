@@ -50,6 +50,7 @@ export type {
 } from './spec.js';
 export { loadMirrorSpec, mirrorHostSettings, parseMirrorSpec, targetRepository } from './spec.js';
 export type { AirgapEntry, AirgapManifest } from './airgap.js';
-export { AIRGAP_MANIFEST_FILE, exportMirror, importMirror } from './airgap.js';
+export { AIRGAP_MANIFEST_FILE, exportMirror } from './airgap.js';
+export { importMirror } from './airgap-import.js';
 export type { DriftItem, DriftReport, DriftStatus } from './drift.js';
 export { detectDrift, driftSummaryLine } from './drift.js';

@@ -10,9 +10,12 @@ import type { Descriptor } from '../oci/descriptor.js';
 import type { FetchedManifest } from '../oci/repository.js';
 import { downloadRepoChart, fetchRepoIndex, resolveRepoChartVersion, resolveRepoUrl } from '../chart/repo.js';
 import { ociTagForVersion } from '../chart/config.js';
-import { ChartproofError, RegistryError } from '../errors.js';
+import { ChartproofError, isNotFoundError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
 import { MediaType } from '../oci/media-types.js';
+import { PrefetchedSource } from '../oci/prefetched.js';
+import type { Repository } from '../oci/repository.js';
+import type { ReadOnlyTarget } from '../oci/target.js';
 import type { VerificationPolicy } from '../verify/policy.js';
 import { MirrorRunCache } from './run-cache.js';
 import { builtinScanner, type Finding, runScanners, type Scanner } from './scan.js';
@@ -75,6 +78,16 @@ export interface MirrorPlanItem {
   };
 }
 
+/**
+ * The source to copy an OCI item from: what planning downloaded (and verified) is
+ * served from memory, and the source's tag list answers for absent signature tags.
+ * @internal
+ */
+export function sourceOf(item: MirrorPlanItem, repo: Repository): ReadOnlyTarget {
+  const p = item.prefetched;
+  return p ? new PrefetchedSource(repo, p.root, p.bytes, p.blobs, p.sourceTags) : repo;
+}
+
 /** Options shared by plan and apply. @public */
 export interface MirrorOptions {
   /** The client for sources and the target (its per-host settings apply). */
@@ -96,13 +109,6 @@ export interface MirrorEvent {
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-function isNotFound(e: unknown): boolean {
-  return (
-    (e instanceof RegistryError && e.status === 404) ||
-    (e instanceof ChartproofError && ['NOT_FOUND', 'MANIFEST_UNKNOWN', 'NAME_UNKNOWN'].includes(e.code))
-  );
 }
 
 async function policyFor(chart: MirrorChart): Promise<VerificationPolicy | undefined> {
@@ -144,10 +150,19 @@ async function targetDigest(
   // With the target's tag list in hand, an absent tag needs no request.
   const known = cache ? await cache.tags(repo, signal) : undefined;
   if (known && !known.has(target.slice(at + 1))) return undefined;
+  return tagDigest(repo, target.slice(at + 1), signal);
+}
+
+/** The digest a tag names, or undefined when the tag does not exist. @internal */
+export async function tagDigest(
+  repo: Repository,
+  tag: string,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
   try {
-    return (await repo.resolve(target.slice(at + 1), { signal })).digest;
+    return (await repo.resolve(tag, { signal })).digest;
   } catch (e) {
-    if (isNotFound(e)) return undefined;
+    if (isNotFoundError(e)) return undefined;
     throw e;
   }
 }
@@ -214,7 +229,7 @@ async function planOci(
   try {
     fetched = await repo.fetchManifest(tag, { signal });
   } catch (e) {
-    if (!isNotFound(e)) throw e;
+    if (!isNotFoundError(e)) throw e;
     throw new ChartproofError(
       'NOT_FOUND',
       `${repo.name}: could not locate a version matching provided version string ${item.requested}`,
@@ -405,7 +420,7 @@ export async function planItem(
   } catch (e) {
     options.signal?.throwIfAborted();
     item.action = 'fail';
-    item.reason = isNotFound(e) ? `not found at the source: ${message(e)}` : message(e);
+    item.reason = isNotFoundError(e) ? `not found at the source: ${message(e)}` : message(e);
   }
   return item;
 }

@@ -5,16 +5,9 @@
  * repository indexes (fetched once per repository, not once per version).
  */
 import { fetchRepoIndex, type RepoIndex } from '../chart/repo.js';
-import { ChartproofError, RegistryError } from '../errors.js';
+import { RegistryError, isNotFoundError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
 import type { Repository } from '../oci/repository.js';
-
-function isNotFound(e: unknown): boolean {
-  return (
-    (e instanceof RegistryError && e.status === 404) ||
-    (e instanceof ChartproofError && ['NOT_FOUND', 'MANIFEST_UNKNOWN', 'NAME_UNKNOWN'].includes(e.code))
-  );
-}
 
 /** @internal */
 export class MirrorRunCache {
@@ -33,7 +26,7 @@ export class MirrorRunCache {
         (list) => new Set(list),
         (e: unknown) => {
           signal?.throwIfAborted();
-          if (isNotFound(e)) return new Set<string>();
+          if (isNotFoundError(e)) return new Set<string>();
           // Listing not allowed or not supported: fall back to one probe per tag.
           if (e instanceof RegistryError && [401, 403, 405].includes(e.status)) return undefined;
           throw e;

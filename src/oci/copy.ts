@@ -1,4 +1,4 @@
-import { ChartproofError, CopyError } from '../errors.js';
+import { ChartproofError, CopyError, isNotFoundError } from '../errors.js';
 import type { Descriptor } from './descriptor.js';
 import { isIndexMediaType, isManifestMediaType } from './media-types.js';
 import { referrersTag } from './referrers.js';
@@ -85,7 +85,7 @@ export async function copy(
       try {
         found.push({ tag, desc: await src.resolve(tag, callOpts(options)) });
       } catch (e) {
-        if (isNotFound(e)) continue;
+        if (isNotFoundError(e)) continue;
         throw new CopyError('source', undefined, e);
       }
     }
@@ -281,11 +281,6 @@ function tagOf(ref: string): string[] {
 
 function callOpts(o: CopyOptions): CallOptions {
   return o.signal ? { signal: o.signal } : {};
-}
-
-function isNotFound(e: unknown): boolean {
-  const code = (e as { code?: string }).code;
-  return code === 'NOT_FOUND' || code === 'MANIFEST_UNKNOWN' || code === 'NAME_UNKNOWN';
 }
 
 async function fromSource<T>(digest: string | undefined, fn: () => Promise<T>): Promise<T> {

@@ -4,12 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pullChart, pushChart } from '../../src/chart/oci.js';
 import { run } from '../../src/cli/main.js';
-import {
-  AIRGAP_MANIFEST_FILE,
-  type AirgapManifest,
-  exportMirror,
-  importMirror,
-} from '../../src/mirror/airgap.js';
+import { AIRGAP_MANIFEST_FILE, type AirgapManifest, exportMirror } from '../../src/mirror/airgap.js';
+import { importMirror } from '../../src/mirror/airgap-import.js';
 import { applyMirror } from '../../src/mirror/apply.js';
 import { type MirrorSpec, parseMirrorSpec } from '../../src/mirror/spec.js';
 import { copy } from '../../src/oci/copy.js';
