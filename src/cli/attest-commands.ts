@@ -1,6 +1,7 @@
 import { parseChartReference } from '../chart/oci.js';
 import { ChartproofError } from '../errors.js';
 import {
+  type AttestationFormat,
   attestChart,
   COSIGN_CUSTOM_PREDICATE_TYPE,
   cosignCustomPredicate,
@@ -9,6 +10,7 @@ import {
 } from '../sign/attest.js';
 import { keyFileSigner, passwordFromEnv } from '../sign/keys.js';
 import { AttestationVerificationError, verifyChartAttestations } from '../verify/attestation.js';
+import type { SignatureFormat } from '../verify/chart.js';
 import type { Command } from './commands.js';
 import {
   annotationsFromFlags,
@@ -55,13 +57,16 @@ export function predicateFromFile(
   return predicate;
 }
 
+const ATTEST_FORMATS: readonly AttestationFormat[] = ['bundle', 'legacy', 'both'];
+
 /**
- * `chartproof attest --key KEY --predicate FILE [--type T] REF [-a k=v]...`: signs an
- * in-toto attestation of the chart's manifest digest and attaches it as a bundle
- * referrer (cosign v3 `attest`).
+ * `chartproof attest --key KEY --predicate FILE [--type T] [--format bundle|legacy|both]
+ * REF [-a k=v]...`: signs an in-toto attestation of the chart's manifest digest and
+ * attaches it as a bundle referrer (cosign v3 `attest`, the default), as a layer of the
+ * legacy `sha256-<hex>.att` manifest (cosign v2, `--new-bundle-format=false`), or both.
  */
 export const ATTEST_COMMAND: Command = {
-  usage: 'attest --key KEY --predicate FILE [--type T] REF [-a k=v]...',
+  usage: 'attest --key KEY --predicate FILE [--type T] [--format bundle|legacy|both] REF [-a k=v]...',
   summary:
     'attach a signed in-toto attestation (SBOM, SLSA provenance, …) to a chart (password from COSIGN_PASSWORD)',
   help:
@@ -69,11 +74,14 @@ export const ATTEST_COMMAND: Command = {
     'link, vuln, openvex, custom (default, as in cosign), or a predicate type URI. With custom, the predicate file is\n' +
     'wrapped as cosign does: {"Data": "<file text>", "Timestamp": "<now>"}; every other type takes a JSON object.\n' +
     'The reference is resolved to its digest once; the statement names that digest. -a adds signed annotations to\n' +
-    'the statement subject. No transparency-log entry is made: verify with --insecure-ignore-tlog.\n',
+    'the statement subject. --format: bundle (default, cosign 3: a Sigstore bundle referrer), legacy (cosign 2 and\n' +
+    '`cosign attest --new-bundle-format=false`: a DSSE layer appended to the sha256-<hex>.att tag, other layers\n' +
+    'kept) or both. No transparency-log entry is made: verify with --insecure-ignore-tlog.\n',
   options: {
     key: { type: 'string' },
     predicate: { type: 'string' },
     type: { type: 'string' },
+    format: { type: 'string' },
     annotations: { type: 'string', short: 'a', multiple: true },
   },
   async run(ctx) {
@@ -82,6 +90,9 @@ export const ATTEST_COMMAND: Command = {
     if (!keyPath) throw new UsageError('--key is required');
     const predicatePath = ctx.values.predicate as string | undefined;
     if (!predicatePath) throw new UsageError('--predicate is required');
+    const format = ((ctx.values.format as string | undefined) ?? 'bundle') as AttestationFormat;
+    if (!ATTEST_FORMATS.includes(format))
+      throw new UsageError(`--format must be one of ${ATTEST_FORMATS.join(', ')}`);
     const predicateType = resolvePredicateType((ctx.values.type as string | undefined) ?? 'custom');
     const predicate = predicateFromFile(await readTextFile(predicatePath, 'predicate'), predicateType);
     const password = passwordFromEnv(ctx.io.env);
@@ -95,18 +106,30 @@ export const ATTEST_COMMAND: Command = {
     const result = await attestChart(repo, subject, signer, {
       predicateType,
       predicate,
+      format,
       ...(annotations ? { annotations } : {}),
     });
     const pinned = repo.pinned(subject.digest);
-    if (ctx.flags.json) {
-      ctx.io.stdout(
-        `${JSON.stringify({ pinned, digest: subject.digest, predicateType, referrer: result.manifest.digest, referrersApi: result.referrersApi }, null, 2)}\n`,
-      );
-    } else {
-      ctx.io.stdout(
-        `Attested ${pinned}\n  type: ${predicateType}\n  bundle: ${repo.name}@${result.manifest.digest} (referrer)\n`,
+    const out: Record<string, unknown> = { pinned, digest: subject.digest, predicateType, format };
+    const lines = [`Attested ${pinned}`, `  type: ${predicateType}`];
+    if (result.legacy) {
+      const l = result.legacy;
+      out.legacy = {
+        tag: l.tag,
+        manifestDigest: l.manifestDigest,
+        layer: l.layer.digest,
+        appended: l.appended,
+      };
+      lines.push(
+        `  legacy: ${repo.name}:${l.tag} (layer ${l.layer.digest}${l.appended ? '' : ', already there'})`,
       );
     }
+    if (result.format !== 'legacy') {
+      out.referrer = result.manifest.digest;
+      out.referrersApi = result.referrersApi;
+      lines.push(`  bundle: ${repo.name}@${result.manifest.digest} (referrer)`);
+    }
+    ctx.io.stdout(ctx.flags.json ? `${JSON.stringify(out, null, 2)}\n` : `${lines.join('\n')}\n`);
     return Exit.ok;
   },
 };
@@ -119,23 +142,32 @@ export const ATTEST_COMMAND: Command = {
  */
 export const VERIFY_ATTESTATION_COMMAND: Command = {
   usage:
-    'verify-attestation REF (--key PUB | --certificate-identity[-regexp] X --certificate-oidc-issuer[-regexp] Y) [--type T] [--trusted-root FILE | --tuf] [--insecure-ignore-tlog] [-a k=v]...',
+    'verify-attestation REF (--key PUB | --certificate-identity[-regexp] X --certificate-oidc-issuer[-regexp] Y) [--type T] [--format bundle|legacy] [--trusted-root FILE | --tuf] [--insecure-ignore-tlog] [-a k=v]...',
   summary: 'verify a chart’s in-toto attestations of one predicate type and print the predicates',
   help:
     '\n--type is a cosign shorthand (slsaprovenance, slsaprovenance1, spdx, cyclonedx, vuln, openvex, custom, …) or a\n' +
     'URI; the default is custom, as in cosign. Only the predicate type inside the signed statement counts. The\n' +
     'reference is resolved to a digest once; the result gives `pinned` (registry/repo@sha256:…) to install.\n' +
+    'Sigstore bundle referrers are tried first, then legacy sha256-<hex>.att layers (cosign 2); the result\n' +
+    'says which format verified. --format bundle|legacy restricts the formats tried.\n' +
     'Transparency-log evidence is required unless --insecure-ignore-tlog, checked offline against --trusted-root\n' +
     'FILE (or the TUF root with --tuf, over the network).\n' +
     'Exit codes: 0 verified, 1 no (valid) attestation, 2 bad usage or unreadable input, 3 registry or network.\n',
-  options: { ...POLICY_OPTIONS, type: { type: 'string' } },
+  options: { ...POLICY_OPTIONS, type: { type: 'string' }, format: { type: 'string' } },
   async run(ctx) {
     const [ref] = expectArgs(ctx.args, 1, this.usage);
     const predicateType = resolvePredicateType((ctx.values.type as string | undefined) ?? 'custom');
+    const format = ctx.values.format as string | undefined;
+    if (format !== undefined && format !== 'bundle' && format !== 'legacy')
+      throw new UsageError('--format must be bundle or legacy');
     const policy = await policyFromFlags(ctx);
     if (policy.tlog === 'skip') ctx.io.stderr(TLOG_WARNING);
     try {
-      const result = await verifyChartAttestations(ctx.client, ref!, { policy, predicateType });
+      const result = await verifyChartAttestations(ctx.client, ref!, {
+        policy,
+        predicateType,
+        ...(format ? { formats: [format as SignatureFormat] } : {}),
+      });
       ctx.io.stderr(
         `\nVerification for ${ref} --\nThe following checks were performed on each of these signatures:\n${result.checks
           .map((c) => `  - ${c}\n`)

@@ -3,7 +3,8 @@
  * custom predicates), written the way `cosign attest` does by default since v3: an
  * in-toto statement about the chart's manifest digest, signed into a Sigstore DSSE
  * bundle v0.3 and stored as an OCI 1.1 referrer whose manifest carries the
- * `dev.sigstore.bundle.predicateType` annotation.
+ * `dev.sigstore.bundle.predicateType` annotation; or, on request, in cosign's legacy
+ * `sha256-<hex>.att` layout (see `legacy-attest.ts`).
  *
  * References: cosign `cmd/cosign/cli/attest/attest.go`,
  * `cmd/cosign/cli/options/predicate.go` (`PredicateTypeMap`, `ParsePredicateType`),
@@ -16,6 +17,11 @@ import type { Descriptor } from '../oci/descriptor.js';
 import { type Digest, parseDigest } from '../oci/digest.js';
 import type { Repository } from '../oci/repository.js';
 import { createDsseBundle, type SigstoreBundleJson, type Witness } from './bundle.js';
+import {
+  type AttachLegacyAttestationResult,
+  attachLegacyAttestation,
+  createDsseEnvelope,
+} from './legacy-attest.js';
 import { type AttachBundleResult, attachBundle } from './referrer.js';
 import type { Signer } from './signer.js';
 import { type InTotoSubject, inTotoStatement } from './statement.js';
@@ -101,7 +107,17 @@ export function cosignCustomPredicate(
   return { Data: text, Timestamp: time.toISOString().replace(/\.\d{3}Z$/, 'Z') };
 }
 
-/** Options of {@link attestChart}. @public */
+/**
+ * Where {@link (attestChart:1)} stores the attestation: `bundle` (a Sigstore bundle
+ * referrer, cosign v3's default), `legacy` (a layer of the `sha256-<hex>.att` manifest,
+ * what cosign v2 and `cosign attest --new-bundle-format=false` write), or `both`.
+ * @public
+ */
+export type AttestationFormat = 'bundle' | 'legacy' | 'both';
+
+const ATTESTATION_FORMATS: readonly AttestationFormat[] = ['bundle', 'legacy', 'both'];
+
+/** Options of {@link (attestChart:1)}. @public */
 export interface AttestChartOptions {
   /** Predicate type: a URI, or a cosign shorthand (see {@link resolvePredicateType}). */
   predicateType: string;
@@ -117,50 +133,112 @@ export interface AttestChartOptions {
    * writes it; `false` writes no name.
    */
   subjectName?: string | false;
-  /** Creation time of the referrer. If unset, now. */
+  /**
+   * The storage format. If unset, `bundle` (cosign v3's default). With `both` the same
+   * statement is signed twice, once into each format (legacy first).
+   */
+  format?: AttestationFormat;
+  /** Creation time of the referrer (bundle format). If unset, now. */
   created?: Date | string;
-  /** Rekor / TSA witnesses (see `createDsseBundle`). If unset, none. */
+  /**
+   * Rekor / TSA witnesses (see `createDsseBundle`). If unset, none. Bundle format only:
+   * with `legacy` or `both` they are refused.
+   */
   witnesses?: Witness[];
   signal?: AbortSignal;
 }
 
-/** What {@link attestChart} did. @public */
+/** What {@link (attestChart:1)} did with the bundle format (`bundle` or `both`). @public */
 export interface AttestChartResult extends AttachBundleResult {
+  /** The format written. */
+  format: 'bundle' | 'both';
   /** The predicate type URI written (shorthands resolved). */
   predicateType: string;
   /** The signed in-toto statement bytes. */
   statement: Uint8Array;
   /** The bundle JSON stored in the referrer. */
   bundle: SigstoreBundleJson;
+  /** The legacy `.att` layer written, with `format: 'both'`. */
+  legacy?: AttachLegacyAttestationResult;
+}
+
+/** What {@link (attestChart:1)} did with `format: 'legacy'`. @public */
+export interface AttestChartLegacyResult {
+  /** The format written. */
+  format: 'legacy';
+  /** The attested manifest. */
+  subject: Descriptor;
+  /** The predicate type URI written (shorthands resolved). */
+  predicateType: string;
+  /** The signed in-toto statement bytes (the envelope's payload). */
+  statement: Uint8Array;
+  /** The `.att` layer written. */
+  legacy: AttachLegacyAttestationResult;
 }
 
 /**
- * Attests `subject` the way `cosign attest --key` (v3, default bundle format) does: an
- * in-toto Statement v1 whose subject is the manifest's sha256 (named after the
- * repository), `predicateType` and `predicate`; signed by `signer` into a DSSE bundle
- * v0.3 and stored with `attachBundle` as a referrer annotated with the predicate type.
- * Every call adds a referrer.
+ * Attests `subject` the way `cosign attest --key` does: an in-toto Statement v1 whose
+ * subject is the manifest's sha256 (named after the repository), `predicateType` and
+ * `predicate`, signed by `signer`. `format` (default `bundle`, cosign v3's default)
+ * chooses the storage: `bundle` signs a DSSE bundle v0.3 stored with `attachBundle` as a
+ * referrer annotated with the predicate type (every call adds a referrer); `legacy`
+ * signs a DSSE envelope appended to the `sha256-<hex>.att` manifest
+ * (`attachLegacyAttestation`, cosign `--new-bundle-format=false`); `both` does both with
+ * the same statement.
  *
  * @param subject - the chart manifest: a descriptor (trusted as given), or a digest or
- *   tag of `repo` (resolved with HEAD)
+ *   tag of `repo` (resolved with HEAD, once)
  * @throws ChartproofError `INVALID_ARGUMENT` for an invalid predicate type, predicate,
- *   annotation or subject; as `createDsseBundle` and `attachBundle`
+ *   annotation, format or subject, or witnesses with a legacy format; as
+ *   `createDsseBundle`, `attachBundle`, `createDsseEnvelope` and `attachLegacyAttestation`
  * @example
  * ```ts
  * await attestChart(repo, '1.0.0', signer, {
  *   predicateType: SLSA_PROVENANCE_V1_PREDICATE_TYPE,
  *   predicate: { buildDefinition: { … }, runDetails: { … } },
+ *   format: 'both',
  * });
  * ```
  * @public
  */
+export function attestChart(
+  repo: Repository,
+  subject: Descriptor | Digest | string,
+  signer: Signer,
+  options: AttestChartOptions & { format: 'legacy' },
+): Promise<AttestChartLegacyResult>;
+/** {@inheritDoc (attestChart:1)} @public */
+export function attestChart(
+  repo: Repository,
+  subject: Descriptor | Digest | string,
+  signer: Signer,
+  options: AttestChartOptions & { format?: 'bundle' | 'both' },
+): Promise<AttestChartResult>;
+/** {@inheritDoc (attestChart:1)} @public */
+export function attestChart(
+  repo: Repository,
+  subject: Descriptor | Digest | string,
+  signer: Signer,
+  options: AttestChartOptions,
+): Promise<AttestChartResult | AttestChartLegacyResult>;
 export async function attestChart(
   repo: Repository,
   subject: Descriptor | Digest | string,
   signer: Signer,
   options: AttestChartOptions,
-): Promise<AttestChartResult> {
+): Promise<AttestChartResult | AttestChartLegacyResult> {
   const { signal } = options;
+  const format = options.format ?? 'bundle';
+  if (!ATTESTATION_FORMATS.includes(format))
+    throw new ChartproofError(
+      'INVALID_ARGUMENT',
+      `unknown attestation format ${JSON.stringify(format)}: use ${ATTESTATION_FORMATS.join(', ')}`,
+    );
+  if (format !== 'bundle' && (options.witnesses ?? []).length > 0)
+    throw new ChartproofError(
+      'INVALID_ARGUMENT',
+      'witnesses (transparency log, timestamps) are written in the bundle format only',
+    );
   const predicateType = resolvePredicateType(options.predicateType);
   const predicate = options.predicate;
   if (typeof predicate !== 'object' || predicate === null || Array.isArray(predicate))
@@ -176,6 +254,13 @@ export async function attestChart(
   if (name !== false) statementSubject.name = name;
   if (Object.keys(annotations).length > 0) statementSubject.annotations = { ...annotations };
   const statement = inTotoStatement([statementSubject], predicateType, predicate);
+
+  let legacy: AttachLegacyAttestationResult | undefined;
+  if (format !== 'bundle') {
+    const envelope = await createDsseEnvelope(statement, signer, { signal });
+    legacy = await attachLegacyAttestation(repo, subjectDesc, envelope, { predicateType, signal });
+    if (format === 'legacy') return { format, subject: subjectDesc, predicateType, statement, legacy };
+  }
   const bundle = await createDsseBundle(statement, signer, {
     signal,
     ...(options.witnesses ? { witnesses: options.witnesses } : {}),
@@ -185,5 +270,5 @@ export async function attestChart(
     ...(options.created !== undefined ? { created: options.created } : {}),
     signal,
   });
-  return { ...attached, predicateType, statement, bundle };
+  return { ...attached, format, predicateType, statement, bundle, ...(legacy ? { legacy } : {}) };
 }

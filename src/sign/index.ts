@@ -2,7 +2,9 @@
  * chartproof/sign: cosign-compatible signing. Generates, imports, encrypts and
  * decrypts cosign key files (`cosign.key` / `cosign.pub`), and signs with them or with
  * any other {@link Signer} (KMS, HSM); writes cosign legacy `sha256-<hex>.sig`
- * signatures ({@link signLegacy}). See docs/signing.md. It also re-exports the
+ * signatures ({@link signLegacy}), Sigstore bundle referrers, and in-toto attestations
+ * in both formats ({@link (attestChart:1)}: bundle referrers or legacy `sha256-<hex>.att`
+ * layers). See docs/signing.md. It also re-exports the
  * error types.
  * @packageDocumentation
  */
@@ -99,7 +101,13 @@ export {
   parseInTotoStatement,
   statementHasSubject,
 } from './statement.js';
-export type { AttestChartOptions, AttestChartResult, CosignCustomPredicate } from './attest.js';
+export type {
+  AttestationFormat,
+  AttestChartLegacyResult,
+  AttestChartOptions,
+  AttestChartResult,
+  CosignCustomPredicate,
+} from './attest.js';
 export {
   attestChart,
   COSIGN_CUSTOM_PREDICATE_TYPE,
@@ -114,6 +122,22 @@ export {
   SLSA_PROVENANCE_V1_PREDICATE_TYPE,
   SPDX_PREDICATE_TYPE,
 } from './attest.js';
+export type {
+  AttachLegacyAttestationOptions,
+  AttachLegacyAttestationResult,
+  CreateDsseEnvelopeOptions,
+  DsseEnvelopeJson,
+} from './legacy-attest.js';
+export {
+  attachLegacyAttestation,
+  cosignAttestationTag,
+  createDsseEnvelope,
+  DSSE_ENVELOPE_MEDIA_TYPE,
+  decodeDsseBase64,
+  encodeDsseEnvelope,
+  LEGACY_PREDICATE_TYPE_ANNOTATION,
+  parseDsseEnvelope,
+} from './legacy-attest.js';
 export type {
   CertificateIdentityInfo,
   IdentityTokenSource,

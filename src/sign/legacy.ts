@@ -255,7 +255,11 @@ export async function signLegacy(
 
 // ---------------------------------------------------------------------------------------
 
-async function fetchExisting(
+/**
+ * The manifest at `tag` (a cosign `.sig` / `.att` tag), or undefined when the tag does not exist.
+ * @internal
+ */
+export async function fetchExisting(
   repo: Repository,
   tag: string,
   signal: AbortSignal | undefined,
@@ -268,8 +272,12 @@ async function fetchExisting(
   }
 }
 
-/** The layers of an existing signature manifest, validated. */
-function signatureLayers(existing: FetchedManifest, where: string): Descriptor[] {
+/**
+ * The layers of an existing signature (or attestation) manifest, validated.
+ * @throws ChartproofError `INVALID_MANIFEST` when it is not an image manifest with a layer list
+ * @internal
+ */
+export function signatureLayers(existing: FetchedManifest, where: string): Descriptor[] {
   const m = existing.manifest;
   const mt = existing.descriptor.mediaType;
   if (mt !== MediaType.OciManifest && mt !== MediaType.DockerManifest)
@@ -279,7 +287,12 @@ function signatureLayers(existing: FetchedManifest, where: string): Descriptor[]
   return m.layers.map((l: unknown) => checkDescriptor(l, 'INVALID_MANIFEST', where));
 }
 
-function manifestOptions(existing: FetchedManifest | undefined): SignatureManifestOptions {
+/**
+ * What an appended manifest keeps of the existing one: its Docker media type, its
+ * annotations and its subject.
+ * @internal
+ */
+export function manifestOptions(existing: FetchedManifest | undefined): SignatureManifestOptions {
   if (!existing) return {};
   const out: SignatureManifestOptions = {};
   if (existing.descriptor.mediaType === MediaType.DockerManifest) out.mediaType = MediaType.DockerManifest;
@@ -314,7 +327,8 @@ function isSameSignature(
   }
 }
 
-async function pushIfMissing(
+/** Pushes a blob unless the registry already has it. @internal */
+export async function pushIfMissing(
   repo: Repository,
   desc: Descriptor,
   data: Uint8Array,

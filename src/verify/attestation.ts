@@ -1,9 +1,10 @@
 /**
- * Verification of in-toto attestations attached to a chart as Sigstore bundle
- * referrers (`cosign attest`, v3 default format), the way `cosign verify-attestation
- * --type T` does: every DSSE bundle referrer is a candidate, the predicate type that
- * counts is the one in the SIGNED statement (the manifest annotation is not trusted),
- * and each candidate must verify against the policy and name the chart's digest.
+ * Verification of in-toto attestations attached to a chart, the way `cosign
+ * verify-attestation --type T` does: Sigstore bundle referrers (`cosign attest`, v3
+ * default format) first, then cosign's legacy `sha256-<hex>.att` layers (cosign v2,
+ * `--new-bundle-format=false`). Every DSSE envelope is a candidate, the predicate type
+ * that counts is the one in the SIGNED statement (manifest and layer annotations are not
+ * trusted), and each candidate must verify against the policy and name the chart's digest.
  *
  * References: cosign `cmd/cosign/cli/verify/verify_attestation.go`,
  * `pkg/policy/attestation.go` (`AttestationToPayloadJSON`), `pkg/cosign/verify.go`
@@ -13,10 +14,14 @@ import { parseChartReference } from '../chart/oci.js';
 import { ChartproofError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
 import type { Digest } from '../oci/digest.js';
+import type { Repository } from '../oci/repository.js';
 import { resolvePredicateType } from '../sign/attest.js';
+import { decodeDsseBase64 } from '../sign/legacy-attest.js';
 import { findBundles } from '../sign/referrer.js';
 import { COSIGN_SIGN_PREDICATE_TYPE, IN_TOTO_PAYLOAD_TYPE, parseInTotoStatement } from '../sign/statement.js';
-import { type BundleSigner, verifySigstoreBundle } from './bundle.js';
+import { type BundleSigner, type BundleVerification, verifySigstoreBundle } from './bundle.js';
+import type { SignatureFormat } from './chart.js';
+import { findLegacyAttestations, verifyLegacyAttestationLayer } from './legacy-attestation.js';
 import { type CheckList, policyThreshold, policyTlogMode, type VerificationPolicy } from './policy.js';
 
 /** Options of {@link verifyChartAttestations}. @public */
@@ -28,13 +33,25 @@ export interface VerifyAttestationsOptions {
    * signature statements (`https://sigstore.dev/cosign/sign/v1`), which are signatures.
    */
   predicateType?: string;
+  /**
+   * Formats to try, in order; the first whose verified attestations reach the threshold
+   * wins. If unset, `['bundle', 'legacy']` (cosign v3's order: referrers, then the
+   * `sha256-<hex>.att` tag).
+   */
+  formats?: SignatureFormat[];
   /** Most referrers examined. If unset, 256 (see `findBundles`). */
   maxReferrers?: number;
+  /** Largest legacy envelope read per layer. If unset, 128 MiB (see `findLegacyAttestations`). */
+  maxPayloadBytes?: number;
   signal?: AbortSignal;
 }
 
 /** An attestation that verified. @public */
 export interface VerifiedAttestation {
+  /** `bundle`: a Sigstore bundle referrer; `legacy`: a layer of the `sha256-<hex>.att` manifest. */
+  format: SignatureFormat;
+  /** Where it is: the referrer manifest digest, or `<att tag> layer <n>`. */
+  source: string;
   /** The predicate type of the signed statement. */
   predicateType: string;
   /** The signed predicate; `null` when the statement has none. */
@@ -43,7 +60,7 @@ export interface VerifiedAttestation {
   signer: BundleSigner;
   /** cosign's check sentences for it. */
   checks: CheckList;
-  /** Digest of the referrer manifest holding the bundle. */
+  /** Digest of the manifest holding it (the referrer, or the `.att` manifest). */
   manifestDigest: Digest;
   /** Whether transparency-log evidence was verified for it. */
   tlog: 'verified' | 'not-checked';
@@ -51,7 +68,11 @@ export interface VerifiedAttestation {
 
 /** A candidate attestation that did not verify, and why. @public */
 export interface RejectedAttestation {
-  /** Digest of the referrer manifest holding the bundle. */
+  /** `bundle`: a Sigstore bundle referrer; `legacy`: a layer of the `sha256-<hex>.att` manifest. */
+  format: SignatureFormat;
+  /** Where it is: the referrer manifest digest, or `<att tag> layer <n>`. */
+  source: string;
+  /** Digest of the manifest holding it (the referrer, or the `.att` manifest). */
   manifestDigest: Digest;
   /** The (unverified) predicate type of its statement, when readable. */
   predicateType?: string;
@@ -66,9 +87,11 @@ export interface AttestationVerification {
   digest: Digest;
   /** `registry/repository@sha256:…`: install this, not the tag. */
   pinned: string;
+  /** The format whose attestations satisfied the policy. */
+  format: SignatureFormat;
   /** The predicate type URI asked for (shorthands resolved); absent when any type was accepted. */
   predicateType?: string;
-  /** The verified attestations (at least the policy threshold). */
+  /** The verified attestations of {@link AttestationVerification.format} (at least the policy threshold). */
   attestations: VerifiedAttestation[];
   /** Attestations of the wanted type that did not verify, and unreadable statements. */
   rejected: RejectedAttestation[];
@@ -101,22 +124,145 @@ export class AttestationVerificationError extends ChartproofError {
   }
 }
 
+/** What one format yielded. */
+interface Tally {
+  attestations: VerifiedAttestation[];
+  rejected: RejectedAttestation[];
+  seen: string[];
+  candidates: number;
+}
+
+interface Where {
+  format: SignatureFormat;
+  source: string;
+  manifestDigest: Digest;
+}
+
+/**
+ * Selects on the statement inside the envelope, then verifies it: the signature over
+ * exactly these bytes is checked by `verify`, and the verified statement's type is
+ * checked again.
+ */
+function consider(
+  tally: Tally,
+  where: Where,
+  payloadB64: string,
+  matches: (type: string) => boolean,
+  verify: () => BundleVerification,
+): void {
+  let claimed: string;
+  try {
+    claimed = parseInTotoStatement(decodeDsseBase64(payloadB64)).predicateType;
+  } catch (e) {
+    tally.rejected.push({ ...where, reason: `unreadable statement: ${(e as Error).message}` });
+    return;
+  }
+  if (!tally.seen.includes(claimed)) tally.seen.push(claimed);
+  if (!matches(claimed)) return;
+  tally.candidates++;
+  try {
+    const v = verify();
+    const statement = v.statement;
+    if (!statement || !matches(statement.predicateType))
+      throw new ChartproofError(
+        'SIGNATURE_INVALID',
+        'the verified statement does not have the wanted predicate type',
+      );
+    tally.attestations.push({
+      ...where,
+      predicateType: statement.predicateType,
+      predicate: statement.predicate ?? null,
+      signer: v.signer,
+      checks: v.checks,
+      tlog: v.tlogEntries > 0 ? 'verified' : 'not-checked',
+    });
+  } catch (e) {
+    if (!(e instanceof ChartproofError) || (e.code !== 'SIGNATURE_INVALID' && e.code !== 'KEY_INVALID'))
+      throw e;
+    tally.rejected.push({ ...where, predicateType: claimed, reason: e.message });
+  }
+}
+
+async function bundleAttestations(
+  repo: Repository,
+  digest: Digest,
+  options: VerifyAttestationsOptions,
+  matches: (type: string) => boolean,
+): Promise<Tally> {
+  const { policy, signal } = options;
+  const tally: Tally = { attestations: [], rejected: [], seen: [], candidates: 0 };
+  const found = await findBundles(repo, digest, {
+    ...(options.maxReferrers !== undefined ? { maxReferrers: options.maxReferrers } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  for (const b of found.bundles) {
+    signal?.throwIfAborted();
+    const env = b.bundle.dsseEnvelope;
+    // Message-signature bundles sign a digest, not a statement: not attestations.
+    if (!env || env.payloadType !== IN_TOTO_PAYLOAD_TYPE) continue;
+    const where: Where = { format: 'bundle', source: b.manifestDigest, manifestDigest: b.manifestDigest };
+    consider(tally, where, env.payload, matches, () => verifySigstoreBundle(b.bundle, { digest, policy }));
+  }
+  return tally;
+}
+
+async function legacyAttestations(
+  repo: Repository,
+  digest: Digest,
+  options: VerifyAttestationsOptions,
+  matches: (type: string) => boolean,
+): Promise<Tally> {
+  const { policy, signal } = options;
+  const tally: Tally = { attestations: [], rejected: [], seen: [], candidates: 0 };
+  const found = await findLegacyAttestations(repo, digest, {
+    ...(options.maxPayloadBytes !== undefined ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  if (!found.manifest) return tally;
+  for (const layer of found.layers) {
+    signal?.throwIfAborted();
+    // Other attachments (not DSSE envelopes) are not attestations.
+    if (layer.reason?.startsWith('skipped:')) continue;
+    const where: Where = {
+      format: 'legacy',
+      source: `${found.tag} layer ${layer.index}`,
+      manifestDigest: found.manifest.digest,
+    };
+    const envelope = layer.envelope;
+    if (!envelope) {
+      tally.rejected.push({ ...where, reason: layer.reason ?? 'unreadable envelope' });
+      continue;
+    }
+    // Like bundles: only in-toto statements are attestations.
+    if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) continue;
+    consider(tally, where, envelope.payload, matches, () =>
+      verifyLegacyAttestationLayer({ envelope, annotations: layer.annotations }, { digest, policy }),
+    );
+  }
+  return tally;
+}
+
 /**
  * Verifies the in-toto attestations of a chart in its registry, like
- * `cosign verify-attestation --type T` (v3, bundle referrers): the reference is
- * resolved to a digest once; the Sigstore bundle referrers of that digest are read;
- * DSSE bundles whose signed in-toto statement has the wanted predicate type are
- * verified with `verifySigstoreBundle` (signature, key or certificate identity,
- * transparency log per `policy.tlog`, a statement subject with the chart's sha256,
- * `policy.annotations`). At least `policy.threshold` (default 1) must verify.
+ * `cosign verify-attestation --type T`: the reference is resolved to a digest once;
+ * the Sigstore bundle referrers of that digest are read first, then (when they do not
+ * satisfy the policy) the layers of the legacy `sha256-<hex>.att` manifest. DSSE
+ * envelopes whose signed in-toto statement has the wanted predicate type are verified
+ * against the policy: signature (key, or certificate identity with chain, SCT and
+ * validity), transparency log per `policy.tlog` (bundles: their tlog entries; legacy
+ * layers: the `dev.sigstore.cosign/bundle` Rekor `intoto`/`dsse` entry, offline), a
+ * statement subject with the chart's sha256 and `policy.annotations`. A format succeeds
+ * when at least `policy.threshold` (default 1) of its attestations verify; the result
+ * says which.
  *
- * The `dev.sigstore.bundle.predicateType` manifest annotation is never trusted: a
- * referrer annotated as SLSA provenance whose statement is an SPDX document is an SPDX
- * attestation. Legacy `sha256-<hex>.att` attestations are not read.
+ * The `dev.sigstore.bundle.predicateType` manifest annotation and the legacy layers'
+ * `predicateType` annotation are never trusted: an attestation annotated as SLSA
+ * provenance whose statement is an SPDX document is an SPDX attestation.
  *
  * @throws {@link AttestationVerificationError} `SIGNATURE_NOT_FOUND` /
  *   `SIGNATURE_INVALID`; ChartproofError `INVALID_REFERENCE`, `INVALID_ARGUMENT`
- *   (policy, predicate type), registry errors
+ *   (policy, predicate type, formats), `INVALID_MANIFEST` (an `.att` tag that is not
+ *   an image manifest), registry errors
  * @public
  */
 export async function verifyChartAttestations(
@@ -131,6 +277,9 @@ export async function verifyChartAttestations(
   policyTlogMode(policy);
   if ((policy.keys ?? []).length === 0 && (policy.identities ?? []).length === 0)
     throw new ChartproofError('INVALID_ARGUMENT', 'the policy names no keys and no certificate identities');
+  const formats = options.formats ?? ['bundle', 'legacy'];
+  if (formats.length === 0 || formats.some((f) => f !== 'bundle' && f !== 'legacy'))
+    throw new ChartproofError('INVALID_ARGUMENT', 'formats must list bundle and/or legacy');
   const wanted =
     options.predicateType === undefined ? undefined : resolvePredicateType(options.predicateType);
   const matches = (type: string) =>
@@ -140,55 +289,34 @@ export async function verifyChartAttestations(
   const repo = client.repository(parsed);
   const digest = parsed.digest ?? (await repo.resolve(parsed.tag ?? 'latest', { signal })).digest;
   const pinned = repo.pinned(digest);
-  const found = await findBundles(repo, digest, {
-    ...(options.maxReferrers !== undefined ? { maxReferrers: options.maxReferrers } : {}),
-    ...(signal ? { signal } : {}),
-  });
 
-  const attestations: VerifiedAttestation[] = [];
   const rejected: RejectedAttestation[] = [];
   const seen: string[] = [];
   let candidates = 0;
-  for (const b of found.bundles) {
-    signal?.throwIfAborted();
-    const env = b.bundle.dsseEnvelope;
-    // Message-signature bundles sign a digest, not a statement: not attestations.
-    if (!env || env.payloadType !== IN_TOTO_PAYLOAD_TYPE) continue;
-    // Select on the statement inside the envelope; the signature over exactly these
-    // bytes is checked below, and the verified statement is checked again.
-    let claimed: string;
-    try {
-      claimed = parseInTotoStatement(new Uint8Array(Buffer.from(env.payload, 'base64'))).predicateType;
-    } catch (e) {
-      rejected.push({
-        manifestDigest: b.manifestDigest,
-        reason: `unreadable statement: ${(e as Error).message}`,
-      });
-      continue;
-    }
-    if (!seen.includes(claimed)) seen.push(claimed);
-    if (!matches(claimed)) continue;
-    candidates++;
-    try {
-      const v = verifySigstoreBundle(b.bundle, { digest, policy });
-      const statement = v.statement;
-      if (!statement || !matches(statement.predicateType))
-        throw new ChartproofError(
-          'SIGNATURE_INVALID',
-          'the verified statement does not have the wanted predicate type',
-        );
-      attestations.push({
-        predicateType: statement.predicateType,
-        predicate: statement.predicate ?? null,
-        signer: v.signer,
-        checks: v.checks,
-        manifestDigest: b.manifestDigest,
-        tlog: v.tlogEntries > 0 ? 'verified' : 'not-checked',
-      });
-    } catch (e) {
-      if (!(e instanceof ChartproofError) || (e.code !== 'SIGNATURE_INVALID' && e.code !== 'KEY_INVALID'))
-        throw e;
-      rejected.push({ manifestDigest: b.manifestDigest, predicateType: claimed, reason: e.message });
+  let verified = 0;
+  for (const format of formats) {
+    const tally =
+      format === 'bundle'
+        ? await bundleAttestations(repo, digest, options, matches)
+        : await legacyAttestations(repo, digest, options, matches);
+    rejected.push(...tally.rejected);
+    for (const t of tally.seen) if (!seen.includes(t)) seen.push(t);
+    candidates += tally.candidates;
+    verified += tally.attestations.length;
+    if (tally.attestations.length >= threshold) {
+      const checks: CheckList = [];
+      for (const a of tally.attestations) for (const c of a.checks) if (!checks.includes(c)) checks.push(c);
+      const result: AttestationVerification = {
+        reference,
+        digest,
+        pinned,
+        format,
+        attestations: tally.attestations,
+        rejected,
+        checks,
+      };
+      if (wanted !== undefined) result.predicateType = wanted;
+      return result;
     }
   }
 
@@ -202,19 +330,12 @@ export async function verifyChartAttestations(
       details,
     );
   }
-  if (attestations.length < threshold) {
-    const reasons = rejected.map((r) => `${r.manifestDigest}: ${r.reason}`).join('; ');
-    throw new AttestationVerificationError(
-      'SIGNATURE_INVALID',
-      attestations.length > 0
-        ? `${pinned}: ${attestations.length} of the ${what} verified, the policy requires ${threshold}; ${reasons}`
-        : `no ${what} verified for ${pinned}: ${reasons}`,
-      details,
-    );
-  }
-  const checks: CheckList = [];
-  for (const a of attestations) for (const c of a.checks) if (!checks.includes(c)) checks.push(c);
-  const result: AttestationVerification = { reference, digest, pinned, attestations, rejected, checks };
-  if (wanted !== undefined) result.predicateType = wanted;
-  return result;
+  const reasons = rejected.map((r) => `${r.format} ${r.source}: ${r.reason}`).join('; ');
+  throw new AttestationVerificationError(
+    'SIGNATURE_INVALID',
+    verified > 0
+      ? `${pinned}: ${verified} of the ${what} verified, the policy requires ${threshold} of one format; ${reasons}`
+      : `no ${what} verified for ${pinned}: ${reasons}`,
+    details,
+  );
 }

@@ -18,6 +18,10 @@
  * roots come from a file ({@link loadTrustedRoot}) or, on request, from TUF
  * ({@link fetchTrustedRoot}).
  *
+ * Attestations: {@link verifyChartAttestations} (bundle referrers, then legacy
+ * `sha256-<hex>.att` layers read by {@link findLegacyAttestations} and checked by
+ * {@link verifyLegacyAttestationLayer}).
+ *
  * It also re-exports the error types.
  * @packageDocumentation
  */
@@ -80,6 +84,19 @@ export type {
   VerifyAttestationsOptions,
 } from './attestation.js';
 export { AttestationVerificationError, verifyChartAttestations } from './attestation.js';
+export type { SigstoreBundleJson } from '../sign/bundle.js';
+export type { DsseEnvelopeJson } from '../sign/legacy-attest.js';
+export type {
+  FindLegacyAttestationsOptions,
+  FindLegacyAttestationsResult,
+  LegacyAttestationInput,
+  LegacyAttestationLayer,
+} from './legacy-attestation.js';
+export {
+  findLegacyAttestations,
+  legacyAttestationBundle,
+  verifyLegacyAttestationLayer,
+} from './legacy-attestation.js';
 export type {
   CertificateAuthority,
   CertificateChainOptions,

@@ -1,0 +1,329 @@
+/**
+ * Reading and verifying cosign's legacy attestations (`sha256-<hex>.att`): each layer
+ * is a DSSE envelope over an in-toto statement, with the certificate, chain and Rekor
+ * evidence (if any) in layer annotations, as cosign v2 writes them.
+ *
+ * A layer holds the same material a Sigstore bundle does, so each one is re-expressed as
+ * a Sigstore bundle v0.1 (the version whose log entries carry only an inclusion promise,
+ * the SignedEntryTimestamp cosign stores) and checked by the same `verifySigstoreBundle`
+ * that checks bundle referrers: key or certificate chain, SCT and identity, the Rekor
+ * entry (`intoto` 0.0.2 or `dsse` 0.0.1: the SET against the trusted root's log keys,
+ * and the entry's signature and payload hash against this envelope), the DSSE signature
+ * over the PAE, and the statement's subject and annotations.
+ *
+ * References: cosign `pkg/cosign/verify.go` (`VerifyImageAttestations`, `VerifyBundle`),
+ * `pkg/oci/remote/remote.go` (`.att` suffix), `pkg/cosign/bundle/rekor.go`; sigstore
+ * protobuf-specs `sigstore_bundle.proto` (v0.1); Rekor `intoto` v0.0.2 and `dsse` v0.0.1.
+ */
+import { ChartproofError, RegistryError } from '../errors.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import { type Digest, isDigest } from '../oci/digest.js';
+import { MediaType } from '../oci/media-types.js';
+import type { Repository } from '../oci/repository.js';
+import { readAll } from '../oci/verify.js';
+import type { SigstoreBundleJson } from '../sign/bundle.js';
+import {
+  cosignAttestationTag,
+  DSSE_ENVELOPE_MEDIA_TYPE,
+  type DsseEnvelopeJson,
+  decodeDsseBase64,
+  parseDsseEnvelope,
+} from '../sign/legacy-attest.js';
+import {
+  COSIGN_BUNDLE_ANNOTATION,
+  COSIGN_CERTIFICATE_ANNOTATION,
+  decodeStdBase64,
+  MAX_SIGNATURE_LAYERS,
+} from '../sign/simplesigning.js';
+import { IN_TOTO_PAYLOAD_TYPE } from '../sign/statement.js';
+import { type BundleVerification, verifySigstoreBundle } from './bundle.js';
+import { parsePemCertificates } from './certificate.js';
+import { MAX_PAYLOAD_BYTES } from './legacy.js';
+import { policyTlogMode, type VerificationPolicy } from './policy.js';
+
+/** One layer of a `sha256-<hex>.att` manifest, read but NOT verified. @public */
+export interface LegacyAttestationLayer {
+  /** Position in the manifest's `layers`. */
+  index: number;
+  /** The layer's media type (`application/vnd.dsse.envelope.v1+json` for attestations). */
+  mediaType: string;
+  /** The layer digest (= digest of the envelope bytes, checked when they were read). */
+  layerDigest: string;
+  /** The layer's string annotations. */
+  annotations: Record<string, string>;
+  /** The parsed envelope, when the layer is a readable DSSE envelope. */
+  envelope?: DsseEnvelopeJson;
+  /** Why the layer is unusable (not a DSSE layer, blob missing or corrupt, not an envelope). */
+  reason?: string;
+}
+
+/** Outcome of {@link findLegacyAttestations}. @public */
+export interface FindLegacyAttestationsResult {
+  /** The tag read, `sha256-<hex>.att`. */
+  tag: string;
+  /** The attestation manifest; absent when the tag does not exist. */
+  manifest?: Descriptor;
+  /** Every layer, in manifest order. */
+  layers: LegacyAttestationLayer[];
+}
+
+/** Options of {@link findLegacyAttestations}. @public */
+export interface FindLegacyAttestationsOptions {
+  /** Largest envelope read per layer. If unset, 128 MiB (cosign's attachment limit). */
+  maxPayloadBytes?: number;
+  signal?: AbortSignal;
+}
+
+// A blob that is missing or does not match its descriptor makes that layer unusable;
+// other registry errors (auth, network, server, abort) are not about the attestation.
+const CONTENT_ERRORS = new Set(['DIGEST_MISMATCH', 'SIZE_MISMATCH', 'TRAILING_DATA', 'SIZE_LIMIT_EXCEEDED']);
+
+/**
+ * Reads the legacy attestations of `digest`: GET the `sha256-<hex>.att` manifest (absent ⇒
+ * no layers); for each layer with media type `application/vnd.dsse.envelope.v1+json`
+ * fetch the envelope (size-capped, digest- and size-checked while it streams) and parse
+ * it. Nothing is verified: the `predicateType` annotation is unsigned, and the envelope's
+ * signature and statement still have to be checked ({@link verifyLegacyAttestationLayer}).
+ * @throws ChartproofError `INVALID_MANIFEST` when the tag holds something other than an
+ *   image manifest with a layer list, or more than 1000 layers; `INVALID_ARGUMENT` for a
+ *   bad digest or limit; registry errors other than a missing tag or blob
+ * @public
+ */
+export async function findLegacyAttestations(
+  repo: Repository,
+  digest: Digest,
+  options: FindLegacyAttestationsOptions = {},
+): Promise<FindLegacyAttestationsResult> {
+  const { signal } = options;
+  const cap = options.maxPayloadBytes ?? MAX_PAYLOAD_BYTES;
+  if (!Number.isSafeInteger(cap) || cap < 0)
+    throw new ChartproofError(
+      'INVALID_ARGUMENT',
+      `maxPayloadBytes must be a non-negative integer, got ${cap}`,
+    );
+  const tag = cosignAttestationTag(digest);
+  let fetched: Awaited<ReturnType<Repository['fetchManifest']>>;
+  try {
+    fetched = await repo.fetchManifest(tag, { signal });
+  } catch (e) {
+    if (e instanceof RegistryError && e.status === 404) return { tag, layers: [] };
+    throw e;
+  }
+  const where = `${repo.name}:${tag}`;
+  const mt = fetched.descriptor.mediaType;
+  if (mt !== MediaType.OciManifest && mt !== MediaType.DockerManifest)
+    throw new ChartproofError('INVALID_MANIFEST', `${where} is a ${mt}, not an image manifest`);
+  const raw = fetched.manifest.layers;
+  if (!Array.isArray(raw)) throw new ChartproofError('INVALID_MANIFEST', `${where}: manifest has no layers`);
+  if (raw.length > MAX_SIGNATURE_LAYERS)
+    throw new ChartproofError(
+      'INVALID_MANIFEST',
+      `${where}: ${raw.length} layers exceed the limit of ${MAX_SIGNATURE_LAYERS}`,
+    );
+  const layers: LegacyAttestationLayer[] = [];
+  for (let index = 0; index < raw.length; index++) {
+    signal?.throwIfAborted();
+    layers.push(await readLayer(repo, raw[index], index, cap, signal));
+  }
+  return { tag, manifest: fetched.descriptor, layers };
+}
+
+async function readLayer(
+  repo: Repository,
+  raw: unknown,
+  index: number,
+  cap: number,
+  signal: AbortSignal | undefined,
+): Promise<LegacyAttestationLayer> {
+  const d = (raw !== null && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+  const annotations: Record<string, string> = {};
+  if (d.annotations !== null && typeof d.annotations === 'object' && !Array.isArray(d.annotations))
+    for (const [k, v] of Object.entries(d.annotations as Record<string, unknown>))
+      if (typeof v === 'string') annotations[k] = v;
+  const out: LegacyAttestationLayer = {
+    index,
+    mediaType: typeof d.mediaType === 'string' ? d.mediaType : '',
+    layerDigest: typeof d.digest === 'string' ? d.digest : '',
+    annotations,
+  };
+  const fail = (reason: string) => Object.assign(out, { reason });
+  if (out.mediaType !== DSSE_ENVELOPE_MEDIA_TYPE)
+    return fail(`skipped: media type ${JSON.stringify(out.mediaType)} is not a DSSE envelope`);
+  if (!isDigest(out.layerDigest)) return fail('invalid layer digest');
+  const size = d.size;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return fail('invalid layer size');
+  if (size > cap) return fail(`envelope of ${size} bytes exceeds the limit of ${cap}`);
+  let bytes: Uint8Array;
+  try {
+    const stream = await repo.fetchBlob(
+      { mediaType: out.mediaType, digest: out.layerDigest, size },
+      { signal },
+    );
+    bytes = await readAll(stream, cap);
+  } catch (e) {
+    if (e instanceof RegistryError && e.status === 404) return fail('envelope blob not found');
+    if (e instanceof ChartproofError && CONTENT_ERRORS.has(e.code))
+      return fail(`envelope blob rejected: ${e.message}`);
+    throw e;
+  }
+  try {
+    out.envelope = parseDsseEnvelope(bytes);
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  return out;
+}
+
+const ENTRY_KINDS = ['intoto', 'dsse'];
+
+function invalid(message: string): never {
+  throw new ChartproofError('SIGNATURE_INVALID', message);
+}
+
+/**
+ * A `dev.sigstore.cosign/bundle` annotation (Rekor's SignedEntryTimestamp and entry,
+ * `{"SignedEntryTimestamp", "Payload": {"body", "integratedTime", "logIndex", "logID"}}`)
+ * as a bundle v0.1 transparency-log entry with an inclusion promise. Only `intoto` and
+ * `dsse` entries, the kinds cosign logs attestations as, are accepted.
+ * @throws ChartproofError `SIGNATURE_INVALID` for a malformed annotation or another entry kind
+ */
+function tlogEntry(annotation: string): Record<string, unknown> {
+  const bad = (why: string): never => invalid(`transparency log: ${why}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(annotation);
+  } catch {
+    bad('the Rekor bundle annotation is not JSON');
+  }
+  const b = parsed as { SignedEntryTimestamp?: unknown; Payload?: Record<string, unknown> } | null;
+  const p = b?.Payload;
+  if (typeof b?.SignedEntryTimestamp !== 'string' || typeof p !== 'object' || p === null)
+    bad('the Rekor bundle lacks SignedEntryTimestamp or Payload');
+  const { body, integratedTime, logIndex, logID } = p as Record<string, unknown>;
+  if (typeof body !== 'string' || typeof logID !== 'string' || !/^[0-9a-fA-F]{64}$/.test(logID))
+    bad('the Rekor bundle payload lacks body or a log ID');
+  if (!Number.isSafeInteger(integratedTime) || !Number.isSafeInteger(logIndex) || (logIndex as number) < 0)
+    bad('the Rekor bundle has an invalid integratedTime or logIndex');
+  let set: Uint8Array;
+  let entry: { kind?: unknown; apiVersion?: unknown };
+  try {
+    set = decodeStdBase64(b!.SignedEntryTimestamp as string);
+    entry = JSON.parse(Buffer.from(decodeStdBase64(body as string)).toString('utf8'));
+  } catch {
+    return bad('the Rekor bundle has a malformed SignedEntryTimestamp or body');
+  }
+  if (typeof entry?.kind !== 'string' || typeof entry.apiVersion !== 'string')
+    bad('the Rekor entry body has no kind or apiVersion');
+  if (!ENTRY_KINDS.includes(entry.kind as string))
+    bad(`a Rekor ${String(entry.kind)} entry does not record a DSSE envelope (intoto or dsse expected)`);
+  return {
+    logIndex: String(logIndex),
+    logId: { keyId: Buffer.from(logID as string, 'hex').toString('base64') },
+    kindVersion: { kind: entry.kind, version: entry.apiVersion },
+    integratedTime: String(integratedTime),
+    inclusionPromise: { signedEntryTimestamp: Buffer.from(set).toString('base64') },
+    canonicalizedBody: body,
+  };
+}
+
+/**
+ * The Sigstore bundle (v0.1) that carries the same material as a legacy attestation
+ * layer: the envelope, the certificate (`dev.sigstore.cosign/certificate`; else a key,
+ * identified by the policy) and, unless `tlog` is false, the Rekor entry of
+ * `dev.sigstore.cosign/bundle`. The chain annotation is not used (the trusted root's CA
+ * certificates complete the path), nor RFC 3161 timestamps.
+ * @throws ChartproofError `SIGNATURE_INVALID` for an envelope with other than one
+ *   signature, an unreadable certificate or Rekor annotation
+ * @public
+ */
+export function legacyAttestationBundle(
+  envelope: DsseEnvelopeJson,
+  annotations: Record<string, string>,
+  options: { tlog?: boolean } = {},
+): SigstoreBundleJson {
+  if (envelope.signatures.length !== 1)
+    invalid(
+      `the DSSE envelope has ${envelope.signatures.length} signatures; cosign writes (and chartproof verifies) exactly one`,
+    );
+  const std = (v: string) => Buffer.from(decodeDsseBase64(v)).toString('base64');
+  const material: SigstoreBundleJson['verificationMaterial'] = {};
+  const certPem = annotations[COSIGN_CERTIFICATE_ANNOTATION];
+  if (certPem !== undefined && certPem.trim() !== '') {
+    let certs: ReturnType<typeof parsePemCertificates>;
+    try {
+      certs = parsePemCertificates(certPem);
+    } catch (e) {
+      return invalid(`certificate: ${(e as Error).message}`);
+    }
+    if (certs.length !== 1) invalid(`the certificate annotation holds ${certs.length} certificates, not 1`);
+    material.x509CertificateChain = { certificates: [{ rawBytes: certs[0]!.raw.toString('base64') }] };
+  } else {
+    material.publicKey = { hint: '' };
+  }
+  const rekor = annotations[COSIGN_BUNDLE_ANNOTATION];
+  material.tlogEntries = options.tlog !== false && rekor !== undefined ? [tlogEntry(rekor)] : [];
+  const sig = envelope.signatures[0]!;
+  return {
+    mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
+    verificationMaterial: material,
+    dsseEnvelope: {
+      payload: std(envelope.payload),
+      payloadType: envelope.payloadType,
+      signatures: [{ sig: std(sig.sig), keyid: sig.keyid ?? '' }],
+    },
+  };
+}
+
+/** Input of {@link verifyLegacyAttestationLayer}. @public */
+export interface LegacyAttestationInput {
+  /** The envelope (parsed, or the layer blob's bytes). */
+  envelope: DsseEnvelopeJson | Uint8Array;
+  /** The layer annotations (certificate, chain, Rekor bundle; `predicateType` is ignored). */
+  annotations: Record<string, string>;
+}
+
+/**
+ * Verifies one legacy attestation layer for the manifest `digest` against `policy`:
+ * payload type `application/vnd.in-toto+json`; a certificate layer needs policy
+ * identities and a trusted root, a key layer policy keys; `policy.tlog` as for legacy
+ * `.sig` signatures (`require`: a `dev.sigstore.cosign/bundle` annotation must be there
+ * and verify; `if-present`: verified when there; `skip`: ignored); then
+ * `verifySigstoreBundle` on {@link legacyAttestationBundle}: signature over the PAE,
+ * certificate chain, SCT, identity and validity at the log's integrated time, the Rekor
+ * entry against this envelope, an in-toto subject with the digest's sha256 and
+ * `policy.annotations` on it. The predicate type is not checked here.
+ * @throws ChartproofError `SIGNATURE_INVALID` with the reason when it does not verify;
+ *   `INVALID_ARGUMENT` / `KEY_INVALID` for an unusable policy
+ * @public
+ */
+export function verifyLegacyAttestationLayer(
+  input: LegacyAttestationInput,
+  options: { digest: Digest | string; policy: VerificationPolicy },
+): BundleVerification {
+  const { policy } = options;
+  if (typeof policy !== 'object' || policy === null)
+    throw new ChartproofError('INVALID_ARGUMENT', 'a policy is required');
+  const tlog = policyTlogMode(policy);
+  const envelope = input.envelope instanceof Uint8Array ? parseDsseEnvelope(input.envelope) : input.envelope;
+  const { annotations } = input;
+  if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE)
+    invalid(`unsupported DSSE payload type ${JSON.stringify(envelope.payloadType)}`);
+  const keyless = (annotations[COSIGN_CERTIFICATE_ANNOTATION] ?? '').trim() !== '';
+  if (keyless && (policy.identities ?? []).length === 0)
+    invalid('the attestation is signed with a certificate, but the policy names no certificate identities');
+  if (!keyless && (policy.keys ?? []).length === 0)
+    invalid('the attestation is signed with a key, but the policy names no keys');
+  if (!policy.trustedRoot && (keyless || tlog !== 'skip'))
+    throw new ChartproofError(
+      'INVALID_ARGUMENT',
+      keyless
+        ? 'a trusted root is required to verify certificates'
+        : 'a trusted root is required to verify transparency-log entries (or skip the transparency log)',
+    );
+  if (tlog === 'require' && annotations[COSIGN_BUNDLE_ANNOTATION] === undefined)
+    invalid(
+      `transparency log: the attestation has no Rekor bundle annotation (${COSIGN_BUNDLE_ANNOTATION}); pass tlog "skip" (--insecure-ignore-tlog) to accept it`,
+    );
+  const bundle = legacyAttestationBundle(envelope, annotations, { tlog: tlog !== 'skip' });
+  return verifySigstoreBundle(bundle, { digest: options.digest, policy });
+}
