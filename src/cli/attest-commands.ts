@@ -10,14 +10,15 @@ import {
 } from '../sign/attest.js';
 import { keyFileSigner, passwordFromEnv } from '../sign/keys.js';
 import { AttestationVerificationError, verifyChartAttestations } from '../verify/attestation.js';
-import type { SignatureFormat } from '../verify/chart.js';
 import type { Command } from './commands.js';
 import {
   annotationsFromFlags,
   POLICY_OPTIONS,
   policyFromFlags,
   readTextFile,
+  printChecks,
   TLOG_WARNING,
+  verifyFormatFromFlags,
 } from './policy-flags.js';
 import { Exit, expectArgs, UsageError } from './io.js';
 
@@ -157,22 +158,16 @@ export const VERIFY_ATTESTATION_COMMAND: Command = {
   async run(ctx) {
     const [ref] = expectArgs(ctx.args, 1, this.usage);
     const predicateType = resolvePredicateType((ctx.values.type as string | undefined) ?? 'custom');
-    const format = ctx.values.format as string | undefined;
-    if (format !== undefined && format !== 'bundle' && format !== 'legacy')
-      throw new UsageError('--format must be bundle or legacy');
+    const format = verifyFormatFromFlags(ctx);
     const policy = await policyFromFlags(ctx);
     if (policy.tlog === 'skip') ctx.io.stderr(TLOG_WARNING);
     try {
       const result = await verifyChartAttestations(ctx.client, ref!, {
         policy,
         predicateType,
-        ...(format ? { formats: [format as SignatureFormat] } : {}),
+        ...(format ? { formats: [format] } : {}),
       });
-      ctx.io.stderr(
-        `\nVerification for ${ref} --\nThe following checks were performed on each of these signatures:\n${result.checks
-          .map((c) => `  - ${c}\n`)
-          .join('')}`,
-      );
+      printChecks(ctx, ref!, result.checks);
       ctx.io.stdout(`${JSON.stringify(result, null, 2)}\n`);
       return Exit.ok;
     } catch (e) {

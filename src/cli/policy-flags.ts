@@ -13,6 +13,23 @@ import { UsageError } from './io.js';
 export const TLOG_WARNING =
   'WARNING: Skipping tlog verification is an insecure practice that lacks transparency and auditability verification for the signature.\n';
 
+/** `--format bundle|legacy` of the verify commands: which signature format to try. */
+export function verifyFormatFromFlags(ctx: CommandContext): 'bundle' | 'legacy' | undefined {
+  const format = ctx.values.format as string | undefined;
+  if (format !== undefined && format !== 'bundle' && format !== 'legacy')
+    throw new UsageError('--format must be bundle or legacy');
+  return format;
+}
+
+/** cosign's `Verification for REF --` block on stderr, one line per check performed. */
+export function printChecks(ctx: CommandContext, ref: string, checks: readonly string[]): void {
+  ctx.io.stderr(
+    `\nVerification for ${ref} --\nThe following checks were performed on each of these signatures:\n${checks
+      .map((c) => `  - ${c}\n`)
+      .join('')}`,
+  );
+}
+
 /** cosign's verification-policy flags (parseArgs options). */
 export const POLICY_OPTIONS = {
   key: { type: 'string' },

@@ -4,7 +4,7 @@ import { keyFileSigner, passwordFromEnv } from '../sign/keys.js';
 import { identityTokenFromEnv, type SignBundleKeylessOptions, signBundleKeyless } from '../sign/keyless.js';
 import { signLegacy } from '../sign/legacy.js';
 import { signBundle } from '../sign/referrer.js';
-import { ChartVerificationError, type SignatureFormat, verifyChart } from '../verify/chart.js';
+import { ChartVerificationError, verifyChart } from '../verify/chart.js';
 import type { Command, CommandContext } from './commands.js';
 import { Exit, expectArgs, UsageError } from './io.js';
 import {
@@ -12,7 +12,9 @@ import {
   POLICY_OPTIONS,
   policyFromFlags,
   readTextFile,
+  printChecks,
   TLOG_WARNING,
+  verifyFormatFromFlags,
 } from './policy-flags.js';
 
 const FORMATS = ['legacy', 'bundle', 'both'] as const;
@@ -169,20 +171,14 @@ export const VERIFY_COMMAND: Command = {
   async run(ctx) {
     const [ref] = expectArgs(ctx.args, 1, this.usage);
     const policy = await policyFromFlags(ctx);
-    const format = ctx.values.format as string | undefined;
-    if (format !== undefined && format !== 'bundle' && format !== 'legacy')
-      throw new UsageError('--format must be bundle or legacy');
+    const format = verifyFormatFromFlags(ctx);
     if (policy.tlog === 'skip') ctx.io.stderr(TLOG_WARNING);
     try {
       const result = await verifyChart(ctx.client, ref!, {
         policy,
-        ...(format ? { formats: [format as SignatureFormat] } : {}),
+        ...(format ? { formats: [format] } : {}),
       });
-      ctx.io.stderr(
-        `\nVerification for ${ref} --\nThe following checks were performed on each of these signatures:\n${result.checks
-          .map((c) => `  - ${c}\n`)
-          .join('')}`,
-      );
+      printChecks(ctx, ref!, result.checks);
       ctx.io.stdout(`${JSON.stringify(result, null, 2)}\n`);
       return Exit.ok;
     } catch (e) {

@@ -1,9 +1,3 @@
-/**
- * Air-gapped mirroring, the import half: an export (directory or tar) is untrusted
- * media; each entry is admitted by the spec, verified in an in-memory quarantine by
- * the planner itself, and only then copied into the target, signed and tagged.
- */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import semver from 'semver';
 import { ociTagForVersion } from '../chart/config.js';
@@ -26,7 +20,7 @@ import {
   type MirrorResult,
   signAndTag,
 } from './apply.js';
-import { type MirrorOptions, mapLimit, planItem, tagDigest } from './plan.js';
+import { type MirrorOptions, mapLimit, planItem, provenanceProblem, tagDigest } from './plan.js';
 import { type MirrorChart, type MirrorSpec, targetRepository } from './spec.js';
 
 import {
@@ -131,22 +125,10 @@ async function quarantine(
     if (chart.verify?.keyring) {
       let reason: string | undefined;
       if (!pulled.provenance) reason = 'the export has no .prov for this chart';
-      else {
-        try {
-          const keyring = await readFile(chart.verify.keyring);
-          const { verifyProvenance } = await import('../chart/provenance.js');
-          await verifyProvenance(pulled.archive, pulled.provenance, keyring, {
-            fileName: entry.fileName ?? `${chart.chart ?? chart.name}-${entry.version}.tgz`,
-          });
-        } catch (e) {
-          if (
-            !(e instanceof ChartproofError) ||
-            !['SIGNATURE_INVALID', 'CHART_INVALID', 'DIGEST_MISMATCH'].includes(e.code)
-          )
-            throw e;
-          reason = e.message;
-        }
-      }
+      else
+        reason = await provenanceProblem(pulled.archive, pulled.provenance, chart.verify.keyring, {
+          fileName: entry.fileName ?? `${chart.chart ?? chart.name}-${entry.version}.tgz`,
+        });
       result.verification = { method: 'provenance', verified: reason === undefined, required };
       if (reason !== undefined) {
         result.verification.reason = reason;

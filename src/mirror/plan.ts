@@ -13,6 +13,7 @@ import { ociTagForVersion } from '../chart/config.js';
 import { ChartproofError, isNotFoundError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
 import { MediaType } from '../oci/media-types.js';
+import { discard } from '../oci/transport/errors.js';
 import { PrefetchedSource } from '../oci/prefetched.js';
 import type { Repository } from '../oci/repository.js';
 import type { ReadOnlyTarget } from '../oci/target.js';
@@ -350,27 +351,16 @@ async function planRepo(
   }
   if (chart.verify?.keyring) {
     let reason: string | undefined;
-    try {
-      const provUrl = resolveRepoUrl(chart.repo!, `${got.url}.prov`);
-      const res = await client.send({ method: 'GET', url: provUrl, scopes: [], signal });
-      if (res.status !== 200) {
-        await res.body?.cancel();
-        reason = `no .prov file (${res.status})`;
-      } else {
-        item.provenance = new Uint8Array(await res.arrayBuffer());
-        const keyring = await readFile(chart.verify.keyring);
-        const { verifyProvenance } = await import('../chart/provenance.js');
-        await verifyProvenance(got.archive, item.provenance, keyring, {
-          fileName: got.url.slice(got.url.lastIndexOf('/') + 1),
-        });
-      }
-    } catch (e) {
-      if (
-        !(e instanceof ChartproofError) ||
-        !['SIGNATURE_INVALID', 'CHART_INVALID', 'DIGEST_MISMATCH'].includes(e.code)
-      )
-        throw e;
-      reason = e.message;
+    const provUrl = resolveRepoUrl(chart.repo!, `${got.url}.prov`);
+    const res = await client.send({ method: 'GET', url: provUrl, scopes: [], signal });
+    if (res.status !== 200) {
+      await discard(res);
+      reason = `no .prov file (${res.status})`;
+    } else {
+      item.provenance = new Uint8Array(await res.arrayBuffer());
+      reason = await provenanceProblem(got.archive, item.provenance, chart.verify.keyring, {
+        fileName: got.url.slice(got.url.lastIndexOf('/') + 1),
+      });
     }
     item.verification = { method: 'provenance', verified: reason === undefined, required };
     if (reason !== undefined) {
@@ -386,6 +376,32 @@ async function planRepo(
   }
   if (!(await scan(item, got.archive, spec, options))) return;
   item.action = 'copy';
+}
+
+/**
+ * Why a chart's `.prov` does not verify with the keyring file, or undefined when it
+ * does. Errors other than a failed verification (unreadable keyring) are thrown.
+ * @internal
+ */
+export async function provenanceProblem(
+  archive: Uint8Array,
+  provenance: Uint8Array,
+  keyringPath: string,
+  options: { fileName: string },
+): Promise<string | undefined> {
+  try {
+    const keyring = await readFile(keyringPath);
+    const { verifyProvenance } = await import('../chart/provenance.js');
+    await verifyProvenance(archive, provenance, keyring, options);
+    return undefined;
+  } catch (e) {
+    if (
+      !(e instanceof ChartproofError) ||
+      !['SIGNATURE_INVALID', 'CHART_INVALID', 'DIGEST_MISMATCH'].includes(e.code)
+    )
+      throw e;
+    return e.message;
+  }
 }
 
 /**
