@@ -1,5 +1,6 @@
 /**
- * chartproof/chart: safe chart loading and Helm-identical OCI push/pull.
+ * chartproof/chart: safe chart loading, packaging, Helm-identical OCI push/pull and
+ * classic `index.yaml` repositories.
  * @packageDocumentation
  */
 export type { ChartproofErrorOptions, ErrorCode } from '../errors.js';
@@ -45,6 +46,24 @@ export {
   pushChart,
   resolveChartVersion,
 } from './oci.js';
+export type {
+  DownloadedChart,
+  DownloadRepoChartOptions,
+  FetchRepoIndexOptions,
+  ParseRepoIndexOptions,
+  RepoIndex,
+  RepoIndexEntry,
+  ResolveRepoChartVersionOptions,
+} from './repo.js';
+export {
+  downloadRepoChart,
+  fetchRepoIndex,
+  MAX_REPO_CHART_BYTES,
+  MAX_REPO_INDEX_BYTES,
+  parseRepoIndex,
+  resolveRepoChartVersion,
+  resolveRepoUrl,
+} from './repo.js';
 export type {
   Chart,
   ChartDependency,

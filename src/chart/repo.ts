@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import semver from 'semver';
 import { isMap, isScalar, isSeq, type Node, parseDocument } from 'yaml';
-import { ChartproofError } from '../errors.js';
+import { ChartproofError, RegistryError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
 import type { Digest } from '../oci/digest.js';
 import { discard, toRegistryError } from '../oci/transport/errors.js';
@@ -440,6 +440,8 @@ export interface DownloadedChart {
    * digest: the archive is then unverified (Helm itself never checks it).
    */
   verified: boolean;
+  /** The `.prov` file's bytes, when `provenance` was asked for. */
+  provenance?: Uint8Array;
 }
 
 /** Options of {@link downloadRepoChart}. @public */
@@ -453,6 +455,11 @@ export interface DownloadRepoChartOptions {
   maxBytes?: number;
   /** Largest index accepted. Default {@link MAX_REPO_INDEX_BYTES}. */
   maxIndexBytes?: number;
+  /**
+   * Also download the provenance file (`<archive URL>.prov`, Helm's `--prov`); its
+   * absence is then an error. It is not verified here: see `verifyProvenance`.
+   */
+  provenance?: boolean;
 }
 
 /** The hex sha256 an entry declares, or undefined when it declares none. */
@@ -525,5 +532,31 @@ export async function downloadRepoChart(
       `chart ${name} ${entry.version} from ${url}: sha256 ${hex} does not match the index digest ${expected}`,
     );
   }
-  return { archive, entry, url, digest: `sha256:${hex}`, verified: expected !== undefined };
+  const out: DownloadedChart = {
+    archive,
+    entry,
+    url,
+    digest: `sha256:${hex}`,
+    verified: expected !== undefined,
+  };
+  if (options.provenance) {
+    const provUrl = `${url}.prov`;
+    try {
+      out.provenance = await getCapped(
+        client,
+        provUrl,
+        MAX_PROVENANCE_BYTES,
+        `provenance ${provUrl}`,
+        options.signal,
+      );
+    } catch (e) {
+      if (e instanceof RegistryError && e.status === 404)
+        throw new ChartproofError('NOT_FOUND', `failed to fetch provenance "${provUrl}"`, { cause: e });
+      throw e;
+    }
+  }
+  return out;
 }
+
+/** Largest `.prov` file accepted (a signed Chart.yaml plus the archive's hash). */
+const MAX_PROVENANCE_BYTES = 1024 * 1024;

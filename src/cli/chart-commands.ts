@@ -123,11 +123,14 @@ const pullCommand: Command = {
     const dest = resolve((ctx.values.destination as string | undefined) ?? '.');
     const repo = ctx.values.repo as string | undefined;
     if (repo !== undefined) {
-      if (ctx.values.prov) throw new UsageError('--prov is supported for oci:// charts only so far');
-      const got = await downloadRepoChart(ctx.client, repo, ref, version ? { version } : {});
+      const got = await downloadRepoChart(ctx.client, repo, ref, {
+        ...(version ? { version } : {}),
+        ...(ctx.values.prov ? { provenance: true } : {}),
+      });
       const chart = await loadChartArchive(got.archive);
       const path = join(dest, `${chart.metadata.name}-${chart.metadata.version}.tgz`);
       await writeFileAtomic(path, got.archive, 0o644, { dirMode: 0o755 });
+      if (got.provenance) await writeFileAtomic(`${path}.prov`, got.provenance, 0o644, { dirMode: 0o755 });
       if (!got.verified) {
         ctx.io.stderr(
           `Warning: the repository index lists no digest for ${ref}; the download was not verified\n`,

@@ -107,11 +107,14 @@ describe.skipIf(!haveVectors)('chartproof push / pull / inspect', () => {
     const good = await readFile(tgz);
     const evil = Buffer.concat([good, Buffer.from([0])]);
     let serveEvil = false;
+    let serveProv = true;
+    const prov = await readFile(`${tgz}.prov`);
     const digest = createHash('sha256').update(good).digest('hex');
     const index = `apiVersion: v1\nentries:\n  signtest:\n  - apiVersion: v1\n    name: signtest\n    version: 0.1.0\n    digest: ${digest}\n    urls:\n    - charts/signtest-0.1.0.tgz\n`;
     const http = createServer((req, res) => {
       if (req.url === '/index.yaml') res.end(index);
       else if (req.url === '/charts/signtest-0.1.0.tgz') res.end(serveEvil ? evil : good);
+      else if (req.url === '/charts/signtest-0.1.0.tgz.prov' && serveProv) res.end(prov);
       else res.writeHead(404).end();
     });
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
@@ -122,6 +125,18 @@ describe.skipIf(!haveVectors)('chartproof push / pull / inspect', () => {
       expect(await run(['pull', 'signtest', '--repo', url, '--version', '0.1.x', '-d', dest], c.io)).toBe(0);
       expect(c.out()).toContain('(verified against index.yaml)');
       expect((await readFile(join(dest, 'signtest-0.1.0.tgz'))).equals(good)).toBe(true);
+      expect(existsSync(join(dest, 'signtest-0.1.0.tgz.prov'))).toBe(false);
+      // --prov also downloads <archive URL>.prov, as helm pull --prov does; its absence is an error.
+      const p = capture();
+      expect(await run(['pull', 'signtest', '--repo', url, '--prov', '-d', dest], p.io)).toBe(0);
+      expect((await readFile(join(dest, 'signtest-0.1.0.tgz.prov'))).equals(prov)).toBe(true);
+      serveProv = false;
+      const noProv = capture();
+      expect(
+        await run(['pull', 'signtest', '--repo', url, '--prov', '-d', join(dir, 'np')], noProv.io),
+      ).not.toBe(0);
+      expect(noProv.err()).toMatch(/failed to fetch provenance ".*signtest-0\.1\.0\.tgz\.prov"/);
+      expect(existsSync(join(dir, 'np', 'signtest-0.1.0.tgz'))).toBe(false);
       serveEvil = true;
       const bad = capture();
       expect(await run(['pull', 'signtest', '--repo', url, '-d', join(dir, 'evil')], bad.io)).toBe(1);
