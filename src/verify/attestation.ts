@@ -236,7 +236,10 @@ async function legacyAttestations(
     // Like bundles: only in-toto statements are attestations.
     if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) continue;
     consider(tally, where, envelope.payload, matches, () =>
-      verifyLegacyAttestationLayer({ envelope, annotations: layer.annotations }, { digest, policy }),
+      verifyLegacyAttestationLayer(
+        { envelope: layer.envelopeBytes ?? envelope, annotations: layer.annotations },
+        { digest, policy },
+      ),
     );
   }
   return tally;

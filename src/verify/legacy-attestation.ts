@@ -11,6 +11,12 @@
  * and the entry's signature and payload hash against this envelope), the DSSE signature
  * over the PAE, and the statement's subject and annotations.
  *
+ * An RFC 3161 timestamp (`dev.sigstore.cosign/rfc3161timestamp`) covers the envelope's
+ * exact bytes (cosign timestamps the layer blob of legacy attestations, not the DSSE
+ * signature), so it cannot be a bundle's `timestampVerificationData` (which
+ * `@sigstore/verify` checks over the signature): it is verified next to the bundle, with
+ * `@sigstore/verify` too (`legacy-timestamp.ts`), and its time counts for the certificate.
+ *
  * References: cosign `pkg/cosign/verify.go` (`VerifyImageAttestations`, `VerifyBundle`),
  * `pkg/oci/remote/remote.go` (`.att` suffix), `pkg/cosign/bundle/rekor.go`; sigstore
  * protobuf-specs `sigstore_bundle.proto` (v0.1); Rekor `intoto` v0.0.2 and `dsse` v0.0.1.
@@ -21,7 +27,7 @@ import { type Digest, isDigest } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Repository } from '../oci/repository.js';
 import { readAll } from '../oci/verify.js';
-import type { SigstoreBundleJson } from '../sign/bundle.js';
+import { dssePae, type SigstoreBundleJson } from '../sign/bundle.js';
 import {
   cosignAttestationTag,
   DSSE_ENVELOPE_MEDIA_TYPE,
@@ -29,17 +35,26 @@ import {
   decodeDsseBase64,
   parseDsseEnvelope,
 } from '../sign/legacy-attest.js';
+import { keyHint, loadPublicKey, verifySignature } from '../sign/keys.js';
 import {
   COSIGN_BUNDLE_ANNOTATION,
   COSIGN_CERTIFICATE_ANNOTATION,
+  COSIGN_RFC3161_ANNOTATION,
   decodeStdBase64,
   MAX_SIGNATURE_LAYERS,
 } from '../sign/simplesigning.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../sign/statement.js';
-import { type BundleVerification, verifySigstoreBundle } from './bundle.js';
+import { type BundleSigner, type BundleVerification, verifySigstoreBundle } from './bundle.js';
 import { parsePemCertificates } from './certificate.js';
 import { MAX_PAYLOAD_BYTES } from './legacy.js';
-import { policyTlogMode, type VerificationPolicy } from './policy.js';
+import { verifyLegacyTimestamp, verifyTimestampedAttestation } from './legacy-timestamp.js';
+import {
+  CHECKS,
+  identityMismatch,
+  policyTlogMode,
+  type TlogMode,
+  type VerificationPolicy,
+} from './policy.js';
 
 /** One layer of a `sha256-<hex>.att` manifest, read but NOT verified. @public */
 export interface LegacyAttestationLayer {
@@ -53,6 +68,8 @@ export interface LegacyAttestationLayer {
   annotations: Record<string, string>;
   /** The parsed envelope, when the layer is a readable DSSE envelope. */
   envelope?: DsseEnvelopeJson;
+  /** The envelope's exact bytes (what an RFC 3161 timestamp covers), with `envelope`. */
+  envelopeBytes?: Uint8Array;
   /** Why the layer is unusable (not a DSSE layer, blob missing or corrupt, not an envelope). */
   reason?: string;
 }
@@ -168,6 +185,7 @@ async function readLayer(
   }
   try {
     out.envelope = parseDsseEnvelope(bytes);
+    out.envelopeBytes = bytes;
   } catch (e) {
     return fail((e as Error).message);
   }
@@ -231,7 +249,9 @@ function tlogEntry(annotation: string): Record<string, unknown> {
  * layer: the envelope, the certificate (`dev.sigstore.cosign/certificate`; else a key,
  * identified by the policy) and, unless `tlog` is false, the Rekor entry of
  * `dev.sigstore.cosign/bundle`. The chain annotation is not used (the trusted root's CA
- * certificates complete the path), nor RFC 3161 timestamps.
+ * certificates complete the path). The RFC 3161 timestamp annotation is not put in the
+ * bundle: it covers the envelope bytes, where a bundle's timestamps cover the signature
+ * ({@link verifyLegacyAttestationLayer} verifies it).
  * @throws ChartproofError `SIGNATURE_INVALID` for an envelope with other than one
  *   signature, an unreadable certificate or Rekor annotation
  * @public
@@ -276,9 +296,12 @@ export function legacyAttestationBundle(
 
 /** Input of {@link verifyLegacyAttestationLayer}. @public */
 export interface LegacyAttestationInput {
-  /** The envelope (parsed, or the layer blob's bytes). */
+  /**
+   * The envelope: the layer blob's bytes, or parsed. A layer with an RFC 3161 timestamp
+   * needs the bytes (the timestamp covers them exactly).
+   */
   envelope: DsseEnvelopeJson | Uint8Array;
-  /** The layer annotations (certificate, chain, Rekor bundle; `predicateType` is ignored). */
+  /** The layer annotations (certificate, chain, Rekor bundle, RFC 3161 timestamp; `predicateType` is ignored). */
   annotations: Record<string, string>;
 }
 
@@ -292,6 +315,13 @@ export interface LegacyAttestationInput {
  * certificate chain, SCT, identity and validity at the log's integrated time, the Rekor
  * entry against this envelope, an in-toto subject with the digest's sha256 and
  * `policy.annotations` on it. The predicate type is not checked here.
+ *
+ * A `dev.sigstore.cosign/rfc3161timestamp` annotation, when present, must verify (as in
+ * cosign; with any tlog mode, and it needs `policy.trustedRoot`): a timestamp over the
+ * envelope bytes by one of the trusted root's timestamp authorities. Its signing time is
+ * a verified time, so a keyless layer verifies with the timestamp alone (tlog `skip`, or
+ * no Rekor annotation with `if-present`); the certificate must be valid at every
+ * verified time. It is listed in the result's `timestamps` (`timestamp-authority`).
  * @throws ChartproofError `SIGNATURE_INVALID` with the reason when it does not verify;
  *   `INVALID_ARGUMENT` / `KEY_INVALID` for an unusable policy
  * @public
@@ -325,5 +355,105 @@ export function verifyLegacyAttestationLayer(
       `transparency log: the attestation has no Rekor bundle annotation (${COSIGN_BUNDLE_ANNOTATION}); pass tlog "skip" (--insecure-ignore-tlog) to accept it`,
     );
   const bundle = legacyAttestationBundle(envelope, annotations, { tlog: tlog !== 'skip' });
-  return verifySigstoreBundle(bundle, { digest: options.digest, policy });
+  const timestamp = annotations[COSIGN_RFC3161_ANNOTATION];
+  if (timestamp === undefined) return verifySigstoreBundle(bundle, { digest: options.digest, policy });
+  if (!policy.trustedRoot)
+    invalid(
+      `RFC 3161 timestamp: the attestation carries one (${COSIGN_RFC3161_ANNOTATION}), but no trusted root with timestamp authorities was given to verify it`,
+    );
+  if (!(input.envelope instanceof Uint8Array))
+    invalid(
+      "RFC 3161 timestamp: it covers the envelope's exact bytes; pass the envelope as bytes to verify it",
+    );
+  const timestamped = { annotation: timestamp, envelope, bytes: input.envelope, bundle };
+  return keyless
+    ? verifyKeylessTimestamped(timestamped, options.digest, policy, tlog)
+    : verifyKeyTimestamped(timestamped, options.digest, policy);
+}
+
+interface Timestamped {
+  annotation: string;
+  envelope: DsseEnvelopeJson;
+  bytes: Uint8Array;
+  bundle: SigstoreBundleJson;
+}
+
+/** Key-signed: the bundle as usual, then the timestamp with the policy key that verified. */
+function verifyKeyTimestamped(
+  t: Timestamped,
+  digest: string,
+  policy: VerificationPolicy,
+): BundleVerification {
+  const result = verifySigstoreBundle(t.bundle, { digest, policy });
+  const keys = (policy.keys ?? []).map((k) => (typeof k === 'string' ? loadPublicKey(k) : k));
+  const key = keys.find((k) => keyHint(k) === result.signer.keyHint) ?? invalid('the verifying key is gone');
+  const pae = dssePae(t.envelope.payloadType, decodeDsseBase64(t.envelope.payload));
+  const sig = decodeDsseBase64(t.envelope.signatures[0]!.sig);
+  const time = verifyLegacyTimestamp({
+    annotation: t.annotation,
+    covered: t.bytes,
+    trustedRoot: policy.trustedRoot!,
+    key,
+    verifySignature: (k) => verifySignature(k, pae, sig),
+  });
+  return {
+    ...result,
+    timestamps: [...result.timestamps, { kind: 'timestamp-authority', time: time.toISOString() }],
+  };
+}
+
+/**
+ * Certificate-signed: `@sigstore/verify` checks the timestamp (over the envelope bytes),
+ * the Rekor entry, the certificate chain at every verified time, the SCT and the DSSE
+ * signature; then the identity; then the statement, by `verifySigstoreBundle` with the
+ * certificate's (now verified) key, as for any bundle.
+ */
+function verifyKeylessTimestamped(
+  t: Timestamped,
+  digest: string,
+  policy: VerificationPolicy,
+  tlog: TlogMode,
+): BundleVerification {
+  const v = verifyTimestampedAttestation({
+    bundle: t.bundle,
+    envelope: t.bytes,
+    annotation: t.annotation,
+    trustedRoot: policy.trustedRoot!,
+    tlogThreshold: tlog === 'require' ? 1 : 0,
+  });
+  const signer: BundleSigner = { kind: 'certificate' };
+  const san = v.signer.identity?.subjectAlternativeName;
+  const issuer = v.signer.identity?.extensions?.issuer;
+  if (san !== undefined) signer.subject = san;
+  if (issuer !== undefined) signer.issuer = issuer;
+  const reasons = (policy.identities ?? []).map((id) => identityMismatch(id, signer));
+  if (!reasons.includes(undefined)) invalid(`certificate identity not trusted: ${reasons.join('; ')}`);
+  const claims = verifySigstoreBundle(legacyAttestationBundle(t.envelope, {}, { tlog: false }), {
+    digest,
+    policy: {
+      keys: [v.signer.key],
+      tlog: 'skip',
+      ...(policy.annotations ? { annotations: policy.annotations } : {}),
+    },
+  });
+  const annotated = Object.keys(policy.annotations ?? {}).length > 0;
+  const result: BundleVerification = {
+    verified: true,
+    mediaType: claims.mediaType,
+    content: 'dsse-envelope',
+    signer,
+    checks: [
+      CHECKS.claims,
+      ...(v.tlogEntries > 0 ? [CHECKS.tlogOffline] : []),
+      CHECKS.certificate,
+      ...(annotated ? [CHECKS.annotations] : []),
+    ],
+    timestamps: [
+      ...v.tlogTimes.map((d) => ({ kind: 'transparency-log' as const, time: d.toISOString() })),
+      { kind: 'timestamp-authority', time: v.time.toISOString() },
+    ],
+    tlogEntries: v.tlogEntries,
+  };
+  if (claims.statement) result.statement = claims.statement;
+  return result;
 }

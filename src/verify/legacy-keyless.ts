@@ -8,8 +8,10 @@
  * chains to a trusted CA (the trusted root's Fulcio CAs, or caller-supplied PKI roots)
  * at its notBefore; its embedded SCT verifies with a trusted CT log key; its identity
  * (SAN, OIDC issuer) matches the policy; the signature verifies with its key over the
- * payload and the claims hold; the Rekor SET verifies (offline); and the certificate was
- * valid when the entry was integrated into the log.
+ * payload and the claims hold; the Rekor SET verifies (offline); the RFC 3161 timestamp
+ * (`dev.sigstore.cosign/rfc3161timestamp`), when there is one, verifies against the
+ * trusted root's timestamp authorities; and the certificate was valid at every verified
+ * time (the log's integrated time, the timestamp's signing time).
  *
  * References: sigstore/cosign `pkg/cosign/verify.go`, `pkg/cosign/verify_sct.go`;
  * containers/image `signature/internal/sigstore` (`fulcio` and `pki` trust roots).
@@ -19,10 +21,12 @@ import { ChartproofError } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import type { Repository } from '../oci/repository.js';
+import { verifySignature } from '../sign/keys.js';
 import {
   COSIGN_BUNDLE_ANNOTATION,
   COSIGN_CERTIFICATE_ANNOTATION,
   COSIGN_CHAIN_ANNOTATION,
+  COSIGN_RFC3161_ANNOTATION,
   COSIGN_SIGNATURE_ANNOTATION,
   decodeStdBase64,
   type SimpleSigningPayload,
@@ -32,10 +36,7 @@ import {
   CertificateError,
   certificateAuthoritiesFromTrustedRoot,
   certificateIdentity,
-  certificateValidAt,
   ctLogKeysFromTrustedRoot,
-  notAfter,
-  notBefore,
   parsePemCertificates,
   verifyCertificateChain,
   verifyEmbeddedScts,
@@ -48,6 +49,7 @@ import {
   verifySignatureManifest,
   verifySimpleSigningSignature,
 } from './legacy.js';
+import { certificateTimes, verifyLegacyTimestamp } from './legacy-timestamp.js';
 import {
   assertCertificateIdentity,
   type CertificateIdentity,
@@ -67,7 +69,11 @@ import {
 export interface LegacyKeylessTrust {
   /** Trusted certificate identities; any one may match (see `CertificateIdentity`). */
   identities: CertificateIdentity[];
-  /** The trust root: Fulcio CAs (`certificateAuthorities`), Rekor keys (`tlogs`), CT log keys (`ctlogs`). */
+  /**
+   * The trust root: Fulcio CAs (`certificateAuthorities`), Rekor keys (`tlogs`), CT log
+   * keys (`ctlogs`) and timestamp authorities (`timestampAuthorities`, for RFC 3161
+   * timestamps).
+   */
   trustedRoot?: TrustedRootJson;
   /**
    * Custom PKI roots (PEM text or certificates), trusted in addition to the trusted
@@ -95,8 +101,9 @@ export interface LegacyKeylessTrust {
   /** Required payload annotations (`cosign verify -a k=v`). */
   annotations?: Record<string, string>;
   /**
-   * The current time, used only when no verified time exists (tlog skipped or absent):
-   * the certificate must then be valid now, as cosign does. If unset, `new Date()`.
+   * The current time, used only when no verified time exists (tlog skipped or absent and
+   * no RFC 3161 timestamp): the certificate must then be valid now, as cosign does. If
+   * unset, `new Date()`.
    */
   now?: Date;
 }
@@ -116,9 +123,10 @@ export interface LegacyCertificateSigner {
 export interface LegacySignatureTime {
   /**
    * `transparency-log`: the integrated time of a verified Rekor SET;
+   * `timestamp-authority`: the signing time of a verified RFC 3161 timestamp;
    * `current-time`: no verified time existed, so the certificate had to be valid now.
    */
-  source: 'transparency-log' | 'current-time';
+  source: 'transparency-log' | 'timestamp-authority' | 'current-time';
   /** ISO 8601 time. */
   time: string;
 }
@@ -127,7 +135,7 @@ export interface LegacySignatureTime {
 export interface LegacyKeylessLayerInput {
   /** Exact payload bytes (the layer blob). */
   payload: Uint8Array;
-  /** The layer annotations (signature, certificate, chain, bundle). */
+  /** The layer annotations (signature, certificate, chain, bundle, RFC 3161 timestamp). */
   annotations: Record<string, string>;
   /** Digest the payload must claim. */
   subjectDigest: Digest | string;
@@ -147,13 +155,25 @@ export interface LegacyKeylessCheck {
   tlogEntry?: RekorEntryEvidence;
   /** `verified` when embedded SCTs were checked against trusted CT log keys; never claimed otherwise. */
   sct: 'verified' | 'not-checked';
-  /** The time the certificate's validity was checked at, once it was. */
+  /**
+   * `verified` when the layer's RFC 3161 timestamp (`dev.sigstore.cosign/rfc3161timestamp`)
+   * was checked against the trusted root's timestamp authorities; `not-checked` when the
+   * layer has none (a timestamp that is present but does not verify fails the layer).
+   */
+  tsa: 'verified' | 'not-checked';
+  /**
+   * The times the certificate's validity was checked at, once it was: each verified time
+   * (transparency log, then timestamp authority), or else the current time.
+   */
+  times?: LegacySignatureTime[];
+  /** The first of `times`. */
   time?: LegacySignatureTime;
 }
 
 /** Checked inputs, computed once per verification. */
 interface ResolvedTrust {
   identities: CertificateIdentity[];
+  trustedRoot: TrustedRootJson | undefined;
   authorities: CertificateAuthority[];
   intermediates: X509Certificate[];
   tlog: TlogMode;
@@ -200,6 +220,7 @@ function resolveTrust(trust: LegacyKeylessTrust): ResolvedTrust {
       throw new ChartproofError('INVALID_ARGUMENT', `unknown mode ${JSON.stringify(m)}`);
   return {
     identities,
+    trustedRoot: trust.trustedRoot,
     authorities,
     intermediates: certs(trust.intermediates, 'intermediates'),
     tlog,
@@ -215,10 +236,13 @@ function resolveTrust(trust: LegacyKeylessTrust): ResolvedTrust {
  * Checks one legacy simple-signing layer signed with a certificate, without I/O (see
  * the module comment for the order). Failures are reported, not thrown.
  *
- * Time: the certificate must have been valid at the integrated time of the verified
- * Rekor SET. Without one (tlog `skip`, or `if-present` and no bundle annotation) the
- * certificate must be valid at the current time, as cosign does; a short-lived Fulcio
- * certificate then fails. RFC 3161 timestamps are not read.
+ * Time: the certificate must have been valid at every verified time: the integrated
+ * time of the verified Rekor SET and the signing time of the RFC 3161 timestamp
+ * (`dev.sigstore.cosign/rfc3161timestamp`, over the raw signature bytes, checked with
+ * `@sigstore/verify` against the trusted root's timestamp authorities). A timestamp that
+ * is present must verify — also with tlog `skip` — or the layer fails (as in cosign).
+ * Without any verified time the certificate must be valid at the current time, as
+ * cosign does; a short-lived Fulcio certificate then fails.
  * @throws ChartproofError `INVALID_ARGUMENT` for unusable trust options
  * @public
  */
@@ -230,7 +254,12 @@ export function verifyLegacyKeylessLayer(
 }
 
 function checkLayer(input: LegacyKeylessLayerInput, trust: ResolvedTrust): LegacyKeylessCheck {
-  const out: LegacyKeylessCheck = { verified: false, tlog: 'not-checked', sct: 'not-checked' };
+  const out: LegacyKeylessCheck = {
+    verified: false,
+    tlog: 'not-checked',
+    sct: 'not-checked',
+    tsa: 'not-checked',
+  };
   const fail = (reason: string): LegacyKeylessCheck => Object.assign(out, { reason });
   const { annotations } = input;
   const certPem = annotations[COSIGN_CERTIFICATE_ANNOTATION];
@@ -305,13 +334,14 @@ function checkLayer(input: LegacyKeylessLayerInput, trust: ResolvedTrust): Legac
   if (!check.verified)
     return fail((check.reason ?? 'not verified').replace('the public key', "the certificate's key"));
 
+  const rawSignature = decodeStdBase64(sig as string);
   const bundle = annotations[COSIGN_BUNDLE_ANNOTATION];
   if (trust.tlog !== 'skip') {
     if (typeof bundle === 'string') {
       try {
         out.tlogEntry = verifyRekorBundleAnnotation(
           bundle,
-          { payload: input.payload, signature: decodeStdBase64(sig as string), signerKey: leaf.publicKey },
+          { payload: input.payload, signature: rawSignature, signerKey: leaf.publicKey },
           trust.rekorKeys,
         );
         out.tlog = 'verified';
@@ -326,22 +356,37 @@ function checkLayer(input: LegacyKeylessLayerInput, trust: ResolvedTrust): Legac
     }
   }
 
-  const period = `${notBefore(leaf).toISOString()} to ${notAfter(leaf).toISOString()}`;
+  const times: LegacySignatureTime[] = [];
   if (out.tlogEntry) {
     const at = new Date(out.tlogEntry.integratedTime * 1000);
-    out.time = { source: 'transparency-log', time: at.toISOString() };
-    if (!certificateValidAt(leaf, at))
-      return fail(
-        `certificate: not valid at the transparency-log integrated time ${at.toISOString()} (valid ${period})`,
-      );
-  } else {
-    const now = trust.now ?? new Date();
-    out.time = { source: 'current-time', time: now.toISOString() };
-    if (!certificateValidAt(leaf, now))
-      return fail(
-        `certificate validity cannot be established without a verified time: the certificate is not valid at the current time ${now.toISOString()} (valid ${period})`,
-      );
+    times.push({ source: 'transparency-log', time: at.toISOString() });
   }
+  const timestamp = annotations[COSIGN_RFC3161_ANNOTATION];
+  if (timestamp !== undefined) {
+    // cosign: a timestamp that is there must verify, whatever the tlog mode.
+    if (!trust.trustedRoot)
+      return fail(
+        `RFC 3161 timestamp: the signature carries one (${COSIGN_RFC3161_ANNOTATION}), but no trusted root with timestamp authorities was given to verify it`,
+      );
+    try {
+      const at = verifyLegacyTimestamp({
+        annotation: timestamp,
+        covered: rawSignature,
+        trustedRoot: trust.trustedRoot,
+        key: leaf.publicKey,
+        verifySignature: (key) => verifySignature(key, input.payload, rawSignature),
+      });
+      out.tsa = 'verified';
+      times.push({ source: 'timestamp-authority', time: at.toISOString() });
+    } catch (e) {
+      if (!(e instanceof ChartproofError)) throw e;
+      return fail(e.message);
+    }
+  }
+  const checked = certificateTimes(leaf, times, trust.now);
+  out.times = checked.times;
+  out.time = checked.times[0]!;
+  if (checked.reason !== undefined) return fail(checked.reason);
   out.verified = true;
   return out;
 }
@@ -350,6 +395,11 @@ function checkLayer(input: LegacyKeylessLayerInput, trust: ResolvedTrust): Legac
 export interface LegacyKeylessLayerResult extends LegacyLayerResult {
   signer?: LegacyCertificateSigner;
   sct: 'verified' | 'not-checked';
+  /** See {@link LegacyKeylessCheck.tsa}. */
+  tsa: 'verified' | 'not-checked';
+  /** See {@link LegacyKeylessCheck.times}. */
+  times?: LegacySignatureTime[];
+  /** The first of `times`. */
   time?: LegacySignatureTime;
 }
 
@@ -421,17 +471,19 @@ async function verifyLayer(
   signal: AbortSignal | undefined,
 ): Promise<LegacyKeylessLayerResult> {
   const layer = await readSignatureLayer(repo, raw, index, cap, signal);
-  const out: LegacyKeylessLayerResult = { ...layer.out, sct: 'not-checked' };
+  const out: LegacyKeylessLayerResult = { ...layer.out, sct: 'not-checked', tsa: 'not-checked' };
   const { annotations, payload } = layer;
   if (payload === undefined) return out;
   const check = checkLayer({ payload, annotations, subjectDigest }, trust);
   out.verified = check.verified;
   out.tlog = check.tlog;
   out.sct = check.sct;
+  out.tsa = check.tsa;
   if (check.reason !== undefined) out.reason = check.reason;
   if (check.payload) out.payload = check.payload;
   if (check.signer) out.signer = check.signer;
   if (check.tlogEntry) out.tlogEntry = check.tlogEntry;
+  if (check.times) out.times = check.times;
   if (check.time) out.time = check.time;
   if (check.verified) out.payloadBytes = payload;
   return out;
