@@ -32,14 +32,16 @@ import { MemoryRegistry } from '../../src/testing/index.js';
 import { ChartVerificationError, verifyChart } from '../../src/verify/chart.js';
 import type { TrustedRootJson, VerificationPolicy } from '../../src/verify/policy.js';
 import { captureIo } from '../helpers/cli-io.js';
+import {
+  type CA,
+  type CTLog,
+  mockTrustedRoot,
+  type TLog,
+  type TSA,
+  threeDigitMillisTsa,
+} from '../helpers/sigstore-mock.js';
 import { chartArtifact, pushAll } from '../helpers/content.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
-
-// @sigstore/mock does not export these types.
-type CA = Awaited<ReturnType<typeof initializeCA>>;
-type CTLog = Awaited<ReturnType<typeof initializeCTLog>>;
-type TLog = Awaited<ReturnType<typeof initializeTLog>>;
-type TSA = Awaited<ReturnType<typeof initializeTSA>>;
 
 // @sigstore/mock's mockFulcio/mockRekor/mockTSA register on its own bundled nock 13 and keep
 // the CA / log / TSA keys to themselves, so the trusted root cannot be built from them. The
@@ -52,8 +54,6 @@ const ISSUER = 'https://issuer.test';
 const EMAIL = 'alice@example.com';
 const HOST = 'registry.test';
 
-const b64 = (v: ArrayBufferView | Buffer) =>
-  Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
 const p256 = () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 
 function jwt(claims: Record<string, unknown>): string {
@@ -101,79 +101,11 @@ function rekorDsseCanonicalizer(fn: HandlerFn): HandlerFn {
   };
 }
 
-/**
- * The mock TSA (pkijs) writes the GeneralizedTime fraction without trailing zeros
- * (`.48Z` at 480 ms), which @sigstore/core's parser rejects ("invalid time"). Ask it for a
- * timestamp only at a millisecond whose fraction has three significant digits (and not
- * at x9 ms, so the next millisecond is safe too): otherwise one timestamp in ten fails.
- */
-function threeDigitMillisTsa(tsa: TSA): TSA {
-  return {
-    rootCertificate: tsa.rootCertificate,
-    intCertificate: tsa.intCertificate,
-    timestamp: async (req: Parameters<TSA['timestamp']>[0]) => {
-      for (let ms = Date.now() % 10; ms === 0 || ms === 9; ms = Date.now() % 10)
-        await new Promise((r) => setTimeout(r, 1));
-      return tsa.timestamp(req);
-    },
-  };
-}
-
 interface Services {
   ca: CA;
   ctlog: CTLog;
   tlog: TLog;
   tsa: TSA;
-}
-
-function trustedRoot(s: Services, parts: { ca?: boolean; tsa?: boolean } = {}): TrustedRootJson {
-  const validFor = { start: new Date(Date.now() - 3_600_000).toISOString() };
-  const key = (raw: Buffer) => ({ rawBytes: b64(raw), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor });
-  return {
-    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-    tlogs: [
-      {
-        baseUrl: REKOR,
-        hashAlgorithm: 'SHA2_256',
-        publicKey: key(s.tlog.publicKey),
-        logId: { keyId: createHash('sha256').update(s.tlog.publicKey).digest('base64') },
-      },
-    ],
-    certificateAuthorities:
-      parts.ca === false
-        ? []
-        : [
-            {
-              subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
-              uri: FULCIO,
-              certChain: { certificates: [{ rawBytes: b64(s.ca.rootCertificate) }] },
-              validFor,
-            },
-          ],
-    ctlogs: [
-      {
-        baseUrl: 'https://ctfe.test',
-        hashAlgorithm: 'SHA2_256',
-        publicKey: key(s.ctlog.publicKey),
-        logId: { keyId: b64(s.ctlog.logID) },
-      },
-    ],
-    timestampAuthorities:
-      parts.tsa === false
-        ? []
-        : [
-            {
-              subject: { organization: 'sigstore.mock', commonName: 'tsa' },
-              certChain: {
-                certificates: [
-                  { rawBytes: b64(s.tsa.intCertificate) },
-                  { rawBytes: b64(s.tsa.rootCertificate) },
-                ],
-              },
-              validFor,
-            },
-          ],
-  };
 }
 
 function setup() {
@@ -212,7 +144,7 @@ describe('keyless signing', () => {
       tlog: await initializeTLog(REKOR, p256()),
       tsa: await initializeTSA(p256()),
     };
-    root = trustedRoot(s);
+    root = mockTrustedRoot(s);
   });
   beforeEach(() => {
     nock.disableNetConnect();
@@ -285,13 +217,13 @@ describe('keyless signing', () => {
     expect(signer.identity?.extensions?.issuer).toBe(ISSUER);
     // The RFC 3161 timestamp is really checked: without the TSA in the root it fails.
     expect(() =>
-      new Verifier(toTrustMaterial(TrustedRoot.fromJSON(trustedRoot(s, { tsa: false })))).verify(
+      new Verifier(toTrustMaterial(TrustedRoot.fromJSON(mockTrustedRoot(s, { tsa: false })))).verify(
         toSignedEntity(bundleFromJSON(bundle)),
       ),
     ).toThrow(/timestamp/);
     // Without the CA, the certificate chain does not verify.
     expect(() =>
-      new Verifier(toTrustMaterial(TrustedRoot.fromJSON(trustedRoot(s, { ca: false })))).verify(
+      new Verifier(toTrustMaterial(TrustedRoot.fromJSON(mockTrustedRoot(s, { ca: false })))).verify(
         toSignedEntity(bundleFromJSON(bundle)),
       ),
     ).toThrow();
@@ -361,7 +293,7 @@ describe('keyless signing', () => {
       await signBundleKeyless(repo, '1.0.0', { identityToken: TOKEN, ...services });
       // Bundles only: the legacy reader rejects a CA-less root as an invalid policy.
       const err = await verifyChart(client, `${HOST}/charts/app:1.0.0`, {
-        policy: policy({ trustedRoot: trustedRoot(s, { ca: false }) }),
+        policy: policy({ trustedRoot: mockTrustedRoot(s, { ca: false }) }),
         formats: ['bundle'],
       }).catch((e) => e);
       expect(err).toBeInstanceOf(ChartVerificationError);

@@ -21,9 +21,7 @@ import { type AttestationVerificationError, verifyChartAttestations } from '../.
 import type { TrustedRootJson, VerificationPolicy } from '../../src/verify/policy.js';
 import { chartArtifact, pushAll } from '../helpers/content.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
-
-type CA = Awaited<ReturnType<typeof initializeCA>>;
-type TLog = Awaited<ReturnType<typeof initializeTLog>>;
+import { b64, type CA, mockTrustedRoot, rekorAnnotation, type TLog } from '../helpers/sigstore-mock.js';
 
 const REPO = 'registry.test/charts/app';
 const SPDX = 'https://spdx.dev/Document';
@@ -35,50 +33,8 @@ const CHAIN = 'dev.sigstore.cosign/chain';
 const spdx = { spdxVersion: 'SPDX-2.3', SPDXID: 'SPDXRef-DOCUMENT', name: 'app-1.0.0' };
 
 const p256 = () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-const b64 = (v: ArrayBufferView) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 const pem = (k: KeyObject) => k.export({ type: 'spki', format: 'pem' }).toString();
-
-function trustedRoot(
-  tlogKey: Buffer,
-  ca: CA,
-  ctlog: { publicKey: ArrayBufferView; logID: ArrayBufferView },
-): TrustedRootJson {
-  const validFor = { start: new Date(Date.now() - 3_600_000).toISOString() };
-  const key = (raw: ArrayBufferView) => ({
-    rawBytes: b64(raw),
-    keyDetails: 'PKIX_ECDSA_P256_SHA_256',
-    validFor,
-  });
-  return {
-    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-    tlogs: [
-      {
-        baseUrl: 'https://rekor.test',
-        hashAlgorithm: 'SHA2_256',
-        publicKey: key(tlogKey),
-        logId: { keyId: createHash('sha256').update(tlogKey).digest('base64') },
-      },
-    ],
-    certificateAuthorities: [
-      {
-        subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
-        uri: 'https://fulcio.test',
-        certChain: { certificates: [{ rawBytes: b64(ca.rootCertificate) }] },
-        validFor,
-      },
-    ],
-    ctlogs: [
-      {
-        baseUrl: 'https://ctfe.test',
-        hashAlgorithm: 'SHA2_256',
-        publicKey: key(ctlog.publicKey),
-        logId: { keyId: b64(ctlog.logID) },
-      },
-    ],
-    timestampAuthorities: [],
-  };
-}
 
 /** The canonical Rekor body cosign's upload produces for a DSSE envelope. */
 function rekorBody(kind: 'dsse' | 'intoto' | 'hashedrekord', envelope: Uint8Array, verifierPem: string) {
@@ -121,26 +77,6 @@ function rekorBody(kind: 'dsse' | 'intoto' | 'hashedrekord', envelope: Uint8Arra
   };
 }
 
-/** cosign's `dev.sigstore.cosign/bundle` annotation for a logged entry. */
-async function rekorAnnotation(tlog: TLog, body: object): Promise<string> {
-  const entry = Object.values(await tlog.log(body))[0] as {
-    body: string;
-    integratedTime: number;
-    logIndex: number;
-    logID: string;
-    verification: { signedEntryTimestamp: string };
-  };
-  return JSON.stringify({
-    SignedEntryTimestamp: entry.verification.signedEntryTimestamp,
-    Payload: {
-      body: entry.body,
-      integratedTime: entry.integratedTime,
-      logIndex: entry.logIndex,
-      logID: entry.logID,
-    },
-  });
-}
-
 async function setup() {
   const registry = new MemoryRegistry();
   const client = new RegistryClient({ fetch: registry.fetch, plainHttp: true, retry: { maxRetries: 0 } });
@@ -166,8 +102,12 @@ describe('legacy attestations with Rekor evidence and certificates', () => {
     const ctlog = await initializeCTLog(p256());
     ca = await initializeCA(p256(), ctlog);
     tlog = await initializeTLog('https://rekor.test', p256());
-    root = trustedRoot(tlog.publicKey, ca, ctlog);
-    otherRoot = trustedRoot(p256().publicKey.export({ type: 'spki', format: 'der' }), ca, ctlog);
+    root = mockTrustedRoot({ tlog, ca, ctlog });
+    otherRoot = mockTrustedRoot({
+      tlog: { publicKey: p256().publicKey.export({ type: 'spki', format: 'der' }) },
+      ca,
+      ctlog,
+    });
   });
 
   const verifySpdx = (client: RegistryClient, policy: VerificationPolicy) =>

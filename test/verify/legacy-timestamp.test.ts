@@ -29,11 +29,16 @@ import {
 import { CHECKS, type TrustedRootJson, type VerificationPolicy } from '../../src/verify/policy.js';
 import { chartArtifact, pushAll } from '../helpers/content.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
-
-type CA = Awaited<ReturnType<typeof initializeCA>>;
-type TLog = Awaited<ReturnType<typeof initializeTLog>>;
-type TSA = Awaited<ReturnType<typeof initializeTSA>>;
-type CTLog = Awaited<ReturnType<typeof initializeCTLog>>;
+import {
+  atSafeMillisecond,
+  b64,
+  type CA,
+  type CTLog,
+  mockTrustedRoot,
+  rekorAnnotation,
+  type TLog,
+  type TSA,
+} from '../helpers/sigstore-mock.js';
 
 const REPO = 'registry.test/charts/app';
 const SPDX = 'https://spdx.dev/Document';
@@ -48,20 +53,14 @@ const IDENTITY = { subject: EMAIL, issuer: ISSUER };
 const DAY = 86_400_000;
 
 const p256 = () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-const b64 = (v: ArrayBufferView) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest();
 const pemOf = (der: ArrayBufferView) =>
   `-----BEGIN CERTIFICATE-----\n${b64(der).replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
 const spki = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
 
-/**
- * The mock TSA (pkijs) writes the GeneralizedTime fraction without trailing zeros, which
- * @sigstore/core rejects: ask for a timestamp only at a millisecond that avoids it (see
- * test/sign/keyless.test.ts).
- */
+/** cosign's `dev.sigstore.cosign/rfc3161timestamp` annotation over `covered` (mock TSA). */
 async function timestamp(tsa: TSA, covered: Uint8Array): Promise<string> {
-  for (let ms = Date.now() % 10; ms === 0 || ms === 9; ms = Date.now() % 10)
-    await new Promise((r) => setTimeout(r, 1));
+  await atSafeMillisecond();
   const resp = await tsa.timestamp({
     artifactHash: sha256(covered),
     hashAlgorithmOID: '2.16.840.1.101.3.4.2.1',
@@ -70,72 +69,6 @@ async function timestamp(tsa: TSA, covered: Uint8Array): Promise<string> {
     certReq: true,
   });
   return JSON.stringify({ SignedRFC3161Timestamp: b64(resp) });
-}
-
-function trustedRoot(s: { tlog: TLog; ca: CA; ctlog: CTLog; tsa?: TSA }): TrustedRootJson {
-  const validFor = { start: new Date(Date.now() - 3_600_000).toISOString() };
-  const key = (raw: ArrayBufferView) => ({
-    rawBytes: b64(raw),
-    keyDetails: 'PKIX_ECDSA_P256_SHA_256',
-    validFor,
-  });
-  return {
-    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-    tlogs: [
-      {
-        baseUrl: 'https://rekor.test',
-        hashAlgorithm: 'SHA2_256',
-        publicKey: key(s.tlog.publicKey),
-        logId: { keyId: createHash('sha256').update(s.tlog.publicKey).digest('base64') },
-      },
-    ],
-    certificateAuthorities: [
-      {
-        subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
-        uri: 'https://fulcio.test',
-        certChain: { certificates: [{ rawBytes: b64(s.ca.rootCertificate) }] },
-        validFor,
-      },
-    ],
-    ctlogs: [
-      {
-        baseUrl: 'https://ctfe.test',
-        hashAlgorithm: 'SHA2_256',
-        publicKey: key(s.ctlog.publicKey),
-        logId: { keyId: b64(s.ctlog.logID) },
-      },
-    ],
-    timestampAuthorities: s.tsa
-      ? [
-          {
-            subject: { organization: 'sigstore.mock', commonName: 'tsa' },
-            certChain: {
-              certificates: [
-                { rawBytes: b64(s.tsa.intCertificate) },
-                { rawBytes: b64(s.tsa.rootCertificate) },
-              ],
-            },
-            validFor,
-          },
-        ]
-      : [],
-  };
-}
-
-/** cosign's `dev.sigstore.cosign/bundle` annotation for a logged entry. */
-async function rekorAnnotation(tlog: TLog, body: object): Promise<string> {
-  const entry = Object.values(await tlog.log(body))[0] as {
-    body: string;
-    integratedTime: number;
-    logIndex: number;
-    logID: string;
-    verification: { signedEntryTimestamp: string };
-  };
-  const { body: b, integratedTime, logIndex, logID } = entry;
-  return JSON.stringify({
-    SignedEntryTimestamp: entry.verification.signedEntryTimestamp,
-    Payload: { body: b, integratedTime, logIndex, logID },
-  });
 }
 
 describe('RFC 3161 timestamps on legacy layers', () => {
@@ -152,7 +85,7 @@ describe('RFC 3161 timestamps on legacy layers', () => {
     tlog = await initializeTLog('https://rekor.test', p256());
     tsa = await initializeTSA(p256());
     rogueTsa = await initializeTSA(p256());
-    root = trustedRoot({ tlog, ca, ctlog, tsa });
+    root = mockTrustedRoot({ tlog, ca, ctlog, tsa });
   });
 
   async function signer() {
@@ -214,7 +147,7 @@ describe('RFC 3161 timestamps on legacy layers', () => {
       // Once present it must verify: with the current time (certificate still valid) too.
       expect(verifyLegacyKeylessLayer(rogue, trust({ now: new Date() })).verified).toBe(false);
       const good = await layer();
-      const noTsa = trustedRoot({ tlog, ca, ctlog });
+      const noTsa = mockTrustedRoot({ tlog, ca, ctlog });
       expect(verifyLegacyKeylessLayer(good, trust({ trustedRoot: noTsa })).reason).toMatch(
         /RFC 3161 timestamp/,
       );
@@ -238,7 +171,7 @@ describe('RFC 3161 timestamps on legacy layers', () => {
       const input = await layer({ tsa: late });
       const r = verifyLegacyKeylessLayer(
         input,
-        trust({ trustedRoot: trustedRoot({ tlog, ca, ctlog, tsa: late }) }),
+        trust({ trustedRoot: mockTrustedRoot({ tlog, ca, ctlog, tsa: late }) }),
       );
       expect(r.reason).toMatch(/certificate: not valid at the RFC 3161 timestamp/);
     });

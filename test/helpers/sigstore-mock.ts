@@ -1,0 +1,132 @@
+/**
+ * Shared pieces for tests that build Sigstore services with `@sigstore/mock`'s
+ * initialize* functions (CA, CT log, Rekor, TSA): the trusted root that trusts them,
+ * cosign's Rekor bundle annotation for a logged entry, and a TSA wrapper that avoids
+ * the mock's timestamp fraction quirk.
+ */
+import { createHash } from 'node:crypto';
+import type { initializeCA, initializeCTLog, initializeTLog, initializeTSA } from '@sigstore/mock';
+import type { TrustedRootJson } from '../../src/verify/policy.js';
+
+// @sigstore/mock does not export these types.
+export type CA = Awaited<ReturnType<typeof initializeCA>>;
+export type CTLog = Awaited<ReturnType<typeof initializeCTLog>>;
+export type TLog = Awaited<ReturnType<typeof initializeTLog>>;
+export type TSA = Awaited<ReturnType<typeof initializeTSA>>;
+
+export const b64 = (v: ArrayBufferView) =>
+  Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+
+/**
+ * A trusted root for the mock services: the Rekor log key, the CA (unless absent or
+ * `parts.ca` is false), the CT log, and the TSA (when given, unless `parts.tsa` is false).
+ */
+export function mockTrustedRoot(
+  s: {
+    tlog: { publicKey: ArrayBufferView };
+    ca?: Pick<CA, 'rootCertificate'>;
+    ctlog: { publicKey: ArrayBufferView; logID: ArrayBufferView };
+    tsa?: Pick<TSA, 'rootCertificate' | 'intCertificate'>;
+  },
+  parts: { ca?: boolean; tsa?: boolean } = {},
+): TrustedRootJson {
+  const validFor = { start: new Date(Date.now() - 3_600_000).toISOString() };
+  const key = (raw: ArrayBufferView) => ({
+    rawBytes: b64(raw),
+    keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+    validFor,
+  });
+  const tlogKey = Buffer.from(
+    s.tlog.publicKey.buffer,
+    s.tlog.publicKey.byteOffset,
+    s.tlog.publicKey.byteLength,
+  );
+  return {
+    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+    tlogs: [
+      {
+        baseUrl: 'https://rekor.test',
+        hashAlgorithm: 'SHA2_256',
+        publicKey: key(tlogKey),
+        logId: { keyId: createHash('sha256').update(tlogKey).digest('base64') },
+      },
+    ],
+    certificateAuthorities:
+      s.ca && parts.ca !== false
+        ? [
+            {
+              subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
+              uri: 'https://fulcio.test',
+              certChain: { certificates: [{ rawBytes: b64(s.ca.rootCertificate) }] },
+              validFor,
+            },
+          ]
+        : [],
+    ctlogs: [
+      {
+        baseUrl: 'https://ctfe.test',
+        hashAlgorithm: 'SHA2_256',
+        publicKey: key(s.ctlog.publicKey),
+        logId: { keyId: b64(s.ctlog.logID) },
+      },
+    ],
+    timestampAuthorities:
+      s.tsa && parts.tsa !== false
+        ? [
+            {
+              subject: { organization: 'sigstore.mock', commonName: 'tsa' },
+              certChain: {
+                certificates: [
+                  { rawBytes: b64(s.tsa.intCertificate) },
+                  { rawBytes: b64(s.tsa.rootCertificate) },
+                ],
+              },
+              validFor,
+            },
+          ]
+        : [],
+  };
+}
+
+/** cosign's `dev.sigstore.cosign/bundle` annotation for an entry logged in the mock Rekor. */
+export async function rekorAnnotation(tlog: TLog, body: object): Promise<string> {
+  const entry = Object.values(await tlog.log(body))[0] as {
+    body: string;
+    integratedTime: number;
+    logIndex: number;
+    logID: string;
+    verification: { signedEntryTimestamp: string };
+  };
+  return JSON.stringify({
+    SignedEntryTimestamp: entry.verification.signedEntryTimestamp,
+    Payload: {
+      body: entry.body,
+      integratedTime: entry.integratedTime,
+      logIndex: entry.logIndex,
+      logID: entry.logID,
+    },
+  });
+}
+
+/**
+ * The mock TSA (pkijs) writes the GeneralizedTime fraction without trailing zeros
+ * (`.48Z` at 480 ms), which @sigstore/core's parser rejects ("invalid time"). This
+ * waits for a millisecond whose fraction has three significant digits (and not x9 ms,
+ * so the next millisecond is safe too): otherwise one timestamp in ten fails.
+ */
+export async function atSafeMillisecond(): Promise<void> {
+  for (let ms = Date.now() % 10; ms === 0 || ms === 9; ms = Date.now() % 10)
+    await new Promise((r) => setTimeout(r, 1));
+}
+
+/** The TSA, asking for timestamps only at a safe millisecond (see {@link atSafeMillisecond}). */
+export function threeDigitMillisTsa(tsa: TSA): TSA {
+  return {
+    rootCertificate: tsa.rootCertificate,
+    intCertificate: tsa.intCertificate,
+    timestamp: async (req: Parameters<TSA['timestamp']>[0]) => {
+      await atSafeMillisecond();
+      return tsa.timestamp(req);
+    },
+  };
+}
