@@ -108,25 +108,44 @@ export async function rekorAnnotation(tlog: TLog, body: object): Promise<string>
   });
 }
 
-/**
- * The mock TSA (pkijs) writes the GeneralizedTime fraction without trailing zeros
- * (`.48Z` at 480 ms), which @sigstore/core's parser rejects ("invalid time"). This
- * waits for a millisecond whose fraction has three significant digits (and not x9 ms,
- * so the next millisecond is safe too): otherwise one timestamp in ten fails.
- */
-export async function atSafeMillisecond(): Promise<void> {
-  for (let ms = Date.now() % 10; ms === 0 || ms === 9; ms = Date.now() % 10)
-    await new Promise((r) => setTimeout(r, 1));
+/** The fraction of the first GeneralizedTime in a DER TimeStampResp (`.123`), or '' without one. */
+function genTimeFraction(der: ArrayBufferView): string | undefined {
+  const text = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('latin1');
+  const m = /\x18[\x0f-\x13](\d{14})(\.\d+)?Z/.exec(text);
+  return m ? (m[2] ?? '') : undefined;
 }
 
-/** The TSA, asking for timestamps only at a safe millisecond (see {@link atSafeMillisecond}). */
+/**
+ * A timestamp from the mock TSA whose time has a three-digit fraction. The mock (pkijs)
+ * writes the GeneralizedTime fraction without trailing zeros (`.48Z` at 480 ms), which
+ * @sigstore/core's parser rejects ("invalid time"): such a response is asked for again.
+ * (Waiting for a "safe" millisecond first is not enough: the mock reads its clock after
+ * some asynchronous work.) A TSA with a fixed clock needs a fixed time with a
+ * three-digit fraction (see {@link safeClock}).
+ */
+export async function mockTimestamp(
+  tsa: TSA,
+  req: Parameters<TSA['timestamp']>[0],
+): Promise<ArrayBufferView<ArrayBuffer>> {
+  for (let attempt = 0; ; attempt++) {
+    const resp = await tsa.timestamp(req);
+    if (genTimeFraction(resp)?.length === 4 || attempt >= 50) return resp;
+    await new Promise((r) => setTimeout(r, 1 + (attempt % 3)));
+  }
+}
+
+/** A fixed TSA clock `offsetMs` from now, at 123 ms into its second (a three-digit fraction). */
+export function safeClock(offsetMs = 0): Date {
+  const t = new Date(Date.now() + offsetMs);
+  t.setUTCMilliseconds(123);
+  return t;
+}
+
+/** The TSA, answering only with timestamps that @sigstore/core can parse (see {@link mockTimestamp}). */
 export function threeDigitMillisTsa(tsa: TSA): TSA {
   return {
     rootCertificate: tsa.rootCertificate,
     intCertificate: tsa.intCertificate,
-    timestamp: async (req: Parameters<TSA['timestamp']>[0]) => {
-      await atSafeMillisecond();
-      return tsa.timestamp(req);
-    },
+    timestamp: (req: Parameters<TSA['timestamp']>[0]) => mockTimestamp(tsa, req),
   };
 }

@@ -30,12 +30,13 @@ import { CHECKS, type TrustedRootJson, type VerificationPolicy } from '../../src
 import { chartArtifact, pushAll } from '../helpers/content.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
 import {
-  atSafeMillisecond,
   b64,
   type CA,
   type CTLog,
+  mockTimestamp,
   mockTrustedRoot,
   rekorAnnotation,
+  safeClock,
   type TLog,
   type TSA,
 } from '../helpers/sigstore-mock.js';
@@ -60,8 +61,7 @@ const spki = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
 
 /** cosign's `dev.sigstore.cosign/rfc3161timestamp` annotation over `covered` (mock TSA). */
 async function timestamp(tsa: TSA, covered: Uint8Array): Promise<string> {
-  await atSafeMillisecond();
-  const resp = await tsa.timestamp({
+  const resp = await mockTimestamp(tsa, {
     artifactHash: sha256(covered),
     hashAlgorithmOID: '2.16.840.1.101.3.4.2.1',
     nonce: 42,
@@ -167,7 +167,7 @@ describe('RFC 3161 timestamps on legacy layers', () => {
     });
 
     it('a certificate not valid at the timestamp fails', async () => {
-      const late = await initializeTSA(p256(), new Date(Date.now() + 3_600_000 + 123));
+      const late = await initializeTSA(p256(), safeClock(3_600_000));
       const input = await layer({ tsa: late });
       const r = verifyLegacyKeylessLayer(
         input,
