@@ -5,7 +5,7 @@
  * repository indexes (fetched once per repository, not once per version).
  */
 import { fetchRepoIndex, type RepoIndex } from '../chart/repo.js';
-import { RegistryError, isNotFoundError } from '../errors.js';
+import { ChartproofError, RegistryError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
 import type { Repository } from '../oci/repository.js';
 
@@ -15,8 +15,9 @@ export class MirrorRunCache {
   readonly #indexes = new Map<string, Promise<RepoIndex>>();
 
   /**
-   * The repository's tags, listed once per run; an unknown repository has none.
-   * Undefined when the registry refuses to list them (then callers probe each tag).
+   * The repository's tags, listed once per run; a repository the registry reports as
+   * unknown (`NAME_UNKNOWN`) has none. Undefined when the registry does not list them
+   * (401, 403, or a 404 without that code, 405): callers then probe each tag.
    */
   tags(repo: Repository, signal?: AbortSignal): Promise<Set<string> | undefined> {
     const key = `${repo.reference.registry}/${repo.reference.repository}`;
@@ -26,9 +27,12 @@ export class MirrorRunCache {
         (list) => new Set(list),
         (e: unknown) => {
           signal?.throwIfAborted();
-          if (isNotFoundError(e)) return new Set<string>();
+          // Only the registry's own word that the repository is unknown means "no tags":
+          // a bare 404 may be an endpoint the registry lacks, and taking it for "absent"
+          // would let a version overwrite a tag that exists.
+          if (e instanceof ChartproofError && e.code === 'NAME_UNKNOWN') return new Set<string>();
           // Listing not allowed or not supported: fall back to one probe per tag.
-          if (e instanceof RegistryError && [401, 403, 405].includes(e.status)) return undefined;
+          if (e instanceof RegistryError && [401, 403, 404, 405].includes(e.status)) return undefined;
           throw e;
         },
       );

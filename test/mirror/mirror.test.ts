@@ -289,6 +289,34 @@ describe('mirror plan/apply (two registries on loopback + a classic repository)'
     expect(verified.pinned).toBe(`${inn.host}/charts/vendor/listed@${d100}`);
   });
 
+  it('a bare 404 from a tag listing is not taken for "no tags": the target is probed, nothing overwritten', async () => {
+    await publish('guarded', '1.0.0', {}, false);
+    await publish('guarded', '1.1.0', {}, false);
+    const s = parseMirrorSpec({
+      target: { registry: inn.host, prefix: 'charts/vendor', plainHttp: true },
+      charts: [{ name: 'guarded', source: `oci://${up.host}/charts/guarded`, versions: ['1.0.0', '1.1.0'] }],
+    });
+    // Something else already sits under 1.0.0 at the target.
+    const other = await pushChart(
+      client,
+      await makeChartArchive('guarded', '1.0.0', { 'templates/other.yaml': 'kind: ConfigMap\n' }),
+      meta('guarded', '1.0.0'),
+      `oci://${inn.host}/charts/vendor`,
+    );
+    // A registry without the listing endpoint: 404 with no NAME_UNKNOWN code.
+    internal.failNext({ status: 404, body: '404 page not found', path: /\/tags\/list/, times: 5 });
+    const report = await applyMirror(s, { client });
+    internal.clearFaults();
+    expect(report.results.map((r) => [r.version, r.status])).toEqual([
+      ['1.0.0', 'refused'],
+      ['1.1.0', 'copied'],
+    ]);
+    expect(report.results[0]!.reason).toMatch(/not overwritten/);
+    expect((await client.repository(`${inn.host}/charts/vendor/guarded`).resolve('1.0.0')).digest).toBe(
+      other.digest,
+    );
+  });
+
   it('refuses to overwrite when upstream re-publishes a version (drift) and never tags unsigned content', async () => {
     await publish('drifty', '1.0.0');
     const s = spec([
