@@ -478,5 +478,55 @@ describe.skipIf(missing !== undefined)(
         before,
       );
     });
+
+    it('air gap through one tar file: export from upstream, import into the TLS + basic-auth registry', async () => {
+      const prefix = 'charts/air';
+      const airSpec = join(work, 'air.yaml');
+      writeFileSync(airSpec, toYamlText(specObject(prefix)));
+      const tarFile = join(work, 'media', 'charts.tar');
+      const ex = captureIo('', { HOME: work });
+      const exCode = await run(
+        ['--registry-config', registryConfig, 'mirror', 'export', '--config', airSpec, '--to', tarFile],
+        ex.io,
+      );
+      // As for apply: the missing version fails (exit 3), the risky chart is refused.
+      expect(exCode, ex.err()).toBe(3);
+      expect(ex.out()).toMatch(/Mirrored: 29 copied, 0 skipped, 1 refused, 1 failed\n$/);
+      expect(existsSync(tarFile)).toBe(true);
+
+      const reportFile = join(work, 'air-report.json');
+      const im = captureIo('', { HOME: work, COSIGN_PASSWORD: 'in' });
+      const imCode = await run(
+        [
+          '--registry-config',
+          registryConfig,
+          'mirror',
+          'import',
+          '--from',
+          tarFile,
+          '--config',
+          airSpec,
+          '--json',
+          reportFile,
+        ],
+        im.io,
+      );
+      expect(imCode, im.err()).toBe(0);
+      expect(im.out()).toMatch(/Mirrored: 29 copied, 0 skipped, 0 refused, 0 failed\n$/);
+      const report = JSON.parse(readFileSync(reportFile, 'utf8')) as MirrorReport;
+      for (const r of report.results) {
+        const id = `${r.name}-${r.version}`;
+        if (upstreamDigest.has(id)) expect(r.digest, id).toBe(upstreamDigest.get(id));
+      }
+      // Upstream signatures came along, the internal signature was added, nothing dangles.
+      const ref = `${internal.host}/${prefix}/charlie:3.3.0`;
+      expect((await verifyChart(client, ref, { policy: upPolicy() })).digest).toBe(
+        upstreamDigest.get('charlie-3.3.0'),
+      );
+      expect((await verifyChart(client, ref, { policy: inPolicy() })).verified).toBeGreaterThanOrEqual(1);
+      const { tags, problems } = await danglingContent(targetRepos(prefix));
+      expect(problems).toEqual([]);
+      expect(tags).toBeGreaterThanOrEqual(29);
+    });
   },
 );
