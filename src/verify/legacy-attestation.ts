@@ -23,10 +23,9 @@
  */
 import { ChartproofError, RegistryError } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
-import { type Digest, isDigest } from '../oci/digest.js';
+import type { Digest } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Repository } from '../oci/repository.js';
-import { readAll } from '../oci/verify.js';
 import { dssePae, type SigstoreBundleJson } from '../sign/bundle.js';
 import {
   cosignAttestationTag,
@@ -46,7 +45,7 @@ import {
 import { IN_TOTO_PAYLOAD_TYPE } from '../sign/statement.js';
 import { type BundleSigner, type BundleVerification, verifySigstoreBundle } from './bundle.js';
 import { parsePemCertificates } from './certificate.js';
-import { MAX_PAYLOAD_BYTES } from './legacy.js';
+import { fetchLayerBlob, layerFields, MAX_PAYLOAD_BYTES } from './legacy.js';
 import { verifyLegacyTimestamp, verifyTimestampedAttestation } from './legacy-timestamp.js';
 import {
   CHECKS,
@@ -90,10 +89,6 @@ export interface FindLegacyAttestationsOptions {
   maxPayloadBytes?: number;
   signal?: AbortSignal;
 }
-
-// A blob that is missing or does not match its descriptor makes that layer unusable;
-// other registry errors (auth, network, server, abort) are not about the attestation.
-const CONTENT_ERRORS = new Set(['DIGEST_MISMATCH', 'SIZE_MISMATCH', 'TRAILING_DATA', 'SIZE_LIMIT_EXCEEDED']);
 
 /**
  * Reads the legacy attestations of `digest`: GET the `sha256-<hex>.att` manifest (absent ⇒
@@ -152,11 +147,7 @@ async function readLayer(
   cap: number,
   signal: AbortSignal | undefined,
 ): Promise<LegacyAttestationLayer> {
-  const d = (raw !== null && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
-  const annotations: Record<string, string> = {};
-  if (d.annotations !== null && typeof d.annotations === 'object' && !Array.isArray(d.annotations))
-    for (const [k, v] of Object.entries(d.annotations as Record<string, unknown>))
-      if (typeof v === 'string') annotations[k] = v;
+  const { d, annotations } = layerFields(raw);
   const out: LegacyAttestationLayer = {
     index,
     mediaType: typeof d.mediaType === 'string' ? d.mediaType : '',
@@ -166,23 +157,8 @@ async function readLayer(
   const fail = (reason: string) => Object.assign(out, { reason });
   if (out.mediaType !== DSSE_ENVELOPE_MEDIA_TYPE)
     return fail(`skipped: media type ${JSON.stringify(out.mediaType)} is not a DSSE envelope`);
-  if (!isDigest(out.layerDigest)) return fail('invalid layer digest');
-  const size = d.size;
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return fail('invalid layer size');
-  if (size > cap) return fail(`envelope of ${size} bytes exceeds the limit of ${cap}`);
-  let bytes: Uint8Array;
-  try {
-    const stream = await repo.fetchBlob(
-      { mediaType: out.mediaType, digest: out.layerDigest, size },
-      { signal },
-    );
-    bytes = await readAll(stream, cap);
-  } catch (e) {
-    if (e instanceof RegistryError && e.status === 404) return fail('envelope blob not found');
-    if (e instanceof ChartproofError && CONTENT_ERRORS.has(e.code))
-      return fail(`envelope blob rejected: ${e.message}`);
-    throw e;
-  }
+  const bytes = await fetchLayerBlob(repo, out.mediaType, out.layerDigest, d.size, cap, 'envelope', signal);
+  if (typeof bytes === 'string') return fail(bytes);
   try {
     out.envelope = parseDsseEnvelope(bytes);
     out.envelopeBytes = bytes;

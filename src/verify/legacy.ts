@@ -348,6 +348,48 @@ async function resolveSubject(
 // fail; anything else (auth, network, server errors, abort) is not about the signature.
 const CONTENT_ERRORS = new Set(['DIGEST_MISMATCH', 'SIZE_MISMATCH', 'TRAILING_DATA', 'SIZE_LIMIT_EXCEEDED']);
 
+/** A signature-manifest layer's fields and its string annotations, from any JSON. @internal */
+export function layerFields(raw: unknown): {
+  d: Record<string, unknown>;
+  annotations: Record<string, string>;
+} {
+  const d = (raw !== null && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+  const annotations: Record<string, string> = {};
+  if (d.annotations !== null && typeof d.annotations === 'object' && !Array.isArray(d.annotations)) {
+    for (const [k, v] of Object.entries(d.annotations as Record<string, unknown>))
+      if (typeof v === 'string') annotations[k] = v;
+  }
+  return { d, annotations };
+}
+
+/**
+ * A signature-manifest layer's blob, size-capped and digest-checked, or why the layer
+ * is unusable (bad digest or size, too large, blob missing or corrupt). Other registry
+ * errors are thrown.
+ * @internal
+ */
+export async function fetchLayerBlob(
+  repo: Repository,
+  mediaType: string,
+  digest: string,
+  size: unknown,
+  cap: number,
+  what: string,
+  signal: AbortSignal | undefined,
+): Promise<Uint8Array | string> {
+  if (!isDigest(digest)) return 'invalid layer digest';
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return 'invalid layer size';
+  if (size > cap) return `${what} of ${size} bytes exceeds the limit of ${cap}`;
+  try {
+    return await readAll(await repo.fetchBlob({ mediaType, digest, size }, { signal }), cap);
+  } catch (e) {
+    if (e instanceof RegistryError && e.status === 404) return `${what} blob not found`;
+    if (e instanceof ChartproofError && CONTENT_ERRORS.has(e.code))
+      return `${what} blob rejected: ${e.message}`;
+    throw e;
+  }
+}
+
 /**
  * Reads the `sha256-<hex>.sig` manifest of `subject` and checks each of its layers
  * with `check`; succeeds when at least one layer verifies.
@@ -418,12 +460,7 @@ export async function readSignatureLayer(
   cap: number,
   signal: AbortSignal | undefined,
 ): Promise<SignatureLayer> {
-  const d = (raw !== null && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
-  const annotations: Record<string, string> = {};
-  if (d.annotations !== null && typeof d.annotations === 'object' && !Array.isArray(d.annotations)) {
-    for (const [k, v] of Object.entries(d.annotations as Record<string, unknown>))
-      if (typeof v === 'string') annotations[k] = v;
-  }
+  const { d, annotations } = layerFields(raw);
   const out: LegacyLayerResult = {
     index,
     mediaType: typeof d.mediaType === 'string' ? d.mediaType : '',
@@ -437,22 +474,16 @@ export async function readSignatureLayer(
   const fail = (reason: string): SignatureLayer => ({ out: Object.assign(out, { reason }), annotations });
   if (out.mediaType !== MediaType.CosignSimpleSigning)
     return fail(`skipped: media type ${JSON.stringify(out.mediaType)} is not a simple-signing payload`);
-  if (!isDigest(out.payloadDigest)) return fail('invalid layer digest');
-  const size = d.size;
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return fail('invalid layer size');
-  if (size > cap) return fail(`payload of ${size} bytes exceeds the limit of ${cap}`);
-  try {
-    const stream = await repo.fetchBlob(
-      { mediaType: out.mediaType, digest: out.payloadDigest, size },
-      { signal },
-    );
-    return { out, annotations, payload: await readAll(stream, cap) };
-  } catch (e) {
-    if (e instanceof RegistryError && e.status === 404) return fail('payload blob not found');
-    if (e instanceof ChartproofError && CONTENT_ERRORS.has(e.code))
-      return fail(`payload blob rejected: ${e.message}`);
-    throw e;
-  }
+  const payload = await fetchLayerBlob(
+    repo,
+    out.mediaType,
+    out.payloadDigest,
+    d.size,
+    cap,
+    'payload',
+    signal,
+  );
+  return typeof payload === 'string' ? fail(payload) : { out, annotations, payload };
 }
 
 async function verifyLayer(
