@@ -9,7 +9,7 @@ import { ChartproofError, RegistryError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
 import type { Repository } from '../oci/repository.js';
 
-/** @internal */
+/** Shared per-run state of a mirror run (not exported from `chartproof/mirror`). */
 export class MirrorRunCache {
   readonly #tags = new Map<string, Promise<Set<string> | undefined>>();
   readonly #indexes = new Map<string, Promise<RepoIndex>>();

@@ -11,15 +11,36 @@
  * References: DSSE `protocol.md` (PAE), sigstore protobuf-specs `sigstore_bundle.proto`,
  * cosign `cmd/cosign/cli/sign/sign.go`, sigstore-go `pkg/sign`.
  */
-import { bundleFromJSON, bundleToJSON } from '@sigstore/bundle';
-import { DSSEBundleBuilder, type Signer as SigstoreSigner, type Witness } from '@sigstore/sign';
+import {
+  type Bundle,
+  bundleFromJSON,
+  bundleToJSON,
+  type RFC3161SignedTimestamp,
+  type TransparencyLogEntry,
+} from '@sigstore/bundle';
+import { DSSEBundleBuilder, type Signer as SigstoreSigner } from '@sigstore/sign';
 import { ChartproofError } from '../errors.js';
 import { MediaType } from '../oci/media-types.js';
 import { keyHint, loadPublicKey, verifySignature } from './keys.js';
 import type { Signer } from './signer.js';
 import { IN_TOTO_PAYLOAD_TYPE } from './statement.js';
 
-export type { Witness } from '@sigstore/sign';
+/**
+ * Something that adds transparency-log entries or RFC 3161 timestamps to a bundle, as
+ * @sigstore/sign's `RekorWitness` and `TSAWitness` do (they satisfy this interface).
+ *
+ * Declared here, structurally, rather than re-exported from @sigstore/sign: that
+ * package's own type declarations reference untyped modules, which would break a
+ * strict consumer's type check (`skipLibCheck: false`).
+ * @public
+ */
+export interface Witness {
+  /** Returns the evidence for `signature` (the bundle's content) signed by `publicKey`. */
+  testify: (
+    signature: Bundle['content'],
+    publicKey: string,
+  ) => Promise<{ tlogEntries?: TransparencyLogEntry[]; rfc3161Timestamps?: RFC3161SignedTimestamp[] }>;
+}
 
 /** The JSON of a Sigstore bundle as cosign and sigstore-go write it. @public */
 export interface SigstoreBundleJson {

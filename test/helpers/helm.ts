@@ -5,7 +5,15 @@
  * isolated Helm homes. The product never calls it.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -68,7 +76,9 @@ export function extractZipEntry(zip: Buffer, name: string): Buffer {
 export function helmBinary(): { path?: string; reason?: string } {
   if (cached) return cached;
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    cached = { reason: `the bundled Helm binary is linux/amd64 (this is ${process.platform}/${process.arch})` };
+    cached = {
+      reason: `the bundled Helm binary is linux/amd64 (this is ${process.platform}/${process.arch})`,
+    };
     return cached;
   }
   if (!existsSync(BINARY)) {

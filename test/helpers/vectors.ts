@@ -1,3 +1,4 @@
+import { describe, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -19,4 +20,17 @@ export function sigstoreVectorsAvailable(suite: string): boolean {
   const ok = existsSync(join(SIGSTORE_VECTORS, 'MANIFEST.md'));
   if (!ok) console.warn(`${suite} skipped: sigstore vectors not found at ${SIGSTORE_VECTORS}`);
   return ok;
+}
+
+/**
+ * `describe` when the vectors are `available`; otherwise a skipped suite whose body is
+ * never run, so a suite may read vector files while it is collected (vitest runs the
+ * bodies of `describe.skipIf` suites, which would throw ENOENT on a fresh clone).
+ */
+export function describeVectors(available: boolean): (name: string, fn: () => void) => void {
+  if (available) return (name, fn) => describe(name, fn);
+  return (name) =>
+    describe.skip(name, () => {
+      it.skip('needs the ../shared vectors (see the warning above)');
+    });
 }

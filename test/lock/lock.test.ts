@@ -14,7 +14,7 @@ import { hashReq, hashReqPreimage, hashV2Req, hashV2ReqPreimage } from '../../sr
 import { formatLock } from '../../src/lock/lockfile.js';
 import { checkLock, verifyDependencies } from '../../src/lock/verify.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
-import { HELM_VECTORS, helmVectorsAvailable } from '../helpers/vectors.js';
+import { HELM_VECTORS, helmVectorsAvailable, describeVectors } from '../helpers/vectors.js';
 
 const sha256 = (s: string): string => `sha256:${createHash('sha256').update(s, 'utf8').digest('hex')}`;
 
@@ -38,7 +38,7 @@ interface HashVector {
 const OUT_OF_SYNC_V4 =
   "the lock file (Chart.lock) is out of sync with the dependencies file (Chart.yaml). Please update the dependencies with 'helm dependency update'";
 
-describe.skipIf(!helmVectorsAvailable('Chart.lock hash vectors'))('Chart.lock digests: Helm vectors', () => {
+describeVectors(helmVectorsAvailable('Chart.lock hash vectors'))('Chart.lock digests: Helm vectors', () => {
   const vectors = JSON.parse(
     readFileSync(join(HELM_VECTORS, 'derived', 'chartlock', 'hashreq-vectors.json'), 'utf8'),
   ) as HashVector[];

@@ -20,7 +20,7 @@ import { keyObjectSigner } from '../../src/sign/keys.js';
 import type { Signer } from '../../src/sign/signer.js';
 import { cosignSignStatement, parseInTotoStatement } from '../../src/sign/statement.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
-import { SIGSTORE_VECTORS, sigstoreVectorsAvailable } from '../helpers/vectors.js';
+import { SIGSTORE_VECTORS, sigstoreVectorsAvailable, describeVectors } from '../helpers/vectors.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const EMPTY_ROOT = {
@@ -172,37 +172,34 @@ describe('bundle media types', () => {
   });
 });
 
-describe.skipIf(!sigstoreVectorsAvailable('bundle (cosign v3.0.4 vector)'))(
-  'the cosign v3.0.4 bundle',
-  () => {
-    const dir = join(SIGSTORE_VECTORS, 'cosign-oci', 'cosign-v3.0.4-bundle-referrer');
-    const bytes = readFileSync(join(dir, 'bundle-sigstore.json'));
-    const publicKey = createPublicKey(readFileSync(join(dir, 'bundle-cosign.pub'), 'utf8'));
-    const subject = readFileSync(join(dir, 'subject-digest.txt'), 'utf8').trim();
+describeVectors(sigstoreVectorsAvailable('bundle (cosign v3.0.4 vector)'))('the cosign v3.0.4 bundle', () => {
+  const dir = join(SIGSTORE_VECTORS, 'cosign-oci', 'cosign-v3.0.4-bundle-referrer');
+  const bytes = readFileSync(join(dir, 'bundle-sigstore.json'));
+  const publicKey = createPublicKey(readFileSync(join(dir, 'bundle-cosign.pub'), 'utf8'));
+  const subject = readFileSync(join(dir, 'subject-digest.txt'), 'utf8').trim();
 
-    it('has a DSSE signature that verifies with bundle-cosign.pub over the PAE', () => {
-      const json = JSON.parse(bytes.toString('utf8'));
-      const env = json.dsseEnvelope;
-      const body = Buffer.from(env.payload, 'base64');
-      const sig = Buffer.from(env.signatures[0].sig, 'base64');
-      expect(nodeVerify('sha256', pae(env.payloadType, body), publicKey, sig)).toBe(true);
-      const flipped = Buffer.from(body);
-      flipped[10]! ^= 1;
-      expect(nodeVerify('sha256', pae(env.payloadType, flipped), publicKey, sig)).toBe(false);
-      expect(json.verificationMaterial.publicKey.hint).toBe(hintOf(publicKey));
-      expect(parseInTotoStatement(body).subject[0]!.digest).toEqual({
-        sha256: subject.slice('sha256:'.length),
-      });
+  it('has a DSSE signature that verifies with bundle-cosign.pub over the PAE', () => {
+    const json = JSON.parse(bytes.toString('utf8'));
+    const env = json.dsseEnvelope;
+    const body = Buffer.from(env.payload, 'base64');
+    const sig = Buffer.from(env.signatures[0].sig, 'base64');
+    expect(nodeVerify('sha256', pae(env.payloadType, body), publicKey, sig)).toBe(true);
+    const flipped = Buffer.from(body);
+    flipped[10]! ^= 1;
+    expect(nodeVerify('sha256', pae(env.payloadType, flipped), publicKey, sig)).toBe(false);
+    expect(json.verificationMaterial.publicKey.hint).toBe(hintOf(publicKey));
+    expect(parseInTotoStatement(body).subject[0]!.digest).toEqual({
+      sha256: subject.slice('sha256:'.length),
     });
+  });
 
-    it('parses as a v0.3 bundle and verifies with @sigstore/verify once log data is stripped', () => {
-      const { bundle, version } = parseSigstoreBundle(bytes);
-      expect(version).toBe('0.3');
-      const stripped = structuredClone(bundle);
-      delete stripped.verificationMaterial.tlogEntries;
-      delete stripped.verificationMaterial.timestampVerificationData;
-      sigstoreVerify(stripped, publicKey);
-      expect(() => sigstoreVerify(stripped, p256().publicKey)).toThrow();
-    });
-  },
-);
+  it('parses as a v0.3 bundle and verifies with @sigstore/verify once log data is stripped', () => {
+    const { bundle, version } = parseSigstoreBundle(bytes);
+    expect(version).toBe('0.3');
+    const stripped = structuredClone(bundle);
+    delete stripped.verificationMaterial.tlogEntries;
+    delete stripped.verificationMaterial.timestampVerificationData;
+    sigstoreVerify(stripped, publicKey);
+    expect(() => sigstoreVerify(stripped, p256().publicKey)).toThrow();
+  });
+});

@@ -10,7 +10,7 @@ import { MemoryRegistry } from '../../src/testing/index.js';
 import { verifyLegacySignatures } from '../../src/verify/legacy.js';
 import { blob, chartArtifact, pushAll } from '../helpers/content.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
-import { SIGSTORE_VECTORS, sigstoreVectorsAvailable } from '../helpers/vectors.js';
+import { SIGSTORE_VECTORS, sigstoreVectorsAvailable, describeVectors } from '../helpers/vectors.js';
 
 const HOST = 'registry.test';
 const SIG = 'dev.cosignproject.cosign/signature';
@@ -56,7 +56,7 @@ function storedManifest(store: ReturnType<MemoryRegistry['repository']>, digest:
   };
 }
 
-describe.skipIf(!sigstoreVectorsAvailable('legacy signature manifest vector'))(
+describeVectors(sigstoreVectorsAvailable('legacy signature manifest vector'))(
   'cosign v3.0.4 legacy vector: manifest and config',
   () => {
     const dir = join(SIGSTORE_VECTORS, 'cosign-oci', 'cosign-v3.0.4-legacy-sig');

@@ -17,7 +17,7 @@ import {
 import { MemoryRegistry } from '../../src/testing/index.js';
 import { blob, chartArtifact, pushAll, referrerOf } from '../helpers/content.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
-import { SIGSTORE_VECTORS, sigstoreVectorsAvailable } from '../helpers/vectors.js';
+import { SIGSTORE_VECTORS, sigstoreVectorsAvailable, describeVectors } from '../helpers/vectors.js';
 
 const HOST = 'registry.test';
 const BUNDLE_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -64,7 +64,7 @@ const vectorsOk = sigstoreVectorsAvailable('referrer (cosign v3.0.4 vector)');
 const VDIR = join(SIGSTORE_VECTORS, 'cosign-oci', 'cosign-v3.0.4-bundle-referrer');
 const read = (f: string) => new Uint8Array(readFileSync(join(VDIR, f)));
 
-describe.skipIf(!vectorsOk)('the cosign v3.0.4 bundle referrer', () => {
+describeVectors(vectorsOk)('the cosign v3.0.4 bundle referrer', () => {
   const manifest = read('bundle-referring-manifest.json');
   const bundle = read('bundle-sigstore.json');
   const index = read('bundle-referrers-index.json');

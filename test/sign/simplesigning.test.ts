@@ -11,7 +11,7 @@ import {
   parseSimpleSigningPayload,
   simpleSigningPayload,
 } from '../../src/sign/simplesigning.js';
-import { SIGSTORE_VECTORS, sigstoreVectorsAvailable } from '../helpers/vectors.js';
+import { SIGSTORE_VECTORS, sigstoreVectorsAvailable, describeVectors } from '../helpers/vectors.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -60,7 +60,7 @@ describe('simpleSigningPayload', () => {
   });
 });
 
-describe.skipIf(!sigstoreVectorsAvailable('simple-signing cosign vector'))(
+describeVectors(sigstoreVectorsAvailable('simple-signing cosign vector'))(
   'cosign v3.0.4 legacy vector',
   () => {
     const dir = join(SIGSTORE_VECTORS, 'cosign-oci', 'cosign-v3.0.4-legacy-sig');
@@ -92,7 +92,7 @@ describe.skipIf(!sigstoreVectorsAvailable('simple-signing cosign vector'))(
   },
 );
 
-describe.skipIf(!sigstoreVectorsAvailable('simple-signing containers/image vector'))(
+describeVectors(sigstoreVectorsAvailable('simple-signing containers/image vector'))(
   'containers/image payload (skopeo-made)',
   () => {
     it('reads creator and integer timestamp strictly', () => {

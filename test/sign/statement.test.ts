@@ -9,7 +9,7 @@ import {
   statementHasSubject,
 } from '../../src/sign/statement.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
-import { SIGSTORE_VECTORS, sigstoreVectorsAvailable } from '../helpers/vectors.js';
+import { SIGSTORE_VECTORS, sigstoreVectorsAvailable, describeVectors } from '../helpers/vectors.js';
 
 const HEX = 'd7d5640c741c60b47fa4b5530daa20a6469b55754a89dd42adbadadb59f9093c';
 const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
@@ -114,7 +114,7 @@ describe('parseInTotoStatement', () => {
   });
 });
 
-describe.skipIf(!sigstoreVectorsAvailable('statement (cosign v3.0.4 vector)'))(
+describeVectors(sigstoreVectorsAvailable('statement (cosign v3.0.4 vector)'))(
   'the cosign v3.0.4 bundle statement',
   () => {
     const dir = join(SIGSTORE_VECTORS, 'cosign-oci', 'cosign-v3.0.4-bundle-referrer');

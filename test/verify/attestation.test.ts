@@ -15,7 +15,7 @@ import { AttestationVerificationError, verifyChartAttestations } from '../../src
 import { loadTrustedRoot } from '../../src/verify/trusted-root.js';
 import { makeChartArchive } from '../helpers/chart-repo.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
-import { SIGSTORE_VECTORS, sigstoreVectorsAvailable } from '../helpers/vectors.js';
+import { SIGSTORE_VECTORS, sigstoreVectorsAvailable, describeVectors } from '../helpers/vectors.js';
 
 const HOST = 'registry.test';
 const SLSA_V1 = 'https://slsa.dev/provenance/v1';
@@ -247,7 +247,7 @@ describe('verifyChartAttestations', () => {
   });
 
   const vectorsOk = sigstoreVectorsAvailable('cosign keyless attestation via referrers');
-  describe.skipIf(!vectorsOk)('the cosign keyless test attestation served as a referrer', () => {
+  describeVectors(vectorsOk)('the cosign keyless test attestation served as a referrer', () => {
     const dir = join(SIGSTORE_VECTORS, 'cosign', 'bundles');
     const bundleBytes = new Uint8Array(readFileSync(join(dir, 'oci-attestation.sigstore.json')));
     const statement = JSON.parse(

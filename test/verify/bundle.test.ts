@@ -17,7 +17,7 @@ import {
   verifySigstoreBundle,
 } from '../../src/verify/index.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
-import { SIGSTORE_VECTORS, sigstoreVectorsAvailable } from '../helpers/vectors.js';
+import { SIGSTORE_VECTORS, sigstoreVectorsAvailable, describeVectors } from '../helpers/vectors.js';
 
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 const read = (...p: string[]) => readFileSync(join(SIGSTORE_VECTORS, ...p), 'utf8');
@@ -27,7 +27,7 @@ const attempt = (f: () => unknown) => Promise.resolve().then(f);
 
 const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
 
-describe.skipIf(!sigstoreVectorsAvailable('cosign v3.0.4 bundle'))(
+describeVectors(sigstoreVectorsAvailable('cosign v3.0.4 bundle'))(
   'cosign v3.0.4 key-signed bundle (vector 1b)',
   () => {
     const dir = ['cosign-oci', 'cosign-v3.0.4-bundle-referrer'];
@@ -174,7 +174,7 @@ describe.skipIf(!sigstoreVectorsAvailable('cosign v3.0.4 bundle'))(
   },
 );
 
-describe.skipIf(!sigstoreVectorsAvailable('cosign keyless attestation'))(
+describeVectors(sigstoreVectorsAvailable('cosign keyless attestation'))(
   'cosign keyless DSSE bundle (oci-attestation)',
   () => {
     const bundle = () => json('cosign', 'bundles', 'oci-attestation.sigstore.json');
@@ -341,23 +341,28 @@ describe('locally signed DSSE bundles', () => {
     expect(r.mediaType).toBe('application/vnd.dev.sigstore.bundle.v0.3+json');
   });
 
-  it('tlog modes: if-present passes without entries, require fails', async () => {
-    const b = await dsseBundle(statementFor(sha256(artifact)));
-    const trustedRoot = JSON.parse(
-      readFileSync(join(SIGSTORE_VECTORS, 'conformance', 'production_trusted_root.json'), 'utf8'),
-    );
-    expect(
-      verifySigstoreBundle(b, {
-        artifact,
-        policy: { keys: [ecKeys.publicKey], trustedRoot, tlog: 'if-present' },
-      }).tlogEntries,
-    ).toBe(0);
-    await expectChartproofError(
-      attempt(() => verifySigstoreBundle(b, { artifact, policy: { keys: [ecKeys.publicKey], trustedRoot } })),
-      'SIGNATURE_INVALID',
-      /tlog entries/,
-    );
-  });
+  it.skipIf(!sigstoreVectorsAvailable('tlog modes (production trusted root)'))(
+    'tlog modes: if-present passes without entries, require fails',
+    async () => {
+      const b = await dsseBundle(statementFor(sha256(artifact)));
+      const trustedRoot = JSON.parse(
+        readFileSync(join(SIGSTORE_VECTORS, 'conformance', 'production_trusted_root.json'), 'utf8'),
+      );
+      expect(
+        verifySigstoreBundle(b, {
+          artifact,
+          policy: { keys: [ecKeys.publicKey], trustedRoot, tlog: 'if-present' },
+        }).tlogEntries,
+      ).toBe(0);
+      await expectChartproofError(
+        attempt(() =>
+          verifySigstoreBundle(b, { artifact, policy: { keys: [ecKeys.publicKey], trustedRoot } }),
+        ),
+        'SIGNATURE_INVALID',
+        /tlog entries/,
+      );
+    },
+  );
 
   it('checks annotations against the matching subject', async () => {
     const b = await dsseBundle(statementFor(sha256(artifact), { env: 'prod', team: 'a' }));
@@ -522,7 +527,7 @@ describe('policy helpers', () => {
   });
 });
 
-describe.skipIf(!sigstoreVectorsAvailable('trusted roots'))('trusted roots', () => {
+describeVectors(sigstoreVectorsAvailable('trusted roots'))('trusted roots', () => {
   const prod = () => json('conformance', 'production_trusted_root.json');
 
   it('loads a trusted_root.json file', async () => {

@@ -14,7 +14,7 @@ import {
   verifyLegacyKeylessSignatures,
 } from '../../src/verify/legacy-keyless.js';
 import { CHECKS, type TrustedRootJson } from '../../src/verify/policy.js';
-import { SIGSTORE_VECTORS, sigstoreVectorsAvailable } from '../helpers/vectors.js';
+import { SIGSTORE_VECTORS, sigstoreVectorsAvailable, describeVectors } from '../helpers/vectors.js';
 
 const CERT = 'dev.sigstore.cosign/certificate';
 const CHAIN = 'dev.sigstore.cosign/chain';
@@ -23,7 +23,7 @@ const SIG = 'dev.cosignproject.cosign/signature';
 
 const MITR = { subject: 'mitr@redhat.com', issuer: 'https://github.com/login/oauth' };
 
-describe.skipIf(!sigstoreVectorsAvailable('legacy keyless vectors'))('legacy certificate signatures', () => {
+describeVectors(sigstoreVectorsAvailable('legacy keyless vectors'))('legacy certificate signatures', () => {
   const ci = join(SIGSTORE_VECTORS, 'containers-image');
   const read = (...p: string[]) => readFileSync(join(ci, ...p), 'utf8');
   const vector = (dir: string) => {

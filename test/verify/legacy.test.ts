@@ -13,7 +13,7 @@ import {
   verifySimpleSigningSignature,
 } from '../../src/verify/index.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
-import { SIGSTORE_VECTORS, sigstoreVectorsAvailable } from '../helpers/vectors.js';
+import { SIGSTORE_VECTORS, sigstoreVectorsAvailable, describeVectors } from '../helpers/vectors.js';
 
 const SIG = 'dev.cosignproject.cosign/signature';
 const BUNDLE = 'dev.sigstore.cosign/bundle';
@@ -59,269 +59,266 @@ async function seedSignatures(
   return built;
 }
 
-describe.skipIf(!sigstoreVectorsAvailable('legacy verification vector'))(
-  'cosign v3.0.4 legacy vector',
-  () => {
-    const dir = join(SIGSTORE_VECTORS, 'cosign-oci', 'cosign-v3.0.4-legacy-sig');
-    const payload = new Uint8Array(readFileSync(join(dir, 'payload.json')));
-    const manifestBytes = new Uint8Array(readFileSync(join(dir, 'sig-manifest.json')));
-    const configBytes = new Uint8Array(readFileSync(join(dir, 'config.reconstructed.json')));
-    const subject = readFileSync(join(dir, 'subject-digest.txt'), 'utf8').trim() as Digest;
-    const cosignPub = createPublicKey(readFileSync(join(dir, 'cosign.pub')));
-    const manifest = JSON.parse(Buffer.from(manifestBytes).toString('utf8')) as { layers: Descriptor[] };
-    const signatureB64 = manifest.layers[0]!.annotations![SIG]!;
+describeVectors(sigstoreVectorsAvailable('legacy verification vector'))('cosign v3.0.4 legacy vector', () => {
+  const dir = join(SIGSTORE_VECTORS, 'cosign-oci', 'cosign-v3.0.4-legacy-sig');
+  const payload = new Uint8Array(readFileSync(join(dir, 'payload.json')));
+  const manifestBytes = new Uint8Array(readFileSync(join(dir, 'sig-manifest.json')));
+  const configBytes = new Uint8Array(readFileSync(join(dir, 'config.reconstructed.json')));
+  const subject = readFileSync(join(dir, 'subject-digest.txt'), 'utf8').trim() as Digest;
+  const cosignPub = createPublicKey(readFileSync(join(dir, 'cosign.pub')));
+  const manifest = JSON.parse(Buffer.from(manifestBytes).toString('utf8')) as { layers: Descriptor[] };
+  const signatureB64 = manifest.layers[0]!.annotations![SIG]!;
 
-    describe('verifySimpleSigningSignature', () => {
-      const base = { payload, signatureB64, publicKey: cosignPub, subjectDigest: subject };
+  describe('verifySimpleSigningSignature', () => {
+    const base = { payload, signatureB64, publicKey: cosignPub, subjectDigest: subject };
 
-      it('verifies the vector signature with cosign.pub', () => {
-        const r = verifySimpleSigningSignature(base);
-        expect(r).toMatchObject({ verified: true, keyIndex: 0 });
-        expect(r.payload?.dockerReference).toBe('localhost:15381/tobby/fixture');
-        expect(verifySimpleSigningSignature({ ...base, strict: true }).verified).toBe(true);
-      });
-
-      it('fails a flipped payload byte', () => {
-        for (const at of [0, 60, payload.byteLength - 1]) {
-          const bad = payload.slice();
-          bad[at]! ^= 0x01;
-          expect(verifySimpleSigningSignature({ ...base, payload: bad })).toMatchObject({
-            verified: false,
-            reason: expect.stringMatching(/does not verify/),
-          });
-        }
-      });
-
-      it('fails with another key, passes when cosign.pub is among several', () => {
-        expect(verifySimpleSigningSignature({ ...base, publicKey: otherKey }).verified).toBe(false);
-        expect(verifySimpleSigningSignature({ ...base, publicKey: [otherKey, cosignPub] })).toMatchObject({
-          verified: true,
-          keyIndex: 1,
-        });
-      });
-
-      it('fails when the subject digest differs from the claimed one', () => {
-        const r = verifySimpleSigningSignature({ ...base, subjectDigest: digestOf('other') });
-        expect(r.verified).toBe(false);
-        expect(r.reason).toMatch(/invalid or missing digest in claim/);
-        expect(r.payload?.manifestDigest).toBe(subject);
-      });
-
-      it('fails garbage or missing base64 and a bit-flipped signature', () => {
-        for (const s of ['not base64!', signatureB64.slice(0, -1), `${signatureB64} `, '']) {
-          expect(verifySimpleSigningSignature({ ...base, signatureB64: s }).verified).toBe(false);
-        }
-        expect(verifySimpleSigningSignature({ ...base, signatureB64: 'x y' }).reason).toMatch(/base64/);
-        expect(verifySimpleSigningSignature({ ...base, signatureB64: undefined }).reason).toMatch(/missing/);
-        const sig = Buffer.from(signatureB64, 'base64');
-        sig[sig.length - 3]! ^= 0x10;
-        expect(verifySimpleSigningSignature({ ...base, signatureB64: sig.toString('base64') }).verified).toBe(
-          false,
-        );
-      });
-
-      it('fails a required annotation the payload does not carry', () => {
-        const r = verifySimpleSigningSignature({ ...base, annotations: { env: 'prod' } });
-        expect(r).toMatchObject({ verified: false, reason: expect.stringMatching(/annotation "env"/) });
-      });
+    it('verifies the vector signature with cosign.pub', () => {
+      const r = verifySimpleSigningSignature(base);
+      expect(r).toMatchObject({ verified: true, keyIndex: 0 });
+      expect(r.payload?.dockerReference).toBe('localhost:15381/tobby/fixture');
+      expect(verifySimpleSigningSignature({ ...base, strict: true }).verified).toBe(true);
     });
 
-    describe('verifyLegacySignatures end to end', () => {
-      /** The registry state cosign left: the exact manifest, config and payload. */
-      async function cosignState() {
-        const s = setup();
-        await s.store.push(
-          { mediaType: MediaType.OciConfig, digest: digestOf(configBytes), size: configBytes.byteLength },
-          configBytes,
-        );
-        await s.store.push(
-          { mediaType: MediaType.CosignSimpleSigning, digest: digestOf(payload), size: payload.byteLength },
-          payload,
-        );
-        const desc = {
-          mediaType: MediaType.OciManifest,
-          digest: digestOf(manifestBytes),
-          size: manifestBytes.byteLength,
-        };
-        await s.store.push(desc, manifestBytes);
-        await s.store.tag(desc, cosignSignatureTag(subject));
-        return { ...s, desc };
-      }
-
-      it('verifies the signature cosign pushed', async () => {
-        const { repo, desc } = await cosignState();
-        // Only the subject's digest is known (its manifest is not part of the vector);
-        // like `cosign verify repo@digest`, no subject request is needed.
-        const r = await verifyLegacySignatures(repo, subject, { publicKey: cosignPub });
-        expect(r).toMatchObject({
-          subjectDigest: subject,
-          pinned: `${HOST}/tobby/fixture@${subject}`,
-          signatureTag: `sha256-${subject.slice(7)}.sig`,
-          signatureManifest: desc,
-          verified: 1,
-        });
-        expect(r.layers).toHaveLength(1);
-        expect(r.layers[0]).toMatchObject({
-          index: 0,
-          verified: true,
-          payloadDigest: digestOf(payload),
-          tlog: 'not-checked',
-          bundle: false,
-          certificate: false,
-          keyIndex: 0,
-        });
-        expect(Buffer.from(r.layers[0]!.payloadBytes!).equals(Buffer.from(payload))).toBe(true);
-      });
-
-      it('also accepts the subject as a descriptor', async () => {
-        const { repo } = await cosignState();
-        const r = await verifyLegacySignatures(
-          repo,
-          { mediaType: MediaType.OciIndex, digest: subject, size: 1 },
-          { publicKey: cosignPub },
-        );
-        expect(r.verified).toBe(1);
-      });
-
-      it('fails with another key, listing the layer’s reason', async () => {
-        const { repo } = await cosignState();
-        const err = await expectChartproofError(
-          verifyLegacySignatures(repo, subject, { publicKey: otherKey }),
-          'SIGNATURE_INVALID',
-          /no matching signatures.*layer 0 \(sha256:3a29d26a.*\): signature does not verify/,
-        );
-        expect(err).toBeInstanceOf(LegacyVerificationError);
-        expect((err as LegacyVerificationError).result.layers[0]!.verified).toBe(false);
-      });
-
-      it('fails a wrong required annotation', async () => {
-        const { repo } = await cosignState();
-        await expectChartproofError(
-          verifyLegacySignatures(repo, subject, { publicKey: cosignPub, annotations: { a: 'b' } }),
-          'SIGNATURE_INVALID',
-          /missing or incorrect annotation "a"/,
-        );
-      });
-
-      it('fails when the signature manifest sits at another subject’s tag (claim mismatch)', async () => {
-        const { repo, store, desc } = await cosignState();
-        const other = digestOf('another manifest');
-        await store.tag(desc, cosignSignatureTag(other));
-        await expectChartproofError(
-          verifyLegacySignatures(repo, other, { publicKey: cosignPub }),
-          'SIGNATURE_INVALID',
-          /invalid or missing digest in claim/,
-        );
-      });
-
-      it('answers SIGNATURE_NOT_FOUND without a .sig tag', async () => {
-        const { repo } = setup();
-        await expectChartproofError(
-          verifyLegacySignatures(repo, subject, { publicKey: cosignPub }),
-          'SIGNATURE_NOT_FOUND',
-          /no signatures found/,
-        );
-      });
-
-      it('fails a missing payload blob', async () => {
-        const { repo, store } = setup();
-        await seedSignatures(store, subject, [
-          { payload, annotations: { [SIG]: signatureB64 }, skipBlob: true },
-        ]);
-        await expectChartproofError(
-          verifyLegacySignatures(repo, subject, { publicKey: cosignPub }),
-          'SIGNATURE_INVALID',
-          /payload blob not found/,
-        );
-      });
-
-      it('fails a payload blob whose bytes were altered in the registry', async () => {
-        const { repo, store } = await cosignState();
+    it('fails a flipped payload byte', () => {
+      for (const at of [0, 60, payload.byteLength - 1]) {
         const bad = payload.slice();
-        bad[10]! ^= 0x01;
-        // Bypass the store's own digest check to simulate a corrupted registry.
-        store.putVerified(
-          { mediaType: MediaType.CosignSimpleSigning, digest: digestOf(payload), size: payload.byteLength },
-          bad,
-        );
-        await expectChartproofError(
-          verifyLegacySignatures(repo, subject, { publicKey: cosignPub }),
-          'SIGNATURE_INVALID',
-          /payload blob rejected: .*digest/,
-        );
-      });
+        bad[at]! ^= 0x01;
+        expect(verifySimpleSigningSignature({ ...base, payload: bad })).toMatchObject({
+          verified: false,
+          reason: expect.stringMatching(/does not verify/),
+        });
+      }
+    });
 
-      it('fails a payload larger than the cap without reading it', async () => {
-        const { repo, registry } = await cosignState();
-        const mark = registry.requests.length;
-        await expectChartproofError(
-          verifyLegacySignatures(repo, subject, { publicKey: cosignPub, maxPayloadBytes: 100 }),
-          'SIGNATURE_INVALID',
-          /exceeds the limit of 100/,
-        );
-        expect(registry.requests.slice(mark).some((q) => q.url.includes('/blobs/'))).toBe(false);
-      });
-
-      it('fails garbage base64 in the annotation', async () => {
-        const { repo, store } = setup();
-        await seedSignatures(store, subject, [{ payload, annotations: { [SIG]: '%%%garbage%%%' } }]);
-        await expectChartproofError(
-          verifyLegacySignatures(repo, subject, { publicKey: cosignPub }),
-          'SIGNATURE_INVALID',
-          /not valid base64/,
-        );
-      });
-
-      it('passes when one of several layers verifies; reports the others', async () => {
-        const { repo, store } = setup();
-        await seedSignatures(store, subject, [
-          { payload: new TextEncoder().encode('hello'), mediaType: 'text/plain', annotations: { [SIG]: '' } },
-          { payload, annotations: { [SIG]: 'AAAA' } },
-          { payload, annotations: { [SIG]: signatureB64, [BUNDLE]: '{}', [CERT]: 'x' } },
-        ]);
-        const r = await verifyLegacySignatures(repo, subject, { publicKey: cosignPub });
-        expect(r.verified).toBe(1);
-        expect(r.layers.map((l) => l.verified)).toEqual([false, false, true]);
-        expect(r.layers[0]!.reason).toMatch(/skipped/);
-        expect(r.layers[1]!.reason).toMatch(/does not verify/);
-        expect(r.layers[2]).toMatchObject({ bundle: true, certificate: true, tlog: 'not-checked' });
-      });
-
-      it('refuses more than 1000 layers', async () => {
-        const { repo, store } = setup();
-        const layer = {
-          mediaType: MediaType.CosignSimpleSigning,
-          digest: digestOf(payload),
-          size: payload.byteLength,
-        };
-        const m = new TextEncoder().encode(
-          JSON.stringify({
-            schemaVersion: 2,
-            mediaType: MediaType.OciManifest,
-            config: layer,
-            layers: Array.from({ length: 1001 }, () => layer),
-          }),
-        );
-        const desc = { mediaType: MediaType.OciManifest, digest: digestOf(m), size: m.byteLength };
-        await store.push(desc, m);
-        await store.tag(desc, cosignSignatureTag(subject));
-        await expectChartproofError(
-          verifyLegacySignatures(repo, subject, { publicKey: cosignPub }),
-          'INVALID_MANIFEST',
-          /1001 layers/,
-        );
-      });
-
-      it('needs at least one key', async () => {
-        const { repo } = await cosignState();
-        await expectChartproofError(
-          verifyLegacySignatures(repo, subject, { publicKey: [] }),
-          'INVALID_ARGUMENT',
-        );
+    it('fails with another key, passes when cosign.pub is among several', () => {
+      expect(verifySimpleSigningSignature({ ...base, publicKey: otherKey }).verified).toBe(false);
+      expect(verifySimpleSigningSignature({ ...base, publicKey: [otherKey, cosignPub] })).toMatchObject({
+        verified: true,
+        keyIndex: 1,
       });
     });
-  },
-);
+
+    it('fails when the subject digest differs from the claimed one', () => {
+      const r = verifySimpleSigningSignature({ ...base, subjectDigest: digestOf('other') });
+      expect(r.verified).toBe(false);
+      expect(r.reason).toMatch(/invalid or missing digest in claim/);
+      expect(r.payload?.manifestDigest).toBe(subject);
+    });
+
+    it('fails garbage or missing base64 and a bit-flipped signature', () => {
+      for (const s of ['not base64!', signatureB64.slice(0, -1), `${signatureB64} `, '']) {
+        expect(verifySimpleSigningSignature({ ...base, signatureB64: s }).verified).toBe(false);
+      }
+      expect(verifySimpleSigningSignature({ ...base, signatureB64: 'x y' }).reason).toMatch(/base64/);
+      expect(verifySimpleSigningSignature({ ...base, signatureB64: undefined }).reason).toMatch(/missing/);
+      const sig = Buffer.from(signatureB64, 'base64');
+      sig[sig.length - 3]! ^= 0x10;
+      expect(verifySimpleSigningSignature({ ...base, signatureB64: sig.toString('base64') }).verified).toBe(
+        false,
+      );
+    });
+
+    it('fails a required annotation the payload does not carry', () => {
+      const r = verifySimpleSigningSignature({ ...base, annotations: { env: 'prod' } });
+      expect(r).toMatchObject({ verified: false, reason: expect.stringMatching(/annotation "env"/) });
+    });
+  });
+
+  describe('verifyLegacySignatures end to end', () => {
+    /** The registry state cosign left: the exact manifest, config and payload. */
+    async function cosignState() {
+      const s = setup();
+      await s.store.push(
+        { mediaType: MediaType.OciConfig, digest: digestOf(configBytes), size: configBytes.byteLength },
+        configBytes,
+      );
+      await s.store.push(
+        { mediaType: MediaType.CosignSimpleSigning, digest: digestOf(payload), size: payload.byteLength },
+        payload,
+      );
+      const desc = {
+        mediaType: MediaType.OciManifest,
+        digest: digestOf(manifestBytes),
+        size: manifestBytes.byteLength,
+      };
+      await s.store.push(desc, manifestBytes);
+      await s.store.tag(desc, cosignSignatureTag(subject));
+      return { ...s, desc };
+    }
+
+    it('verifies the signature cosign pushed', async () => {
+      const { repo, desc } = await cosignState();
+      // Only the subject's digest is known (its manifest is not part of the vector);
+      // like `cosign verify repo@digest`, no subject request is needed.
+      const r = await verifyLegacySignatures(repo, subject, { publicKey: cosignPub });
+      expect(r).toMatchObject({
+        subjectDigest: subject,
+        pinned: `${HOST}/tobby/fixture@${subject}`,
+        signatureTag: `sha256-${subject.slice(7)}.sig`,
+        signatureManifest: desc,
+        verified: 1,
+      });
+      expect(r.layers).toHaveLength(1);
+      expect(r.layers[0]).toMatchObject({
+        index: 0,
+        verified: true,
+        payloadDigest: digestOf(payload),
+        tlog: 'not-checked',
+        bundle: false,
+        certificate: false,
+        keyIndex: 0,
+      });
+      expect(Buffer.from(r.layers[0]!.payloadBytes!).equals(Buffer.from(payload))).toBe(true);
+    });
+
+    it('also accepts the subject as a descriptor', async () => {
+      const { repo } = await cosignState();
+      const r = await verifyLegacySignatures(
+        repo,
+        { mediaType: MediaType.OciIndex, digest: subject, size: 1 },
+        { publicKey: cosignPub },
+      );
+      expect(r.verified).toBe(1);
+    });
+
+    it('fails with another key, listing the layer’s reason', async () => {
+      const { repo } = await cosignState();
+      const err = await expectChartproofError(
+        verifyLegacySignatures(repo, subject, { publicKey: otherKey }),
+        'SIGNATURE_INVALID',
+        /no matching signatures.*layer 0 \(sha256:3a29d26a.*\): signature does not verify/,
+      );
+      expect(err).toBeInstanceOf(LegacyVerificationError);
+      expect((err as LegacyVerificationError).result.layers[0]!.verified).toBe(false);
+    });
+
+    it('fails a wrong required annotation', async () => {
+      const { repo } = await cosignState();
+      await expectChartproofError(
+        verifyLegacySignatures(repo, subject, { publicKey: cosignPub, annotations: { a: 'b' } }),
+        'SIGNATURE_INVALID',
+        /missing or incorrect annotation "a"/,
+      );
+    });
+
+    it('fails when the signature manifest sits at another subject’s tag (claim mismatch)', async () => {
+      const { repo, store, desc } = await cosignState();
+      const other = digestOf('another manifest');
+      await store.tag(desc, cosignSignatureTag(other));
+      await expectChartproofError(
+        verifyLegacySignatures(repo, other, { publicKey: cosignPub }),
+        'SIGNATURE_INVALID',
+        /invalid or missing digest in claim/,
+      );
+    });
+
+    it('answers SIGNATURE_NOT_FOUND without a .sig tag', async () => {
+      const { repo } = setup();
+      await expectChartproofError(
+        verifyLegacySignatures(repo, subject, { publicKey: cosignPub }),
+        'SIGNATURE_NOT_FOUND',
+        /no signatures found/,
+      );
+    });
+
+    it('fails a missing payload blob', async () => {
+      const { repo, store } = setup();
+      await seedSignatures(store, subject, [
+        { payload, annotations: { [SIG]: signatureB64 }, skipBlob: true },
+      ]);
+      await expectChartproofError(
+        verifyLegacySignatures(repo, subject, { publicKey: cosignPub }),
+        'SIGNATURE_INVALID',
+        /payload blob not found/,
+      );
+    });
+
+    it('fails a payload blob whose bytes were altered in the registry', async () => {
+      const { repo, store } = await cosignState();
+      const bad = payload.slice();
+      bad[10]! ^= 0x01;
+      // Bypass the store's own digest check to simulate a corrupted registry.
+      store.putVerified(
+        { mediaType: MediaType.CosignSimpleSigning, digest: digestOf(payload), size: payload.byteLength },
+        bad,
+      );
+      await expectChartproofError(
+        verifyLegacySignatures(repo, subject, { publicKey: cosignPub }),
+        'SIGNATURE_INVALID',
+        /payload blob rejected: .*digest/,
+      );
+    });
+
+    it('fails a payload larger than the cap without reading it', async () => {
+      const { repo, registry } = await cosignState();
+      const mark = registry.requests.length;
+      await expectChartproofError(
+        verifyLegacySignatures(repo, subject, { publicKey: cosignPub, maxPayloadBytes: 100 }),
+        'SIGNATURE_INVALID',
+        /exceeds the limit of 100/,
+      );
+      expect(registry.requests.slice(mark).some((q) => q.url.includes('/blobs/'))).toBe(false);
+    });
+
+    it('fails garbage base64 in the annotation', async () => {
+      const { repo, store } = setup();
+      await seedSignatures(store, subject, [{ payload, annotations: { [SIG]: '%%%garbage%%%' } }]);
+      await expectChartproofError(
+        verifyLegacySignatures(repo, subject, { publicKey: cosignPub }),
+        'SIGNATURE_INVALID',
+        /not valid base64/,
+      );
+    });
+
+    it('passes when one of several layers verifies; reports the others', async () => {
+      const { repo, store } = setup();
+      await seedSignatures(store, subject, [
+        { payload: new TextEncoder().encode('hello'), mediaType: 'text/plain', annotations: { [SIG]: '' } },
+        { payload, annotations: { [SIG]: 'AAAA' } },
+        { payload, annotations: { [SIG]: signatureB64, [BUNDLE]: '{}', [CERT]: 'x' } },
+      ]);
+      const r = await verifyLegacySignatures(repo, subject, { publicKey: cosignPub });
+      expect(r.verified).toBe(1);
+      expect(r.layers.map((l) => l.verified)).toEqual([false, false, true]);
+      expect(r.layers[0]!.reason).toMatch(/skipped/);
+      expect(r.layers[1]!.reason).toMatch(/does not verify/);
+      expect(r.layers[2]).toMatchObject({ bundle: true, certificate: true, tlog: 'not-checked' });
+    });
+
+    it('refuses more than 1000 layers', async () => {
+      const { repo, store } = setup();
+      const layer = {
+        mediaType: MediaType.CosignSimpleSigning,
+        digest: digestOf(payload),
+        size: payload.byteLength,
+      };
+      const m = new TextEncoder().encode(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MediaType.OciManifest,
+          config: layer,
+          layers: Array.from({ length: 1001 }, () => layer),
+        }),
+      );
+      const desc = { mediaType: MediaType.OciManifest, digest: digestOf(m), size: m.byteLength };
+      await store.push(desc, m);
+      await store.tag(desc, cosignSignatureTag(subject));
+      await expectChartproofError(
+        verifyLegacySignatures(repo, subject, { publicKey: cosignPub }),
+        'INVALID_MANIFEST',
+        /1001 layers/,
+      );
+    });
+
+    it('needs at least one key', async () => {
+      const { repo } = await cosignState();
+      await expectChartproofError(
+        verifyLegacySignatures(repo, subject, { publicKey: [] }),
+        'INVALID_ARGUMENT',
+      );
+    });
+  });
+});
 
 describe('verifyLegacySignatures on a tag subject', () => {
   it('resolves the tag and verifies a signature made with node:crypto', async () => {
@@ -351,7 +348,7 @@ describe('verifyLegacySignatures on a tag subject', () => {
 // Identity matching (signedIdentity policies, docker-reference), Fulcio/PKI
 // certificate chains and Rekor SETs are out of scope: for certificate-based vectors
 // only the certificate's public key is used to verify the signature.
-describe.skipIf(!sigstoreVectorsAvailable('containers/image signature vectors'))(
+describeVectors(sigstoreVectorsAvailable('containers/image signature vectors'))(
   'containers/image signature vectors',
   () => {
     const ci = join(SIGSTORE_VECTORS, 'containers-image');
