@@ -10,6 +10,7 @@ export default defineConfig([
       sign: 'src/sign/index.ts',
       verify: 'src/verify/index.ts',
       mirror: 'src/mirror/index.ts',
+      render: 'src/render/index.ts',
       policy: 'src/policy/index.ts',
       testing: 'src/testing/index.ts',
     },
@@ -24,8 +25,11 @@ export default defineConfig([
     treeshake: true,
   },
   {
-    entry: { cli: 'src/cli/main.ts' },
+    // A tiny entry that checks the Node.js version, then imports the CLI (its own chunk).
+    entry: { cli: 'src/cli/bin.ts' },
     format: ['esm'],
+    // Required: without splitting the CLI's static imports would be hoisted into cli.js.
+    splitting: true,
     dts: false,
     clean: false,
     sourcemap: false,

@@ -34,9 +34,11 @@ export type ErrorCode =
   | 'SIZE_MISMATCH'
   | 'TRAILING_DATA'
   | 'SIZE_LIMIT_EXCEEDED'
+  | 'DEPTH_LIMIT_EXCEEDED'
   // transport and protocol
   | 'NETWORK'
   | 'TIMEOUT'
+  | 'TLS'
   | 'ABORTED'
   | 'TOO_MANY_REDIRECTS'
   | 'INSECURE_REQUEST'
@@ -78,12 +80,29 @@ export type ErrorCode =
   | 'KEY_UNSUPPORTED'
   | 'KEY_PASSWORD_INVALID'
   // dependencies
-  | 'LOCK_OUT_OF_SYNC';
+  | 'LOCK_OUT_OF_SYNC'
+  // rendering
+  | 'TEMPLATE_PARSE'
+  | 'TEMPLATE_EXEC'
+  | 'TEMPLATE_OUTPUT_INVALID'
+  | 'TEMPLATE_NOT_FOUND'
+  | 'RENDER_LIMIT'
+  | 'VALUES_INVALID';
+
+/**
+ * Where the input that caused an error came from: `local` (a file, directory, archive
+ * or argument supplied by the caller) or `remote` (content or answers from a registry
+ * or chart repository). The CLI's exit code depends on it (docs/errors.md).
+ * @public
+ */
+export type ErrorSource = 'local' | 'remote';
 
 /** Options accepted by {@link ChartproofError}. @public */
 export interface ChartproofErrorOptions {
   /** The underlying error, if any. */
   cause?: unknown;
+  /** Where the offending input came from, when the thrower knows. */
+  source?: ErrorSource;
 }
 
 /**
@@ -98,10 +117,18 @@ export class ChartproofError extends Error {
   /** Stable code: branch on this, not on `message`. */
   readonly code: ErrorCode;
 
+  /**
+   * Where the offending input came from (`local` or `remote`); undefined when not
+   * attributed. Set by the thrower, or at the boundary that read the input (see
+   * {@link attributeErrors}); never overwritten once set.
+   */
+  declare source?: ErrorSource;
+
   constructor(code: ErrorCode, message: string, options: ChartproofErrorOptions = {}) {
     super(redact(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.name = new.target.name;
+    if (options.source !== undefined) this.source = options.source;
   }
 
   /** @internal */
@@ -216,6 +243,21 @@ export function isChartproofError(value: unknown, code?: ErrorCode): value is Ch
 }
 
 /**
+ * Runs `fn` and attributes any chartproof error it throws that has no `source` yet
+ * to `source`: the boundary that reads local input (or remote content) wraps that
+ * phase, whatever code the error has. Other errors pass through unchanged.
+ * @public
+ */
+export async function attributeErrors<T>(source: ErrorSource, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof ChartproofError && e.source === undefined) e.source = source;
+    throw e;
+  }
+}
+
+/**
  * The error codes of the OCI distribution spec (v1.1.1).
  * @public
  */
@@ -256,13 +298,23 @@ function codeFor(status: number, diagnostics: RegistryDiagnostic[]): ErrorCode {
  * @public
  */
 export function redact(text: string): string {
-  return text
-    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@')
-    .replace(/\b(Basic|Bearer)\s+[A-Za-z0-9._~+/-]+=*/gi, '$1 ***')
-    .replace(
-      /([?&;\s"]|^)((?:access_|refresh_|identity|id_)?token|password|secret|signature|sig|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|code)=([^&\s"]+)/gi,
-      '$1$2=***',
-    );
+  return (
+    text
+      // userinfo up to the last `@` of the authority (a password may itself hold `@`)
+      .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/?#\s"'<>]*@/gi, '$1***@')
+      // `user:password@host/…` without a scheme, as typed in a reference
+      .replace(/(^|[\s"'(=<])[^\s"'/@:<>()]+:[^\s"'/<>()]*@(?=[A-Za-z0-9.[\]:-]+\/)/g, '$1***@')
+      .replace(/\b(Basic|Bearer)\s+[A-Za-z0-9._~+/-]+=*/gi, '$1 ***')
+      .replace(
+        /([?&;\s"]|^)((?:access_|refresh_|identity|id_)?token|password|secret|signature|sig|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|code)=([^&\s"]+)/gi,
+        '$1$2=***',
+      )
+      // JSON fields: "password": "…", "refresh_token": "…", "identitytoken": "…"
+      .replace(
+        /("(?:(?:access_|refresh_|identity|id_|registry)?token|password|secret|auth)"\s*:\s*")((?:[^"\\]|\\.)*)"/gi,
+        '$1***"',
+      )
+  );
 }
 
 /** Redacts a URL for error messages: drops userinfo and masks sensitive query values. */

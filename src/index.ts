@@ -9,9 +9,11 @@ export type {
   ChartproofErrorOptions,
   DistributionErrorCode,
   ErrorCode,
+  ErrorSource,
   RegistryDiagnostic,
 } from './errors.js';
 export {
+  attributeErrors,
   ChartproofError,
   CopyError,
   DigestMismatchError,

@@ -9,6 +9,8 @@
 // YAML marshalling in the style of sigs.k8s.io/yaml (JSON -> yaml.v2)
 // ---------------------------------------------------------------------------------------
 
+import { resolveGoScalar } from './go-scalar.js';
+
 const BEST_WIDTH = 80;
 
 // Key order of yaml.v2 (`keyList.Less`): letters compare by code point and sort
@@ -59,45 +61,8 @@ export function compareYamlKeys(a: string, b: string): number {
   return ar.length < br.length ? -1 : 1;
 }
 
-// yaml.v2 `resolveMap`: '' and '~' are null, `<<` is the merge key.
-const RESOLVED = new Set(
-  '~ null Null NULL y Y yes Yes YES n N no No NO true True TRUE false False FALSE on On ON off Off OFF <<'.split(
-    ' ',
-  ),
-);
-const SPECIAL_FLOATS = new Set(
-  '.inf .Inf .INF +.inf +.Inf +.INF -.inf -.Inf -.INF .nan .NaN .NAN'.split(' '),
-);
-/** yaml.v2 `yamlStyleFloat`, tried on the underscore-stripped text. */
-const YAML_FLOAT = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
-/** What `strconv.ParseInt(s, 0, 64)` accepts syntactically (underscores already stripped). */
-const GO_INT = /^[-+]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$/;
-/** `strconv.ParseFloat` on a `.`-led scalar (digits with `_` separators, optional exponent). */
-const DOT_FLOAT = /^\.[0-9]+(_[0-9]+)*([eE][-+]?[0-9]+(_[0-9]+)*)?$/;
 /** yaml.v2 `isBase60Float`: quoted even though it resolves to a string. */
 const BASE60 = /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/;
-/**
- * yaml.v2 `allowedTimestampFormats`: `2006-1-2T15:4:5.999999999Z07:00` (also `t`),
- * `2006-1-2 15:4:5.999999999` and `2006-1-2`, as Go's `time.Parse` reads them.
- */
-const TIMESTAMP =
-  /^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:(?:[Tt]([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:[.,][0-9]+)?(?:Z|[-+][0-9]{2}:[0-9]{2}))|(?: ([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:[.,][0-9]+)?))?$/;
-
-/** Whether Go's `time.Parse` accepts the text under one of yaml.v2's timestamp layouts. */
-function isGoTimestamp(s: string): boolean {
-  const m = TIMESTAMP.exec(s);
-  if (!m) return false;
-  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (month < 1 || month > 12 || day < 1) return false;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
-  if (day > days) return false;
-  const hour = m[4] ?? m[7];
-  const min = m[5] ?? m[8];
-  const sec = m[6] ?? m[9];
-  return hour === undefined || (Number(hour) < 24 && Number(min) < 60 && Number(sec) < 60);
-}
-
 /**
  * True when yaml.v2 would not write this string plain because, unquoted, it would
  * resolve to null, a bool, a number, a timestamp or the merge key (or is a base-60
@@ -105,24 +70,18 @@ function isGoTimestamp(s: string): boolean {
  * @internal
  */
 export function isAmbiguousYamlString(s: string): boolean {
-  if (s === '' || RESOLVED.has(s) || SPECIAL_FLOATS.has(s)) return true;
-  const c = s[0]!;
-  if (c === '.') return DOT_FLOAT.test(s);
-  if (!(isDigit(c) || c === '+' || c === '-')) return false;
-  if (isGoTimestamp(s) || BASE60.test(s)) return true;
-  const plain = s.replaceAll('_', '');
-  return GO_INT.test(plain) || YAML_FLOAT.test(plain);
+  return resolveGoScalar(s).kind !== 'str' || BASE60.test(s);
 }
 
-// libyaml's printable set (unicode output enabled, as in yaml.v2).
+// yaml.v2's `is_printable` (unicode output enabled): only the Basic Multilingual Plane
+// minus controls, surrogates, the BOM and U+FFFE/U+FFFF. NEL and every character above
+// U+FFFF are "special", so such strings are double-quoted with `\N` / `\UXXXXXXXX`.
 function isPrintable(cp: number): boolean {
   return (
     cp === 0x0a ||
     (cp >= 0x20 && cp <= 0x7e) ||
-    cp === 0x85 ||
     (cp >= 0xa0 && cp <= 0xd7ff) ||
-    (cp >= 0xe000 && cp <= 0xfffd && cp !== 0xfeff) ||
-    (cp >= 0x10000 && cp <= 0x10ffff)
+    (cp >= 0xe000 && cp <= 0xfffd && cp !== 0xfeff)
   );
 }
 const isBreak = (c: string | undefined): boolean =>

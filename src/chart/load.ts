@@ -137,6 +137,7 @@ export async function loadFiles(files: ChartFile[], budget: LoadBudget, depth: n
       chart.lock = parseLock(f.data, name);
     } else if (name === 'values.yaml') {
       chart.values = parseValues(f.data);
+      chart.valuesYaml = f.data;
     } else if (name === 'values.schema.json') {
       chart.schema = f.data;
     } else if (name === 'requirements.yaml') {

@@ -4,7 +4,6 @@
  */
 
 import semver from 'semver';
-import { sanitizeHelmString } from './config.js';
 import {
   type Document,
   isAlias,
@@ -12,9 +11,11 @@ import {
   isScalar,
   isSeq,
   type Node,
-  parseAllDocuments,
-  parseDocument,
+  type Scalar,
 } from 'yaml';
+import { isDepthLimitError, parseAllYamlDocumentsBounded, parseYamlDocumentBounded } from '../internal/bounded-parse.js';
+import { sanitizeHelmString } from './config.js';
+import { compareUtf8, goJsonFold, goKeyToString, goScalarToString, resolveGoScalar } from './go-scalar.js';
 import { ChartproofError, type ErrorCode } from '../errors.js';
 import type {
   ChartDependency,
@@ -78,6 +79,8 @@ function text(input: Uint8Array | string): string {
 }
 
 function fail(code: ErrorCode, message: string, cause?: unknown): never {
+  // A depth-limit error keeps its code (and source) under the file's message.
+  if (isDepthLimitError(cause)) throw new ChartproofError(cause.code, message, { cause, source: cause.source });
   throw new ChartproofError(code, message, cause === undefined ? {} : { cause });
 }
 
@@ -87,7 +90,7 @@ function firstError(doc: Document.Parsed): unknown {
 
 /** Parses one YAML document into plain JS values; throws the raw error. */
 function parseOne(source: string): { doc: Document.Parsed; value: unknown } {
-  const doc = parseDocument(source, YAML_OPTIONS);
+  const doc = parseYamlDocumentBounded(source, YAML_OPTIONS, { what: 'YAML document' });
   const err = firstError(doc);
   if (err) throw err;
   const value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -106,7 +109,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export function parseValues(input: Uint8Array | string): Record<string, unknown> {
   let result: Record<string, unknown> = {};
   try {
-    const docs = parseAllDocuments(text(input), YAML_OPTIONS);
+    const docs = parseAllYamlDocumentsBounded(text(input), YAML_OPTIONS, { what: 'YAML document' });
     const list = Array.isArray(docs) ? docs : [docs];
     for (const doc of list) {
       const err = firstError(doc as Document.Parsed);
@@ -135,10 +138,19 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-// ---- typed decoding (sigs.k8s.io/yaml semantics: scalars keep their literal text
-// when the target field is a string; unknown keys are dropped) ----
+// ---- typed decoding (sigs.k8s.io/yaml semantics: go-yaml v2 types each plain scalar,
+// numbers and booleans bound for a string field become Go's text for them, keys match
+// fields case-insensitively, unknown keys are dropped) ----
 
 class DecodeError extends Error {}
+
+// Standard tags go-yaml v2 checks a plain scalar against.
+const GO_TAGS = new Map([
+  ['tag:yaml.org,2002:int', 'int'],
+  ['tag:yaml.org,2002:float', 'float'],
+  ['tag:yaml.org,2002:bool', 'bool'],
+  ['tag:yaml.org,2002:null', 'null'],
+]);
 
 const MAX_MERGE_DEPTH = 32;
 
@@ -155,15 +167,31 @@ class NodeReader {
     return n === null || n === undefined || (isScalar(n) && n.value === null);
   }
 
+  /**
+   * The Go string sigs.k8s.io/yaml stores for a scalar in a `string` field: quoted and
+   * block scalars as written, plain scalars typed by go-yaml v2 and coerced
+   * (`1.10` → "1.1", `012` → "10", `yes` → "true"); undefined for null.
+   */
   string(node: unknown, field: string): string | undefined {
     const n = this.deref(node);
     if (this.isNull(n)) return undefined;
     if (!isScalar(n)) throw new DecodeError(`${field}: expected a string`);
-    if (typeof n.value === 'string') return n.value;
-    if (typeof n.value === 'number' || typeof n.value === 'boolean' || typeof n.value === 'bigint') {
-      return n.source ?? String(n.value);
-    }
-    throw new DecodeError(`${field}: expected a string`);
+    const source = typeof n.source === 'string' ? n.source : String(n.value);
+    if (n.type !== undefined && n.type !== 'PLAIN') return source;
+    const tag = n.tag === undefined ? undefined : GO_TAGS.get(n.tag);
+    if (n.tag !== undefined && tag === undefined) return source; // !!str and custom tags
+    const resolved = resolveGoScalar(source);
+    if (tag === undefined || tag === resolved.kind) return goScalarToString(resolved);
+    if (tag === 'float' && resolved.kind === 'int')
+      return goScalarToString({ kind: 'float', value: Number(resolved.value) });
+    throw new DecodeError(`${field}: cannot decode \`${source}\` as a !!${tag}`);
+  }
+
+  /** A scalar's text as written (for fields Go decodes with their own unmarshaler). */
+  text(node: unknown, field: string): string {
+    const n = this.deref(node);
+    if (!isScalar(n)) throw new DecodeError(`${field}: expected a string`);
+    return typeof n.source === 'string' ? n.source : String(n.value);
   }
 
   bool(node: unknown, field: string): boolean | undefined {
@@ -202,10 +230,52 @@ class NodeReader {
         }
         continue;
       }
-      out.set(String(key.source ?? key.value), pair.value);
+      out.set(this.key(key, field), pair.value);
     }
     for (const [k, v] of merged) if (!out.has(k)) out.set(k, v);
     return out;
+  }
+
+  /** A map key as sigs.k8s.io/yaml turns it into a JSON object key. */
+  private key(key: Scalar, field: string): string {
+    const source = typeof key.source === 'string' ? key.source : String(key.value);
+    if ((key.type !== undefined && key.type !== 'PLAIN') || key.tag !== undefined) return source;
+    const s = goKeyToString(resolveGoScalar(source));
+    if (s === undefined) throw new DecodeError(`${field}: unsupported null map key`);
+    return s;
+  }
+
+  /**
+   * The value nodes Go's `encoding/json` assigns to the struct field `name`: every key
+   * that matches it case-insensitively, in sorted (UTF-8) key order, so the last one
+   * wins — as when sigs.k8s.io/yaml decodes its JSON.
+   */
+  field(m: Map<string, unknown>, name: string): unknown[] {
+    const folded = goJsonFold(name);
+    return [...m.keys()]
+      .filter((k) => goJsonFold(k) === folded)
+      .sort(compareUtf8)
+      .map((k) => m.get(k));
+  }
+
+  /** A string field: the last non-null value among the matching keys. */
+  stringField(m: Map<string, unknown>, name: string, where: string): string | undefined {
+    let out: string | undefined;
+    for (const node of this.field(m, name)) out = this.string(node, where) ?? out;
+    return out;
+  }
+
+  /** A bool field: the last non-null value among the matching keys. */
+  boolField(m: Map<string, unknown>, name: string, where: string): boolean | undefined {
+    let out: boolean | undefined;
+    for (const node of this.field(m, name)) out = this.bool(node, where) ?? out;
+    return out;
+  }
+
+  /** A list/map/pointer field: the last matching key wins, null included; `present` false when none. */
+  lastField(m: Map<string, unknown>, name: string): { present: boolean; node: unknown } {
+    const nodes = this.field(m, name);
+    return { present: nodes.length > 0, node: nodes[nodes.length - 1] };
   }
 
   maintainer(node: unknown, field: string): ChartMaintainer | null {
@@ -213,7 +283,7 @@ class NodeReader {
     const m = this.entries(node, field);
     const out: ChartMaintainer = {};
     for (const key of ['name', 'email', 'url'] as const) {
-      const value = this.string(m.get(key), `${field}.${key}`);
+      const value = this.stringField(m, key, `${field}.${key}`);
       if (value !== undefined) out[key] = value;
     }
     return out;
@@ -223,25 +293,25 @@ class NodeReader {
     if (this.isNull(node)) return null;
     const m = this.entries(node, field);
     const dep: ChartDependency = {
-      name: this.string(m.get('name'), `${field}.name`) ?? '',
-      repository: this.string(m.get('repository'), `${field}.repository`) ?? '',
+      name: this.stringField(m, 'name', `${field}.name`) ?? '',
+      repository: this.stringField(m, 'repository', `${field}.repository`) ?? '',
     };
-    const version = this.string(m.get('version'), `${field}.version`);
+    const version = this.stringField(m, 'version', `${field}.version`);
     if (version !== undefined) dep.version = version;
-    const condition = this.string(m.get('condition'), `${field}.condition`);
+    const condition = this.stringField(m, 'condition', `${field}.condition`);
     if (condition !== undefined) dep.condition = condition;
-    const tags = this.stringList(m.get('tags'), `${field}.tags`);
+    const tags = this.stringList(this.lastField(m, 'tags').node, `${field}.tags`);
     if (tags !== undefined) dep.tags = tags;
-    const enabled = this.bool(m.get('enabled'), `${field}.enabled`);
+    const enabled = this.boolField(m, 'enabled', `${field}.enabled`);
     if (enabled !== undefined) dep.enabled = enabled;
-    const importValues = this.deref(m.get('import-values'));
+    const importValues = this.deref(this.lastField(m, 'import-values').node);
     if (!this.isNull(importValues)) {
       if (!isSeq(importValues)) throw new DecodeError(`${field}.import-values: expected a list`);
       dep['import-values'] = (importValues as Node).toJS(this.doc, {
         maxAliasCount: MAX_ALIAS_COUNT,
       }) as unknown[];
     }
-    const alias = this.string(m.get('alias'), `${field}.alias`);
+    const alias = this.stringField(m, 'alias', `${field}.alias`);
     if (alias !== undefined) dep.alias = alias;
     return dep;
   }
@@ -286,33 +356,33 @@ function decodeMetadataInto(target: Partial<ChartMetadata>, source: string): voi
   const m = r.entries(root, 'metadata');
   const t = target as Record<string, unknown>;
   for (const key of STRING_FIELDS) {
-    if (!m.has(key)) continue;
-    const value = r.string(m.get(key), key);
+    const value = r.stringField(m, key, key);
     if (value !== undefined) t[key] = value;
   }
   for (const key of ['sources', 'keywords'] as const) {
-    if (m.has(key)) t[key] = r.stringList(m.get(key), key);
+    const { present, node } = r.lastField(m, key);
+    if (present) t[key] = r.stringList(node, key);
   }
-  if (m.has('deprecated')) {
-    const value = r.bool(m.get('deprecated'), 'deprecated');
-    if (value !== undefined) t.deprecated = value;
-  }
-  if (m.has('maintainers')) {
+  const deprecated = r.boolField(m, 'deprecated', 'deprecated');
+  if (deprecated !== undefined) t.deprecated = deprecated;
+  const maintainers = r.lastField(m, 'maintainers');
+  if (maintainers.present) {
     t.maintainers = r
-      .list(m.get('maintainers'), 'maintainers')
+      .list(maintainers.node, 'maintainers')
       ?.map((item, i) => r.maintainer(item, `maintainers[${i}]`));
   }
-  if (m.has('annotations')) {
-    const node = m.get('annotations');
+  // encoding/json decodes every matching key into the same map: entries merge, null resets.
+  for (const node of r.field(m, 'annotations')) {
     if (r.isNull(node)) t.annotations = undefined;
     else {
-      const annotations: Record<string, string> = {};
+      const annotations = { ...((t.annotations as Record<string, string> | undefined) ?? {}) };
       for (const [k, v] of r.entries(node, 'annotations'))
         annotations[k] = r.string(v, `annotations.${k}`) ?? '';
       t.annotations = annotations;
     }
   }
-  if (m.has('dependencies')) t.dependencies = r.dependencies(m.get('dependencies'), 'dependencies');
+  const dependencies = r.lastField(m, 'dependencies');
+  if (dependencies.present) t.dependencies = r.dependencies(dependencies.node, 'dependencies');
   for (const key of Object.keys(t)) if (t[key] === undefined) delete t[key];
 }
 
@@ -342,19 +412,20 @@ export function parseLock(input: Uint8Array | string, file: string): ChartLock {
   try {
     const { reader: r, root } = readerFor(text(input));
     const m = r.entries(root, 'lock');
-    const lock: ChartLock = { digest: r.string(m.get('digest'), 'digest') ?? '', dependencies: [] };
-    const generated = r.string(m.get('generated'), 'generated');
-    if (generated !== undefined) lock.generated = generated;
-    const items = r.list(m.get('dependencies'), 'dependencies') ?? [];
+    const lock: ChartLock = { digest: r.stringField(m, 'digest', 'digest') ?? '', dependencies: [] };
+    // Lock.Generated is a time.Time (a JSON unmarshaler): its text is never coerced.
+    const generated = r.lastField(m, 'generated').node;
+    if (!r.isNull(generated)) lock.generated = r.text(generated, 'generated');
+    const items = r.list(r.lastField(m, 'dependencies').node, 'dependencies') ?? [];
     lock.dependencies = [];
     items.forEach((item, i) => {
       const field = `dependencies[${i}]`;
       const dep: ChartLockDependency | null = r.dependency(item, field);
       if (dep === null) return;
       const entries = r.entries(item, field);
-      const digest = r.string(entries.get('digest'), `${field}.digest`);
+      const digest = r.stringField(entries, 'digest', `${field}.digest`);
       if (digest !== undefined) dep.digest = digest;
-      const manifestDigest = r.string(entries.get('manifestDigest'), `${field}.manifestDigest`);
+      const manifestDigest = r.stringField(entries, 'manifestDigest', `${field}.manifestDigest`);
       if (manifestDigest !== undefined) dep.manifestDigest = manifestDigest;
       lock.dependencies.push(dep);
     });

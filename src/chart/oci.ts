@@ -5,11 +5,13 @@
 import { isLenientSemver, parseVersionConstraint } from './metadata.js';
 import semver from 'semver';
 import { ChartproofError, isNotFoundError } from '../errors.js';
+import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import type { RegistryClient } from '../oci/client.js';
 import type { Descriptor } from '../oci/descriptor.js';
+import { type CopyEvent, withByteProgress } from '../oci/copy.js';
 import { type Digest, digestOf, isDigest } from '../oci/digest.js';
 import { isIndexMediaType, MediaType } from '../oci/media-types.js';
-import { formatReference, parseReference, type Reference } from '../oci/reference.js';
+import { assertNoCredentials, formatReference, parseReference, type Reference } from '../oci/reference.js';
 import type { FetchedManifest, Repository } from '../oci/repository.js';
 import { MAX_MANIFEST_BYTES, readAll } from '../oci/verify.js';
 import {
@@ -56,6 +58,8 @@ export interface ChartPushOptions {
    * example after signing it, so the tag never names an unsigned chart). Default false.
    */
   untagged?: boolean;
+  /** Upload progress: `bytes` events as each blob is sent, `copied` when it is done (as `copy`). */
+  onProgress?: (event: CopyEvent) => void;
 }
 
 /** What {@link pushChart} stored. @public */
@@ -140,6 +144,7 @@ function nowRfc3339(): string {
 
 function stripScheme(input: string): string {
   const s = input.trim();
+  assertNoCredentials(s);
   if (/^oci:\/\//i.test(s)) return s.slice(6);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s))
     throw new ChartproofError(
@@ -234,7 +239,9 @@ export async function pushChart(
   const repo = client.repository(ref);
   const call = { signal: options.signal };
   for (const b of [built.config, ...built.layers]) {
-    if (!(await repo.exists(b.desc, call))) await repo.push(b.desc, b.data, call);
+    if (await repo.exists(b.desc, call)) continue;
+    const data = options.onProgress ? withByteProgress(b.data, b.desc, options.onProgress) : b.data;
+    await repo.push(b.desc, data, call);
   }
   const tag = ref.tag!;
   const desc = await repo.pushManifest(built.manifest, {
@@ -357,6 +364,8 @@ export interface ChartPullOptions {
   signal?: AbortSignal;
   /** Called with non-fatal findings, e.g. a deprecated chart layer media type. */
   onWarning?: (message: string) => void;
+  /** Download progress of the chart and provenance layers: `bytes` events, then `copied` (as `copy`). */
+  onProgress?: (event: CopyEvent) => void;
 }
 
 /** A chart pulled from a registry. @public */
@@ -400,13 +409,15 @@ async function fetchBytes(
   limit: number,
   what: string,
   signal: AbortSignal | undefined,
+  onProgress?: (event: CopyEvent) => void,
 ): Promise<Uint8Array> {
   if (desc.size > limit)
     throw new ChartproofError(
       'SIZE_LIMIT_EXCEEDED',
       `${repo.name}@${desc.digest}: ${what} of ${desc.size} bytes exceeds the limit of ${limit}`,
     );
-  return readAll(await repo.fetchBlob(desc, { signal }), limit);
+  const stream = await repo.fetchBlob(desc, { signal });
+  return readAll(onProgress ? withByteProgress(stream, desc, onProgress) : stream, limit);
 }
 
 /**
@@ -477,7 +488,7 @@ export async function pullFetchedChart(
   repo: Repository,
   fetched: FetchedManifest,
   tag: string,
-  options: { provenance?: boolean; signal?: AbortSignal; onWarning?: (message: string) => void } = {},
+  options: Pick<ChartPullOptions, 'provenance' | 'signal' | 'onWarning' | 'onProgress'> = {},
 ): Promise<{ pulled: PulledChart; blobs: Map<string, Uint8Array> }> {
   const where = `${repo.name}@${fetched.descriptor.digest}`;
   if (isIndexMediaType(fetched.descriptor.mediaType))
@@ -512,8 +523,11 @@ export async function pullFetchedChart(
   const configBytes = await fetchBytes(repo, config, MAX_CONFIG_BYTES, 'config', options.signal);
   let configJson: unknown;
   try {
-    configJson = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(configBytes));
+    configJson = parseJsonBounded(new TextDecoder('utf-8', { fatal: true }).decode(configBytes), {
+      what: `${where}: config`,
+    });
   } catch (e) {
+    if (isDepthLimitError(e)) throw e;
     throw new ChartproofError('INVALID_CONFIG', `${where}: config is not valid JSON`, { cause: e });
   }
   if (configJson === null || typeof configJson !== 'object' || Array.isArray(configJson))
@@ -522,7 +536,14 @@ export async function pullFetchedChart(
   if (typeof configObj.name !== 'string' || typeof configObj.version !== 'string')
     throw new ChartproofError('INVALID_CONFIG', `${where}: config lacks a string name and version`);
 
-  const archive = await fetchBytes(repo, chartDesc, MAX_CHART_BYTES, 'chart layer', options.signal);
+  const archive = await fetchBytes(
+    repo,
+    chartDesc,
+    MAX_CHART_BYTES,
+    'chart layer',
+    options.signal,
+    options.onProgress,
+  );
   const provDesc = provs[0];
   const out: PulledChart = {
     archive,

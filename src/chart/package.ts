@@ -10,6 +10,7 @@ import { lstat, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
 import { ChartproofError } from '../errors.js';
+import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import { type Digest, digestOf } from '../oci/digest.js';
 import { createBudget, readArchiveEntries } from './archive.js';
 import { helmConfigJson } from './config.js';
@@ -302,68 +303,130 @@ interface TarEntry {
   mtime: number;
 }
 
-function octal(value: number, width: number): string {
-  const s = value.toString(8);
-  if (s.length > width - 1) throw new ChartproofError('UNSUPPORTED', `tar field value ${value} is too large`);
-  return `${s.padStart(width - 1, '0')}\0`;
+const NAME_SIZE = 100;
+const PREFIX_SIZE = 155;
+/** Largest value an 11-digit octal field holds (Go's `fitsInOctal` for size and mtime). */
+const MAX_OCTAL_11 = 8 ** 11 - 1;
+
+/** Go's `isASCII`: every character below 0x80 and no NUL. */
+function isGoAscii(s: string): boolean {
+  return /^[\x01-\x7f]*$/.test(s);
 }
 
-/** Splits a long ASCII name into USTAR prefix and name, or returns undefined. */
+/** Go's `toASCII`: drops non-ASCII characters and NULs. */
+function toGoAscii(s: string): string {
+  return s.replace(/[^\x01-\x7f]/gu, '');
+}
+
+/** Go's `splitUSTARPath`: a long ASCII name as USTAR prefix and name, or undefined. */
 function splitUstar(name: string): [prefix: string, name: string] | undefined {
-  let limit = Math.min(name.length, 156);
-  if (limit === name.length && name.endsWith('/')) limit--;
-  const i = name.lastIndexOf('/', limit - 1);
-  if (i <= 0) return undefined;
-  const rest = name.slice(i + 1);
-  if (rest.length === 0 || rest.length > 100 || i > 155) return undefined;
-  return [name.slice(0, i), rest];
+  let length = name.length;
+  if (length <= NAME_SIZE || !isGoAscii(name)) return undefined;
+  if (length > PREFIX_SIZE + 1) length = PREFIX_SIZE + 1;
+  else if (name[length - 1] === '/') length--;
+  const i = name.lastIndexOf('/', length - 1);
+  const suffix = name.length - i - 1;
+  if (i <= 0 || suffix > NAME_SIZE || suffix === 0 || i > PREFIX_SIZE) return undefined;
+  return [name.slice(0, i), name.slice(i + 1)];
 }
 
-function tarHeader(entry: TarEntry): Uint8Array {
-  const block = Buffer.alloc(512);
-  if (!/^[\x00-\x7f]*$/.test(entry.name) || entry.name.includes('\0')) {
-    throw new ChartproofError(
-      'UNSUPPORTED',
-      `cannot package ${JSON.stringify(entry.name)}: non-ASCII file names need PAX headers, which are not supported`,
-    );
+/** Go's `formatter.formatOctal`: zero-padded, NUL-terminated; 0 when it does not fit. */
+function octal(value: number, width: number): string {
+  const fits = value >= 0 && value <= 8 ** (width - 1) - 1;
+  return `${(fits ? value : 0).toString(8).padStart(width - 1, '0')}\0`;
+}
+
+/** Go's `formatter.formatString`: copies what fits (bytes), NUL-terminates when shorter. */
+function writeField(block: Buffer, offset: number, size: number, value: string): void {
+  const bytes = Buffer.from(value, 'utf8');
+  bytes.copy(block, offset, 0, Math.min(bytes.length, size));
+  if (bytes.length > size && block[offset + size - 1] === 0x2f) {
+    // A truncated name must not end in '/' (readers would take it for a directory).
+    const kept = bytes
+      .subarray(0, size - 1)
+      .toString('latin1')
+      .replace(/\/+$/, '').length;
+    block[offset + kept] = 0;
   }
-  let name = entry.name;
-  let prefix = '';
-  if (name.length > 100) {
-    const split = splitUstar(name);
-    if (!split) {
-      throw new ChartproofError(
-        'UNSUPPORTED',
-        `cannot package ${JSON.stringify(name)}: path too long for USTAR`,
-      );
-    }
-    [prefix, name] = split;
-  }
-  if (entry.mtime < 0)
-    throw new ChartproofError('UNSUPPORTED', 'negative modification times are not supported');
-  block.write(name, 0, 'latin1');
-  block.write('0000644\0', 100, 'latin1');
-  block.write('0000000\0', 108, 'latin1');
-  block.write('0000000\0', 116, 'latin1');
-  block.write(octal(entry.data.byteLength, 12), 124, 'latin1');
-  block.write(octal(entry.mtime, 12), 136, 'latin1');
-  block.write('        ', 148, 'latin1');
-  block.write('0', 156, 'latin1');
+}
+
+/** Sets the USTAR magic and version (USTAR and PAX alike) and the checksum. */
+function finishBlock(block: Buffer): Buffer {
   block.write('ustar\0', 257, 'latin1');
   block.write('00', 263, 'latin1');
-  block.write('0000000\0', 329, 'latin1');
-  block.write('0000000\0', 337, 'latin1');
-  block.write(prefix, 345, 'latin1');
+  block.fill(0x20, 148, 156);
   let sum = 0;
   for (const b of block) sum += b;
   block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
   return block;
 }
 
+/** Go's `formatPAXRecord`: `<length> <key>=<value>\n`, the length counting itself. */
+function paxRecord(key: string, value: string): string {
+  const body = Buffer.byteLength(key) + Buffer.byteLength(value) + 3;
+  let size = body + String(body).length;
+  if (String(size).length + body !== size) size = String(size).length + body;
+  return `${size} ${key}=${value}\n`;
+}
+
+/** The header of a regular file as Go's `templateV7Plus` fills it (mode 0644, uid/gid 0). */
+function fileHeader(name: string, prefix: string, size: number, mtime: number): Buffer {
+  const block = Buffer.alloc(512);
+  writeField(block, 0, NAME_SIZE, name);
+  block.write('0000644\0', 100, 'latin1');
+  block.write('0000000\0', 108, 'latin1');
+  block.write('0000000\0', 116, 'latin1');
+  block.write(octal(size, 12), 124, 'latin1');
+  block.write(octal(mtime, 12), 136, 'latin1');
+  block.write('0', 156, 'latin1');
+  block.write('0000000\0', 329, 'latin1');
+  block.write('0000000\0', 337, 'latin1');
+  writeField(block, 345, PREFIX_SIZE, prefix);
+  return finishBlock(block);
+}
+
+/**
+ * The header blocks Go's `tar.Writer.WriteHeader` writes for Helm's entries: USTAR
+ * (a long ASCII name split into prefix and name) when every field fits, else PAX — an
+ * `x` entry named `<dir>/PaxHeaders.0/<file>` (ASCII only, 100 bytes at most) with mode,
+ * uid, gid and mtime 0 holding the sorted records (`mtime`, `path`), then the file's
+ * header with the name reduced to ASCII and cut at 100 bytes.
+ * @internal
+ */
+export function tarHeaderBlocks(name: string, size: number, mtime: number): Buffer[] {
+  const records: [string, string][] = [];
+  const fitsName = isGoAscii(name) && name.length <= NAME_SIZE;
+  const split = fitsName ? undefined : splitUstar(name);
+  if (!fitsName && !split) records.push(['path', name]);
+  if (mtime < 0 || mtime > MAX_OCTAL_11) records.push(['mtime', String(mtime)]);
+  if (size > MAX_OCTAL_11) records.push(['size', String(size)]);
+  if (name.includes('\0'))
+    throw new ChartproofError('UNSUPPORTED', `cannot package ${JSON.stringify(name)}: NUL in a file name`);
+  if (records.length === 0) {
+    const [prefix, base] = split ?? ['', name];
+    return [fileHeader(base, prefix, size, mtime)];
+  }
+  records.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const data = Buffer.from(records.map(([k, v]) => paxRecord(k, v)).join(''), 'utf8');
+  const slash = name.lastIndexOf('/');
+  const paxName = `${name.slice(0, slash + 1)}PaxHeaders.0/${name.slice(slash + 1)}`;
+  const x = Buffer.alloc(512);
+  const xName = Buffer.from(toGoAscii(paxName), 'latin1').subarray(0, NAME_SIZE).toString('latin1');
+  writeField(x, 0, NAME_SIZE, xName.replace(/\/+$/, ''));
+  x.write('0000000\0', 100, 'latin1');
+  x.write('0000000\0', 108, 'latin1');
+  x.write('0000000\0', 116, 'latin1');
+  x.write(octal(data.length, 12), 124, 'latin1');
+  x.write(octal(0, 12), 136, 'latin1');
+  x.write('x', 156, 'latin1');
+  const pad = (512 - (data.length % 512)) % 512;
+  return [finishBlock(x), data, Buffer.alloc(pad), fileHeader(toGoAscii(name), '', size, mtime)];
+}
+
 function tarBytes(entries: TarEntry[]): Uint8Array {
   const parts: Uint8Array[] = [];
   for (const e of entries) {
-    parts.push(tarHeader(e), e.data);
+    parts.push(...tarHeaderBlocks(e.name, e.data.byteLength, e.mtime), e.data);
     const pad = (512 - (e.data.byteLength % 512)) % 512;
     if (pad) parts.push(Buffer.alloc(pad));
   }
@@ -421,8 +484,10 @@ function validEpoch(value: number, what: string): number {
  * under `<name>/` in Helm's order (`Chart.yaml` re-marshalled, `Chart.lock`
  * re-marshalled for apiVersion v2, raw `values.yaml`, `values.schema.json` (must be
  * valid JSON), templates, files, then every subchart expanded under
- * `charts/<subchart name>/`), USTAR headers (mode 0644, uid/gid 0, empty owner names,
- * mtime rounded to seconds), no directory entries, two zero blocks at the end, and
+ * `charts/<subchart name>/`), headers as Go's `archive/tar` writes them for Helm (USTAR,
+ * mode 0644, uid/gid 0, empty owner names, mtime rounded to seconds; PAX records for
+ * non-ASCII or unsplittable long names and out-of-range times — see
+ * {@link tarHeaderBlocks}), no directory entries, two zero blocks at the end, and
  * Helm's gzip header. The output is a pure function of the inputs.
  *
  * `mtimes` is keyed like {@link LoadedChartDirectory.mtimes}. With `sourceDateEpoch`
@@ -434,7 +499,7 @@ function validEpoch(value: number, what: string): number {
  * fails with `INVALID_ARGUMENT`.
  *
  * Errors: `INVALID_ARGUMENT`, `CHART_INVALID` (`invalid JSON in values.schema.json`),
- * `CHART_METADATA_INVALID`, `UNSUPPORTED` (names that need PAX headers).
+ * `CHART_METADATA_INVALID`, `UNSUPPORTED` (a NUL in a file name).
  * @public
  */
 export async function createChartArchive(
@@ -491,8 +556,9 @@ export async function createChartArchive(
     }
     if (c.schema) {
       try {
-        JSON.parse(new TextDecoder().decode(c.schema));
+        parseJsonBounded(new TextDecoder().decode(c.schema), { what: 'values.schema.json', source: 'local' });
       } catch (err) {
+        if (isDepthLimitError(err)) throw err;
         throw new ChartproofError('CHART_INVALID', 'invalid JSON in values.schema.json', { cause: err });
       }
       entries.push({

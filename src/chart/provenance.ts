@@ -7,8 +7,8 @@
 import { isObject, marshalGoYaml } from './go-yaml.js';
 import { createHash } from 'node:crypto';
 import * as openpgp from 'openpgp';
-import { parse as parseYaml } from 'yaml';
 import { ChartproofError } from '../errors.js';
+import { isDepthLimitError, parseYamlBounded } from '../internal/bounded-parse.js';
 import { helmConfigJson } from './config.js';
 import type { ChartMetadata } from './types.js';
 
@@ -102,8 +102,9 @@ function parseFilesSection(signed: string): Record<string, string> {
   const section = signed.slice(idx + SEPARATOR.length);
   let doc: unknown;
   try {
-    doc = parseYaml(section, { maxAliasCount: 0 });
+    doc = parseYamlBounded(section, { maxAliasCount: 0 }, { what: 'the files section of the provenance' });
   } catch (err) {
+    if (isDepthLimitError(err)) throw err;
     throw invalid(`invalid files section in provenance: ${messageOf(err)}`, err);
   }
   const files = isObject(doc) ? doc.files : undefined;

@@ -5,12 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import semver from 'semver';
-import { isMap, isScalar, isSeq, type Node, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, type Node } from 'yaml';
 import { ChartproofError, RegistryError } from '../errors.js';
+import { isDepthLimitError, parseJsonBounded, parseYamlDocumentBounded } from '../internal/bounded-parse.js';
 import type { RegistryClient } from '../oci/client.js';
 import type { Digest } from '../oci/digest.js';
 import { discard, toRegistryError } from '../oci/transport/errors.js';
 import { readAll } from '../oci/verify.js';
+import { goKeyToString, goScalarToString, resolveGoScalar } from './go-scalar.js';
 import { goYamlOptions, isLenientSemver, parseVersionConstraint, validateChartMetadata } from './metadata.js';
 import type { ChartMetadata } from './types.js';
 
@@ -58,8 +60,12 @@ export interface ParseRepoIndexOptions {
   onWarning?: (message: string) => void;
 }
 
-// Fields Helm decodes into Go strings: sigs.k8s.io/yaml keeps their YAML text as
-// written (`version: 1.0` is "1.0", not the number 1).
+// Fields Helm decodes into Go strings. sigs.k8s.io/yaml turns a number or boolean into
+// Go's text for it only for ChartVersion's own fields (`digest: 1234`, `urls: [12]`);
+// for the fields of the embedded Chart.yaml Metadata its conversion does not reach the
+// field, and json.Unmarshal rejects the whole index (`version: 1.0` unquoted: "cannot
+// unmarshal number into Go struct field ChartVersion.entries.Metadata.version"), as
+// checked against Helm v4.1.4. chartproof rejects such an index too.
 const STRING_FIELDS = new Set([
   'name',
   'version',
@@ -80,10 +86,14 @@ const STRING_FIELDS = new Set([
   'url',
 ]);
 const TOP_STRING_FIELDS = new Set(['apiVersion', 'generated']);
+/** ChartVersion's own string (and time) fields, which sigs.k8s.io/yaml converts. */
+const ENTRY_OWN_STRING_FIELDS = new Set(['digest', 'created', 'checksum', 'engine', 'tillerVersion', 'url']);
 
 const YAML_OPTIONS = goYamlOptions(true); // UnmarshalStrict rejects duplicate keys
 
 function invalid(message: string, cause?: unknown): never {
+  if (isDepthLimitError(cause))
+    throw new ChartproofError(cause.code, message, { cause, source: cause.source });
   throw new ChartproofError('CHART_INVALID', message, cause === undefined ? {} : { cause });
 }
 
@@ -91,11 +101,16 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The YAML source text of a plain scalar whose parsed value is not a string. */
-function scalarSource(node: unknown): string | undefined {
+// Go time.Time fields: their own unmarshaler reads the text, which is never coerced.
+const TIME_FIELDS = new Set(['created', 'generated']);
+
+/** The Go string of a plain scalar whose parsed value is not a string (undefined: leave as is). */
+function scalarSource(node: unknown, key: string): string | undefined {
   if (!isScalar(node)) return undefined;
   if (node.value === null || typeof node.value === 'string') return undefined;
-  return typeof node.source === 'string' ? node.source : undefined;
+  if (typeof node.source !== 'string') return undefined;
+  if (TIME_FIELDS.has(key) || node.tag !== undefined) return node.source;
+  return goScalarToString(resolveGoScalar(node.source));
 }
 
 function pairValue(map: Node | null | undefined, key: string): unknown {
@@ -115,13 +130,74 @@ function restoreStrings(
   if (!isMap(node)) return;
   for (const pair of node.items) {
     if (!isScalar(pair.key) || typeof pair.key.value !== 'string' || !fields.has(pair.key.value)) continue;
-    const src = scalarSource(pair.value);
+    const src = scalarSource(pair.value, pair.key.value);
     if (src !== undefined) value[pair.key.value] = src;
   }
 }
 
+/** A list of Go strings: items YAML typed as numbers or booleans become Go's text for them. */
+function restoreStringList(node: unknown, list: unknown): void {
+  if (!isSeq(node) || !Array.isArray(list)) return;
+  node.items.forEach((item, i) => {
+    const src = scalarSource(item, '');
+    if (src !== undefined) list[i] = src;
+  });
+}
+
+/**
+ * What sigs.k8s.io/yaml converts below an index entry: the `urls` items (a ChartVersion
+ * field) and map keys (`annotations: {1.10: x}` has the key "1.1"); Metadata values are
+ * left for the type checks, which reject numbers as Helm does.
+ */
+function restoreNestedStrings(node: Node, entry: Record<string, unknown>): void {
+  restoreStringList(pairValue(node, 'urls'), entry.urls);
+  const annotations = pairValue(node, 'annotations');
+  if (!isMap(annotations) || !isObject(entry.annotations)) return;
+  const out: Record<string, unknown> = {};
+  for (const pair of annotations.items) {
+    if (!isScalar(pair.key)) continue;
+    const source = pair.key.source;
+    const plain = pair.key.type === 'PLAIN' && pair.key.tag === undefined && typeof source === 'string';
+    const k = plain
+      ? (goKeyToString(resolveGoScalar(source)) ?? String(pair.key.value))
+      : String(source ?? pair.key.value);
+    out[k] = entry.annotations[String(pair.key.value)];
+  }
+  entry.annotations = out;
+}
+
+/** Helm's json.Unmarshal type checks for the nested Chart.yaml fields of an index entry. */
+function checkNestedTypes(where: string, item: Record<string, unknown>): void {
+  const strings = (key: string, list: unknown) => {
+    if (list === undefined || list === null) return;
+    if (!Array.isArray(list) || list.some((v) => v !== null && typeof v !== 'string'))
+      invalid(`index: ${where}: field ${JSON.stringify(key)} must be a list of strings`);
+  };
+  strings('keywords', item.keywords);
+  strings('sources', item.sources);
+  const structs = (key: string, fields: string[]) => {
+    const list = item[key];
+    if (list === undefined || list === null) return;
+    if (!Array.isArray(list)) invalid(`index: ${where}: field ${JSON.stringify(key)} must be a list`);
+    list.forEach((m, i) => {
+      if (m === null) return;
+      if (!isObject(m)) invalid(`index: ${where}.${key}[${i}] must be a mapping`);
+      for (const f of fields) checkType(`${where}.${key}[${i}]`, f, m[f], 'string');
+      if (key === 'dependencies') strings(`${key}[${i}].tags`, m.tags);
+    });
+  };
+  structs('maintainers', ['name', 'email', 'url']);
+  structs('dependencies', ['name', 'version', 'repository', 'condition', 'alias']);
+  const annotations = item.annotations;
+  if (annotations === undefined || annotations === null) return;
+  if (!isObject(annotations)) invalid(`index: ${where}: field "annotations" must be a mapping`);
+  for (const [k, v] of Object.entries(annotations))
+    if (v !== null && typeof v !== 'string')
+      invalid(`index: ${where}: annotation ${JSON.stringify(k)} must be a string`);
+}
+
 function decodeYaml(source: string): unknown {
-  const doc = parseDocument(source, YAML_OPTIONS);
+  const doc = parseYamlDocumentBounded(source, YAML_OPTIONS, { what: 'the document' });
   if (doc.errors.length > 0) throw doc.errors[0];
   const value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown;
   if (!isObject(value)) return value;
@@ -135,8 +211,10 @@ function decodeYaml(source: string): unknown {
       const list = entries[String(pair.key.value)];
       if (!isSeq(pair.value) || !Array.isArray(list)) continue;
       pair.value.items.forEach((item, i) => {
-        if (isObject(list[i]))
-          restoreStrings(item as Node, list[i] as Record<string, unknown>, STRING_FIELDS);
+        if (isObject(list[i])) {
+          restoreStrings(item as Node, list[i] as Record<string, unknown>, ENTRY_OWN_STRING_FIELDS);
+          restoreNestedStrings(item as Node, list[i] as Record<string, unknown>);
+        }
       });
     }
   }
@@ -146,9 +224,9 @@ function decodeYaml(source: string): unknown {
 function decode(source: string): unknown {
   // Helm: json.Unmarshal when the bytes are valid JSON, else yaml.UnmarshalStrict.
   try {
-    return JSON.parse(source) as unknown;
-  } catch {
-    // not JSON
+    return parseJsonBounded(source, { what: 'the document' });
+  } catch (e) {
+    if (isDepthLimitError(e)) throw e; // else not JSON
   }
   return decodeYaml(source);
 }
@@ -234,6 +312,7 @@ export function parseRepoIndex(data: Uint8Array | string, options: ParseRepoInde
       }
       checkType(where, 'deprecated', item.deprecated, 'boolean');
       checkType(where, 'removed', item.removed, 'boolean');
+      checkNestedTypes(where, item);
       const urls = item.urls ?? [];
       if (!Array.isArray(urls) || urls.some((u) => typeof u !== 'string')) {
         invalid(`index: ${where}: field "urls" must be a list of strings`);
@@ -269,7 +348,9 @@ function parseRepoUrl(repoUrl: string): URL {
   try {
     url = new URL(repoUrl);
   } catch (e) {
-    throw new ChartproofError('INVALID_ARGUMENT', `invalid chart repository URL ${JSON.stringify(repoUrl)}`, {
+    // Not echoed when it may hold userinfo (a password with `/` makes it unparsable).
+    const shown = repoUrl.includes('@') ? '' : ` ${JSON.stringify(repoUrl)}`;
+    throw new ChartproofError('INVALID_ARGUMENT', `invalid chart repository URL${shown}`, {
       cause: e,
     });
   }
@@ -363,8 +444,8 @@ export async function fetchRepoIndex(
 
 const LENIENT = /^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
 
-/** Masterminds `NewVersion` coercion (`v1.2` → `1.2.0`), or undefined when invalid. */
-function normalizeVersion(version: string): string | undefined {
+/** Masterminds `NewVersion` coercion (`v1.2` → `1.2.0`), or undefined when invalid. @internal */
+export function normalizeVersion(version: string): string | undefined {
   if (typeof version !== 'string' || !isLenientSemver(version)) return undefined;
   const m = LENIENT.exec(version);
   if (!m) return undefined;

@@ -83,6 +83,8 @@ export interface Chart {
   chartYaml: Uint8Array;
   /** Parsed `values.yaml` (documents merged), or an empty object. */
   values: Record<string, unknown>;
+  /** Raw `values.yaml` bytes, if present (the renderer re-reads them with Helm's YAML semantics). */
+  valuesYaml?: Uint8Array;
   /** `values.schema.json` bytes, if present. */
   schema?: Uint8Array;
   /** Files under `templates/`. */

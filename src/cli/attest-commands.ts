@@ -1,5 +1,6 @@
 import { parseChartReference } from '../chart/oci.js';
 import { ChartproofError } from '../errors.js';
+import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import {
   type AttestationFormat,
   attestChart,
@@ -17,10 +18,11 @@ import {
   policyFromFlags,
   readTextFile,
   printChecks,
+  printFailure,
   TLOG_WARNING,
   verifyFormatFromFlags,
 } from './policy-flags.js';
-import { Exit, expectArgs, UsageError } from './io.js';
+import { Exit, expectArgs, local, UsageError } from './io.js';
 
 /**
  * The predicate `cosign attest --type T --predicate FILE` signs for a file: the
@@ -36,8 +38,9 @@ export function predicateFromFile(
   if (predicateType === COSIGN_CUSTOM_PREDICATE_TYPE) return cosignCustomPredicate(text, now);
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJsonBounded(text, { what: `the predicate for ${predicateType}`, source: 'local' });
   } catch (e) {
+    if (isDepthLimitError(e)) throw e;
     throw new ChartproofError(
       'INVALID_ARGUMENT',
       `the predicate for ${predicateType} must be JSON: ${(e as Error).message}`,
@@ -95,11 +98,13 @@ export const ATTEST_COMMAND: Command = {
     if (!ATTEST_FORMATS.includes(format))
       throw new UsageError(`--format must be one of ${ATTEST_FORMATS.join(', ')}`);
     const predicateType = resolvePredicateType((ctx.values.type as string | undefined) ?? 'custom');
-    const predicate = predicateFromFile(await readTextFile(predicatePath, 'predicate'), predicateType);
+    const predicate = await local(async () =>
+      predicateFromFile(await readTextFile(predicatePath, 'predicate'), predicateType),
+    );
     const password = passwordFromEnv(ctx.io.env);
     if (password === undefined)
       throw new UsageError('set COSIGN_PASSWORD to the private key password (it may be empty)');
-    const signer = await keyFileSigner(await readTextFile(keyPath, 'key'), password);
+    const signer = await local(async () => keyFileSigner(await readTextFile(keyPath, 'key'), password));
     const parsed = parseChartReference(ref!);
     const repo = ctx.client.repository(parsed);
     const subject = await repo.resolve(parsed.digest ?? parsed.tag ?? 'latest');
@@ -172,12 +177,13 @@ export const VERIFY_ATTESTATION_COMMAND: Command = {
       return Exit.ok;
     } catch (e) {
       if (!(e instanceof AttestationVerificationError)) throw e;
+      // A failure never prints a pinned reference: nothing here may be installed.
       if (ctx.flags.json) {
         ctx.io.stdout(
-          `${JSON.stringify({ reference: ref, digest: e.digest, pinned: e.pinned, predicateType, attestations: [], error: { code: e.code, message: e.message }, rejected: e.rejected, found: e.found }, null, 2)}\n`,
+          `${JSON.stringify({ reference: ref, digest: e.digest, verified: false, predicateType, attestations: [], error: { code: e.code, message: e.message }, rejected: e.rejected, found: e.found }, null, 2)}\n`,
         );
       }
-      ctx.io.stderr(`Error: ${e.message}\n`);
+      printFailure(ctx, e, Exit.verification);
       return Exit.verification;
     }
   },

@@ -7,7 +7,8 @@ import type { Chart } from '../chart/types.js';
 import { ChartproofError } from '../errors.js';
 import { writeFileAtomic } from '../fs.js';
 import type { Command } from './commands.js';
-import { Exit, expectArgs, UsageError } from './io.js';
+import { Exit, expectArgs, local, remote, UsageError } from './io.js';
+import { createProgress } from './progress.js';
 
 function summary(chart: Chart) {
   const m = chart.metadata;
@@ -54,7 +55,7 @@ const inspectCommand: Command = {
     if (repo !== undefined) {
       const version = ctx.values.version as string | undefined;
       const got = await downloadRepoChart(ctx.client, repo, target, version ? { version } : {});
-      const chart = await loadChartArchive(got.archive);
+      const chart = await remote(() => loadChartArchive(got.archive));
       ctx.io.stdout(
         `${JSON.stringify({ ...summary(chart), url: got.url, verified: got.verified }, null, 2)}\n`,
       );
@@ -63,12 +64,12 @@ const inspectCommand: Command = {
     if (target.startsWith('oci://')) {
       const version = ctx.values.version as string | undefined;
       const pulled = await pullChart(ctx.client, target, version ? { version } : {});
-      const chart = await loadChartArchive(pulled.archive);
+      const chart = await remote(() => loadChartArchive(pulled.archive));
       ctx.io.stdout(`${JSON.stringify({ ...summary(chart), reference: pulled.pinned }, null, 2)}\n`);
       return Exit.ok;
     }
     if (ctx.values.version) throw new UsageError('--version applies to oci:// references only');
-    const chart = await loadChartFile(target);
+    const chart = await local(() => loadChartFile(target));
     ctx.io.stdout(`${JSON.stringify(summary(chart), null, 2)}\n`);
     return Exit.ok;
   },
@@ -82,21 +83,26 @@ const pushCommand: Command = {
   async run(ctx) {
     const [file, destination] = expectArgs(ctx.args, 2, this.usage) as [string, string];
     if (!destination.startsWith('oci://')) throw new UsageError('the destination must start with oci://');
-    const archive = await readOptional(file);
-    if (!archive) throw new ChartproofError('IO', `${file}: no such file`);
-    const chart = await loadChartArchive(archive);
-    const provPath = (ctx.values.prov as string | undefined) ?? `${file}.prov`;
-    const provenance = await readOptional(provPath);
-    if (ctx.values.prov && !provenance) throw new ChartproofError('IO', `${provPath}: no such file`);
+    const { archive, chart, provenance, mtime } = await local(async () => {
+      const archive = await readOptional(file);
+      if (!archive) throw new ChartproofError('IO', `${file}: no such file`);
+      const chart = await loadChartArchive(archive);
+      const provPath = (ctx.values.prov as string | undefined) ?? `${file}.prov`;
+      const provenance = await readOptional(provPath);
+      if (ctx.values.prov && !provenance) throw new ChartproofError('IO', `${provPath}: no such file`);
+      return { archive, chart, provenance, mtime: (await stat(file)).mtime };
+    });
     let creationTime = ctx.values['creation-time'] as string | undefined;
     if (creationTime !== undefined && Number.isNaN(Date.parse(creationTime))) {
       throw new UsageError(`--creation-time ${JSON.stringify(creationTime)} is not an RFC 3339 time`);
     }
-    creationTime ??= rfc3339Local((await stat(file)).mtime);
+    creationTime ??= rfc3339Local(mtime);
+    const progress = createProgress(ctx.io, 'Pushing', ctx.flags.progress === true);
     const result = await pushChart(ctx.client, archive, chart.metadata, destination, {
       creationTime,
       ...(provenance ? { provenance } : {}),
-    });
+      onProgress: progress.onProgress,
+    }).finally(() => progress.done());
     if (ctx.flags.json) {
       ctx.io.stdout(
         `${JSON.stringify({ ref: `oci://${result.ref}`, digest: result.digest, pinned: result.pinned }, null, 2)}\n`,
@@ -127,7 +133,7 @@ const pullCommand: Command = {
         ...(version ? { version } : {}),
         ...(ctx.values.prov ? { provenance: true } : {}),
       });
-      const chart = await loadChartArchive(got.archive);
+      const chart = await remote(() => loadChartArchive(got.archive));
       const path = join(dest, `${chart.metadata.name}-${chart.metadata.version}.tgz`);
       await writeFileAtomic(path, got.archive, 0o644, { dirMode: 0o755 });
       if (got.provenance) await writeFileAtomic(`${path}.prov`, got.provenance, 0o644, { dirMode: 0o755 });
@@ -148,16 +154,19 @@ const pullCommand: Command = {
     }
     if (!ref.startsWith('oci://'))
       throw new UsageError('give an oci:// reference, or a chart name with --repo URL');
+    const progress = createProgress(ctx.io, 'Pulling', ctx.flags.progress === true);
     const pulled = await pullChart(ctx.client, ref, {
       ...(version ? { version } : {}),
       ...(ctx.values.prov ? { provenance: true } : {}),
-    });
+      onProgress: progress.onProgress,
+    }).finally(() => progress.done());
     // The archive must be a valid chart whose Chart.yaml agrees with the OCI config.
-    const chart = await loadChartArchive(pulled.archive);
+    const chart = await remote(() => loadChartArchive(pulled.archive));
     if (chart.metadata.name !== pulled.config.name || chart.metadata.version !== pulled.config.version) {
       throw new ChartproofError(
         'CHART_INVALID',
         `chart ${chart.metadata.name}-${chart.metadata.version} does not match its OCI config (${String(pulled.config.name)}-${String(pulled.config.version)})`,
+        { source: 'remote' },
       );
     }
     const path = join(dest, `${chart.metadata.name}-${chart.metadata.version}.tgz`);

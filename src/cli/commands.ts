@@ -5,7 +5,7 @@ import type { RegistryClient, RegistryClientOptions } from '../oci/client.js';
 import { copy } from '../oci/copy.js';
 import { MediaType } from '../oci/media-types.js';
 import { formatReference, normalizeRegistry, parseReference, pinReference } from '../oci/reference.js';
-import { readCaFile } from '../oci/transport/fetch.js';
+import { readCaFile, type Timeouts } from '../oci/transport/fetch.js';
 import { ATTEST_COMMAND, VERIFY_ATTESTATION_COMMAND } from './attest-commands.js';
 import { CHART_COMMANDS } from './chart-commands.js';
 import { DEPS_COMMAND } from './deps-command.js';
@@ -14,8 +14,11 @@ import { MIRROR_COMMAND } from './mirror-command.js';
 import { SIGN_COMMAND, VERIFY_COMMAND } from './sign-commands.js';
 import { PACKAGE_COMMAND } from './package-command.js';
 import { PROV_COMMAND } from './prov-command.js';
+import { TEMPLATE_COMMAND } from './template-command.js';
 import { VERIFY_BUNDLE_COMMAND } from './verify-bundle-command.js';
-import { type CliIo, Exit, expectArgs, UsageError } from './io.js';
+import { type CliIo, Exit, expectArgs, local, UsageError } from './io.js';
+import { createProgress } from './progress.js';
+import { verboseHook } from './transport-flags.js';
 
 /** Global flags after parsing. */
 export interface GlobalFlags {
@@ -24,6 +27,12 @@ export interface GlobalFlags {
   plainHttp: boolean;
   insecure: boolean;
   caFile: string | undefined;
+  /** Transfer progress on stderr (the CLI sets it unless --no-progress; absent means none). */
+  progress?: boolean;
+  /** `--timeout` / `--min-speed`. */
+  timeouts?: Timeouts;
+  /** `--verbose`: registry events on stderr. */
+  verbose?: boolean;
 }
 
 /** What a command receives. */
@@ -35,6 +44,8 @@ export interface CommandContext {
   client: RegistryClient;
   /** A new client with the global settings plus per-host ones; the caller closes it. */
   clientWith?: (hosts: NonNullable<RegistryClientOptions['hosts']>) => RegistryClient;
+  /** A new client with the global settings overridden (copy's --from-…/--to-… flags); the caller closes it. */
+  clientFrom?: (overrides: Partial<GlobalFlags>) => RegistryClient;
 }
 
 /** One CLI command. */
@@ -43,6 +54,11 @@ export interface Command {
   summary: string;
   help?: string;
   options?: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
+  /**
+   * The command reads only local input (files, keys, archives): every error it throws
+   * is attributed to that input (`source: 'local'`, exit 2 unless a verification failure).
+   */
+  localInput?: boolean;
   run(ctx: CommandContext): Promise<number>;
 }
 
@@ -77,6 +93,8 @@ const loginCommand: Command = {
     if (ctx.flags.plainHttp) clientOptions.plainHttp = true;
     if (ctx.flags.insecure) clientOptions.insecureSkipTlsVerify = true;
     if (ctx.flags.caFile) clientOptions.ca = readCaFile(ctx.flags.caFile);
+    if (ctx.flags.timeouts) clientOptions.timeouts = ctx.flags.timeouts;
+    if (ctx.flags.verbose) clientOptions.onEvent = verboseHook(ctx.io);
     const path = await login(
       host,
       { username, password },
@@ -94,14 +112,16 @@ const loginCommand: Command = {
 const logoutCommand: Command = {
   usage: 'logout REGISTRY',
   summary: 'remove stored credentials for a registry',
+  localInput: true,
   async run(ctx) {
     const [registry] = expectArgs(ctx.args, 1, this.usage);
     const host = normalizeRegistry(registry!.replace(/^oci:\/\//, '').replace(/\/.*$/, ''));
     const removed = await logout(host, {
       configPath: ctx.flags.registryConfig ?? helmRegistryConfigPath(ctx.io.env),
     });
-    if (!removed) throw new ChartproofError('NOT_FOUND', `not logged in to ${host}`);
-    ctx.io.stdout(`Removed login credentials for ${host}\n`);
+    if (!removed) throw new ChartproofError('NOT_FOUND', `not logged in to ${host}`, { source: 'local' });
+    if (ctx.flags.json) printJson(ctx.io, { registry: host, removed: true });
+    else ctx.io.stdout(`Removed login credentials for ${host}\n`);
     return Exit.ok;
   },
 };
@@ -133,14 +153,50 @@ const manifestCommand: Command = {
   },
 };
 
+/** copy's per-side flags (oras-style) and the global flag each one overrides for its side. */
+const SIDE_FLAGS = {
+  'plain-http': 'plainHttp',
+  'ca-file': 'caFile',
+  'registry-config': 'registryConfig',
+  insecure: 'insecure',
+} as const;
+
+function sideOverrides(values: Record<string, unknown>, side: 'from' | 'to'): Partial<GlobalFlags> {
+  const out: Partial<GlobalFlags> = {};
+  for (const [flag, key] of Object.entries(SIDE_FLAGS)) {
+    const v = values[`${side}-${flag}`];
+    if (v !== undefined) (out as Record<string, unknown>)[key] = v;
+  }
+  return out;
+}
+
 const copyCommand: Command = {
-  usage: 'copy SRC DST [--referrers] [--cosign-tags]',
+  usage: 'copy SRC DST [--referrers] [--cosign-tags] [--concurrency N] [--from-…/--to-… FLAGS]',
   summary: 'copy an artifact and its blobs between repositories or registries',
-  help: '\nDST without a tag or digest gets the tag of SRC. Content is copied byte for byte; tags are written last.\n  --referrers      also copy signatures, attestations and other referrers\n  --cosign-tags    also copy cosign sha256-<hex>.sig/.att/.sbom tags\n  --concurrency N  parallel transfers (default 3)\n',
+  help:
+    '\nDST without a tag or digest gets the tag of SRC. Content is copied byte for byte; tags are written last.\n' +
+    '  --referrers      also copy signatures, attestations and other referrers\n' +
+    '  --cosign-tags    also copy cosign sha256-<hex>.sig/.att/.sbom tags\n' +
+    '  --concurrency N  parallel transfers (default 3)\n' +
+    'Per side (override the global flag for the source or the destination only):\n' +
+    '  --from-plain-http, --to-plain-http             HTTP instead of HTTPS\n' +
+    '  --from-ca-file F, --to-ca-file F               extra trusted CA certificates (PEM)\n' +
+    '  --from-registry-config F, --to-registry-config F   credentials file\n' +
+    '  --from-insecure, --to-insecure                 do not verify TLS certificates\n' +
+    'Progress goes to stderr (--no-progress to silence). Content that fails its digest or size is a\n' +
+    'verification failure (exit 1); the error names the side that sent it.\n',
   options: {
     referrers: { type: 'boolean' },
     'cosign-tags': { type: 'boolean' },
     concurrency: { type: 'string' },
+    'from-plain-http': { type: 'boolean' },
+    'to-plain-http': { type: 'boolean' },
+    'from-ca-file': { type: 'string' },
+    'to-ca-file': { type: 'string' },
+    'from-registry-config': { type: 'string' },
+    'to-registry-config': { type: 'string' },
+    'from-insecure': { type: 'boolean' },
+    'to-insecure': { type: 'boolean' },
   },
   async run(ctx) {
     const [srcInput, dstInput] = expectArgs(ctx.args, 2, this.usage);
@@ -157,18 +213,37 @@ const copyCommand: Command = {
     ) {
       throw new UsageError('--concurrency must be an integer from 1 to 64');
     }
-    const result = await copy(
-      ctx.client.repository(src),
-      (src.digest ?? src.tag)!,
-      ctx.client.repository(dst),
-      undefined,
-      {
-        tags: tag ? [tag] : [],
-        referrers: ctx.values.referrers === true,
-        cosignTags: ctx.values['cosign-tags'] === true,
-        ...(concurrency ? { concurrency } : {}),
-      },
-    );
+    const fromFlags = sideOverrides(ctx.values, 'from');
+    const toFlags = sideOverrides(ctx.values, 'to');
+    const own: RegistryClient[] = [];
+    const sideClient = async (overrides: Partial<GlobalFlags>) => {
+      if (Object.keys(overrides).length === 0 || !ctx.clientFrom) return ctx.client;
+      const c = await local(() => ctx.clientFrom!(overrides));
+      own.push(c);
+      return c;
+    };
+    const progress = createProgress(ctx.io, 'Copying', ctx.flags.progress === true);
+    let result: Awaited<ReturnType<typeof copy>>;
+    try {
+      const srcClient = await sideClient(fromFlags);
+      const dstClient = await sideClient(toFlags);
+      result = await copy(
+        srcClient.repository(src),
+        (src.digest ?? src.tag)!,
+        dstClient.repository(dst),
+        undefined,
+        {
+          tags: tag ? [tag] : [],
+          referrers: ctx.values.referrers === true,
+          cosignTags: ctx.values['cosign-tags'] === true,
+          ...(concurrency ? { concurrency } : {}),
+          onProgress: progress.onProgress,
+        },
+      );
+    } finally {
+      progress.done();
+      await Promise.all(own.map((c) => c.close()));
+    }
     const pinned = formatReference(
       pinReference({ ...dst, ...(tag ? { tag } : {}) }, result.descriptor.digest),
     );
@@ -224,6 +299,7 @@ export const COMMANDS: Record<string, Command> = {
   ...CHART_COMMANDS,
   prov: PROV_COMMAND,
   deps: DEPS_COMMAND,
+  template: TEMPLATE_COMMAND,
   'verify-bundle': VERIFY_BUNDLE_COMMAND,
   keygen: KEYGEN_COMMAND,
   sign: SIGN_COMMAND,

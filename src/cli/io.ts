@@ -1,4 +1,4 @@
-import { isChartproofError } from '../errors.js';
+import { attributeErrors, ChartproofError, isChartproofError } from '../errors.js';
 
 /** Exit codes of the CLI. */
 export const Exit = {
@@ -22,6 +22,7 @@ export function expectArgs(args: string[], count: number, usage: string): string
   return args;
 }
 
+/** Codes that mean "the content or signature did not verify", wherever it came from. */
 const VERIFICATION = new Set([
   'DIGEST_MISMATCH',
   'SIZE_MISMATCH',
@@ -30,6 +31,7 @@ const VERIFICATION = new Set([
   'SIGNATURE_NOT_FOUND',
   'LOCK_OUT_OF_SYNC',
 ]);
+/** Codes that are about the caller's input when nothing says where the input came from. */
 const INPUT = new Set([
   'INVALID_REFERENCE',
   'INVALID_DIGEST',
@@ -45,15 +47,86 @@ const INPUT = new Set([
   'KEY_PASSWORD_INVALID',
 ]);
 
-/** Maps an error to the CLI's exit code. */
+/**
+ * Node's errors for local files (ENOENT, EACCES, EISDIR, …): they name a `path`.
+ * Socket errors (ECONNREFUSED…) name an address instead and stay registry failures.
+ */
+function isSystemFileError(err: unknown): err is NodeJS.ErrnoException {
+  const e = err as NodeJS.ErrnoException | undefined;
+  return (
+    e instanceof Error && typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code) && typeof e.path === 'string'
+  );
+}
+
+/** True for node:util parseArgs errors (unknown flag, missing value, …). */
+export function isParseArgsError(err: unknown): boolean {
+  return (
+    typeof (err as { code?: unknown })?.code === 'string' &&
+    (err as { code: string }).code.startsWith('ERR_PARSE_ARGS')
+  );
+}
+
+/**
+ * The errors in `err`'s cause chain (itself first), bounded.
+ */
+function causes(err: unknown): unknown[] {
+  const out: unknown[] = [];
+  for (let e = err, i = 0; e !== undefined && e !== null && i < 8; i++) {
+    out.push(e);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return out;
+}
+
+/**
+ * Maps an error to the CLI's exit code (docs/errors.md, "Exit codes"):
+ * - 1: content or a signature failed verification (`DIGEST_MISMATCH`, `SIZE_MISMATCH`,
+ *   `TRAILING_DATA`, `SIGNATURE_*`, `LOCK_OUT_OF_SYNC`), also when wrapped (a
+ *   `CopyError` whose cause is a digest mismatch);
+ * - 2: usage errors, and any error whose `source` is `local` (a file, directory,
+ *   archive or argument the user gave: a gzip bomb, an unreadable file…); Node's
+ *   own file errors; input codes (`INVALID_*`, `CHART_*`, `KEY_*`, `IO`…) when the
+ *   source is unknown;
+ * - 3: everything else: registries, networks, and content a registry sent that is
+ *   malformed or too large (`source` `remote`).
+ */
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof UsageError) return Exit.usage;
+  if (err instanceof UsageError || isParseArgsError(err)) return Exit.usage;
+  for (const e of causes(err)) {
+    if (isChartproofError(e) && VERIFICATION.has(e.code)) return Exit.verification;
+  }
   if (isChartproofError(err)) {
-    if (VERIFICATION.has(err.code)) return Exit.verification;
+    const source = causes(err).find((e) => isChartproofError(e) && e.source !== undefined) as
+      | ChartproofError
+      | undefined;
+    if (source?.source === 'local') return Exit.usage;
+    if (source?.source === 'remote') return Exit.registry;
     if (INPUT.has(err.code)) return Exit.usage;
     return Exit.registry;
   }
+  if (isSystemFileError(err)) return Exit.usage;
   return Exit.registry;
+}
+
+/**
+ * Runs a phase that reads the user's local input (files, directories, archives,
+ * flags): chartproof errors it throws are attributed to `local` (exit 2 unless they
+ * are verification failures), and Node's file errors become `IO` errors.
+ */
+export async function local<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await attributeErrors('local', fn);
+  } catch (e) {
+    if (!isChartproofError(e) && isSystemFileError(e)) {
+      throw new ChartproofError('IO', e.message, { cause: e, source: 'local' });
+    }
+    throw e;
+  }
+}
+
+/** Runs a phase that parses content a registry or repository sent: errors are attributed to `remote`. */
+export function remote<T>(fn: () => T | Promise<T>): Promise<T> {
+  return attributeErrors('remote', fn);
 }
 
 /** Where the CLI writes; injectable for tests. */
@@ -62,6 +135,8 @@ export interface CliIo {
   stderr: (text: string) => void;
   readStdin: () => Promise<string>;
   env: Record<string, string | undefined>;
+  /** stderr is a terminal (progress is then redrawn in place). */
+  stderrIsTTY?: boolean;
 }
 
 /** Process-backed IO. */
@@ -79,5 +154,6 @@ export function processIo(): CliIo {
       return Buffer.concat(chunks).toString('utf8');
     },
     env: process.env,
+    stderrIsTTY: process.stderr.isTTY === true,
   };
 }

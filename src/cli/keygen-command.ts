@@ -19,6 +19,7 @@ const ALGORITHMS: readonly KeyAlgorithm[] = [
 export const KEYGEN_COMMAND: Command = {
   usage: 'keygen [--output-key-prefix P] [--algorithm A] [--compat] [--force]',
   summary: 'generate a cosign key pair (P.key / P.pub; password from COSIGN_PASSWORD)',
+  localInput: true,
   help:
     '\nWrites P.key (ENCRYPTED SIGSTORE PRIVATE KEY, scrypt N=65536, as cosign >= 2.2 writes) and P.pub.\n' +
     '--compat writes ENCRYPTED COSIGN PRIVATE KEY with N=32768, which cosign, skopeo >= 1.9 and\n' +

@@ -10,7 +10,8 @@ import { RegistryClient, type RegistryClientOptions } from '../oci/client.js';
 import { readCaFile } from '../oci/transport/fetch.js';
 import { VERSION } from '../version.js';
 import { COMMANDS, type Command, type GlobalFlags } from './commands.js';
-import { type CliIo, Exit, exitCodeFor, processIo, UsageError } from './io.js';
+import { TRANSPORT_HELP, TRANSPORT_OPTIONS, timeoutsFromFlags, verboseHook } from './transport-flags.js';
+import { type CliIo, Exit, exitCodeFor, isParseArgsError, local, processIo, UsageError } from './io.js';
 
 const GLOBAL_HELP = `chartproof ${VERSION}: supply-chain security for Helm charts
 
@@ -30,7 +31,9 @@ Global flags:
   --ca-file FILE               extra trusted CA certificates (PEM)
   --plain-http                 use HTTP instead of HTTPS
   --insecure-skip-tls-verify   do not verify TLS certificates
-  --json                       machine-readable output
+${TRANSPORT_HELP.trimEnd()}
+  --json                       JSON on stdout; a failure prints {"error":{…}} on stderr
+  --no-progress                no transfer progress on stderr
   -h, --help                   show help
   --version                    print the version
 
@@ -38,12 +41,14 @@ Exit codes: 0 success, 1 verification or policy failure, 2 usage or invalid inpu
 3 registry or network failure.
 `;
 
-const GLOBAL_OPTIONS = {
+export const GLOBAL_OPTIONS = {
   'registry-config': { type: 'string' },
   'ca-file': { type: 'string' },
   'plain-http': { type: 'boolean' },
   'insecure-skip-tls-verify': { type: 'boolean' },
+  ...TRANSPORT_OPTIONS,
   json: { type: 'boolean' },
+  'no-progress': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -83,42 +88,66 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
       plainHttp: values['plain-http'] === true,
       insecure: values['insecure-skip-tls-verify'] === true,
       caFile: values['ca-file'] as string | undefined,
+      progress: values['no-progress'] !== true,
     };
-    const client = makeClient(flags, io);
+    const timeouts = timeoutsFromFlags(values as Record<string, unknown>);
+    if (timeouts) flags.timeouts = timeouts;
+    if (values.verbose === true) flags.verbose = true;
+    const client = await local(() => makeClient(flags, io));
     try {
-      return await command.run({
+      const ctx = {
         args,
         values: values as Record<string, unknown>,
         flags,
         io,
         client,
-        clientWith: (hosts) => makeClient(flags, io, hosts),
-      });
+        clientWith: (hosts: NonNullable<RegistryClientOptions['hosts']>) => makeClient(flags, io, hosts),
+        clientFrom: (overrides: Partial<GlobalFlags>) => makeClient({ ...flags, ...overrides }, io),
+      };
+      // Commands that only read local input: whatever they throw is about that input.
+      return command.localInput ? await local(() => command.run(ctx)) : await command.run(ctx);
     } finally {
       await client.close();
     }
   } catch (err) {
     const code = exitCodeFor(err);
     const message = err instanceof Error ? err.message : String(err);
+    const usage = err instanceof UsageError || isParseArgsError(err);
     if (json) {
-      io.stderr(
-        `${JSON.stringify({ error: { code: isChartproofError(err) ? err.code : err instanceof UsageError ? 'USAGE' : 'INTERNAL', message } })}\n`,
-      );
+      io.stderr(`${JSON.stringify({ error: errorJson(err, message, code) })}\n`);
     } else {
       io.stderr(`Error: ${message}\n`);
-      if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-        io.stderr('Run chartproof --help for usage.\n');
-      }
+      if (usage) io.stderr('Run chartproof --help for usage.\n');
     }
-    if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) return Exit.usage;
     return code;
   }
 }
 
+/** The documented `--json` error object: `{ code, message, exitCode[, source] }`. */
+function errorJson(err: unknown, message: string, exitCode: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    code: isChartproofError(err)
+      ? err.code
+      : err instanceof UsageError || isParseArgsError(err)
+        ? 'USAGE'
+        : 'INTERNAL',
+    message,
+    exitCode,
+  };
+  if (isChartproofError(err) && err.source) out.source = err.source;
+  return out;
+}
+
+const GLOBAL_STRING_FLAGS = new Set(
+  Object.entries(GLOBAL_OPTIONS)
+    .filter(([, o]) => o.type === 'string')
+    .map(([name]) => `--${name}`),
+);
+
 function isFlagValue(argv: string[], a: string): boolean {
   const i = argv.indexOf(a);
   const prev = argv[i - 1];
-  return prev === '--registry-config' || prev === '--ca-file';
+  return prev !== undefined && GLOBAL_STRING_FLAGS.has(prev);
 }
 
 function makeClient(flags: GlobalFlags, io: CliIo, hosts?: RegistryClientOptions['hosts']): RegistryClient {
@@ -134,19 +163,7 @@ function makeClient(flags: GlobalFlags, io: CliIo, hosts?: RegistryClientOptions
   if (flags.plainHttp) options.plainHttp = true;
   if (flags.insecure) options.insecureSkipTlsVerify = true;
   if (flags.caFile) options.ca = readCaFile(flags.caFile);
+  if (flags.timeouts) options.timeouts = flags.timeouts;
+  if (flags.verbose) options.onEvent = verboseHook(io);
   return new RegistryClient(options);
-}
-
-// Entry point when executed as a program.
-const invoked = process.argv[1] ?? '';
-if (/chartproof$|cli\.(c|m)?js$/.test(invoked)) {
-  run(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err) => {
-      process.stderr.write(`internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exitCode = 3;
-    },
-  );
 }

@@ -3,16 +3,16 @@ import { exportMirror } from '../mirror/airgap.js';
 import { importMirror } from '../mirror/airgap-import.js';
 import { applyMirror, type MirrorReport, mirrorSummaryLine } from '../mirror/apply.js';
 import { detectDrift, type DriftReport, driftSummaryLine } from '../mirror/drift.js';
-import { type MirrorPlanItem, planMirror } from '../mirror/plan.js';
+import { type MirrorPlanItem, mirrorPlanEntry, planMirror } from '../mirror/plan.js';
 import { loadMirrorSpec, type MirrorSpec, mirrorHostSettings } from '../mirror/spec.js';
 import type { RegistryClient } from '../oci/client.js';
 import type { Command, CommandContext } from './commands.js';
-import { Exit, UsageError } from './io.js';
+import { Exit, local, UsageError } from './io.js';
 
 const USAGE =
   'mirror (plan|apply|drift) --config FILE | export --config FILE --to DIR|FILE.tar | ' +
   'import --from DIR|FILE.tar --config FILE ' +
-  '[--json REPORT|-] [--concurrency N]';
+  '[--report FILE] [--concurrency N]';
 const SUBCOMMANDS = ['plan', 'apply', 'export', 'import', 'drift'];
 
 function planLine(i: MirrorPlanItem): string {
@@ -65,11 +65,20 @@ async function withClient<T>(
   }
 }
 
-async function output(ctx: CommandContext, dest: string | undefined, value: unknown): Promise<void> {
-  if (dest === undefined) return;
+/** `SOURCE_DATE_EPOCH` as the export's recorded time (none without it). */
+function sourceDateEpoch(ctx: CommandContext): { sourceDateEpoch?: number } {
+  const raw = ctx.io.env.SOURCE_DATE_EPOCH;
+  if (raw === undefined || raw === '') return {};
+  if (!/^[0-9]+$/.test(raw) || !Number.isSafeInteger(Number(raw)))
+    throw new UsageError(`invalid SOURCE_DATE_EPOCH: ${JSON.stringify(raw)}`);
+  return { sourceDateEpoch: Number(raw) };
+}
+
+/** The JSON report: on stdout with the global --json, and into the --report file. */
+async function output(ctx: CommandContext, report: string | undefined, value: unknown): Promise<void> {
   const text = `${JSON.stringify(value, null, 2)}\n`;
-  if (dest === '-') ctx.io.stdout(text);
-  else await writeFileAtomic(dest, text, 0o644, { dirMode: 0o755 });
+  if (ctx.flags.json) ctx.io.stdout(text);
+  if (report !== undefined) await local(() => writeFileAtomic(report, text, 0o644, { dirMode: 0o755 }));
 }
 
 /**
@@ -93,12 +102,13 @@ export const MIRROR_COMMAND: Command = {
     '        quarantine (signatures, scanners, digests); signs and tags like apply.\n' +
     'drift   compares mirrored versions with upstream: CHANGED (same version, other digest upstream: exit 1),\n' +
     '        missing-upstream, and newer-upstream versions the spec would take. Ends with a Drift: line.\n' +
-    '--json REPORT writes the JSON report to a file (or stdout with -). Credentials come from --registry-config.\n',
+    '--report FILE writes the JSON report to FILE; the global --json prints it on stdout instead of the text\n' +
+    '(the summary line then goes to stderr). Credentials come from --registry-config.\n',
   options: {
     config: { type: 'string' },
     to: { type: 'string' },
     from: { type: 'string' },
-    json: { type: 'string' },
+    report: { type: 'string' },
     concurrency: { type: 'string' },
   },
   async run(ctx) {
@@ -120,7 +130,11 @@ export const MIRROR_COMMAND: Command = {
       throw new UsageError(
         sub === 'import' ? '--from DIR (or FILE.tar) is required' : '--from applies to mirror import',
       );
-    const spec = await loadMirrorSpec(config);
+    const report = ctx.values.report as string | undefined;
+    if (report === '' || report === '-')
+      throw new UsageError('--report takes a file name; use the global --json for JSON on stdout');
+    const json = ctx.flags.json;
+    const spec = await local(() => loadMirrorSpec(config));
     const rawConcurrency = ctx.values.concurrency as string | undefined;
     if (rawConcurrency !== undefined) {
       const n = Number(rawConcurrency);
@@ -128,7 +142,6 @@ export const MIRROR_COMMAND: Command = {
         throw new UsageError('--concurrency must be an integer from 1 to 64');
       spec.concurrency = n;
     }
-    const json = ctx.values.json as string | undefined;
     if (sub === 'plan') {
       const items = await withClient(ctx, spec, (client) => planMirror(spec, { client }));
       const summary = { copied: 0, skipped: 0, refused: 0, failed: 0 };
@@ -140,17 +153,14 @@ export const MIRROR_COMMAND: Command = {
       lines.push(
         `Plan: ${summary.copied} to copy, ${summary.skipped} to skip, ${summary.refused} refused, ${summary.failed} failed`,
       );
-      if (json !== '-') ctx.io.stdout(`${lines.join('\n')}\n`);
-      await output(
-        ctx,
-        json,
-        items.map(({ archive: _a, provenance: _p, created: _c, ...rest }) => rest),
-      );
+      if (!json) ctx.io.stdout(`${lines.join('\n')}\n`);
+      else ctx.io.stderr(`${lines.at(-1)}\n`);
+      await output(ctx, report, items.map(mirrorPlanEntry));
       return exitFor(summary);
     }
     if (sub === 'drift') {
       const drift = await withClient(ctx, spec, (client) => detectDrift(spec, { client }));
-      if (json !== '-') {
+      if (!json) {
         const lines = drift.items.map((i) => {
           const verb =
             i.status === 'changed-upstream' ? 'CHANGED' : i.status === 'failed' ? 'FAIL' : i.status;
@@ -159,25 +169,24 @@ export const MIRROR_COMMAND: Command = {
         lines.push(driftSummaryLine(drift));
         ctx.io.stdout(`${lines.join('\n')}\n`);
       }
-      await output(ctx, json, drift);
-      if (json === '-') ctx.io.stderr(`${driftSummaryLine(drift)}\n`);
+      await output(ctx, report, drift);
+      if (json) ctx.io.stderr(`${driftSummaryLine(drift)}\n`);
       return driftExit(drift.summary);
     }
     const onEvent = (e: { name: string; version: string; step: string; detail?: string }) => {
-      if (e.step === 'done') return;
+      if (e.step === 'done' || !ctx.flags.progress) return;
       ctx.io.stderr(`${e.name}-${e.version}: ${e.step}${e.detail ? ` ${e.detail}` : ''}\n`);
     };
-    const report = await withClient(ctx, spec, (client) =>
+    const result = await withClient(ctx, spec, (client) =>
       sub === 'export'
-        ? exportMirror(spec, to!, { client, onEvent })
+        ? exportMirror(spec, to!, { client, onEvent, ...sourceDateEpoch(ctx) })
         : sub === 'import'
           ? importMirror(spec, from!, { client, env: ctx.io.env, onEvent })
           : applyMirror(spec, { client, env: ctx.io.env, onEvent }),
     );
-    if (json !== '-')
-      ctx.io.stdout(`${reportLines(report, sub === 'export' ? 'exported' : 'copied').join('\n')}\n`);
-    await output(ctx, json, report);
-    if (json === '-') ctx.io.stderr(`${mirrorSummaryLine(report)}\n`);
-    return exitFor(report.summary);
+    if (!json) ctx.io.stdout(`${reportLines(result, sub === 'export' ? 'exported' : 'copied').join('\n')}\n`);
+    await output(ctx, report, result);
+    if (json) ctx.io.stderr(`${mirrorSummaryLine(result)}\n`);
+    return exitFor(result.summary);
   },
 };

@@ -9,6 +9,7 @@ import { Exit, UsageError } from './io.js';
 export const PACKAGE_COMMAND: Command = {
   usage: 'package DIR [-d DEST] [--source-date-epoch N] [--version V] [--app-version V]',
   summary: 'package a chart directory into a reproducible .tgz (like `helm package`)',
+  localInput: true,
   help:
     '\nEntries are stamped with --source-date-epoch, else $SOURCE_DATE_EPOCH, else the files\u2019 modification times.\n' +
     'The same input and epoch always give the same bytes. Symbolic links in the chart directory are rejected.\n',

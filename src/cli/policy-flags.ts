@@ -7,7 +7,7 @@ import { ChartproofError } from '../errors.js';
 import type { CertificateIdentity, VerificationPolicy } from '../verify/policy.js';
 import { fetchTrustedRoot, loadTrustedRoot } from '../verify/trusted-root.js';
 import type { Command, CommandContext } from './commands.js';
-import { UsageError } from './io.js';
+import { local, UsageError } from './io.js';
 
 /** The warning cosign prints with `--insecure-ignore-tlog`. */
 export const TLOG_WARNING =
@@ -28,6 +28,16 @@ export function printChecks(ctx: CommandContext, ref: string, checks: readonly s
       .map((c) => `  - ${c}\n`)
       .join('')}`,
   );
+}
+
+/**
+ * A failure the command handles itself: `Error: …` on stderr, or with `--json` the
+ * CLI's JSON error object (`{"error":{"code","message","exitCode"}}`).
+ */
+export function printFailure(ctx: CommandContext, e: ChartproofError, exitCode: number): void {
+  if (ctx.flags.json)
+    ctx.io.stderr(`${JSON.stringify({ error: { code: e.code, message: e.message, exitCode } })}\n`);
+  else ctx.io.stderr(`Error: ${e.message}\n`);
 }
 
 /** cosign's verification-policy flags (parseArgs options). */
@@ -96,11 +106,11 @@ export async function policyFromFlags(ctx: CommandContext): Promise<Verification
       throw new UsageError('--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required');
     policy.identities = [identity];
   }
-  if (keyPath) policy.keys = [await readTextFile(keyPath, 'public key')];
+  if (keyPath) policy.keys = [await local(() => readTextFile(keyPath, 'public key'))];
   if (v['insecure-ignore-tlog']) policy.tlog = 'skip';
   const rootPath = v['trusted-root'] as string | undefined;
   if (rootPath && v.tuf) throw new UsageError('--trusted-root and --tuf are mutually exclusive');
-  if (rootPath) policy.trustedRoot = await loadTrustedRoot(rootPath);
+  if (rootPath) policy.trustedRoot = await local(() => loadTrustedRoot(rootPath));
   else if (v.tuf) policy.trustedRoot = await fetchTrustedRoot();
   else if (hasIdentity || policy.tlog !== 'skip')
     throw new UsageError(

@@ -112,6 +112,7 @@ async function sign(ctx: CommandContext, chartPath: string): Promise<number> {
 export const PROV_COMMAND: Command = {
   usage: USAGE,
   summary: 'verify or create Helm provenance files (.prov)',
+  localInput: true,
   help:
     '\nverify: checks FILE.tgz against FILE.tgz.prov (or --prov) with a public keyring (binary or armored).\n' +
     'sign: clearsigns the message block with a secret key file and writes FILE.tgz.prov.\n',

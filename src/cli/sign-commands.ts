@@ -6,13 +6,14 @@ import { signLegacy } from '../sign/legacy.js';
 import { signBundle } from '../sign/referrer.js';
 import { ChartVerificationError, verifyChart } from '../verify/chart.js';
 import type { Command, CommandContext } from './commands.js';
-import { Exit, expectArgs, UsageError } from './io.js';
+import { Exit, expectArgs, local, UsageError } from './io.js';
 import {
   annotationsFromFlags,
   POLICY_OPTIONS,
   policyFromFlags,
   readTextFile,
   printChecks,
+  printFailure,
   TLOG_WARNING,
   verifyFormatFromFlags,
 } from './policy-flags.js';
@@ -106,7 +107,7 @@ export const SIGN_COMMAND: Command = {
       throw new UsageError('use either --key or --identity-token (keyless), not both');
     const token =
       tokenFlag !== undefined
-        ? await identityToken(tokenFlag)
+        ? await local(() => identityToken(tokenFlag))
         : keyPath
           ? undefined
           : identityTokenFromEnv(ctx.io.env);
@@ -121,7 +122,7 @@ export const SIGN_COMMAND: Command = {
     const password = passwordFromEnv(ctx.io.env);
     if (password === undefined)
       throw new UsageError('set COSIGN_PASSWORD to the private key password (it may be empty)');
-    const signer = await keyFileSigner(await readTextFile(keyPath, 'key'), password);
+    const signer = await local(async () => keyFileSigner(await readTextFile(keyPath, 'key'), password));
     const parsed = parseChartReference(ref!);
     const repo = ctx.client.repository(parsed);
     // Resolve once: both formats sign the same manifest.
@@ -183,12 +184,13 @@ export const VERIFY_COMMAND: Command = {
       return Exit.ok;
     } catch (e) {
       if (!(e instanceof ChartVerificationError)) throw e;
+      // A failure never prints a pinned reference: nothing here may be installed.
       if (ctx.flags.json) {
         ctx.io.stdout(
-          `${JSON.stringify({ reference: ref, digest: e.digest, pinned: e.pinned, verified: 0, error: { code: e.code, message: e.message }, signatures: e.signatures }, null, 2)}\n`,
+          `${JSON.stringify({ reference: ref, digest: e.digest, verified: 0, error: { code: e.code, message: e.message }, signatures: e.signatures }, null, 2)}\n`,
         );
       }
-      ctx.io.stderr(`Error: ${e.message}\n`);
+      printFailure(ctx, e, Exit.verification);
       return Exit.verification;
     }
   },

@@ -63,6 +63,7 @@ async function trustedRoot(ctx: CommandContext, needed: boolean): Promise<Truste
 export const VERIFY_BUNDLE_COMMAND: Command = {
   usage: USAGE,
   summary: 'verify a Sigstore bundle (key or keyless) for a file or digest',
+  localInput: true,
   help:
     '\n--bundle FILE                       the Sigstore bundle (JSON)\n' +
     '--key FILE                          trusted public key (PEM); or a certificate identity:\n' +

@@ -5,7 +5,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadChartFile } from '../chart/load.js';
-import { ChartproofError } from '../errors.js';
+import { ChartproofError, type ErrorCode } from '../errors.js';
 import { writeFileAtomic } from '../fs.js';
 import { type DependencySourceOptions, dependencyId, dependencySource, fetchDependency } from './sources.js';
 import { loadLockedChart } from './pin.js';
@@ -43,7 +43,14 @@ export interface BuiltDependency {
   source?: string;
   /** `charts/<name>-<version>.tgz`, when written or present. */
   file?: string;
+  /**
+   * `downloaded`: the archive already at `file` that did not match the pin (or did not
+   * load) and is overwritten: its digest (undefined when unreadable) and why.
+   */
+  replaced?: { digest?: string; reason: string };
   detail?: string;
+  /** `failed`: the error's code (`NETWORK`, `MANIFEST_UNKNOWN`, `DIGEST_MISMATCH`…), when it had one. */
+  errorCode?: ErrorCode;
 }
 
 /** Result of {@link buildDependencies}. @public */
@@ -115,11 +122,24 @@ export async function buildDependencies(chartDir: string, options: BuildOptions)
         result.detail = 'downloaded without a pinned digest (allowUnpinned)';
       }
       result.file = file;
+      const existing = chart.vendored.find((v) => v.file === file);
+      if (existing && (existing.digest !== fetched.digest || existing.error !== undefined)) {
+        result.replaced = {
+          ...(existing.digest ? { digest: existing.digest } : {}),
+          reason:
+            existing.error !== undefined
+              ? `it does not load: ${existing.error}`
+              : dep.digest
+                ? 'it did not match the pinned digest'
+                : 'it differed from the source',
+        };
+      }
       staged.push({ file, data: fetched.archive, name: dep.name });
     } catch (err) {
       options.signal?.throwIfAborted();
       result.status = 'failed';
       result.detail = err instanceof Error ? err.message : String(err);
+      if (err instanceof ChartproofError) result.errorCode = err.code;
     }
     report(result);
   }

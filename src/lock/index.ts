@@ -24,4 +24,6 @@ export type {
   LockCheck,
   VerifyDependenciesOptions,
 } from './verify.js';
+export type { UpdatedDependency, UpdatedRepository, UpdateOptions, UpdateReport } from './update.js';
+export { updateDependencies } from './update.js';
 export { checkLock, verifyDependencies } from './verify.js';

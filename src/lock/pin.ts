@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChartLock, ChartLockDependency } from '../chart/types.js';
-import { ChartproofError } from '../errors.js';
+import { ChartproofError, type ErrorCode } from '../errors.js';
 import { readLockFile, writeLockFile } from './lockfile.js';
 import { type DependencySourceOptions, dependencyId, dependencySource, fetchDependency } from './sources.js';
 import { findVendored, type LockedChart, readLockedChart } from './vendored.js';
@@ -50,6 +50,8 @@ export interface PinnedDependency {
   /** Where the digest was taken from: the source location, or `charts/<file>` for local dependencies. */
   source?: string;
   detail?: string;
+  /** `failed`: the error's code (`NETWORK`, `MANIFEST_UNKNOWN`, `DIGEST_MISMATCH`…), when it had one. */
+  errorCode?: ErrorCode;
   /** Classic repositories without an index digest: the pin is trust-on-first-use. */
   warning?: string;
 }
@@ -142,6 +144,7 @@ async function pinOne(
     options.signal?.throwIfAborted();
     result.status = 'failed';
     result.detail = err instanceof Error ? err.message : String(err);
+    if (err instanceof ChartproofError) result.errorCode = err.code;
     return { result };
   }
   result.source = fetched.location;

@@ -5,15 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { ociTagForVersion } from '../chart/config.js';
 import { loadChartArchive } from '../chart/load.js';
 import { pullChart } from '../chart/oci.js';
 import { downloadRepoChart } from '../chart/repo.js';
 import type { ChartDependency } from '../chart/types.js';
 import { ChartproofError } from '../errors.js';
+import { isDepthLimitError, parseYamlBounded } from '../internal/bounded-parse.js';
+import { helmConfigPath } from '../oci/auth/credentials.js';
 import type { RegistryClient } from '../oci/client.js';
 
 /**
@@ -176,8 +175,9 @@ export async function readHelmRepositories(path: string): Promise<Record<string,
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text, { maxAliasCount: 100 });
+    doc = parseYamlBounded(text, { maxAliasCount: 100 }, { what: path, source: 'local' });
   } catch (err) {
+    if (isDepthLimitError(err)) throw err;
     throw new ChartproofError('INVALID_ARGUMENT', `${path}: ${(err as Error).message}`, { cause: err });
   }
   const out: Record<string, string> = {};
@@ -194,11 +194,14 @@ export async function readHelmRepositories(path: string): Promise<Record<string,
 
 /**
  * Where Helm keeps `repositories.yaml`: `$HELM_REPOSITORY_CONFIG`, else
- * `$XDG_CONFIG_HOME/helm/repositories.yaml`, else `~/.config/helm/repositories.yaml`.
+ * `$HELM_CONFIG_HOME/repositories.yaml`, `$XDG_CONFIG_HOME/helm/repositories.yaml`,
+ * then the platform default (Helm's `helmpath.ConfigPath`, see `helmConfigPath`).
  * @public
  */
-export function helmRepositoriesPath(env: Record<string, string | undefined>): string {
+export function helmRepositoriesPath(
+  env: Record<string, string | undefined>,
+  platform: NodeJS.Platform = process.platform,
+): string {
   if (env.HELM_REPOSITORY_CONFIG) return env.HELM_REPOSITORY_CONFIG;
-  const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
-  return join(base, 'helm', 'repositories.yaml');
+  return helmConfigPath('repositories.yaml', env, platform);
 }

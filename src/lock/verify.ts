@@ -4,7 +4,7 @@
  * `charts/`.
  */
 import type { ChartLock, ChartLockDependency, ChartMetadata } from '../chart/types.js';
-import { ChartproofError } from '../errors.js';
+import { ChartproofError, type ErrorCode } from '../errors.js';
 import { hashReq, hashV2Req } from './digest.js';
 import { type DependencySourceOptions, dependencyId, dependencySource, fetchDependency } from './sources.js';
 import { findVendored, readLockedChart, type VendoredChart } from './vendored.js';
@@ -125,6 +125,8 @@ export interface DependencyResult {
   /** `online`: the source location (`oci://…:tag` or the archive URL). */
   source?: string;
   detail?: string;
+  /** `source-error`: the error's code (`NETWORK`, `MANIFEST_UNKNOWN`, `DIGEST_MISMATCH`…), when it had one. */
+  errorCode?: ErrorCode;
 }
 
 /**
@@ -137,7 +139,7 @@ export interface DepsReport {
    * with `allowUnpinned`).
    */
   ok: boolean;
-  /** True when every locked dependency had its content checked against a pinned digest. */
+  /** True when the lock pins a content digest for every locked dependency (whether or not each matched). */
   allPinned: boolean;
   /** Whether the sources were contacted. */
   online: boolean;
@@ -284,6 +286,7 @@ async function checkSource(
     options.signal?.throwIfAborted();
     result.status = 'source-error';
     result.detail = err instanceof Error ? err.message : String(err);
+    if (err instanceof ChartproofError) result.errorCode = err.code;
     return;
   }
   result.checked.source = true;
@@ -360,7 +363,7 @@ export async function verifyDependencies(
     d.status === 'ok' || (options.allowUnpinned === true && d.status === 'unpinned');
   return {
     ok: lock.inSync && dependencies.every(acceptable),
-    allPinned: dependencies.every((d) => d.status === 'ok'),
+    allPinned: (chart.lock?.dependencies ?? []).every((d) => typeof d.digest === 'string' && d.digest !== ''),
     online: options.online === true,
     lock,
     dependencies,

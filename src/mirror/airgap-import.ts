@@ -3,7 +3,7 @@ import semver from 'semver';
 import { ociTagForVersion } from '../chart/config.js';
 import { isLenientSemver, parseVersionConstraint } from '../chart/metadata.js';
 import { pullChart } from '../chart/oci.js';
-import { ChartproofError } from '../errors.js';
+import { attributeErrors, ChartproofError } from '../errors.js';
 import { RegistryClient } from '../oci/client.js';
 import { copy } from '../oci/copy.js';
 import type { Descriptor } from '../oci/descriptor.js';
@@ -238,11 +238,15 @@ export async function importMirror(
   dir: string,
   options: ApplyMirrorOptions,
 ): Promise<MirrorReport> {
+  // The export is local input: what its reading throws (missing, hostile tar, bad
+  // manifest) is attributed to `local` (the CLI exits 2); registry failures are per entry.
   if (!(await isFile(dir))) return importFromDir(spec, dir, options);
   // A tar export: unpacked (as untrusted input: files and directories only, no path
   // outside the temporary directory, bounded sizes) and imported from there.
   return withTempDir(async (tmp) => {
-    await unpackTar(dir, tmp, options.signal ? { signal: options.signal } : {});
+    await attributeErrors('local', () =>
+      unpackTar(dir, tmp, options.signal ? { signal: options.signal } : {}),
+    );
     return importFromDir(spec, tmp, options);
   });
 }
@@ -253,11 +257,12 @@ async function importFromDir(
   options: ApplyMirrorOptions,
 ): Promise<MirrorReport> {
   const started = Date.now();
-  const manifest = await readManifest(dir);
+  const manifest = await attributeErrors('local', () => readManifest(dir));
   if (!manifest)
     throw new ChartproofError(
       'NOT_FOUND',
       `${dir} has no ${AIRGAP_MANIFEST_FILE}: not a chartproof mirror export`,
+      { source: 'local' },
     );
   const signer = await internalSigner(spec, options);
   const byChart = new Map<string, AirgapEntry[]>();

@@ -5,12 +5,14 @@
  * {@link applyMirror}. The export is untrusted on the way in: everything is verified
  * again, in a quarantine, before it reaches the target.
  */
+import { constants } from 'node:fs';
 import { lstat, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadChartArchive } from '../chart/load.js';
 import { buildChartManifest } from '../chart/oci.js';
 import { ChartproofError } from '../errors.js';
+import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import { writeFileAtomic } from '../fs.js';
 import type { RegistryClient } from '../oci/client.js';
 import { copy } from '../oci/copy.js';
@@ -65,11 +67,21 @@ export interface AirgapEntry {
   warnings: Finding[];
 }
 
+/** Options of {@link exportMirror}. @public */
+export interface ExportMirrorOptions extends MirrorOptions {
+  /** Seconds since the epoch recorded as `exportedAt` (e.g. `SOURCE_DATE_EPOCH`). Default: no time recorded. */
+  sourceDateEpoch?: number;
+}
+
 /** Content of {@link AIRGAP_MANIFEST_FILE}. @public */
 export interface AirgapManifest {
   schemaVersion: 1;
-  /** When the last export into the directory ran (RFC 3339). */
-  exportedAt: string;
+  /**
+   * The export's time (RFC 3339), only when {@link ExportMirrorOptions.sourceDateEpoch}
+   * was given (the CLI passes `SOURCE_DATE_EPOCH`): without it the field is omitted, so
+   * the same export gives the same bytes.
+   */
+  exportedAt?: string;
   entries: AirgapEntry[];
 }
 
@@ -132,7 +144,8 @@ export async function readManifest(dir: string): Promise<AirgapManifest | undefi
     if (!st.isFile()) throw new ChartproofError('INVALID_ARGUMENT', `${path} is not a regular file`);
     if (st.size > MAX_MANIFEST_FILE_BYTES)
       throw new ChartproofError('INVALID_ARGUMENT', `${path} exceeds ${MAX_MANIFEST_FILE_BYTES} bytes`);
-    bytes = await readFile(path);
+    // Not following links, and not blocking should a FIFO replace the file meanwhile.
+    bytes = await readFile(path, { flag: constants.O_RDONLY | constants.O_NOFOLLOW | (constants.O_NONBLOCK ?? 0) });
   } catch (e) {
     if (e instanceof ChartproofError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -140,8 +153,9 @@ export async function readManifest(dir: string): Promise<AirgapManifest | undefi
   }
   let v: unknown;
   try {
-    v = JSON.parse(bytes.toString('utf8'));
+    v = parseJsonBounded(bytes.toString('utf8'), { what: path, source: 'local' });
   } catch (e) {
+    if (isDepthLimitError(e)) throw e;
     throw new ChartproofError('INVALID_ARGUMENT', `${path} is not valid JSON: ${message(e)}`, { cause: e });
   }
   const m = v as Partial<AirgapManifest> | null;
@@ -252,6 +266,9 @@ function resultOf(item: MirrorPlanItem): MirrorResult {
  * instead (through a temporary directory, renamed into place at the end); exporting
  * again into an existing tar adds to it the same way.
  *
+ * The same export (same spec, same upstream content) gives the same bytes: the
+ * manifest has no time unless `sourceDateEpoch` is set.
+ *
  * Result statuses: `copied` (exported), `skipped` (a second range resolving to the
  * same version), `refused`, `failed`.
  * @throws ChartproofError `IO`, `INVALID_ARGUMENT` (an unreadable existing manifest)
@@ -260,7 +277,7 @@ function resultOf(item: MirrorPlanItem): MirrorResult {
 export async function exportMirror(
   spec: MirrorSpec,
   dir: string,
-  options: MirrorOptions,
+  options: ExportMirrorOptions,
 ): Promise<MirrorReport> {
   if (!isTarPath(dir)) return exportToDir(spec, dir, options);
   return withTempDir(async (tmp) => {
@@ -290,7 +307,11 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T
   }
 }
 
-async function exportToDir(spec: MirrorSpec, dir: string, options: MirrorOptions): Promise<MirrorReport> {
+async function exportToDir(
+  spec: MirrorSpec,
+  dir: string,
+  options: ExportMirrorOptions,
+): Promise<MirrorReport> {
   const started = Date.now();
   const previous = await readManifest(dir);
   const plan = await planMirror(spec, { ...options, client: withEmptyTarget(options.client, spec) });
@@ -347,7 +368,9 @@ async function exportToDir(spec: MirrorSpec, dir: string, options: MirrorOptions
   const fresh = new Set(entries.map(key));
   const manifest: AirgapManifest = {
     schemaVersion: 1,
-    exportedAt: new Date().toISOString(),
+    ...(options.sourceDateEpoch !== undefined
+      ? { exportedAt: new Date(options.sourceDateEpoch * 1000).toISOString() }
+      : {}),
     entries: [...(previous?.entries ?? []).filter((e) => !fresh.has(key(e))), ...entries],
   };
   await writeFileAtomic(join(dir, AIRGAP_MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, 0o644, {

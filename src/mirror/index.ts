@@ -36,10 +36,11 @@ export type {
   MirrorAction,
   MirrorEvent,
   MirrorOptions,
+  MirrorPlanEntry,
   MirrorPlanItem,
   MirrorVerification,
 } from './plan.js';
-export { planMirror } from './plan.js';
+export { mirrorPlanEntry, planMirror } from './plan.js';
 export type {
   MirrorChart,
   MirrorScan,
@@ -49,7 +50,7 @@ export type {
   MirrorVerify,
 } from './spec.js';
 export { loadMirrorSpec, mirrorHostSettings, parseMirrorSpec, targetRepository } from './spec.js';
-export type { AirgapEntry, AirgapManifest } from './airgap.js';
+export type { AirgapEntry, AirgapManifest, ExportMirrorOptions } from './airgap.js';
 export { AIRGAP_MANIFEST_FILE, exportMirror } from './airgap.js';
 export { importMirror } from './airgap-import.js';
 export type { DriftItem, DriftReport, DriftStatus } from './drift.js';

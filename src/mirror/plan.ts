@@ -80,6 +80,19 @@ export interface MirrorPlanItem {
 }
 
 /**
+ * A plan item as reported (`chartproof mirror plan --json`): every documented field,
+ * none of the internal ones (downloaded bytes, prefetched manifests).
+ * @public
+ */
+export type MirrorPlanEntry = Omit<MirrorPlanItem, 'archive' | 'provenance' | 'created' | 'prefetched'>;
+
+/** The reportable part of a plan item: drops the `@internal` fields (bytes, prefetched content). @public */
+export function mirrorPlanEntry(item: MirrorPlanItem): MirrorPlanEntry {
+  const { archive: _a, provenance: _p, created: _c, prefetched: _f, ...entry } = item;
+  return entry;
+}
+
+/**
  * The source to copy an OCI item from: what planning downloaded (and verified) is
  * served from memory, and the source's tag list answers for absent signature tags.
  * @internal

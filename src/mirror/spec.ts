@@ -4,8 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { ChartproofError } from '../errors.js';
+import { isDepthLimitError, parseYamlBounded } from '../internal/bounded-parse.js';
 import { type HostSettings, readCaFile } from '../oci/transport/fetch.js';
 import { SEVERITIES, type Severity } from './scan.js';
 
@@ -324,8 +324,9 @@ export async function loadMirrorSpec(path: string): Promise<MirrorSpec> {
   }
   let value: unknown;
   try {
-    value = parseYaml(text, { maxAliasCount: 100 });
+    value = parseYamlBounded(text, { maxAliasCount: 100 }, { what: `mirror spec ${path}`, source: 'local' });
   } catch (e) {
+    if (isDepthLimitError(e)) throw e;
     throw new ChartproofError('INVALID_ARGUMENT', `mirror spec ${path}: ${(e as Error).message}`, {
       cause: e,
     });

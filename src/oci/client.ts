@@ -1,14 +1,18 @@
 import type { RequestBody } from './transport/fetch.js';
-import { ChartproofError, redactUrl } from '../errors.js';
+import { ChartproofError, redact, redactUrl } from '../errors.js';
 import { type AuthChallenge, mergeScopes, parseWwwAuthenticate } from './auth/challenge.js';
 import type { Credential, CredentialProvider } from './auth/credentials.js';
 import { type CachedToken, fetchToken } from './auth/token.js';
 import { type Reference, apiHost, parseReference } from './reference.js';
 import { Repository, type RepositoryOptions } from './repository.js';
+import { Deadline, guardBody } from './transport/deadline.js';
 import { discard, toNetworkError, toRegistryError } from './transport/errors.js';
+import type { RegistryEvent } from './transport/events.js';
 import {
   type CreateFetchOptions,
   createFetch,
+  DEFAULT_MIN_THROUGHPUT,
+  DEFAULT_REQUEST_TIMEOUT,
   type FetchLike,
   type HostSettings,
   type Timeouts,
@@ -38,7 +42,11 @@ export interface RegistryClientOptions extends HostSettings {
   userAgent?: string;
   /** Retries for network resets, 408, 429 and 5xx. */
   retry?: RetryPolicy;
-  /** Transport timeouts (ignored when `fetch` is given). */
+  /**
+   * Timeouts. `request` (total deadline of document requests, default 30 s) and
+   * `minThroughput` (blob bodies, default 1 KiB/s over 30 s) apply to every
+   * transport; `connect`, `headers` and `idle` only to the built-in one.
+   */
   timeouts?: Timeouts;
   /** Use the proxy variables of the environment. Default true. */
   proxyFromEnv?: boolean;
@@ -57,6 +65,12 @@ export interface RegistryClientOptions extends HostSettings {
   maxRedirects?: number;
   /** Receives registry `Warning` header texts (deduplicated). Default: ignored. */
   onWarning?: (warning: string) => void;
+  /**
+   * Receives what the client does (requests, responses, redirects, retries,
+   * authentication, failures), redacted: no header values, tokens, passwords or
+   * userinfo. Exceptions thrown by the callback are ignored. Default: none.
+   */
+  onEvent?: (event: RegistryEvent) => void;
   /** Clock, for tests. */
   now?: () => number;
   /** Randomness for retry jitter, for tests. */
@@ -75,6 +89,22 @@ export interface RegistryRequest {
   /** Token scopes the request needs, e.g. `repository:charts/app:pull`. */
   scopes: string[];
   signal?: AbortSignal | undefined;
+  /**
+   * `document` (default): the whole exchange, body included, must finish within
+   * `timeouts.request`. `blob`: the deadline covers only the time to the response
+   * headers (nothing for a request with a body, i.e. an upload) and the response
+   * body must keep `timeouts.minThroughput`.
+   */
+  transfer?: 'document' | 'blob';
+}
+
+/** Per-call state shared by retries, redirects and token requests. */
+interface Call {
+  id: number;
+  req: RegistryRequest;
+  /** The caller's signal combined with the deadline. */
+  signal: AbortSignal;
+  deadline: Deadline;
 }
 
 type HostAuth = { scheme: 'basic' } | { scheme: 'bearer'; realm: string; service: string | undefined };
@@ -93,6 +123,7 @@ export class RegistryClient {
   readonly #hostAuth = new Map<string, HostAuth>();
   readonly #tokens = new Map<string, CachedToken>();
   readonly #warnings = new Set<string>();
+  #requestIds = 0;
 
   constructor(options: RegistryClientOptions = {}) {
     this.options = { ...options };
@@ -118,6 +149,12 @@ export class RegistryClient {
 
   /** Base URL of a registry's API, e.g. `https://ghcr.io`. */
   baseUrl(registry: string): string {
+    if (/[@/\\\s]/.test(registry)) {
+      throw new ChartproofError(
+        'INVALID_REFERENCE',
+        'registry names must not contain credentials (user:password@) or paths; use chartproof login or --registry-config',
+      );
+    }
     return `${this.#settings(registry).plainHttp ? 'http' : 'https'}://${apiHost(registry)}`;
   }
 
@@ -142,29 +179,118 @@ export class RegistryClient {
   }
 
   /**
-   * Sends one request with authentication, retries and redirects. Returns the final
-   * response whatever its status; callers turn unexpected statuses into errors.
+   * Sends one request with authentication, retries and redirects, within the
+   * deadline of its `transfer` kind. Returns the final response whatever its status
+   * (callers turn unexpected statuses into errors); its body is guarded by the
+   * deadline (documents) or the minimum throughput (blobs).
+   *
+   * Credentials of the request's host go only to that host and to the token realm
+   * named by that host's own challenge: a redirect to another host carries none
+   * (unless `forwardAuthOnRedirect`), and a 401 challenge from another host (reached
+   * by a redirect) is not answered.
    */
   async send(req: RegistryRequest): Promise<Response> {
+    const target = new URL(req.url);
+    if (target.username !== '' || target.password !== '') {
+      throw new ChartproofError(
+        'INVALID_ARGUMENT',
+        `${req.method} ${redactUrl(req.url)}: request URLs must not contain credentials (user:password@)`,
+      );
+    }
+    const id = ++this.#requestIds;
+    const transfer = req.transfer ?? 'document';
+    const timeouts = this.options.timeouts ?? {};
+    const requestMs = timeouts.request ?? DEFAULT_REQUEST_TIMEOUT;
+    // An upload's headers come after its (possibly large) body: no total deadline there.
+    const deadlineMs = transfer === 'blob' && req.body !== undefined ? 0 : requestMs;
+    const what = transfer === 'blob' ? 'no response headers' : 'no complete response';
+    const deadline = new Deadline(
+      deadlineMs,
+      new ChartproofError(
+        'TIMEOUT',
+        `${req.method} ${redactUrl(req.url)}: ${what} within ${formatMs(deadlineMs)} (timeouts.request, CLI --timeout)`,
+      ),
+    );
+    const signal = req.signal ? AbortSignal.any([req.signal, deadline.signal]) : deadline.signal;
+    const call: Call = { id, req, signal, deadline };
+    let res: Response;
+    try {
+      res = await this.#send(call);
+    } catch (e) {
+      deadline.clear();
+      const err = deadline.expired && !req.signal?.aborted ? deadline.error : e;
+      this.#emitError(call, err);
+      throw err;
+    }
+    this.#collectWarnings(res);
+    const mapError = (e: unknown) => toNetworkError(e, req.method, req.url);
+    const onSettled = (error?: unknown) => {
+      deadline.clear();
+      if (error !== undefined) this.#emitError(call, error);
+    };
+    if (transfer === 'blob') {
+      deadline.clear();
+      const mt = timeouts.minThroughput ?? DEFAULT_MIN_THROUGHPUT;
+      return guardBody(res, {
+        minThroughput: mt,
+        slowError: () =>
+          new ChartproofError(
+            'TIMEOUT',
+            `${req.method} ${redactUrl(req.url)}: fewer than ${mt.bytes} bytes arrived in ${mt.seconds} s (timeouts.minThroughput, CLI --min-speed)`,
+          ),
+        signal: req.signal,
+        mapError,
+        onSettled,
+      });
+    }
+    return guardBody(res, { deadline, signal: req.signal, mapError, onSettled });
+  }
+
+  async #send(call: Call): Promise<Response> {
+    const { req, signal } = call;
     const host = new URL(req.url).host;
     const scopes = mergeScopes(req.scopes);
-    let authorization = await this.#authorization(host, scopes, req.signal);
-    let res = await this.#withRetries(req, authorization);
-    if (res.status === 401 && req.replayable !== false) {
-      const challenges = parseWwwAuthenticate(res.headers.get('www-authenticate'));
+    let authorization = await this.#authorization(call, host, scopes);
+    let answer = await this.#withRetries(call, authorization);
+    if (
+      answer.res.status === 401 &&
+      req.replayable !== false &&
+      !this.#foreignChallenge(call, host, answer)
+    ) {
+      const challenges = parseWwwAuthenticate(answer.res.headers.get('www-authenticate'));
       if (challenges.length > 0) {
         // A cached token that no longer works is dropped before asking for a new one.
         if (authorization?.startsWith('Bearer ')) this.#tokens.delete(tokenKey(host, scopes));
-        const next = await this.#authenticate(host, challenges, scopes, req.signal);
+        const next = await this.#authenticate(call, host, challenges, scopes);
         if (next !== undefined && next !== authorization) {
-          await discard(res);
+          await discard(answer.res);
           authorization = next;
-          res = await this.#withRetries(req, authorization);
+          answer = await this.#withRetries(call, authorization);
+          if (answer.res.status === 401) this.#foreignChallenge(call, host, answer);
         }
       }
     }
-    this.#collectWarnings(res);
-    return res;
+    signal.throwIfAborted();
+    return answer.res;
+  }
+
+  /**
+   * True (and reported) when a 401 came from a host other than the registry, i.e. one
+   * reached by a redirect: the registry's credentials are not its to have, nor its
+   * token realm's, so the challenge is not answered and the 401 goes to the caller.
+   */
+  #foreignChallenge(call: Call, host: string, answer: Answer): boolean {
+    const challenger = new URL(answer.url).host;
+    if (challenger === host) return false;
+    this.#emit({
+      type: 'auth-refused',
+      id: call.id,
+      method: call.req.method,
+      url: redactUrl(answer.url),
+      host,
+      challenger,
+    });
+    return true;
   }
 
   #settings(host: string): HostSettings {
@@ -206,22 +332,23 @@ export class RegistryClient {
     return this.options.credentials(host, signal ? { signal } : {});
   }
 
-  async #authorization(host: string, scopes: string[], signal?: AbortSignal): Promise<string | undefined> {
+  async #authorization(call: Call, host: string, scopes: string[]): Promise<string | undefined> {
     const auth = this.#hostAuth.get(host);
     if (!auth) return undefined;
-    if (auth.scheme === 'basic') return basicHeader(await this.#credential(host, signal));
+    if (auth.scheme === 'basic') return basicHeader(await this.#credential(host, call.signal));
     const cached = this.#tokens.get(tokenKey(host, scopes));
     const now = (this.options.now ?? Date.now)();
     if (cached && cached.expiresAt > now) return `Bearer ${cached.token}`;
-    return this.#bearer(host, auth.realm, auth.service, scopes, signal);
+    return this.#bearer(call, host, auth.realm, auth.service, scopes);
   }
 
   async #authenticate(
+    call: Call,
     host: string,
     challenges: AuthChallenge[],
     scopes: string[],
-    signal?: AbortSignal,
   ): Promise<string | undefined> {
+    const signal = call.signal;
     const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
     if (bearer) {
       const realm = bearer.params.realm!;
@@ -239,7 +366,7 @@ export class RegistryClient {
       const service = bearer.params.service;
       this.#hostAuth.set(host, { scheme: 'bearer', realm, service });
       const all = mergeScopes([...scopes, ...(bearer.params.scope ? [bearer.params.scope] : [])]);
-      const header = await this.#bearer(host, realm, service, all, signal);
+      const header = await this.#bearer(call, host, realm, service, all);
       if (all.join(' ') !== scopes.join(' ')) {
         const t = this.#tokens.get(tokenKey(host, all));
         if (t) this.#tokens.set(tokenKey(host, scopes), t);
@@ -250,18 +377,28 @@ export class RegistryClient {
       const cred = await this.#credential(host, signal);
       if (!cred || (cred.username === undefined && cred.password === undefined)) return undefined;
       this.#hostAuth.set(host, { scheme: 'basic' });
+      this.#emit({
+        type: 'auth',
+        id: call.id,
+        method: call.req.method,
+        url: redactUrl(call.req.url),
+        scheme: 'basic',
+        host,
+        scopes,
+      });
       return basicHeader(cred);
     }
     return undefined;
   }
 
   async #bearer(
+    call: Call,
     host: string,
     realm: string,
     service: string | undefined,
     scopes: string[],
-    signal?: AbortSignal,
   ): Promise<string> {
+    const signal = call.signal;
     const credential = await this.#credential(host, signal);
     const realmUrl = new URL(realm);
     const hasSecret = !!(
@@ -281,6 +418,25 @@ export class RegistryClient {
         `refusing to send credentials for ${host} to plain-HTTP token realm ${redactUrl(realm)} on another host (set allowInsecureTokenRealm to permit)`,
       );
     }
+    this.#emit({
+      type: 'auth',
+      id: call.id,
+      method: call.req.method,
+      url: redactUrl(call.req.url),
+      scheme: 'bearer',
+      host,
+      realm: redactUrl(realm),
+      scopes,
+    });
+    const base = this.#fetchFor(realmUrl.host);
+    // The token exchange runs within the deadline of the request that needs it.
+    const guarded: FetchLike = async (input, init) =>
+      guardBody(await base(input, init), {
+        deadline: call.deadline,
+        signal: call.req.signal,
+        mapError: (e) => toNetworkError(e, 'GET', realm),
+        onSettled: () => {},
+      });
     const token = await fetchToken({
       realm,
       service,
@@ -288,7 +444,7 @@ export class RegistryClient {
       credential,
       clientId: this.options.clientId ?? 'chartproof',
       forceOAuth2: this.options.forceOAuth2 ?? false,
-      fetch: this.#fetchFor(realmUrl.host),
+      fetch: guarded,
       userAgent: this.#userAgent,
       signal,
       ...(this.options.now ? { now: this.options.now } : {}),
@@ -297,34 +453,44 @@ export class RegistryClient {
     return `Bearer ${token.token}`;
   }
 
-  async #withRetries(req: RegistryRequest, authorization: string | undefined): Promise<Response> {
+  async #withRetries(call: Call, authorization: string | undefined): Promise<Answer> {
+    const { req, signal } = call;
     const policy = this.options.retry ?? {};
     const maxRetries = req.replayable === false ? 0 : (policy.maxRetries ?? 4);
     const maxDelay = policy.maxDelayMs ?? 30_000;
-    for (let attempt = 0; ; attempt++) {
-      req.signal?.throwIfAborted();
-      let res: Response;
+    for (let attempt = 1; ; attempt++) {
+      signal.throwIfAborted();
+      let answer: Answer;
       try {
-        res = await this.#followRedirects(req, authorization);
+        answer = await this.#followRedirects(call, authorization, attempt);
       } catch (e) {
-        const err = toNetworkError(e, req.method, req.url, req.signal);
+        const err = toNetworkError(e, req.method, req.url, signal);
         const transient =
           err instanceof ChartproofError && (err.code === 'NETWORK' || err.code === 'TIMEOUT');
-        if (!transient || attempt >= maxRetries) throw err;
-        await sleep(backoffDelay(attempt + 1, policy, this.options.random), req.signal);
+        if (!transient || attempt > maxRetries) throw err;
+        const delay = backoffDelay(attempt, policy, this.options.random);
+        // No point sleeping past the deadline: report what went wrong instead.
+        if (delay >= call.deadline.remaining()) throw err;
+        this.#emitRetry(call, attempt, delay, `${err.code}: ${err.message}`);
+        await sleep(delay, signal);
         continue;
       }
-      if (!isRetryableStatus(res.status) || attempt >= maxRetries) return res;
+      const res = answer.res;
+      if (!isRetryableStatus(res.status) || attempt > maxRetries) return answer;
       const now = (this.options.now ?? Date.now)();
       const retryAfter = parseRetryAfter(res.headers.get('retry-after'), now);
       // A server asking for a longer pause than we are willing to wait: give up now.
-      if (retryAfter !== undefined && retryAfter > maxDelay) return res;
+      if (retryAfter !== undefined && retryAfter > maxDelay) return answer;
+      const delay = retryAfter ?? backoffDelay(attempt, policy, this.options.random);
+      if (delay >= call.deadline.remaining()) return answer;
       await discard(res);
-      await sleep(retryAfter ?? backoffDelay(attempt + 1, policy, this.options.random), req.signal);
+      this.#emitRetry(call, attempt, delay, `status ${res.status}`);
+      await sleep(delay, signal);
     }
   }
 
-  async #followRedirects(req: RegistryRequest, authorization: string | undefined): Promise<Response> {
+  async #followRedirects(call: Call, authorization: string | undefined, attempt: number): Promise<Answer> {
+    const { req, signal } = call;
     const origin = new URL(req.url);
     let url = req.url;
     let method = req.method;
@@ -334,19 +500,37 @@ export class RegistryClient {
       const here = new URL(url);
       const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...req.headers };
       const sameHost = here.host === origin.host;
-      if (authorization && (sameHost || this.options.forwardAuthOnRedirect))
-        headers.authorization = authorization;
+      const withAuth = !!authorization && (sameHost || this.options.forwardAuthOnRedirect === true);
+      if (withAuth) headers.authorization = authorization!;
       const body = withBody ? req.body?.() : undefined;
-      const init: RequestInit & { duplex?: 'half' } = { method, headers, redirect: 'manual' };
+      const init: RequestInit & { duplex?: 'half' } = { method, headers, redirect: 'manual', signal };
       if (body !== undefined) {
         init.body = body;
         if (body instanceof ReadableStream) init.duplex = 'half';
       }
-      if (req.signal) init.signal = req.signal;
+      const shown = redactUrl(url);
+      this.#emit({
+        type: 'request',
+        id: call.id,
+        method,
+        url: shown,
+        attempt,
+        auth: withAuth ? (authorization!.startsWith('Bearer ') ? 'bearer' : 'basic') : 'none',
+      });
+      const started = Date.now();
       const res = await this.#fetchFor(here.host)(url, init);
-      if (!REDIRECT_STATUSES.has(res.status)) return res;
+      this.#emit({
+        type: 'response',
+        id: call.id,
+        method,
+        url: shown,
+        attempt,
+        status: res.status,
+        durationMs: Date.now() - started,
+      });
+      if (!REDIRECT_STATUSES.has(res.status)) return { res, url };
       const location = res.headers.get('location');
-      if (!location) return res;
+      if (!location) return { res, url };
       await discard(res);
       if (hop >= maxRedirects) {
         throw new ChartproofError(
@@ -374,7 +558,53 @@ export class RegistryClient {
         );
       }
       url = next.toString();
+      this.#emit({
+        type: 'redirect',
+        id: call.id,
+        method,
+        url: shown,
+        status: res.status,
+        location: redactUrl(url),
+        authForwarded:
+          !!authorization && (next.host === origin.host || this.options.forwardAuthOnRedirect === true),
+      });
     }
+  }
+
+  #emit(event: RegistryEvent): void {
+    if (!this.options.onEvent) return;
+    try {
+      this.options.onEvent(event);
+    } catch {
+      // a logging hook must not break a transfer
+    }
+  }
+
+  #emitRetry(call: Call, attempt: number, delayMs: number, reason: string): void {
+    this.#emit({
+      type: 'retry',
+      id: call.id,
+      method: call.req.method,
+      url: redactUrl(call.req.url),
+      attempt,
+      delayMs,
+      reason: redact(reason),
+    });
+  }
+
+  #emitError(call: Call, error: unknown): void {
+    if (!this.options.onEvent) return;
+    const code =
+      error instanceof ChartproofError ? error.code : error instanceof Error ? error.name : 'ERROR';
+    const message = error instanceof Error ? error.message : String(error);
+    this.#emit({
+      type: 'error',
+      id: call.id,
+      method: call.req.method,
+      url: redactUrl(call.req.url),
+      code,
+      message: redact(message),
+    });
   }
 
   #collectWarnings(res: Response): void {
@@ -387,6 +617,16 @@ export class RegistryClient {
       this.options.onWarning(text);
     }
   }
+}
+
+/** A response and the URL that answered it (after redirects). */
+interface Answer {
+  res: Response;
+  url: string;
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
 function tokenKey(host: string, scopes: string[]): string {

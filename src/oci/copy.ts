@@ -12,7 +12,12 @@ export type CopyEvent =
   | { type: 'copied'; descriptor: Descriptor }
   | { type: 'skipped'; descriptor: Descriptor }
   | { type: 'mounted'; descriptor: Descriptor; from: string }
-  | { type: 'tagged'; descriptor: Descriptor; tag: string };
+  | { type: 'tagged'; descriptor: Descriptor; tag: string }
+  /**
+   * Bytes of a blob read from the source so far (cumulative for `descriptor`, whose
+   * `size` is the total); sent as the blob streams, before its `copied` event.
+   */
+  | { type: 'bytes'; descriptor: Descriptor; bytes: number };
 
 /** Options of {@link copy}. @public */
 export interface CopyOptions extends CallOptions {
@@ -29,7 +34,7 @@ export interface CopyOptions extends CallOptions {
   mountFrom?: string[];
   /** Destination tags. Default: the tag of `dstRef` (none for a digest). */
   tags?: string[];
-  /** Receives progress events. */
+  /** Receives progress events: per descriptor, and `bytes` as blobs stream. */
   onProgress?: (event: CopyEvent) => void;
   /** Depth of referrers-of-referrers followed. Default 4. */
   maxReferrerDepth?: number;
@@ -200,12 +205,21 @@ class CopyJob {
     // Mount only what is absent: re-linking present blobs concurrently is not safe on every
     // registry (distribution's filesystem driver rewrites the link file in place).
     if (await this.#mount(desc)) return;
-    const stream = await fromSource(desc.digest, () => this.src.fetch(desc, o));
-    await toDestination(
-      desc.digest,
-      () => this.dst.push(desc, stream, o),
-      () => stream.cancel().catch(() => {}),
-    );
+    const fetched = await fromSource(desc.digest, () => this.src.fetch(desc, o));
+    const source = watched(fetched, desc, this.options.onProgress);
+    try {
+      await toDestination(
+        desc.digest,
+        () => this.dst.push(desc, source.stream, o),
+        () => source.stream.cancel().catch(() => {}),
+      );
+    } catch (e) {
+      // The push failed because reading the source failed (bad digest, dropped connection):
+      // the source sent the bad bytes, whatever error the destination's client wrapped it in.
+      const failure = source.error();
+      if (failure !== undefined && !isAbort(e)) throw new CopyError('source', desc.digest, failure);
+      throw e;
+    }
     this.options.onProgress?.({ type: 'copied', descriptor: desc });
   }
 
@@ -308,15 +322,92 @@ async function toDestination<T>(digest: string, fn: () => Promise<T>, onError?: 
       (e as Error)?.name === 'TimeoutError'
     )
       throw e;
-    // Errors raised while reading the source stream surface during the push.
-    const origin =
-      (e as { code?: string }).code === 'DIGEST_MISMATCH' ||
-      (e as { code?: string }).code === 'SIZE_MISMATCH' ||
-      (e as { code?: string }).code === 'TRAILING_DATA'
-        ? 'source'
-        : 'destination';
+    // Errors raised while reading (and verifying) the source stream surface during the
+    // push, possibly wrapped by the destination's transport: any integrity failure in
+    // the cause chain was detected on the bytes the source sent.
+    let origin: 'source' | 'destination' = 'destination';
+    for (let c: unknown = e, i = 0; c && i < 8; c = (c as { cause?: unknown }).cause, i++) {
+      const code = (c as { code?: string }).code;
+      if (code === 'DIGEST_MISMATCH' || code === 'SIZE_MISMATCH' || code === 'TRAILING_DATA')
+        origin = 'source';
+    }
     throw new CopyError(origin, digest, e);
   }
+}
+
+function isAbort(e: unknown): boolean {
+  return (e as Error)?.name === 'AbortError' || (e as Error)?.name === 'TimeoutError';
+}
+
+/**
+ * A stream of `data` (or `stream`) that reports the bytes read so far as `bytes`
+ * events, then `copied` at the end: progress for chart pushes and pulls.
+ * @internal
+ */
+export function withByteProgress(
+  content: Uint8Array | ReadableStream<Uint8Array>,
+  descriptor: Descriptor,
+  onProgress: (event: CopyEvent) => void,
+): ReadableStream<Uint8Array> {
+  const CHUNK = 256 * 1024;
+  let offset = 0;
+  const source =
+    content instanceof Uint8Array
+      ? new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (offset >= content.byteLength) {
+              controller.close();
+              return;
+            }
+            const end = Math.min(offset + CHUNK, content.byteLength);
+            controller.enqueue(content.subarray(offset, end));
+            offset = end;
+          },
+        })
+      : content;
+  return watched(source, descriptor, onProgress).stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      flush() {
+        onProgress({ type: 'copied', descriptor });
+      },
+    }),
+  );
+}
+
+/**
+ * Passes a source blob stream through, reporting the bytes read so far as `bytes`
+ * events and remembering whether reading the source itself failed.
+ */
+function watched(
+  stream: ReadableStream<Uint8Array>,
+  descriptor: Descriptor,
+  onProgress: ((event: CopyEvent) => void) | undefined,
+): { stream: ReadableStream<Uint8Array>; error: () => unknown } {
+  const reader = stream.getReader();
+  let failure: unknown;
+  let bytes = 0;
+  const out = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let chunk: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        chunk = await reader.read();
+      } catch (e) {
+        failure = e ?? new Error('source stream failed');
+        throw e;
+      }
+      if (chunk.done) {
+        controller.close();
+        return;
+      }
+      bytes += chunk.value.byteLength;
+      controller.enqueue(chunk.value);
+      onProgress?.({ type: 'bytes', descriptor, bytes });
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  return { stream: out, error: () => failure };
 }
 
 /** A counting semaphore. */

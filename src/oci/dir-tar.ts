@@ -6,14 +6,14 @@
  * directories, relative paths without `..`, no duplicates, bounded entry count and
  * sizes; anything else is an error before a byte lands outside the target directory.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
-import { dirname, join, sep } from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
+import { constants, createReadStream, createWriteStream, type Stats } from 'node:fs';
+import { type FileHandle, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { ChartproofError } from '../errors.js';
+import { readTarEntries, TarFormatError } from '../internal/tar-reader.js';
 
 /** Limits of {@link unpackTar}. @internal */
 export interface UnpackTarOptions {
@@ -110,118 +110,167 @@ export async function packDirectory(
   }
 }
 
-/** A safe relative path inside the target, or undefined. */
+/**
+ * The path of a tar entry inside the target, normalised: leading `./` prefixes are
+ * dropped (a `tar -cf x.tar .` re-tar) and `''` names the root itself. Undefined when
+ * unsafe: absolute, `..`, empty or `.` components after the prefix, backslashes, NULs,
+ * drive letters.
+ */
 function safePath(name: string): string | undefined {
-  const trimmed = name.replace(/\/+$/, '');
-  if (trimmed === '' || trimmed.startsWith('/') || trimmed.includes('\\') || trimmed.includes('\0'))
-    return undefined;
-  const parts = trimmed.split('/');
+  let rel = name;
+  while (rel.startsWith('./')) rel = rel.slice(2);
+  rel = rel.replace(/\/+$/, '');
+  if (rel === '.' || rel === '') return '';
+  if (rel.startsWith('/') || rel.includes('\\') || rel.includes('\0')) return undefined;
+  const parts = rel.split('/');
   if (parts.some((p) => p === '' || p === '.' || p === '..')) return undefined;
   if (/^[a-zA-Z]:/.test(parts[0]!)) return undefined;
-  return parts.join(sep);
+  return parts.join('/');
+}
+
+/** Opens `path` for reading only when it is a regular file (a FIFO would block `open`). */
+async function openRegular(path: string): Promise<{ handle: FileHandle; size: number }> {
+  let st: Stats;
+  try {
+    st = await lstat(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException)?.code === 'ENOENT')
+      throw new ChartproofError('NOT_FOUND', `${path} does not exist`, { cause: e });
+    throw ioError(`cannot read ${path}`, e);
+  }
+  if (!st.isFile()) throw new ChartproofError('INVALID_ARGUMENT', `${path} is not a regular file`);
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | (constants.O_NONBLOCK ?? 0)).catch(
+    (e) => {
+      throw ioError(`cannot read ${path}`, e);
+    },
+  );
+  const now = await handle.stat();
+  if (!now.isFile() || now.ino !== st.ino || now.dev !== st.dev) {
+    await handle.close();
+    throw new ChartproofError('INVALID_ARGUMENT', `${path} changed while it was opened`);
+  }
+  return { handle, size: now.size };
 }
 
 /**
  * Unpacks the tar file `tarPath` into the directory `dir` (created; it must not exist
- * or be empty). Only regular files and directories are accepted.
+ * or be empty). Only regular files and directories are accepted; entry names may
+ * start with `./` (a `tar -cf x.tar .` of an export), the `./` entry itself included.
+ *
+ * The tar is validated completely before anything is written, in one pass over its
+ * headers that never reads entry data: entry count, paths (nothing escapes `dir`),
+ * types, duplicates after normalisation, declared sizes (per file and in total, before
+ * anything is allocated) and extension-header sizes. A second pass writes the files,
+ * checking the same rules again.
  * @throws ChartproofError `INVALID_ARGUMENT` (unsafe or unsupported entry, duplicate,
- *   not a tar), `SIZE_LIMIT_EXCEEDED`, `IO`
+ *   not a tar, not a regular file), `SIZE_LIMIT_EXCEEDED`, `NOT_FOUND`, `IO`
  * @internal
  */
 export async function unpackTar(tarPath: string, dir: string, options: UnpackTarOptions = {}): Promise<void> {
-  const maxEntries = options.maxEntries ?? 100_000;
-  const maxFile = options.maxFileBytes ?? 1024 ** 3;
-  const maxTotal = options.maxTotalBytes ?? 16 * 1024 ** 3;
+  const limits = {
+    maxEntries: options.maxEntries ?? 100_000,
+    maxFile: options.maxFileBytes ?? 1024 ** 3,
+    maxTotal: options.maxTotalBytes ?? 16 * 1024 ** 3,
+    signal: options.signal,
+  };
   const { signal } = options;
-  await mkdir(dir, { recursive: true }).catch((e) => {
-    throw ioError(`cannot create ${dir}`, e);
-  });
-  if ((await readdir(dir)).length > 0)
-    throw new ChartproofError('INVALID_ARGUMENT', `${dir} is not empty: will not unpack over it`);
-  const seen = new Set<string>();
-  let count = 0;
-  let total = 0;
-  const extract = tar.extract();
-  const bad = (message: string) => new ChartproofError('INVALID_ARGUMENT', `${tarPath}: ${message}`);
-  extract.on('entry', (header, stream, next) => {
-    // The entry's own errors also reach the extractor, which rejects the pipeline.
-    stream.on('error', () => {});
-    const fail = (e: unknown) => {
-      stream.resume();
-      next(e as Error);
-    };
-    try {
-      signal?.throwIfAborted();
-      if (++count > maxEntries)
-        throw new ChartproofError('SIZE_LIMIT_EXCEEDED', `${tarPath}: more than ${maxEntries} entries`);
-      const rel = safePath(header.name);
-      if (rel === undefined) throw bad(`unsafe path ${JSON.stringify(header.name)}`);
-      if (seen.has(rel)) throw bad(`duplicate entry ${JSON.stringify(header.name)}`);
-      seen.add(rel);
-      const target = join(dir, rel);
-      if (header.type === 'directory') {
-        stream.resume();
-        mkdir(target, { recursive: true }).then(
-          () => next(),
-          (e) => next(ioError(`cannot create ${target}`, e)),
-        );
-        return;
-      }
-      if (header.type !== 'file')
-        throw bad(`entry ${JSON.stringify(header.name)} is a ${header.type}: only files and directories`);
-      const size = header.size ?? 0;
-      if (size > maxFile)
-        throw new ChartproofError(
-          'SIZE_LIMIT_EXCEEDED',
-          `${tarPath}: ${header.name} exceeds ${maxFile} bytes`,
-        );
-      total += size;
-      if (total > maxTotal)
-        throw new ChartproofError('SIZE_LIMIT_EXCEEDED', `${tarPath}: content exceeds ${maxTotal} bytes`);
-      mkdir(dirname(target), { recursive: true })
-        .then(() => pipeline(stream, createWriteStream(target, { flags: 'wx', mode: 0o644 })))
-        .then(
-          () => next(),
-          (e) => fail(ioError(`cannot write ${target}`, e)),
-        );
-    } catch (e) {
-      fail(e);
-    }
-  });
+  signal?.throwIfAborted();
+  const { handle, size } = await openRegular(tarPath);
   try {
-    // Anything that is not a tar stops at its first header.
-    await pipeline(
-      createReadStream(tarPath),
-      new Limit(maxTotal * 2 + 1024 ** 2),
-      extract,
-      signal ? { signal } : {},
-    );
+    await mkdir(dir, { recursive: true }).catch((e) => {
+      throw ioError(`cannot create ${dir}`, e);
+    });
+    if ((await readdir(dir)).length > 0)
+      throw new ChartproofError('INVALID_ARGUMENT', `${dir} is not empty: will not unpack over it`);
+    await walkTar(handle, size, tarPath, limits, undefined);
+    await walkTar(handle, size, tarPath, limits, dir);
   } catch (e) {
     if (signal?.aborted) throw signal.reason;
     if (e instanceof ChartproofError) throw e;
-    if ((e as NodeJS.ErrnoException)?.code === 'ENOENT')
-      throw new ChartproofError('NOT_FOUND', `${tarPath} does not exist`, { cause: e });
-    throw new ChartproofError(
-      'INVALID_ARGUMENT',
-      `${tarPath} is not a readable tar file: ${(e as Error).message}`,
-      {
+    if (e instanceof TarFormatError)
+      throw new ChartproofError('INVALID_ARGUMENT', `${tarPath} is not a readable tar file: ${e.message}`, {
         cause: e,
-      },
-    );
+      });
+    throw ioError(`cannot unpack ${tarPath}`, e);
+  } finally {
+    await handle.close().catch(() => {});
   }
 }
 
-/** Bounds the raw stream (headers and padding included) so a hostile tar cannot run forever. */
-class Limit extends Transform {
-  #left: number;
-  constructor(limit: number) {
-    super();
-    this.#left = limit;
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.#left -= chunk.byteLength;
-    if (this.#left < 0) done(new ChartproofError('SIZE_LIMIT_EXCEEDED', 'tar stream exceeds its size limit'));
-    else done(null, chunk);
+interface TarLimits {
+  maxEntries: number;
+  maxFile: number;
+  maxTotal: number;
+  signal: AbortSignal | undefined;
+}
+
+/** One pass over the entries: validates them all, and writes them when `dir` is given. */
+async function walkTar(
+  handle: FileHandle,
+  size: number,
+  tarPath: string,
+  limits: TarLimits,
+  dir: string | undefined,
+): Promise<void> {
+  const bad = (message: string) => new ChartproofError('INVALID_ARGUMENT', `${tarPath}: ${message}`);
+  const seen = new Set<string>();
+  let count = 0;
+  let total = 0;
+  await readTarEntries(handle, size, limits.maxFile, (entry) => {
+    if (++count > limits.maxEntries)
+      throw new ChartproofError('SIZE_LIMIT_EXCEEDED', `${tarPath}: more than ${limits.maxEntries} entries`);
+    if (count % 1024 === 0) limits.signal?.throwIfAborted();
+    const rel = safePath(entry.name);
+    if (rel === undefined) throw bad(`unsafe path ${JSON.stringify(entry.name)}`);
+    if (entry.type !== 'file' && entry.type !== 'directory')
+      throw bad(`entry ${JSON.stringify(entry.name)} is a ${entry.type}: only files and directories`);
+    if (rel === '') {
+      if (entry.type !== 'directory') throw bad(`unsafe path ${JSON.stringify(entry.name)}`);
+      return; // the `./` entry of a re-tar: the target itself
+    }
+    if (seen.has(rel)) throw bad(`duplicate entry ${JSON.stringify(entry.name)}`);
+    seen.add(rel);
+    total += entry.size;
+    if (total > limits.maxTotal)
+      throw new ChartproofError('SIZE_LIMIT_EXCEEDED', `${tarPath}: content exceeds ${limits.maxTotal} bytes`);
+    if (dir === undefined) return;
+    const target = join(dir, ...rel.split('/'));
+    if (entry.type === 'directory')
+      return mkdir(target, { recursive: true }).then(
+        () => undefined,
+        (e) => {
+          throw ioError(`cannot create ${target}`, e);
+        },
+      );
+    return extractFile(handle, entry.offset, entry.size, target, limits.signal);
+  });
+}
+
+/** Copies `length` bytes at `offset` of the tar into a new file `target`. */
+async function extractFile(
+  handle: FileHandle,
+  offset: number,
+  length: number,
+  target: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  let out: FileHandle | undefined;
+  try {
+    await mkdir(dirname(target), { recursive: true });
+    out = await open(target, 'wx', 0o644);
+    const buf = Buffer.alloc(Math.min(length, 1024 * 1024));
+    for (let done = 0; done < length; ) {
+      signal?.throwIfAborted();
+      const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, length - done), offset + done);
+      if (bytesRead === 0) throw new TarFormatError(`${target}: unexpected end of file`);
+      for (let w = 0; w < bytesRead; ) w += (await out.write(buf, w, bytesRead - w)).bytesWritten;
+      done += bytesRead;
+    }
+  } catch (e) {
+    if (e instanceof TarFormatError || (signal?.aborted && e === signal.reason)) throw e;
+    throw ioError(`cannot write ${target}`, e);
+  } finally {
+    await out?.close().catch(() => {});
   }
 }
 

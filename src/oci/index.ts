@@ -15,6 +15,7 @@ export {
   configFileCredentials,
   defaultCredentials,
   dockerConfigPath,
+  helmConfigPath,
   helmRegistryConfigPath,
   runCredentialHelper,
   staticCredentials,
@@ -36,6 +37,7 @@ export { MemoryStore } from './memory-store.js';
 export type { ParseReferenceOptions, Reference } from './reference.js';
 export {
   apiHost,
+  assertNoCredentials,
   DOCKER_HUB,
   formatReference,
   isValidRepositoryName,
@@ -67,13 +69,31 @@ export type {
 } from './target.js';
 export { isMounter, isReferrerLister, isTagLister } from './target.js';
 export type {
+  RegistryAuthEvent,
+  RegistryAuthRefusedEvent,
+  RegistryErrorEvent,
+  RegistryEvent,
+  RegistryEventBase,
+  RegistryRedirectEvent,
+  RegistryRequestEvent,
+  RegistryResponseEvent,
+  RegistryRetryEvent,
+} from './transport/events.js';
+export { formatRegistryEvent } from './transport/events.js';
+export type {
   CreateFetchOptions,
   FetchLike,
   HostSettings,
+  MinThroughput,
   RequestBody,
   Timeouts,
 } from './transport/fetch.js';
-export { createFetch, readCaFile } from './transport/fetch.js';
+export {
+  createFetch,
+  DEFAULT_MIN_THROUGHPUT,
+  DEFAULT_REQUEST_TIMEOUT,
+  readCaFile,
+} from './transport/fetch.js';
 export type { RetryPolicy } from './transport/retry.js';
 export { parseRetryAfter } from './transport/retry.js';
 export type { UploadOptions } from './upload.js';

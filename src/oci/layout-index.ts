@@ -6,6 +6,7 @@
  * Internal to `layout.ts`; nothing here is exported from an entry point.
  */
 import { ChartproofError } from '../errors.js';
+import { assertJsonDepth } from '../internal/bounded-parse.js';
 import { type Descriptor, toDescriptor } from './descriptor.js';
 import { isDigest } from './digest.js';
 import { MediaType } from './media-types.js';
@@ -68,6 +69,7 @@ export function parseLayoutIndex(
   text: Uint8Array,
   path: string,
 ): { manifests: Descriptor[]; annotations: Record<string, string> | undefined } {
+  assertJsonDepth(new TextDecoder().decode(text), { what: path, source: 'local' });
   const v = parseJsonObject(text);
   if (!v) throw new ChartproofError('INVALID_MANIFEST', `${path} is not valid JSON (truncated or damaged?)`);
   if (v.schemaVersion !== 2 || !Array.isArray(v.manifests))

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { type FileHandle, lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
@@ -163,6 +163,35 @@ export class OciLayout implements Target, ReferrerLister, TagLister {
     return parsed.manifests.filter(isValidDescriptor);
   }
 
+  /**
+   * Refuses a blob path whose directories (`blobs/`, `blobs/<alg>/`) are not real
+   * directories or whose file is not a regular file (by `lstat`: links not followed).
+   * A missing file is left to `open` (`NOT_FOUND`).
+   */
+  async #checkBlobPath(digest: string, path: string): Promise<void> {
+    const { algorithm } = parseDigest(digest);
+    const checks: Array<[string, 'dir' | 'file']> = [
+      [join(this.dir, 'blobs'), 'dir'],
+      [join(this.dir, 'blobs', algorithm), 'dir'],
+      [path, 'file'],
+    ];
+    for (const [p, want] of checks) {
+      let st: Stats;
+      try {
+        st = await lstat(p);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return;
+        throw ioError(`cannot stat ${p}`, e);
+      }
+      if (want === 'dir' ? st.isDirectory() : st.isFile()) continue;
+      throw new ChartproofError(
+        'INVALID_MANIFEST',
+        `${digest}: ${p} is ${describeFileType(st)}, not a ${want === 'dir' ? 'directory' : 'regular file'}`,
+      );
+    }
+  }
+
   /** Path of a blob; the digest is validated first so the path stays inside `blobs/`. */
   #blobPath(digest: string): string {
     const { algorithm, encoded } = parseDigest(digest);
@@ -171,16 +200,21 @@ export class OciLayout implements Target, ReferrerLister, TagLister {
 
   /**
    * Streams a blob or manifest, verified against `desc` (the error arrives with the
-   * last chunk). Symbolic links are not followed.
-   * @throws ChartproofError `INVALID_DIGEST`, `NOT_FOUND`, `SIZE_MISMATCH` (file size
-   *   differs), `IO`; the stream fails with `DIGEST_MISMATCH`
+   * last chunk). Only regular files are opened: a symbolic link, FIFO, socket or device
+   * where a blob should be (or in place of `blobs/` or `blobs/<alg>/`) is refused
+   * before anything is opened, so a hostile layout cannot make a read block or escape.
+   * @throws ChartproofError `INVALID_DIGEST`, `NOT_FOUND`, `INVALID_MANIFEST` (not a
+   *   regular file), `SIZE_MISMATCH` (file size differs), `IO`; the stream fails with
+   *   `DIGEST_MISMATCH`
    */
   async fetch(desc: Descriptor, options: CallOptions = {}): Promise<ReadableStream<Uint8Array>> {
     options.signal?.throwIfAborted();
     const path = this.#blobPath(desc.digest);
+    await this.#checkBlobPath(desc.digest, path);
     let handle: FileHandle;
     try {
-      handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      // O_NONBLOCK: should the file be swapped for a FIFO after the check, open returns.
+      handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | (constants.O_NONBLOCK ?? 0));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR')
@@ -189,7 +223,8 @@ export class OciLayout implements Target, ReferrerLister, TagLister {
     }
     try {
       const st = await handle.stat();
-      if (!st.isFile()) throw new ChartproofError('NOT_FOUND', `${desc.digest}: not a file in ${this.dir}`);
+      if (!st.isFile())
+        throw new ChartproofError('INVALID_MANIFEST', `${desc.digest}: not a regular file in ${this.dir}`);
       if (st.size !== desc.size)
         throw new DigestMismatchError(
           'SIZE_MISMATCH',
@@ -425,13 +460,24 @@ async function readOptional(path: string, limit: number): Promise<Uint8Array | u
     const st = await lstat(path);
     if (!st.isFile()) throw new ChartproofError('INVALID_MANIFEST', `${path} is not a regular file`);
     if (st.size > limit) throw new ChartproofError('INVALID_MANIFEST', `${path} exceeds ${limit} bytes`);
-    return await readFile(path);
+    // Not following links, and not blocking should a FIFO replace the file meanwhile.
+    return await readFile(path, { flag: constants.O_RDONLY | constants.O_NOFOLLOW | (constants.O_NONBLOCK ?? 0) });
   } catch (e) {
     if (e instanceof ChartproofError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw ioError(`cannot read ${path}`, e);
   }
+}
+
+/** What a non-regular file is, for messages. */
+function describeFileType(st: Stats): string {
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isDirectory()) return 'a directory';
+  return 'a special file';
 }
 
 function ioError(message: string, cause: unknown): ChartproofError {

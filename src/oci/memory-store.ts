@@ -1,4 +1,5 @@
 import { ChartproofError } from '../errors.js';
+import { parseJsonBounded } from '../internal/bounded-parse.js';
 import { type Descriptor, type ImageIndex, type ImageManifest, toDescriptor } from './descriptor.js';
 import { type Digest, isDigest } from './digest.js';
 import { isManifestMediaType } from './media-types.js';
@@ -130,7 +131,9 @@ export function parseJsonObject(
   data: Uint8Array,
 ): (Record<string, unknown> & Partial<ImageIndex>) | undefined {
   try {
-    const v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
+    const v = parseJsonBounded(new TextDecoder('utf-8', { fatal: true }).decode(data), {
+      what: 'JSON document',
+    }) as (Record<string, unknown> & Partial<ImageIndex>) | null;
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
   } catch {
     return undefined;

@@ -56,6 +56,7 @@ export function parseReference(input: string, options: ParseReferenceOptions = {
   };
   let rest = input.trim();
   if (rest.length === 0) fail('empty');
+  assertNoCredentials(rest);
   if (/^oci:\/\//i.test(rest)) rest = rest.slice(6);
   else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(rest)) fail('only the oci:// scheme is accepted');
 
@@ -66,12 +67,11 @@ export function parseReference(input: string, options: ParseReferenceOptions = {
     try {
       parseDigest(d);
     } catch (e) {
+      // Only the text after `@` is shown: whatever precedes it is not echoed.
       throw new ChartproofError(
         'INVALID_REFERENCE',
-        `invalid reference ${JSON.stringify(input.slice(0, 300))}: bad digest`,
-        {
-          cause: e,
-        },
+        `invalid reference: bad digest ${JSON.stringify(d.slice(0, 200))} after "@"`,
+        { cause: e },
       );
     }
     digest = d as Digest;
@@ -119,6 +119,32 @@ export function parseReference(input: string, options: ParseReferenceOptions = {
   if (tag !== undefined) ref.tag = tag;
   if (digest !== undefined) ref.digest = digest;
   return Object.freeze(ref);
+}
+
+/**
+ * Refuses a reference or registry URL that carries userinfo (`user:password@host/…`,
+ * with or without a scheme). The message never repeats the input, so a password typed
+ * into a reference cannot reach an error, a log line or `--json` output.
+ * @throws ChartproofError `INVALID_REFERENCE`
+ * @public
+ */
+export function assertNoCredentials(input: string): void {
+  const rest = input.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+  const at = rest.indexOf('@');
+  if (at < 0) return;
+  const after = rest.slice(at + 1);
+  // A reference has at most one `@`, followed by a digest (no `/`); anything else
+  // puts the `@` in the authority, i.e. userinfo.
+  if (after.includes('@') || after.includes('/') || !rest.slice(0, at).includes('/')) {
+    if (!after.includes('/') && !after.includes('@') && /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:/.test(after)) {
+      // `name@sha256:…` on Docker Hub: a digest, not userinfo.
+      return;
+    }
+    throw new ChartproofError(
+      'INVALID_REFERENCE',
+      'references must not contain credentials (user:password@); use chartproof login or --registry-config',
+    );
+  }
 }
 
 /**

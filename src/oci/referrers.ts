@@ -1,5 +1,6 @@
 import type { RequestBody } from './transport/fetch.js';
 import { ChartproofError } from '../errors.js';
+import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import type { Descriptor, ImageIndex } from './descriptor.js';
 import { type Digest, isDigest, parseDigest } from './digest.js';
 import { isIndexMediaType, MediaType, stripParameters } from './media-types.js';
@@ -184,8 +185,12 @@ export async function updateReferrersTag(
 function parseIndex(bytes: Uint8Array, where: string): ImageIndex | undefined {
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
+    value = parseJsonBounded(Buffer.from(bytes).toString('utf8'), {
+      what: `referrers response of ${where}`,
+      source: 'remote',
+    });
+  } catch (e) {
+    if (isDepthLimitError(e)) throw e;
     return undefined;
   }
   const v = value as Partial<ImageIndex> | null;

@@ -1,5 +1,6 @@
 import type { RequestBody } from './transport/fetch.js';
 import { ChartproofError } from '../errors.js';
+import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import { repositoryScope } from './auth/challenge.js';
 import type { RegistryClient, RegistryRequest } from './client.js';
 import { type Descriptor, toDescriptor } from './descriptor.js';
@@ -232,7 +233,7 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
    */
   async fetchBlob(desc: Descriptor, options: CallOptions = {}): Promise<ReadableStream<Uint8Array>> {
     const url = this.url(`blobs/${desc.digest}`);
-    const res = await this.send({ method: 'GET', url, signal: options.signal });
+    const res = await this.send({ method: 'GET', url, signal: options.signal, transfer: 'blob' });
     if (res.status === 404)
       throw await notFound(res, 'GET', url, `${this.name}@${desc.digest}`, 'BLOB_UNKNOWN');
     if (res.status !== 200) throw await toRegistryError(res, 'GET', url);
@@ -473,8 +474,11 @@ export function referrerEntry(desc: Descriptor, manifest: Record<string, unknown
 export function parseManifestJson(bytes: Uint8Array, where: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    value = parseJsonBounded(new TextDecoder('utf-8', { fatal: true }).decode(bytes), {
+      what: `${where}: manifest`,
+    });
   } catch (e) {
+    if (isDepthLimitError(e)) throw e;
     throw new ChartproofError('INVALID_MANIFEST', `${where}: manifest is not valid JSON`, { cause: e });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {

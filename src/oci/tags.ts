@@ -1,4 +1,5 @@
 import { ChartproofError } from '../errors.js';
+import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import type { Repository } from './repository.js';
 import type { CallOptions } from './target.js';
 import { toRegistryError } from './transport/errors.js';
@@ -41,8 +42,12 @@ export async function listTags(repo: Repository, options: TagListOptions = {}): 
     const body = res.body ? await readAll(res.body, MAX_MANIFEST_BYTES) : new Uint8Array();
     let parsed: { tags?: unknown };
     try {
-      parsed = JSON.parse(Buffer.from(body).toString('utf8'));
+      parsed = parseJsonBounded(Buffer.from(body).toString('utf8'), {
+        what: `${repo.name}: tag list`,
+        source: 'remote',
+      }) as { tags?: unknown };
     } catch (e) {
+      if (isDepthLimitError(e)) throw e;
       throw new ChartproofError('PROTOCOL', `${repo.name}: tag list is not valid JSON`, { cause: e });
     }
     const pageTags = parsed?.tags ?? [];

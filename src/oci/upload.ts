@@ -89,6 +89,7 @@ async function finish(
     replayable: !streamed,
     scopes: repo.scopes('pull', 'push'),
     signal: options.signal,
+    transfer: 'blob',
   });
   if (res.status !== 201 && res.status !== 204 && res.status !== 200)
     throw await toRegistryError(res, 'PUT', target);
@@ -135,6 +136,7 @@ async function uploadChunks(
         body: () => part as RequestBody,
         scopes: repo.scopes('pull', 'push'),
         signal: options.signal,
+        transfer: 'blob',
       });
       if (res.status === 202) {
         await discard(res);

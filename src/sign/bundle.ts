@@ -20,6 +20,7 @@ import {
 } from '@sigstore/bundle';
 import { DSSEBundleBuilder, type Signer as SigstoreSigner } from '@sigstore/sign';
 import { ChartproofError } from '../errors.js';
+import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import { MediaType } from '../oci/media-types.js';
 import { keyHint, loadPublicKey, verifySignature } from './keys.js';
 import type { Signer } from './signer.js';
@@ -190,8 +191,9 @@ export function parseSigstoreBundle(
     throw new ChartproofError('SIZE_LIMIT_EXCEEDED', `bundle of ${bytes.byteLength} bytes exceeds ${max}`);
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    value = parseJsonBounded(new TextDecoder('utf-8', { fatal: true }).decode(bytes), { what: 'bundle' });
   } catch (e) {
+    if (isDepthLimitError(e)) throw e;
     throw new ChartproofError('SIGNATURE_INVALID', 'bundle is not valid UTF-8 JSON', { cause: e });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))

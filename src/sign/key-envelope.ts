@@ -12,6 +12,7 @@
  */
 import { createPrivateKey, type KeyObject, randomBytes, scrypt } from 'node:crypto';
 import { ChartproofError } from '../errors.js';
+import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import type { EncryptPrivateKeyOptions, KeyOptions, KeyPassword, KeyPemType, ScryptN } from './keys.js';
 import { SECRETBOX_NONCE_BYTES, SECRETBOX_TAG_BYTES, secretboxOpen, secretboxSeal } from './secretbox.js';
 
@@ -131,8 +132,9 @@ function stringField(obj: Record<string, unknown>, path: string): string {
 function parseEnvelope(der: Buffer): Envelope {
   let json: unknown;
   try {
-    json = JSON.parse(der.toString('utf8'));
+    json = parseJsonBounded(der.toString('utf8'), { what: 'encrypted key', source: 'local' });
   } catch (e) {
+    if (isDepthLimitError(e)) throw e;
     throw new ChartproofError('KEY_INVALID', 'encrypted key is not valid JSON', { cause: e });
   }
   if (!isRecord(json)) throw new ChartproofError('KEY_INVALID', 'encrypted key is not a JSON object');

@@ -28,6 +28,7 @@ import {
 } from '@sigstore/sign';
 import { utf8Bytes } from '../chart/config.js';
 import { ChartproofError, type ErrorCode } from '../errors.js';
+import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import type { Repository } from '../oci/repository.js';
@@ -260,10 +261,13 @@ function checkToken(token: string): void {
     );
   let claims: Record<string, unknown>;
   try {
-    const value: unknown = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
+    const value: unknown = parseJsonBounded(Buffer.from(parts[1]!, 'base64url').toString('utf8'), {
+      what: 'the identity token payload',
+    });
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
     claims = value as Record<string, unknown>;
   } catch (e) {
+    if (isDepthLimitError(e)) throw e;
     throw new ChartproofError('INVALID_ARGUMENT', 'the identity token payload is not a JSON object', {
       cause: e,
     });

@@ -15,6 +15,7 @@
  */
 import { goJsonString, utf8Bytes } from '../chart/config.js';
 import { ChartproofError } from '../errors.js';
+import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { type Digest, digestOf } from '../oci/digest.js';
 import type { Repository } from '../oci/repository.js';
@@ -90,10 +91,12 @@ export function parseDsseEnvelope(bytes: Uint8Array | string): DsseEnvelopeJson 
   };
   let value: unknown;
   try {
-    value = JSON.parse(
+    value = parseJsonBounded(
       typeof bytes === 'string' ? bytes : new TextDecoder('utf-8', { fatal: true }).decode(bytes),
+      { what: 'attestation envelope' },
     );
   } catch (e) {
+    if (isDepthLimitError(e)) throw e;
     return bad('not valid UTF-8 JSON', e);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('not a JSON object');

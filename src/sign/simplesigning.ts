@@ -9,6 +9,7 @@
  */
 import { GoRaw, goJsonStruct, goJsonValue, utf8Bytes } from '../chart/config.js';
 import { ChartproofError } from '../errors.js';
+import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import type { Digest } from '../oci/digest.js';
 import { isDigest, parseDigest } from '../oci/digest.js';
 import { DOCKER_HUB, parseReference, type Reference } from '../oci/reference.js';
@@ -141,8 +142,9 @@ export function parseSimpleSigningPayload(
   try {
     // Go replaces invalid UTF-8 and rejects a BOM; so does this (ignoreBOM keeps it in the text).
     text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
-    value = JSON.parse(text);
-  } catch {
+    value = parseJsonBounded(text, { what: 'signature payload' });
+  } catch (e) {
+    if (isDepthLimitError(e)) throw e;
     return fail('not valid JSON');
   }
   if (strict) {

@@ -10,6 +10,7 @@
  */
 import { compareGoMapKeys } from '../chart/config.js';
 import { ChartproofError } from '../errors.js';
+import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import { type Digest, parseDigest } from '../oci/digest.js';
 
 /** `_type` of an in-toto Statement v1. @public */
@@ -108,8 +109,9 @@ export function parseInTotoStatement(bytes: Uint8Array | string): InTotoStatemen
   let value: unknown;
   try {
     const text = typeof bytes === 'string' ? bytes : new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    value = JSON.parse(text);
+    value = parseJsonBounded(text, { what: 'in-toto statement' });
   } catch (e) {
+    if (isDepthLimitError(e)) throw e;
     throw new ChartproofError('SIGNATURE_INVALID', 'in-toto statement is not valid UTF-8 JSON', { cause: e });
   }
   if (!isRecord(value)) throw invalid('not a JSON object');

@@ -24,5 +24,5 @@ export type {
 export type { MemoryRegistryOptions, RecordedRequest } from './memory-registry.js';
 export { MemoryRegistry } from './memory-registry.js';
 export type { BasicAuthOptions, BearerAuthOptions, RegistryAuthOptions } from './registry-auth.js';
-export type { DropNextOptions, FailNextOptions, FaultMatch } from './registry-faults.js';
+export type { DropNextOptions, FailNextOptions, FaultMatch, SlowNextOptions } from './registry-faults.js';
 export type { ListenOptions, RunningRegistry } from './registry-server.js';

@@ -11,6 +11,8 @@ import {
   type FailNextOptions,
   FaultQueue,
   faultResponse,
+  type SlowNextOptions,
+  slowResponse,
 } from './registry-faults.js';
 import {
   discardBody,
@@ -171,6 +173,15 @@ export class MemoryRegistry {
     this.#faults.add('drop', fault);
   }
 
+  /**
+   * Serves the next matching request(s) slowly: headers after `headersDelayMs`, then
+   * the body `bytesPerChunk` bytes every `intervalMs` — a dripping server, to test
+   * total deadlines and minimum transfer rates.
+   */
+  slowNext(fault: SlowNextOptions): void {
+    this.#faults.add('slow', fault);
+  }
+
   /** Forgets every pending fault. */
   clearFaults(): void {
     this.#faults.clear();
@@ -247,7 +258,7 @@ export class MemoryRegistry {
     });
     const fault = this.#faults.take(request.method, url.pathname + url.search);
     let response: Response;
-    if (fault) {
+    if (fault && fault.kind !== 'slow') {
       await discardBody(request);
       if (fault.kind === 'drop') return DROP;
       response = faultResponse(fault.options);
@@ -258,6 +269,7 @@ export class MemoryRegistry {
         await discardBody(request);
         response = errorResponse(500, 'UNKNOWN', e instanceof Error ? e.message : String(e));
       }
+      if (fault?.kind === 'slow') response = await slowResponse(response, fault.options, request.signal);
     }
     if (request.method === 'HEAD' && response.body) {
       await response.body.cancel().catch(() => {});

@@ -35,6 +35,12 @@ export interface BearerAuthOptions {
   service?: string;
   /** Token lifetime (`expires_in`). Default 300. */
   tokenTtlSeconds?: number;
+  /**
+   * Token endpoint named by the challenge, e.g. `https://auth.test/token` for a
+   * Docker Hub-like split between registry and token host (the registry serves
+   * `/token` on every host name). Default `<origin>/token` of the request.
+   */
+  realm?: string;
 }
 
 /** Authentication of a {@link MemoryRegistry}. @public */
@@ -114,7 +120,8 @@ export class RegistryAuth {
       if (granted && access.actions.every((a) => granted.has(a))) return undefined;
       insufficient = true;
     }
-    let challenge = `Bearer realm=${quote(`${origin}/token`)},service=${quote(this.#service)}`;
+    const realm = options.realm ?? `${origin}/token`;
+    let challenge = `Bearer realm=${quote(realm)},service=${quote(this.#service)}`;
     if (access) challenge += `,scope=${quote(`repository:${access.repository}:${access.challenge}`)}`;
     if (insufficient) challenge += ',error="insufficient_scope"';
     return errorResponse(

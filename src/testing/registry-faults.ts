@@ -36,13 +36,29 @@ export interface FailNextOptions extends FaultMatch {
  */
 export type DropNextOptions = FaultMatch;
 
+/**
+ * A slow answer: the request is served as usual, but the response headers wait
+ * `headersDelayMs` and the body then trickles out `bytesPerChunk` bytes every
+ * `intervalMs` (a "dripping" server, for testing deadlines and minimum rates).
+ * @public
+ */
+export interface SlowNextOptions extends FaultMatch {
+  /** Pause between two body chunks, in ms. */
+  intervalMs: number;
+  /** Bytes per chunk. Default 1. */
+  bytesPerChunk?: number;
+  /** Delay before the response headers, in ms. Default 0. */
+  headersDelayMs?: number;
+}
+
 /** Marks a request whose connection is dropped. @internal */
 export const DROP: unique symbol = Symbol('chartproof.memory-registry.drop');
 
 /** A queued fault with its remaining count. @internal */
 export type QueuedFault =
   | { kind: 'fail'; options: FailNextOptions; remaining: number }
-  | { kind: 'drop'; options: DropNextOptions; remaining: number };
+  | { kind: 'drop'; options: DropNextOptions; remaining: number }
+  | { kind: 'slow'; options: SlowNextOptions; remaining: number };
 
 /**
  * The ordered list of pending faults; the first one matching a request is used
@@ -52,7 +68,7 @@ export type QueuedFault =
 export class FaultQueue {
   readonly #faults: QueuedFault[] = [];
 
-  add(kind: 'fail' | 'drop', options: FailNextOptions | DropNextOptions): void {
+  add(kind: 'fail' | 'drop' | 'slow', options: FailNextOptions | DropNextOptions | SlowNextOptions): void {
     const times = options.times ?? 1;
     if (!Number.isSafeInteger(times) || times < 1) {
       throw new ChartproofError('INVALID_ARGUMENT', `fault times must be a positive integer, got ${times}`);
@@ -63,6 +79,22 @@ export class FaultQueue {
         throw new ChartproofError('INVALID_ARGUMENT', `fault status must be 200-599, got ${status}`);
       }
       this.#faults.push({ kind, options: { ...(options as FailNextOptions) }, remaining: times });
+    } else if (kind === 'slow') {
+      const o = options as SlowNextOptions;
+      const bad = (v: number | undefined, min: number) =>
+        v !== undefined && !(Number.isFinite(v) && v >= min);
+      if (
+        bad(o.intervalMs, 0) ||
+        o.intervalMs === undefined ||
+        bad(o.bytesPerChunk, 1) ||
+        bad(o.headersDelayMs, 0)
+      ) {
+        throw new ChartproofError(
+          'INVALID_ARGUMENT',
+          'slow fault needs intervalMs >= 0, bytesPerChunk >= 1 and headersDelayMs >= 0',
+        );
+      }
+      this.#faults.push({ kind, options: { ...o }, remaining: times });
     } else {
       this.#faults.push({ kind, options: { ...options }, remaining: times });
     }
@@ -133,5 +165,72 @@ function codeForStatus(status: number): RegistryErrorCode {
 export function connectionResetError(): TypeError {
   return new TypeError('fetch failed', {
     cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
+  });
+}
+
+/**
+ * Delays a response's headers and re-chunks its body to trickle out slowly. The
+ * trickle stops when the reader cancels (or `signal` aborts). @internal
+ */
+export async function slowResponse(
+  response: Response,
+  options: SlowNextOptions,
+  signal: AbortSignal,
+): Promise<Response> {
+  if (options.headersDelayMs) await pause(options.headersDelayMs, signal);
+  if (!response.body) return response;
+  const source = response.body.getReader();
+  const size = options.bytesPerChunk ?? 1;
+  let pending: Uint8Array = new Uint8Array(0);
+  let first = true;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (pending.byteLength === 0) {
+          const { done, value } = await source.read();
+          if (done) {
+            controller.close();
+            return;
+          }
+          pending = value;
+        }
+        if (!first) await pause(options.intervalMs, signal).catch(() => {});
+        first = false;
+        if (signal.aborted) {
+          controller.error(signal.reason);
+          source.cancel().catch(() => {});
+          return;
+        }
+        controller.enqueue(pending.slice(0, size));
+        pending = pending.subarray(size);
+      },
+      cancel(reason) {
+        return source.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }

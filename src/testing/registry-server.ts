@@ -106,12 +106,25 @@ async function respond(handler: WebHandler, req: IncomingMessage, res: ServerRes
         await reader.cancel().catch(() => {});
         return;
       }
-      if (!res.write(value)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (!res.write(value)) await drained(res);
     }
     res.end();
   } finally {
     reader.releaseLock();
   }
+}
+
+/** Resolves on `drain` or `close`, removing both listeners (no build-up over a long body). */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 /** A pull-based web stream over an IncomingMessage, with a way to drain the rest. */

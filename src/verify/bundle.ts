@@ -27,6 +27,7 @@ import {
   type VerifierOptions,
 } from '@sigstore/verify';
 import { ChartproofError } from '../errors.js';
+import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import { parseDigest } from '../oci/digest.js';
 import { keyHint, loadPublicKey } from '../sign/keys.js';
 import { IN_TOTO_PAYLOAD_TYPE, type InTotoStatement, parseInTotoStatement } from '../sign/statement.js';
@@ -245,8 +246,11 @@ function parseBundle(input: unknown): Bundle {
   let json = input;
   if (typeof input === 'string' || input instanceof Uint8Array) {
     try {
-      json = JSON.parse(typeof input === 'string' ? input : Buffer.from(input).toString('utf8'));
+      json = parseJsonBounded(typeof input === 'string' ? input : Buffer.from(input).toString('utf8'), {
+        what: 'bundle',
+      });
     } catch (e) {
+      if (isDepthLimitError(e)) throw e;
       invalid(`malformed bundle: not valid JSON (${(e as Error).message})`, e);
     }
   }

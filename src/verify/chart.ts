@@ -7,6 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import { parseChartReference } from '../chart/oci.js';
 import { ChartproofError, RegistryError } from '../errors.js';
+import { parseJsonBounded } from '../internal/bounded-parse.js';
 import type { RegistryClient } from '../oci/client.js';
 import type { Digest } from '../oci/digest.js';
 import { formatReference } from '../oci/reference.js';
@@ -217,7 +218,7 @@ async function legacyChecks(
             ];
             if (l.payloadBytes) {
               try {
-                check.payload = JSON.parse(new TextDecoder().decode(l.payloadBytes));
+                check.payload = parseJsonBounded(new TextDecoder().decode(l.payloadBytes), { what: 'payload' });
               } catch {
                 // verified payloads are JSON; keep the result without it otherwise
               }
@@ -272,7 +273,7 @@ async function legacyChecks(
         ];
         if (l.payloadBytes) {
           try {
-            check.payload = JSON.parse(new TextDecoder().decode(l.payloadBytes));
+            check.payload = parseJsonBounded(new TextDecoder().decode(l.payloadBytes), { what: 'payload' });
           } catch {
             // verified payloads are JSON; keep the result without it otherwise
           }

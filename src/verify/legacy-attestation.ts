@@ -22,6 +22,7 @@
  * protobuf-specs `sigstore_bundle.proto` (v0.1); Rekor `intoto` v0.0.2 and `dsse` v0.0.1.
  */
 import { ChartproofError, RegistryError } from '../errors.js';
+import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
@@ -185,8 +186,9 @@ function tlogEntry(annotation: string): Record<string, unknown> {
   const bad = (why: string): never => invalid(`transparency log: ${why}`);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(annotation);
-  } catch {
+    parsed = parseJsonBounded(annotation, { what: 'the Rekor bundle annotation', source: 'remote' });
+  } catch (e) {
+    if (isDepthLimitError(e)) throw e;
     bad('the Rekor bundle annotation is not JSON');
   }
   const b = parsed as { SignedEntryTimestamp?: unknown; Payload?: Record<string, unknown> } | null;
@@ -202,8 +204,12 @@ function tlogEntry(annotation: string): Record<string, unknown> {
   let entry: { kind?: unknown; apiVersion?: unknown };
   try {
     set = decodeStdBase64(b!.SignedEntryTimestamp as string);
-    entry = JSON.parse(Buffer.from(decodeStdBase64(body as string)).toString('utf8'));
-  } catch {
+    entry = parseJsonBounded(Buffer.from(decodeStdBase64(body as string)).toString('utf8'), {
+      what: 'the Rekor entry body',
+      source: 'remote',
+    }) as typeof entry;
+  } catch (e) {
+    if (isDepthLimitError(e)) throw e;
     return bad('the Rekor bundle has a malformed SignedEntryTimestamp or body');
   }
   if (typeof entry?.kind !== 'string' || typeof entry.apiVersion !== 'string')

@@ -23,6 +23,7 @@ import { createHash, type KeyObject, type X509Certificate } from 'node:crypto';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { type SignedEntity, type Signer, toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { ChartproofError } from '../errors.js';
+import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import { COSIGN_RFC3161_ANNOTATION, decodeStdBase64 } from '../sign/simplesigning.js';
 import { certificateValidAt, notAfter, notBefore } from './certificate.js';
 import type { LegacySignatureTime } from './legacy-keyless.js';
@@ -42,8 +43,9 @@ function invalid(message: string, cause?: unknown): never {
 function timestampDer(annotation: string): Buffer {
   let value: unknown;
   try {
-    value = JSON.parse(annotation);
+    value = parseJsonBounded(annotation, { what: 'the timestamp annotation', source: 'remote' });
   } catch (e) {
+    if (isDepthLimitError(e)) throw e;
     return invalid(`the ${COSIGN_RFC3161_ANNOTATION} annotation is not JSON`, e);
   }
   const b64 = (value as { SignedRFC3161Timestamp?: unknown } | null)?.SignedRFC3161Timestamp;

@@ -15,6 +15,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { ChartproofError, RegistryError } from '../errors.js';
+import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { type Digest, isDigest } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
@@ -292,8 +293,11 @@ export function readContainersImageSignature(bytes: Uint8Array): ContainersImage
   if (name !== SIGSTORE_FORMAT) fail(`unsupported format ${JSON.stringify(name)}`);
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes.subarray(nl + 1)));
-  } catch {
+    value = parseJsonBounded(new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes.subarray(nl + 1)), {
+      what: 'signed entity',
+    });
+  } catch (e) {
+    if (isDepthLimitError(e)) throw e;
     return fail('not valid JSON');
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return fail('not a JSON object');

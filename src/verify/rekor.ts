@@ -10,6 +10,7 @@ import {
   verify as cryptoVerify,
   X509Certificate,
 } from 'node:crypto';
+import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import type { TrustedRootJson } from './policy.js';
 
 /** A Rekor log's public key, by log ID (hex sha256 of the key's SPKI DER). @public */
@@ -111,8 +112,9 @@ export function verifyRekorBundleAnnotation(
 ): RekorEntryEvidence {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(annotation);
-  } catch {
+    parsed = parseJsonBounded(annotation, { what: 'the Rekor bundle annotation', source: 'remote' });
+  } catch (e) {
+    if (isDepthLimitError(e)) throw e;
     fail('the Rekor bundle annotation is not JSON');
   }
   const b = parsed as {
@@ -148,8 +150,12 @@ export function verifyRekorBundleAnnotation(
     };
   };
   try {
-    entry = JSON.parse(bytesOf(body).toString('utf8'));
-  } catch {
+    entry = parseJsonBounded(bytesOf(body).toString('utf8'), {
+      what: 'the Rekor entry body',
+      source: 'remote',
+    }) as typeof entry;
+  } catch (e) {
+    if (isDepthLimitError(e)) throw e;
     fail('the Rekor entry body is not JSON');
   }
   if (entry.kind !== 'hashedrekord' || entry.apiVersion !== '0.0.1')

@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { ChartproofError } from '../errors.js';
+import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import type { TrustedRootJson } from './policy.js';
 
 const MEDIA_TYPE_PREFIX = 'application/vnd.dev.sigstore.trustedroot';
@@ -88,8 +89,9 @@ export async function loadTrustedRoot(path: string): Promise<TrustedRootJson> {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonBounded(text, { what: path, source: 'local' });
   } catch (e) {
+    if (isDepthLimitError(e)) throw e;
     fail(`${path} is not valid JSON`, e);
   }
   return parseTrustedRoot(json);

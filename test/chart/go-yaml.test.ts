@@ -26,7 +26,6 @@ describe('isAmbiguousYamlString (yaml.v2 resolve)', () => {
       'yes',
       'N',
       'off',
-      '<<',
       '.inf',
       '-.Inf',
       '.5',
@@ -45,6 +44,9 @@ describe('isAmbiguousYamlString (yaml.v2 resolve)', () => {
       '2021-05-02',
       '2021-5-2T1:2:3Z',
       '2021-05-02 15:07:22',
+      '0b-1', // ParseInt("-1", 2) in yaml.v2's 0b fallback
+      '1e+20',
+      '-0',
     ])
       expect(isAmbiguousYamlString(s), s).toBe(true);
   });
@@ -60,6 +62,12 @@ describe('isAmbiguousYamlString (yaml.v2 resolve)', () => {
       '2021-02-30',
       '2021-05-02T15:07:22',
       'v1.0',
+      '<<', // '<' has no resolve hint: Helm writes `<<: <<` plain
+      '1e999', // out of float64 range: a string
+      '.5e999',
+      '+Inf',
+      'NaN',
+      '0x',
     ])
       expect(isAmbiguousYamlString(s), s).toBe(false);
   });
@@ -79,6 +87,22 @@ describe('marshalGoYaml', () => {
     expect(marshalGoYaml([])).toBe('[]\n');
     expect(marshalGoYaml(['a', { b: 'true' }])).toBe('- a\n- b: "true"\n');
     expect(marshalGoYaml('yes')).toBe('"yes"\n');
+  });
+
+  // Verified against `helm package` (v4.1.4): yaml.v2's is_printable stops at U+FFFF.
+  it('double-quotes characters outside the Basic Multilingual Plane with \\U escapes', () => {
+    expect(marshalGoYaml({ description: 'emoji \u{1F600} here' })).toBe(
+      'description: "emoji \\U0001F600 here"\n',
+    );
+    expect(marshalGoYaml({ k: ['é multi \u{1F600}', 'x\u00e9y'] })).toBe(
+      'k:\n- "é multi \\U0001F600"\n- xéy\n',
+    );
+    expect(marshalGoYaml({ '\u{10FFFF}': 'a' })).toBe('"\\U0010FFFF": a\n');
+  });
+
+  it('double-quotes NEL instead of writing a literal block', () => {
+    expect(marshalGoYaml({ a: 'x\u0085y' })).toBe('a: "x\\Ny"\n');
+    expect(marshalGoYaml({ a: 'x\ny\u{1F600}' })).toBe('a: "x\\ny\\U0001F600"\n');
   });
 
   it('writes multi-line keys double-quoted, never as literal blocks', () => {

@@ -608,14 +608,16 @@ describe('Chart.yaml metadata', () => {
     ...extra,
   });
 
-  it('drops unknown keys, defaults apiVersion to v1, keeps literal scalars as strings', () => {
+  // Helm v4.1.4 (sigs.k8s.io/yaml): a number bound for a string field becomes Go's text
+  // for it, so `version: 1.10` is "1.1" and `appVersion: 2.0` is "2" (`helm show chart`).
+  it('drops unknown keys, defaults apiVersion to v1, converts numbers as Helm does', () => {
     const m = parseChartMetadata(
       'name: demo\nversion: 1.10\nappVersion: 2.0\nunknown: [1]\ndeprecated: true\n',
     );
     expect(m).toEqual({
       name: 'demo',
-      version: '1.10',
-      appVersion: '2.0',
+      version: '1.1',
+      appVersion: '2',
       apiVersion: 'v1',
       deprecated: true,
     });

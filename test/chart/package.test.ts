@@ -15,6 +15,7 @@ import {
   helmGzipHeader,
   loadChartDirectory,
   packageChart,
+  tarHeaderBlocks,
 } from '../../src/chart/package.js';
 import type { CommandContext } from '../../src/cli/commands.js';
 import type { CliIo } from '../../src/cli/io.js';
@@ -488,6 +489,79 @@ describe('packageChart', () => {
     );
     expect(loaded.metadata).toEqual(helm.metadata);
     expect(loaded.files.map((f) => f.name)).toEqual(helm.files.map((f) => f.name));
+  });
+});
+
+// ---- PAX headers (Go archive/tar, as Helm writes them) ----
+
+describe('PAX headers', () => {
+  const LONG = 'x'.repeat(120); // one path component over 100 bytes: USTAR cannot split it
+  let records: TarRecord[];
+  let loadedNames: string[];
+
+  beforeAll(async () => {
+    const dir = join(work, 'pax');
+    await writeTree(dir, {
+      'Chart.yaml': 'apiVersion: v2\nname: pax\nversion: 0.1.0\n',
+      'files/héllo.txt': 'hi\n',
+      [`files/${LONG}.txt`]: 'long\n',
+      [`files/${'d'.repeat(60)}/${'e'.repeat(60)}/split.txt`]: 'split\n',
+    });
+    const r = await packageChart(dir, { destination: join(work, 'out-pax'), sourceDateEpoch: 1700000000 });
+    const bytes = await readFile(r.path);
+    records = untar(bytes);
+    loadedNames = (await loadChartArchive(new Uint8Array(bytes))).files.map((f) => f.name);
+  });
+
+  it('writes a non-ASCII name as a PaxHeaders.0 entry with a path record, then an ASCII-only header', () => {
+    const i = records.findIndex((r) => r.name === 'pax/files/PaxHeaders.0/hllo.txt');
+    expect(i).toBeGreaterThanOrEqual(0);
+    const x = records[i]!;
+    expect(field(x.header, 156, 1)).toBe('x');
+    expect(field(x.header, 100, 24)).toBe('0000000\0'.repeat(3)); // mode, uid, gid 0
+    expect(field(x.header, 136, 12)).toBe('00000000000\0'); // mtime 0
+    expect(field(x.header, 257, 8)).toBe('ustar\x0000');
+    expect(x.header.subarray(329, 345).every((b) => b === 0)).toBe(true); // no devmajor/devminor
+    // "29 path=…\n": 29 counts its own two digits; é is two bytes.
+    expect(x.data.toString('utf8')).toBe('29 path=pax/files/héllo.txt\n');
+    const file = records[i + 1]!;
+    expect(file.name).toBe('pax/files/hllo.txt');
+    expect(field(file.header, 156, 1)).toBe('0');
+    expect(file.data.toString()).toBe('hi\n');
+    expect(loadedNames).toContain('files/héllo.txt');
+  });
+
+  it('writes an unsplittable long name with a path record and the name cut at 100 bytes', () => {
+    const full = `pax/files/${LONG}.txt`;
+    const x = records.find((r) => r.data.toString('utf8').endsWith(`path=${full}\n`))!;
+    expect(x).toBeDefined();
+    expect(x.name).toBe(`pax/files/PaxHeaders.0/${LONG}.txt`.slice(0, 100));
+    const file = records[records.indexOf(x) + 1]!;
+    expect(file.name).toBe(full.slice(0, 100));
+    expect(loadedNames).toContain(`files/${LONG}.txt`);
+  });
+
+  it('still splits long ASCII names into USTAR prefix and name when they fit', () => {
+    const name = `pax/files/${'d'.repeat(60)}/${'e'.repeat(60)}/split.txt`;
+    const rec = records.find((r) => r.name === name)!;
+    expect(field(rec.header, 156, 1)).toBe('0');
+    expect(records.filter((r) => field(r.header, 156, 1) === 'x')).toHaveLength(2);
+  });
+
+  it('records a modification time before 1970 in an mtime record (main header 0)', () => {
+    const blocks = tarHeaderBlocks('c/a.txt', 3, -1);
+    expect(blocks).toHaveLength(4);
+    expect(blocks[1]!.toString()).toBe('12 mtime=-1\n');
+    expect(field(blocks[0]!, 0, 21)).toBe('c/PaxHeaders.0/a.txt\0');
+    expect(field(blocks[3]!, 136, 12)).toBe('00000000000\0');
+  });
+
+  it('grows the record length when its own digits push it past a power of ten', () => {
+    // k + v + 3 = 98 → 98 + 2 = 100, which needs 3 digits: the record is 101 bytes.
+    const name = `a/${'n'.repeat(87)}é`;
+    const blocks = tarHeaderBlocks(name, 0, 0);
+    expect(blocks[1]!.toString('utf8')).toBe(`101 path=${name}\n`);
+    expect(blocks[1]!.length).toBe(101);
   });
 });
 

@@ -86,16 +86,31 @@ describe('parseRepoIndex', () => {
     expect(warnings).toHaveLength(2);
   });
 
-  it('keeps string fields as written (version: 1.0 is "1.0")', () => {
+  // Checked against Helm v4.1.4 (`helm repo add` of such an index): sigs.k8s.io/yaml converts
+  // numbers for ChartVersion's own fields, but not for the embedded Chart.yaml Metadata,
+  // whose numbers make json.Unmarshal reject the whole index.
+  it('converts numbers in ChartVersion fields (digest, urls, annotation keys), keeps times', () => {
     const index = parseRepoIndex(
-      'apiVersion: v1\nentries:\n  x:\n    - name: x\n      version: 1.0\n      appVersion: 2.10\n      created: 2020-01-01T00:00:00Z\n      deprecated: yes\n',
+      'apiVersion: v1\nentries:\n  x:\n    - name: x\n      version: 1.0.0\n      urls: [12]\n' +
+        '      created: 2020-01-01T00:00:00Z\n      deprecated: yes\n      annotations: {1.10: a}\n',
     );
     const e = index.entries.x![0]!;
-    expect(e.version).toBe('1.0');
-    expect(e.appVersion).toBe('2.10');
+    expect(e.urls).toEqual(['12']);
     expect(e.created).toBe('2020-01-01T00:00:00Z');
     expect(e.deprecated).toBe(true);
-    expect(e.urls).toEqual([]);
+    expect(e.annotations).toEqual({ '1.1': 'a' });
+  });
+
+  it.each([
+    ['version: 1.0', 'version'],
+    ['appVersion: 1.10', 'appVersion'],
+    ['keywords: [1.10]', 'keywords'],
+    ['annotations: {k: 1.50}', 'annotation'],
+    ['maintainers: [{name: 012}]', 'name'],
+    ['dependencies: [{name: d, version: 1.10, repository: ""}]', 'version'],
+  ])('rejects the index for a number in a Chart.yaml field, as Helm does (%s)', (line, field) => {
+    const yaml = `apiVersion: v1\nentries:\n  x:\n    - name: x\n      urls: [x.tgz]\n      ${line}\n${line.startsWith('version') ? '' : '      version: 1.0.0\n'}`;
+    expect(() => parseRepoIndex(yaml)).toThrow(new RegExp(`${field}.*must be`));
   });
 
   it('accepts JSON', () => {

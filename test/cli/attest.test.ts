@@ -130,7 +130,10 @@ describe('chartproof attest / verify-attestation', () => {
     const body = JSON.parse(wrong.out);
     expect(body.error.code).toBe('SIGNATURE_INVALID');
     expect(body.rejected).toHaveLength(1);
-    expect(body.pinned).toBe(`${server.host}/charts/app@${digest}`);
+    // A failure names the digest but never a pinned reference to install.
+    expect(body.digest).toBe(digest);
+    expect(body.pinned).toBeUndefined();
+    expect(wrong.err).toContain('"error"');
   });
 
   it('exits 2 for bad input', async () => {

@@ -34,6 +34,7 @@ export function commandContext(
       plainHttp: false,
       insecure: false,
       caFile: undefined,
+      progress: false,
     },
     io: cap.io,
     client: {},

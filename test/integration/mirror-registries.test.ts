@@ -59,7 +59,7 @@ const isManifest = (d: Descriptor) => /manifest|index/.test(d.mediaType) && !/co
 /**
  * Two real registries (CNCF distribution 2.8: a plain-HTTP "upstream" and a TLS +
  * htpasswd "internal", neither with the referrers API) and a classic repository on
- * loopback. The main run goes through the CLI (`login`, `mirror apply --json`);
+ * loopback. The main run goes through the CLI (`login`, `mirror apply --report`);
  * assertions use the library.
  */
 describe.skipIf(missing !== undefined)(
@@ -235,7 +235,16 @@ describe.skipIf(missing !== undefined)(
       const reportFile = join(work, 'report.json');
       const cli = captureIo('', { HOME: work, COSIGN_PASSWORD: 'in' });
       const code = await run(
-        ['--registry-config', registryConfig, 'mirror', 'apply', '--config', specFile, '--json', reportFile],
+        [
+          '--registry-config',
+          registryConfig,
+          'mirror',
+          'apply',
+          '--config',
+          specFile,
+          '--report',
+          reportFile,
+        ],
         cli.io,
       );
       // Something failed (the missing version): exit 3, even though something was also refused.
@@ -506,7 +515,7 @@ describe.skipIf(missing !== undefined)(
           tarFile,
           '--config',
           airSpec,
-          '--json',
+          '--report',
           reportFile,
         ],
         im.io,

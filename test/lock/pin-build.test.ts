@@ -202,7 +202,7 @@ describe('deps pin / build / verify --online (memory registry + loopback chart r
     const v = await cli(['deps', 'verify', dir]);
     expect(v.code).toBe(1);
     expect(v.out).toBe(
-      `FAIL: common-1.0.0 digest mismatch\n  Expected: ${sha(common)}\n  Actual: ${tampered}\nOK: redis-17.3.1 digest matches\n`,
+      `FAIL: common-1.0.0 digest mismatch\n  Expected: ${sha(common)}\n  Actual: ${tampered}\n  Reason: charts/common-1.0.0.tgz also does not load: chart archive is not valid gzip data: incorrect header check\nOK: redis-17.3.1 digest matches\n`,
     );
     const json = await cli(['--json', 'deps', 'verify', dir]);
     expect(json.code).toBe(1);
@@ -397,8 +397,9 @@ describe('deps pin / build / verify --online (memory registry + loopback chart r
     const pin = await cli(['deps', 'pin', '--repository-config', config, dir]);
     expect(pin.code).toBe(0);
     expect(pin.out).toContain(`Pinned: redis-17.3.1 ${sha(redis)}`);
+    // A missing --repository-config file is local input: exit 2.
     const missing = await cli(['deps', 'pin', '--repository-config', join(root, 'nope.yaml'), dir]);
-    expect(missing.code).toBe(3);
+    expect(missing.code).toBe(2);
   });
 
   it('refuses out-of-sync locks, missing locks, archives and symlinked lock files', async () => {

@@ -151,7 +151,7 @@ describe('mirror drift', () => {
     await publish('cli-drift', '1.2.0');
     const report = join(dir, 'drift.json');
     const changed = captureIo('', { HOME: dir });
-    expect(await run(['mirror', 'drift', '--config', file, '--json', report], changed.io)).toBe(1);
+    expect(await run(['mirror', 'drift', '--config', file, '--report', report], changed.io)).toBe(1);
     expect(changed.out()).toMatch(/CHANGED +cli-drift-1\.0\.0 /);
     expect(changed.out()).toMatch(/newer-upstream +cli-drift-1\.2\.0 /);
     expect(changed.out()).toMatch(

@@ -382,7 +382,7 @@ describe('mirror plan/apply (two registries on loopback + a classic repository)'
     const report = join(dir, 'report.json');
     const applyIo = captureIo('', { HOME: dir, COSIGN_PASSWORD: 'in' });
     expect(
-      await run(['mirror', 'apply', '--config', file, '--json', report, '--concurrency', '2'], applyIo.io),
+      await run(['mirror', 'apply', '--config', file, '--report', report, '--concurrency', '2'], applyIo.io),
     ).toBe(1);
     expect(applyIo.out()).toMatch(/Mirrored: 1 copied, 0 skipped, 1 refused, 0 failed\n$/);
     const json = JSON.parse(readFileSync(report, 'utf8'));

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import {
   mkdirSync,
   mkdtempSync,
@@ -116,5 +117,174 @@ describe('directory tar (air-gap transport)', () => {
     mkdirSync(busy);
     writeFileSync(join(busy, 'x'), '');
     await expectChartproofError(unpackTar(big, busy), 'INVALID_ARGUMENT', /not empty/);
+  });
+});
+
+/** One ustar header block; sizes past the octal field are written in base-256 like GNU tar. */
+function header(name: string, size: number | bigint, type = '0'): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0, 100, 'utf8');
+  h.write('0000644\0', 100);
+  h.write('0000000\0', 108);
+  h.write('0000000\0', 116);
+  const big = BigInt(size);
+  if (big > 0o77777777777n) {
+    h[124] = 0x80;
+    for (let i = 135, v = big; i > 124; i--, v >>= 8n) h[i] = Number(v & 0xffn);
+  } else h.write(`${big.toString(8).padStart(11, '0')}\0`, 124);
+  h.write('00000000000\0', 136);
+  h.write('        ', 148);
+  h.write(type, 156);
+  h.write('ustar\0', 257);
+  h.write('00', 263);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  return h;
+}
+
+/** A tar of raw blocks: header, then the body padded to 512 bytes; two zero blocks at the end. */
+function rawTar(entries: Array<{ name: string; type?: string; body?: string; size?: number | bigint }>): Buffer {
+  const parts: Buffer[] = [];
+  for (const e of entries) {
+    const body = Buffer.from(e.body ?? '');
+    parts.push(header(e.name, e.size ?? body.length, e.type ?? '0'));
+    if (body.length > 0) parts.push(body, Buffer.alloc((512 - (body.length % 512)) % 512));
+  }
+  parts.push(Buffer.alloc(1024));
+  return Buffer.concat(parts);
+}
+
+function pax(records: Record<string, string>): string {
+  return Object.entries(records)
+    .map(([k, v]) => {
+      const rest = ` ${k}=${v}\n`;
+      let len = rest.length + 1;
+      while (String(len).length + rest.length !== len) len = String(len).length + rest.length;
+      return `${len}${rest}`;
+    })
+    .join('');
+}
+
+describe('unpacking hostile and re-packed tars', () => {
+  const write = (buf: Buffer) => {
+    const file = join(root, `raw${n++}.tar`);
+    writeFileSync(file, buf);
+    return file;
+  };
+
+  it('stops a 100 100-entry tar at the entry cap before writing anything', async () => {
+    // Header-only entries (empty files): 100 100 × 512 bytes, validated without extracting.
+    // One template header, its name's digits and checksum patched per entry.
+    const count = 100_100;
+    const template = header('f/000000', 0);
+    const digitsAt = 2;
+    const base = template.reduce((a, b) => a + b, 0) - 8 * 0x20 - template.subarray(148, 156).reduce((a, b) => a + b, 0);
+    const buf = Buffer.alloc((count + 2) * 512);
+    for (let i = 0; i < count; i++) {
+      const at = i * 512;
+      template.copy(buf, at);
+      const digits = String(i).padStart(6, '0');
+      buf.write(digits, at + digitsAt, 'latin1');
+      let sum = base + 8 * 0x20 - 6 * 0x30;
+      for (let k = 0; k < 6; k++) sum += digits.charCodeAt(k);
+      buf.write(`${sum.toString(8).padStart(6, '0')}\0 `, at + 148, 'latin1');
+    }
+    const file = write(buf);
+    const out = fresh();
+    await expectChartproofError(unpackTar(file, out), 'SIZE_LIMIT_EXCEEDED', /more than 100000 entries/);
+    expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('refuses 1 TiB declared sizes (base-256 and PAX) and oversized extension headers before allocating', async () => {
+    const tib = 1024n ** 4n;
+    for (const buf of [
+      rawTar([{ name: 'big', size: tib }]),
+      rawTar([{ name: 'PaxHeader', type: 'x', body: pax({ size: String(tib) }) }, { name: 'big', size: 0 }]),
+    ]) {
+      const out = fresh();
+      await expectChartproofError(unpackTar(write(buf), out), 'SIZE_LIMIT_EXCEEDED', /declares 1099511627776 bytes/);
+      expect(readdirSync(out)).toEqual([]);
+    }
+    const hugePax = Buffer.concat([header('PaxHeader', 1024 ** 3, 'x'), Buffer.alloc(1024)]);
+    await expectChartproofError(unpackTar(write(hugePax), fresh()), 'SIZE_LIMIT_EXCEEDED', /PAX header/);
+    const longName = Buffer.concat([header('././@LongLink', 1024 ** 3, 'L'), Buffer.alloc(1024)]);
+    await expectChartproofError(unpackTar(write(longName), fresh()), 'SIZE_LIMIT_EXCEEDED', /long-name/);
+    // A declared size past the end of the file is a truncated tar, whatever the limit.
+    const truncated = rawTar([{ name: 'a', size: 4096 }]);
+    await expectChartproofError(unpackTar(write(truncated), fresh()), 'INVALID_ARGUMENT', /truncated/);
+  });
+
+  it('accepts ./ prefixes (with the ./ entry itself), PAX paths and GNU long names', async () => {
+    const long = `${'d'.repeat(120)}/${'f'.repeat(120)}`;
+    const file = write(
+      rawTar([
+        { name: './', type: '5' },
+        { name: './a/', type: '5' },
+        { name: './a/b', body: 'bee' },
+        { name: 'PaxHeader', type: 'x', body: pax({ path: `./${long}` }) },
+        { name: 'ignored', body: 'pax' },
+        { name: '././@LongLink', type: 'L', body: `./gnu/${long}\0` },
+        { name: 'truncated-name', body: 'gnu' },
+      ]),
+    );
+    const out = fresh();
+    await unpackTar(file, out);
+    expect(readFileSync(join(out, 'a', 'b'), 'utf8')).toBe('bee');
+    expect(readFileSync(join(out, long), 'utf8')).toBe('pax');
+    expect(readFileSync(join(out, 'gnu', long), 'utf8')).toBe('gnu');
+  });
+
+  it.each([
+    ['./../escape', [{ name: './../escape', body: 'x' }], /unsafe path/],
+    ['a/../../escape', [{ name: 'a/../../escape', body: 'x' }], /unsafe path/],
+    ['a file named ./', [{ name: './', body: 'x' }], /unsafe path/],
+    [
+      'a duplicate after normalising',
+      [
+        { name: 'a', body: '1' },
+        { name: './a', body: '2' },
+      ],
+      /duplicate entry/,
+    ],
+    ['a FIFO entry', [{ name: './p', type: '6' }], /is a fifo/],
+    ['a device entry', [{ name: './d', type: '3' }], /is a character-device/],
+  ])('still refuses %s, writing nothing', async (_what, entries, message) => {
+    const out = fresh();
+    await expectChartproofError(unpackTar(write(rawTar(entries)), out), 'INVALID_ARGUMENT', message);
+    expect(readdirSync(out)).toEqual([]);
+    expect(readdirSync(root).includes('escape')).toBe(false);
+  });
+
+  it('refuses a FIFO as the tar file without blocking on it', async () => {
+    const fifo = join(root, `fifo${n++}.tar`);
+    execFileSync('mkfifo', [fifo]);
+    await expectChartproofError(unpackTar(fifo, fresh()), 'INVALID_ARGUMENT', /not a regular file/);
+  });
+
+  const hasTar = (() => {
+    try {
+      execFileSync('tar', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      console.warn('system tar re-pack test skipped: no tar on PATH');
+      return false;
+    }
+  })();
+  it.skipIf(!hasTar)('unpacks what the system tar packs from inside the directory (tar -cf x.tar .)', async () => {
+    const src = fresh();
+    mkdirSync(join(src, 'nginx', 'blobs', 'sha256'), { recursive: true });
+    writeFileSync(join(src, 'chartproof-mirror.json'), '{}');
+    writeFileSync(join(src, 'nginx', 'blobs', 'sha256', 'a'.repeat(64)), Buffer.alloc(3000, 1));
+    for (const format of ['gnu', 'posix', 'ustar']) {
+      const file = join(root, `retar-${format}-${n++}.tar`);
+      execFileSync('tar', [`--format=${format}`, '-cf', file, '.'], { cwd: src });
+      const listing = execFileSync('tar', ['-tf', file]).toString();
+      expect(listing.split('\n')).toContain('./');
+      const out = fresh();
+      await unpackTar(file, out);
+      expect(readdirSync(out).sort()).toEqual(['chartproof-mirror.json', 'nginx']);
+      expect(readFileSync(join(out, 'nginx', 'blobs', 'sha256', 'a'.repeat(64))).length).toBe(3000);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, win32 } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChartproofError } from '../../src/errors.js';
 import {
@@ -9,9 +9,11 @@ import {
   chainCredentials,
   configFileCredentials,
   dockerConfigPath,
+  helmConfigPath,
   helmRegistryConfigPath,
   staticCredentials,
 } from '../../src/oci/auth/credentials.js';
+import { helmRepositoriesPath } from '../../src/lock/sources.js';
 import { writeFileAtomic } from '../../src/fs.js';
 import { logout } from '../../src/oci/auth/login.js';
 
@@ -174,8 +176,91 @@ describe('config paths', () => {
       ['HOME fallback', { HOME: '/h' }, HELM],
       ['empty HELM_REGISTRY_CONFIG is unset', { HELM_REGISTRY_CONFIG: '', HOME: '/h' }, HELM],
       ['empty XDG_CONFIG_HOME is unset (XDG spec, Helm)', { XDG_CONFIG_HOME: '', HOME: '/h' }, HELM],
+      [
+        'HELM_CONFIG_HOME (no helm/ segment)',
+        { HELM_CONFIG_HOME: '/c', HOME: '/h' },
+        '/c/registry/config.json',
+      ],
+      [
+        'HELM_CONFIG_HOME before XDG_CONFIG_HOME',
+        { HELM_CONFIG_HOME: '/c', XDG_CONFIG_HOME: '/x', HOME: '/h' },
+        '/c/registry/config.json',
+      ],
+      [
+        'HELM_REGISTRY_CONFIG before HELM_CONFIG_HOME',
+        { HELM_REGISTRY_CONFIG: '/r.json', HELM_CONFIG_HOME: '/c' },
+        '/r.json',
+      ],
+      [
+        'empty HELM_CONFIG_HOME is unset',
+        { HELM_CONFIG_HOME: '', XDG_CONFIG_HOME: '/x' },
+        '/x/helm/registry/config.json',
+      ],
     ])('%s', (_name, e, expected) => {
-      expect(helmRegistryConfigPath(e)).toBe(expected);
+      expect(helmRegistryConfigPath(e, 'linux')).toBe(expected);
+    });
+
+    it.each<[string, NodeJS.Platform, Env, string]>([
+      [
+        'macOS default',
+        'darwin',
+        { HOME: '/Users/u' },
+        '/Users/u/Library/Preferences/helm/registry/config.json',
+      ],
+      [
+        'macOS XDG_CONFIG_HOME',
+        'darwin',
+        { HOME: '/Users/u', XDG_CONFIG_HOME: '/x' },
+        '/x/helm/registry/config.json',
+      ],
+      [
+        'macOS HELM_CONFIG_HOME',
+        'darwin',
+        { HOME: '/Users/u', HELM_CONFIG_HOME: '/c' },
+        '/c/registry/config.json',
+      ],
+      ['FreeBSD default', 'freebsd', { HOME: '/home/u' }, '/home/u/.config/helm/registry/config.json'],
+      [
+        'Windows default (APPDATA)',
+        'win32',
+        { APPDATA: 'C:\\Users\\u\\AppData\\Roaming' },
+        'C:\\Users\\u\\AppData\\Roaming\\helm\\registry\\config.json',
+      ],
+      [
+        'Windows HELM_CONFIG_HOME',
+        'win32',
+        { HELM_CONFIG_HOME: 'D:\\helm' },
+        'D:\\helm\\registry\\config.json',
+      ],
+      [
+        'Windows XDG_CONFIG_HOME',
+        'win32',
+        { XDG_CONFIG_HOME: 'D:\\xdg', APPDATA: 'C:\\a' },
+        'D:\\xdg\\helm\\registry\\config.json',
+      ],
+    ])('%s', (_name, platform, e, expected) => {
+      expect(helmRegistryConfigPath(e, platform)).toBe(expected);
+    });
+
+    it('never falls back to a path relative to the working directory', () => {
+      for (const platform of ['linux', 'darwin', 'win32'] as const)
+        expect(
+          isAbsolute(helmRegistryConfigPath({}, platform)) ||
+            win32.isAbsolute(helmRegistryConfigPath({}, platform)),
+        ).toBe(true);
+    });
+
+    it('resolves repositories.yaml the same way (HELM_REPOSITORY_CONFIG first)', () => {
+      expect(helmRepositoriesPath({ HELM_CONFIG_HOME: '/c', HOME: '/h' }, 'linux')).toBe(
+        '/c/repositories.yaml',
+      );
+      expect(helmRepositoriesPath({ XDG_CONFIG_HOME: '/x' }, 'linux')).toBe('/x/helm/repositories.yaml');
+      expect(
+        helmRepositoriesPath({ HELM_REPOSITORY_CONFIG: '/r.yaml', HELM_CONFIG_HOME: '/c' }, 'linux'),
+      ).toBe('/r.yaml');
+      expect(helmConfigPath('repositories.yaml', { HOME: '/h' }, 'darwin')).toBe(
+        '/h/Library/Preferences/helm/repositories.yaml',
+      );
     });
   });
 

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix, win32 } from 'node:path';
 import { ChartproofError } from '../../errors.js';
+import { isDepthLimitError, parseJsonBounded } from '../../internal/bounded-parse.js';
 import { DOCKER_HUB, normalizeRegistry } from '../reference.js';
 import type { CallOptions } from '../target.js';
 
@@ -103,14 +104,42 @@ export function dockerConfigPath(env: Record<string, string | undefined> = proce
 }
 
 /**
- * Path of Helm's registry config: `$HELM_REGISTRY_CONFIG`, else
- * `$XDG_CONFIG_HOME/helm/registry/config.json` (`~/.config/...`).
+ * A path under Helm's config home, resolved as Helm's `helmpath.ConfigPath` does:
+ * `$HELM_CONFIG_HOME/<elem>`, else `$XDG_CONFIG_HOME/helm/<elem>`, else the platform
+ * default + `/helm/<elem>` (`$HOME/.config` on Linux and other Unixes,
+ * `$HOME/Library/Preferences` on macOS, `%APPDATA%` on Windows). Empty variables count
+ * as unset. Where Helm would fall back to a path relative to the working directory
+ * (`HOME` or `APPDATA` unset), chartproof uses the account's home directory instead.
  * @public
  */
-export function helmRegistryConfigPath(env: Record<string, string | undefined> = process.env): string {
+export function helmConfigPath(
+  elem: string,
+  env: Record<string, string | undefined> = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string {
+  const join = platform === 'win32' ? win32.join : posix.join;
+  if (env.HELM_CONFIG_HOME) return join(env.HELM_CONFIG_HOME, elem);
+  let base = env.XDG_CONFIG_HOME;
+  if (!base) {
+    if (platform === 'win32') base = env.APPDATA || join(homedir(), 'AppData', 'Roaming');
+    else if (platform === 'darwin') base = join(env.HOME || homedir(), 'Library', 'Preferences');
+    else base = join(env.HOME || homedir(), '.config');
+  }
+  return join(base, 'helm', elem);
+}
+
+/**
+ * Path of Helm's registry config, as Helm resolves it: `$HELM_REGISTRY_CONFIG`, else
+ * {@link helmConfigPath}`('registry/config.json')` — `$HELM_CONFIG_HOME/registry/config.json`,
+ * `$XDG_CONFIG_HOME/helm/registry/config.json`, then the platform default.
+ * @public
+ */
+export function helmRegistryConfigPath(
+  env: Record<string, string | undefined> = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string {
   if (env.HELM_REGISTRY_CONFIG) return env.HELM_REGISTRY_CONFIG;
-  const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
-  return join(base, 'helm', 'registry', 'config.json');
+  return helmConfigPath('registry/config.json', env, platform);
 }
 
 /**
@@ -137,11 +166,12 @@ export async function readConfigFile(path: string): Promise<DockerConfigFile | u
   }
   if (text.trim() === '') return {};
   try {
-    const parsed = JSON.parse(text);
+    const parsed = parseJsonBounded(text, { what: path, source: 'local' });
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
       throw new Error('not an object');
     return parsed as DockerConfigFile;
   } catch (e) {
+    if (isDepthLimitError(e)) throw e;
     throw new ChartproofError(
       'CREDENTIALS_INVALID',
       `${path}: not a valid config.json (${(e as Error).message})`,
@@ -228,8 +258,9 @@ export async function runCredentialHelper(
   if (out.trim() === '') return undefined;
   let parsed: { Username?: string; Secret?: string };
   try {
-    parsed = JSON.parse(out);
+    parsed = parseJsonBounded(out, { what: `${program} output`, source: 'local' }) as typeof parsed;
   } catch (e) {
+    if (isDepthLimitError(e)) throw e;
     throw new ChartproofError('CREDENTIAL_HELPER_FAILED', `${program} printed invalid JSON`, { cause: e });
   }
   if (!parsed.Secret) return undefined;

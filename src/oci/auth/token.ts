@@ -1,4 +1,5 @@
 import { ChartproofError, redactUrl } from '../../errors.js';
+import { isDepthLimitError, parseJsonBounded } from '../../internal/bounded-parse.js';
 import type { FetchLike } from '../transport/fetch.js';
 import { readTextLimited, toNetworkError } from '../transport/errors.js';
 import type { Credential } from './credentials.js';
@@ -75,15 +76,68 @@ export async function fetchToken(req: TokenRequest): Promise<CachedToken> {
   return parseTokenResponse(res, 'GET', url.toString(), now());
 }
 
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const MAX_TOKEN_REDIRECTS = 5;
+
+/**
+ * Sends a token request, following redirects by hand: within the realm's origin as
+ * usual; to another origin only when the request carries no credentials (no
+ * `Authorization`, no form body, no `account`), since a token server is trusted with
+ * the registry's credentials only because the registry named it.
+ */
 async function send(req: TokenRequest, url: string, init: RequestInit): Promise<Response> {
-  try {
-    return await req.fetch(url, {
-      ...init,
-      redirect: 'follow',
-      ...(req.signal ? { signal: req.signal } : {}),
-    });
-  } catch (e) {
-    throw toNetworkError(e, String(init.method), url, req.signal);
+  let current = url;
+  let method = String(init.method);
+  let body = init.body;
+  const headers = { ...(init.headers as Record<string, string>) };
+  for (let hop = 0; ; hop++) {
+    let res: Response;
+    try {
+      res = await req.fetch(current, {
+        ...init,
+        method,
+        headers,
+        ...(body !== undefined && body !== null ? { body } : { body: null }),
+        redirect: 'manual',
+        ...(req.signal ? { signal: req.signal } : {}),
+      });
+    } catch (e) {
+      throw toNetworkError(e, method, current, req.signal);
+    }
+    const location = REDIRECT_STATUSES.has(res.status) ? res.headers.get('location') : null;
+    if (location === null) return res;
+    await res.body?.cancel().catch(() => {});
+    if (hop >= MAX_TOKEN_REDIRECTS)
+      throw new ChartproofError('TOO_MANY_REDIRECTS', `token server ${redactUrl(url)}: too many redirects`);
+    const here = new URL(current);
+    const next = new URL(location, here);
+    if (next.protocol !== 'https:' && next.protocol !== 'http:')
+      throw new ChartproofError(
+        'PROTOCOL',
+        `token server redirect to unsupported URL ${redactUrl(next.href)}`,
+      );
+    if (here.protocol === 'https:' && next.protocol === 'http:') {
+      throw new ChartproofError(
+        'INSECURE_REQUEST',
+        `refusing token server redirect from HTTPS to plain HTTP ${redactUrl(next.href)}`,
+      );
+    }
+    const credentialed =
+      headers.authorization !== undefined ||
+      (body !== undefined && body !== null) ||
+      here.searchParams.has('account');
+    if (next.origin !== here.origin && credentialed) {
+      throw new ChartproofError(
+        'INSECURE_REQUEST',
+        `token server ${redactUrl(here.origin)} redirected to another host (${redactUrl(next.origin)}); credentials are not forwarded`,
+      );
+    }
+    if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+      method = 'GET';
+      body = undefined;
+      delete headers['content-type'];
+    }
+    current = next.href;
   }
 }
 
@@ -108,8 +162,9 @@ async function parseTokenResponse(
   }
   let body: { token?: unknown; access_token?: unknown; expires_in?: unknown; issued_at?: unknown };
   try {
-    body = JSON.parse(text);
+    body = parseJsonBounded(text, { what: 'token response', source: 'remote' }) as typeof body;
   } catch (e) {
+    if (isDepthLimitError(e)) throw e;
     throw new ChartproofError('AUTH_FAILED', `token server ${redactUrl(url)} sent invalid JSON`, {
       cause: e,
     });

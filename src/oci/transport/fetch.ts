@@ -16,15 +16,52 @@ export interface HostSettings {
   ca?: string | string[];
 }
 
-/** Timeouts in milliseconds. @public */
+/**
+ * A minimum transfer rate for blob bodies: a download fails with `TIMEOUT` when fewer
+ * than `bytes` arrive within any `seconds`-long window of waiting for data (like
+ * curl's `--speed-limit`/`--speed-time`). Time the reader itself spends elsewhere
+ * (e.g. writing to a slow destination) does not count. @public
+ */
+export interface MinThroughput {
+  /** Bytes that must arrive per window. 0 disables the check. */
+  bytes: number;
+  /** Window length in seconds (fractions allowed). */
+  seconds: number;
+}
+
+/**
+ * Timeouts in milliseconds. `connect`, `headers` and `idle` (`body`) bound single
+ * waits inside the transport (ignored when a custom `fetch` is given); `request` and
+ * `minThroughput` are enforced by {@link RegistryClient} around every request,
+ * whatever the transport. @public
+ */
 export interface Timeouts {
   /** TCP + TLS connect. Default 30 000. */
   connect?: number;
-  /** Time to the response headers. Default 60 000. */
+  /** Time from sending the request to the response headers. Default 60 000. */
   headers?: number;
   /** Longest pause between two body chunks. Default 60 000. */
+  idle?: number;
+  /** @deprecated Alias of `idle`. */
   body?: number;
+  /**
+   * Total deadline of one request to a small document (manifest, index, tag list,
+   * token, referrers, repository index, `.prov`), covering authentication, retries,
+   * redirects, headers and the whole body; for blobs, it covers everything up to the
+   * response headers (blob uploads: not at all). Default 30 000. 0 disables it.
+   */
+  request?: number;
+  /** Minimum rate of blob bodies. Default `{ bytes: 30720, seconds: 30 }` (1 KiB/s over 30 s). */
+  minThroughput?: MinThroughput;
 }
+
+/** Default total deadline of a document request (ms). @public */
+export const DEFAULT_REQUEST_TIMEOUT = 30_000;
+/** Default minimum blob throughput. @public */
+export const DEFAULT_MIN_THROUGHPUT: Readonly<MinThroughput> = Object.freeze({
+  bytes: 30 * 1024,
+  seconds: 30,
+});
 
 /** Options of {@link createFetch}. @public */
 export interface CreateFetchOptions extends HostSettings {
@@ -73,7 +110,7 @@ function createDispatcher(options: CreateFetchOptions): Dispatcher {
   const common = {
     connect,
     headersTimeout: options.timeouts?.headers ?? 60_000,
-    bodyTimeout: options.timeouts?.body ?? 60_000,
+    bodyTimeout: options.timeouts?.idle ?? options.timeouts?.body ?? 60_000,
     connections: options.connections ?? 16,
     keepAliveTimeout: 10_000,
   };

@@ -1,0 +1,174 @@
+import { readFile, stat } from 'node:fs/promises';
+import { loadChartArchive, loadChartFile } from '../chart/load.js';
+import { pullChart } from '../chart/oci.js';
+import { loadChartDirectory } from '../chart/package.js';
+import type { Chart } from '../chart/types.js';
+import { isChartproofError } from '../errors.js';
+import { sprigFuncs } from '../render/funcs/index.js';
+import { formatShowOnly, goTrimSpace } from '../render/manifests.js';
+import { renderChart, renderErrorPartialOutput, renderErrorPhase } from '../render/render.js';
+import { TemplateSet } from '../render/template/index.js';
+import { writeRenderOutputDir } from '../render/output-dir.js';
+import type { Command } from './commands.js';
+import { Exit, remote, UsageError } from './io.js';
+
+/** Helm's StringSlice flags split on commas. */
+function slice(v: unknown): string[] {
+  return ((v as string[] | undefined) ?? []).flatMap((s) => s.split(',')).filter((s) => s !== '');
+}
+
+function list(v: unknown): string[] {
+  return (v as string[] | undefined) ?? [];
+}
+
+async function loadChart(
+  ctx: Parameters<Command['run']>[0],
+  ref: string,
+  version: string | undefined,
+): Promise<Chart> {
+  if (ref.startsWith('oci://')) {
+    const pulled = await pullChart(ctx.client, ref, version ? { version } : {});
+    return remote(() => loadChartArchive(pulled.archive));
+  }
+  const st = await stat(ref).catch(() => undefined);
+  if (!st) throw new UsageError(`path "${ref}" not found`);
+  return st.isDirectory() ? (await loadChartDirectory(ref)).chart : loadChartFile(ref);
+}
+
+/** Helm's `--name-template`: the text executed with Sprig's functions and no data. */
+function renderNameTemplate(text: string): string {
+  const set = new TemplateSet({ name: 'name-template', funcs: sprigFuncs() });
+  set.parse('name-template', text);
+  return set.execute('name-template', null);
+}
+
+/**
+ * `chartproof template [NAME] CHART [flags]`: renders a chart exactly as `helm template`
+ * (Helm v4.1.4) does; stdout is byte-identical, failures print Helm's `Error: …`.
+ */
+export const TEMPLATE_COMMAND: Command = {
+  usage: 'template [NAME] CHART [-f FILE] [--set K=V] [--kube-version V] [...helm template flags]',
+  summary: 'render a chart as `helm template` does (pure TypeScript, byte-identical output)',
+  help:
+    '\nCHART is a chart directory, a .tgz, or oci://REGISTRY/REPO/NAME (with --version).\n' +
+    'Flags as helm template: -n/--namespace, -f/--values, --set, --set-string, --set-file, --set-json,\n' +
+    '--set-literal, --kube-version, -a/--api-versions, -s/--show-only, --include-crds, --skip-tests,\n' +
+    '--no-hooks, --is-upgrade, --output-dir, --release-name, --skip-schema-validation,\n' +
+    '--render-subchart-notes, --version. Errors exit 2 with Helm\u2019s message (docs/rendering.md).\n',
+  options: {
+    namespace: { type: 'string', short: 'n' },
+    values: { type: 'string', short: 'f', multiple: true },
+    set: { type: 'string', multiple: true },
+    'set-string': { type: 'string', multiple: true },
+    'set-file': { type: 'string', multiple: true },
+    'set-json': { type: 'string', multiple: true },
+    'set-literal': { type: 'string', multiple: true },
+    'kube-version': { type: 'string' },
+    'api-versions': { type: 'string', short: 'a', multiple: true },
+    'show-only': { type: 'string', short: 's', multiple: true },
+    'include-crds': { type: 'boolean' },
+    'skip-tests': { type: 'boolean' },
+    'no-hooks': { type: 'boolean' },
+    'is-upgrade': { type: 'boolean' },
+    'output-dir': { type: 'string' },
+    'release-name': { type: 'boolean' },
+    'skip-schema-validation': { type: 'boolean' },
+    'render-subchart-notes': { type: 'boolean' },
+    version: { type: 'string' },
+    'name-template': { type: 'string' },
+    debug: { type: 'boolean' },
+  },
+  async run(ctx) {
+    if (ctx.args.length < 1 || ctx.args.length > 2) {
+      throw new UsageError(`expected 1 or 2 arguments: chartproof ${this.usage}`);
+    }
+    const v = ctx.values;
+    const nameTemplate = v['name-template'] as string | undefined;
+    let name = ctx.args.length === 2 ? ctx.args[0]! : 'release-name';
+    const chartRef = ctx.args.length === 2 ? ctx.args[1]! : ctx.args[0]!;
+    const showOnly = list(v['show-only']);
+    try {
+      if (ctx.args.length === 1 && nameTemplate) name = renderNameTemplate(nameTemplate);
+      const valueFiles = await Promise.all(
+        slice(v.values).map(async (f) => ({
+          name: f,
+          text: f === '-' ? await ctx.io.readStdin() : await readFile(f, 'utf8'),
+        })),
+      );
+      const setFiles = new Map<string, string>();
+      for (const line of list(v['set-file'])) {
+        const eq = line.indexOf('=');
+        const path = eq === -1 ? '' : line.slice(eq + 1);
+        if (path !== '' && !setFiles.has(path)) {
+          setFiles.set(path, path === '-' ? await ctx.io.readStdin() : await readFile(path, 'utf8'));
+        }
+      }
+      const chart = await loadChart(ctx, chartRef, v.version as string | undefined);
+      const result = renderChart(chart, {
+        releaseName: name,
+        namespace: (v.namespace as string | undefined) ?? 'default',
+        ...(v['kube-version'] !== undefined ? { kubeVersion: v['kube-version'] as string } : {}),
+        apiVersions: slice(v['api-versions']),
+        values: {
+          valueFiles,
+          values: list(v.set),
+          stringValues: list(v['set-string']),
+          fileValues: list(v['set-file']),
+          jsonValues: list(v['set-json']),
+          literalValues: list(v['set-literal']),
+          readFile: (path: string) => {
+            const text = setFiles.get(path);
+            if (text === undefined) throw new Error(`open ${path}: no such file or directory`);
+            return text;
+          },
+        },
+        includeCrds: v['include-crds'] === true,
+        skipTests: v['skip-tests'] === true,
+        noHooks: v['no-hooks'] === true,
+        isUpgrade: v['is-upgrade'] === true,
+        skipSchemaValidation: v['skip-schema-validation'] === true,
+        subchartNotes: v['render-subchart-notes'] === true,
+        showOnly,
+      });
+      const outputDir = v['output-dir'] as string | undefined;
+      if (outputDir !== undefined) {
+        const written = await writeRenderOutputDir(result, outputDir, {
+          releaseName: v['release-name'] === true ? name : undefined,
+          includeCrds: v['include-crds'] === true,
+          noHooks: v['no-hooks'] === true,
+          skipTests: v['skip-tests'] === true,
+        });
+        for (const w of written) ctx.io.stdout(`wrote ${w}\n`);
+        ctx.io.stdout('\n');
+      } else {
+        ctx.io.stdout(result.text);
+      }
+      return Exit.ok;
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      let err = e;
+      let suffix = renderErrorPhase(e) === 'render' ? '\n\nUse --debug flag to render out invalid YAML' : '';
+      if (v.debug === true && renderErrorPhase(e) === 'render') {
+        // helm template --debug prints what it has (nothing after a template error), filtered by --show-only.
+        suffix = '';
+        try {
+          const partial = `${goTrimSpace(renderErrorPartialOutput(e))}\n`;
+          ctx.io.stdout(showOnly.length > 0 ? formatShowOnly(partial, showOnly) : partial);
+        } catch (showErr) {
+          err = showErr;
+        }
+      }
+      const message = err instanceof Error ? err.message : String(err);
+      if (ctx.flags.json) {
+        ctx.io.stderr(
+          `${JSON.stringify({ error: { code: isChartproofError(err) ? err.code : 'INTERNAL', message } })}\n`,
+        );
+      } else {
+        ctx.io.stderr(`Error: ${message}${suffix}\n`);
+      }
+      return isChartproofError(err) && ['NETWORK', 'TIMEOUT', 'TLS'].includes(err.code)
+        ? Exit.registry
+        : Exit.usage;
+    }
+  },
+};

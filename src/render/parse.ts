@@ -1,0 +1,156 @@
+/**
+ * Parsing a rendered manifest stream (the output of `helm template`, or of
+ * chartproof's renderer) into Kubernetes objects, safely: the stream is split as Helm
+ * splits it ({@link splitManifests}), each document keeps its `# Source:` path, and each
+ * is parsed with the nesting depth, alias expansion and sizes bounded.
+ */
+import { ChartproofError } from '../errors.js';
+import { DEFAULT_MAX_DEPTH, isDepthLimitError, parseYamlDocumentBounded } from '../internal/bounded-parse.js';
+import { splitManifests } from './manifests.js';
+
+/** One parsed document of a rendered manifest stream. @public */
+export interface ParsedManifest {
+  /** Template path from the document's `# Source: <path>` comment (e.g. `podinfo/templates/deployment.yaml`). */
+  source?: string;
+  /** 0-based position among the non-empty documents of the stream. */
+  index: number;
+  apiVersion?: string;
+  kind?: string;
+  /** `metadata.name`. */
+  name?: string;
+  /** `metadata.namespace` as written (the release namespace applies when absent). */
+  namespace?: string;
+  /** The document as plain data. */
+  object: Record<string, unknown>;
+  /** The document text, as split (comments included). */
+  text: string;
+}
+
+/** Limits of {@link parseManifests}. @public */
+export interface ParseManifestsOptions {
+  /** Largest stream accepted, in UTF-16 code units (default 64 MiB). */
+  maxBytes?: number;
+  /** Most documents accepted (default 10 000). */
+  maxDocuments?: number;
+  /** Nesting-depth bound of each document (default 128). */
+  maxDepth?: number;
+  /** Most alias expansions per document (default 100, as Helm's YAML decoder's spirit; `yaml`'s `maxAliasCount`). */
+  maxAliasCount?: number;
+}
+
+const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+const DEFAULT_MAX_DOCUMENTS = 10_000;
+const SOURCE_LINE = /^#\s*Source:\s*(.+?)\s*$/;
+
+/** The `# Source:` path among the leading comment lines of a document. */
+function sourceOf(doc: string): string | undefined {
+  for (const line of doc.split('\n', 20)) {
+    const t = line.trim();
+    if (t === '' || /^---(\s|$)/.test(t)) continue;
+    if (!t.startsWith('#')) return undefined;
+    const m = SOURCE_LINE.exec(t);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * Splits a `helm template`-style stream into documents (Helm v4.1.4's splitting) and
+ * parses each one. Empty documents (only comments or whitespace, or `null`) are
+ * skipped. Documents must be mappings; `apiVersion`, `kind`, `metadata.name` and
+ * `metadata.namespace` are copied out when they are strings.
+ *
+ * Parsing uses the YAML 1.2 core schema with duplicate keys allowed (the last wins, as
+ * Kubernetes' decoder); rules that read booleans accept YAML 1.1 spellings too (see
+ * docs/images.md).
+ *
+ * Errors ({@link ChartproofError}): `TEMPLATE_OUTPUT_INVALID` for a document that is not
+ * YAML or not a mapping (the message names its `# Source:` path); `DEPTH_LIMIT_EXCEEDED`
+ * for a document nested deeper than `maxDepth` (also through aliases);
+ * `SIZE_LIMIT_EXCEEDED` for a stream over `maxBytes` or `maxDocuments`, or a document
+ * whose aliases expand more than `maxAliasCount` times.
+ * @public
+ */
+export function parseManifests(text: string, options: ParseManifestsOptions = {}): ParsedManifest[] {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const maxDocuments = options.maxDocuments ?? DEFAULT_MAX_DOCUMENTS;
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  const maxAliasCount = options.maxAliasCount ?? 100;
+  if (typeof text !== 'string') throw new ChartproofError('INVALID_ARGUMENT', 'manifests must be a string');
+  if (text.length > maxBytes) {
+    throw new ChartproofError(
+      'SIZE_LIMIT_EXCEEDED',
+      `rendered manifests are larger than ${maxBytes} characters`,
+      { source: 'local' },
+    );
+  }
+  const out: ParsedManifest[] = [];
+  let position = 0;
+  for (const doc of splitManifests(text)) {
+    const source = sourceOf(doc);
+    const where = source ?? `document ${position + 1}`;
+    position++;
+    let parsed: ReturnType<typeof parseYamlDocumentBounded>;
+    let value: unknown;
+    try {
+      parsed = parseYamlDocumentBounded(
+        doc,
+        { uniqueKeys: false, prettyErrors: false },
+        { what: `rendered manifest ${where}`, source: 'local', maxDepth },
+      );
+      if (parsed.errors.length > 0) throw parsed.errors[0];
+      value = parsed.toJS({ maxAliasCount });
+    } catch (err) {
+      if (isDepthLimitError(err)) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      if (/excessive alias count/i.test(message)) {
+        throw new ChartproofError(
+          'SIZE_LIMIT_EXCEEDED',
+          `rendered manifest ${where}: aliases expand more than ${maxAliasCount} times`,
+          { cause: err, source: 'local' },
+        );
+      }
+      throw new ChartproofError('TEMPLATE_OUTPUT_INVALID', `YAML parse error on ${where}: ${message}`, {
+        cause: err,
+        source: 'local',
+      });
+    }
+    if (value === null || value === undefined) continue;
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      throw new ChartproofError(
+        'TEMPLATE_OUTPUT_INVALID',
+        `rendered manifest ${where} is ${Array.isArray(value) ? 'a list' : `a ${typeof value}`}, not a mapping`,
+        { source: 'local' },
+      );
+    }
+    if (out.length >= maxDocuments) {
+      throw new ChartproofError(
+        'SIZE_LIMIT_EXCEEDED',
+        `rendered manifests hold more than ${maxDocuments} documents`,
+        { source: 'local' },
+      );
+    }
+    const object = value as Record<string, unknown>;
+    const meta = object.metadata;
+    const m =
+      typeof meta === 'object' && meta !== null && !Array.isArray(meta)
+        ? (meta as Record<string, unknown>)
+        : {};
+    const entry: ParsedManifest = { index: out.length, object, text: doc };
+    if (source !== undefined) entry.source = source;
+    const apiVersion = str(object.apiVersion);
+    const kind = str(object.kind);
+    const name = str(m.name);
+    const namespace = str(m.namespace);
+    if (apiVersion !== undefined) entry.apiVersion = apiVersion;
+    if (kind !== undefined) entry.kind = kind;
+    if (name !== undefined) entry.name = name;
+    if (namespace !== undefined) entry.namespace = namespace;
+    out.push(entry);
+  }
+  return out;
+}

@@ -1,0 +1,26 @@
+/**
+ * What a chart deploys, read from its rendered manifests: every container image
+ * ({@link listImages}) and security findings on the rendered objects
+ * ({@link evaluateWorkloadRules}). Input is {@link parseManifests}' output (from
+ * `chartproof/render`). See docs/images.md and docs/scanning.md.
+ * @packageDocumentation
+ */
+export type { ObjectRef, PodSecurityLevel, WorkloadFinding } from './finding.js';
+export {
+  type ContainerImage,
+  formatImageList,
+  type ImageInventory,
+  type ImageUse,
+  type ListImagesOptions,
+  listImages,
+  type NormalizedImage,
+  normalizeImage,
+} from './images.js';
+export type { ContainerKind, PodSpecAt, WorkloadObject } from './pods.js';
+export {
+  evaluateWorkloadRules,
+  WORKLOAD_RULES,
+  type WorkloadRule,
+  type WorkloadRuleId,
+  type WorkloadRuleOptions,
+} from './rules.js';
