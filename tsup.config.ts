@@ -11,6 +11,7 @@ export default defineConfig([
       verify: 'src/verify/index.ts',
       mirror: 'src/mirror/index.ts',
       render: 'src/render/index.ts',
+      workloads: 'src/workloads/index.ts',
       policy: 'src/policy/index.ts',
       testing: 'src/testing/index.ts',
     },

@@ -87,7 +87,9 @@ export type ErrorCode =
   | 'TEMPLATE_OUTPUT_INVALID'
   | 'TEMPLATE_NOT_FOUND'
   | 'RENDER_LIMIT'
-  | 'VALUES_INVALID';
+  | 'VALUES_INVALID'
+  // admission
+  | 'RELEASE_INVALID';
 
 /**
  * Where the input that caused an error came from: `local` (a file, directory, archive

@@ -4,16 +4,12 @@
  */
 
 import semver from 'semver';
+import { type Document, isAlias, isMap, isScalar, isSeq, type Node, type Scalar } from 'yaml';
 import {
-  type Document,
-  isAlias,
-  isMap,
-  isScalar,
-  isSeq,
-  type Node,
-  type Scalar,
-} from 'yaml';
-import { isDepthLimitError, parseAllYamlDocumentsBounded, parseYamlDocumentBounded } from '../internal/bounded-parse.js';
+  isDepthLimitError,
+  parseAllYamlDocumentsBounded,
+  parseYamlDocumentBounded,
+} from '../internal/bounded-parse.js';
 import { sanitizeHelmString } from './config.js';
 import { compareUtf8, goJsonFold, goKeyToString, goScalarToString, resolveGoScalar } from './go-scalar.js';
 import { ChartproofError, type ErrorCode } from '../errors.js';
@@ -80,7 +76,8 @@ function text(input: Uint8Array | string): string {
 
 function fail(code: ErrorCode, message: string, cause?: unknown): never {
   // A depth-limit error keeps its code (and source) under the file's message.
-  if (isDepthLimitError(cause)) throw new ChartproofError(cause.code, message, { cause, source: cause.source });
+  if (isDepthLimitError(cause))
+    throw new ChartproofError(cause.code, message, { cause, source: cause.source });
   throw new ChartproofError(code, message, cause === undefined ? {} : { cause });
 }
 

@@ -13,7 +13,9 @@ import { KEYGEN_COMMAND } from './keygen-command.js';
 import { MIRROR_COMMAND } from './mirror-command.js';
 import { SIGN_COMMAND, VERIFY_COMMAND } from './sign-commands.js';
 import { PACKAGE_COMMAND } from './package-command.js';
+import { POLICY_COMMAND } from './policy-command.js';
 import { PROV_COMMAND } from './prov-command.js';
+import { IMAGES_COMMAND } from './images-command.js';
 import { TEMPLATE_COMMAND } from './template-command.js';
 import { VERIFY_BUNDLE_COMMAND } from './verify-bundle-command.js';
 import { type CliIo, Exit, expectArgs, local, UsageError } from './io.js';
@@ -300,6 +302,7 @@ export const COMMANDS: Record<string, Command> = {
   prov: PROV_COMMAND,
   deps: DEPS_COMMAND,
   template: TEMPLATE_COMMAND,
+  images: IMAGES_COMMAND,
   'verify-bundle': VERIFY_BUNDLE_COMMAND,
   keygen: KEYGEN_COMMAND,
   sign: SIGN_COMMAND,
@@ -307,4 +310,5 @@ export const COMMANDS: Record<string, Command> = {
   mirror: MIRROR_COMMAND,
   attest: ATTEST_COMMAND,
   'verify-attestation': VERIFY_ATTESTATION_COMMAND,
+  policy: POLICY_COMMAND,
 };

@@ -6,10 +6,15 @@ import type { Chart } from '../chart/types.js';
 import { isChartproofError } from '../errors.js';
 import { sprigFuncs } from '../render/funcs/index.js';
 import { formatShowOnly, goTrimSpace } from '../render/manifests.js';
-import { renderChart, renderErrorPartialOutput, renderErrorPhase } from '../render/render.js';
+import {
+  type RenderResult,
+  renderChart,
+  renderErrorPartialOutput,
+  renderErrorPhase,
+} from '../render/render.js';
 import { TemplateSet } from '../render/template/index.js';
 import { writeRenderOutputDir } from '../render/output-dir.js';
-import type { Command } from './commands.js';
+import type { Command, CommandContext } from './commands.js';
 import { Exit, remote, UsageError } from './io.js';
 
 /** Helm's StringSlice flags split on commas. */
@@ -21,11 +26,7 @@ function list(v: unknown): string[] {
   return (v as string[] | undefined) ?? [];
 }
 
-async function loadChart(
-  ctx: Parameters<Command['run']>[0],
-  ref: string,
-  version: string | undefined,
-): Promise<Chart> {
+async function loadChart(ctx: CommandContext, ref: string, version: string | undefined): Promise<Chart> {
   if (ref.startsWith('oci://')) {
     const pulled = await pullChart(ctx.client, ref, version ? { version } : {});
     return remote(() => loadChartArchive(pulled.archive));
@@ -42,6 +43,86 @@ function renderNameTemplate(text: string): string {
   return set.execute('name-template', null);
 }
 
+/** Loads CHART and renders it with `helm template`'s flags (shared by `template` and `images`). */
+export async function renderForCommand(
+  ctx: CommandContext,
+  name0: string,
+  chartRef: string,
+  nameTemplate: string | undefined,
+  showOnly: string[],
+): Promise<{ result: RenderResult; name: string }> {
+  const v = ctx.values;
+  let name = name0;
+  if (ctx.args.length === 1 && nameTemplate) name = renderNameTemplate(nameTemplate);
+  const valueFiles = await Promise.all(
+    slice(v.values).map(async (f) => ({
+      name: f,
+      text: f === '-' ? await ctx.io.readStdin() : await readFile(f, 'utf8'),
+    })),
+  );
+  const setFiles = new Map<string, string>();
+  for (const line of list(v['set-file'])) {
+    const eq = line.indexOf('=');
+    const path = eq === -1 ? '' : line.slice(eq + 1);
+    if (path !== '' && !setFiles.has(path)) {
+      setFiles.set(path, path === '-' ? await ctx.io.readStdin() : await readFile(path, 'utf8'));
+    }
+  }
+  const chart = await loadChart(ctx, chartRef, v.version as string | undefined);
+  const result = renderChart(chart, {
+    releaseName: name,
+    namespace: (v.namespace as string | undefined) ?? 'default',
+    ...(v['kube-version'] !== undefined ? { kubeVersion: v['kube-version'] as string } : {}),
+    apiVersions: slice(v['api-versions']),
+    values: {
+      valueFiles,
+      values: list(v.set),
+      stringValues: list(v['set-string']),
+      fileValues: list(v['set-file']),
+      jsonValues: list(v['set-json']),
+      literalValues: list(v['set-literal']),
+      readFile: (path: string) => {
+        const text = setFiles.get(path);
+        if (text === undefined) throw new Error(`open ${path}: no such file or directory`);
+        return text;
+      },
+    },
+    includeCrds: v['include-crds'] === true,
+    skipTests: v['skip-tests'] === true,
+    noHooks: v['no-hooks'] === true,
+    isUpgrade: v['is-upgrade'] === true,
+    skipSchemaValidation: v['skip-schema-validation'] === true,
+    subchartNotes: v['render-subchart-notes'] === true,
+    showOnly,
+  });
+  return { result, name };
+}
+
+/** `helm template`'s flags, shared by `template` and `images`. */
+export const RENDER_OPTIONS: NonNullable<Command['options']> = {
+  namespace: { type: 'string', short: 'n' },
+  values: { type: 'string', short: 'f', multiple: true },
+  set: { type: 'string', multiple: true },
+  'set-string': { type: 'string', multiple: true },
+  'set-file': { type: 'string', multiple: true },
+  'set-json': { type: 'string', multiple: true },
+  'set-literal': { type: 'string', multiple: true },
+  'kube-version': { type: 'string' },
+  'api-versions': { type: 'string', short: 'a', multiple: true },
+  'show-only': { type: 'string', short: 's', multiple: true },
+  'include-crds': { type: 'boolean' },
+  'skip-tests': { type: 'boolean' },
+  'no-hooks': { type: 'boolean' },
+  'is-upgrade': { type: 'boolean' },
+  'output-dir': { type: 'string' },
+  'release-name': { type: 'boolean' },
+  'skip-schema-validation': { type: 'boolean' },
+  'render-subchart-notes': { type: 'boolean' },
+  version: { type: 'string' },
+  'name-template': { type: 'string' },
+  debug: { type: 'boolean' },
+};
+
 /**
  * `chartproof template [NAME] CHART [flags]`: renders a chart exactly as `helm template`
  * (Helm v4.1.4) does; stdout is byte-identical, failures print Helm's `Error: …`.
@@ -55,29 +136,7 @@ export const TEMPLATE_COMMAND: Command = {
     '--set-literal, --kube-version, -a/--api-versions, -s/--show-only, --include-crds, --skip-tests,\n' +
     '--no-hooks, --is-upgrade, --output-dir, --release-name, --skip-schema-validation,\n' +
     '--render-subchart-notes, --version. Errors exit 2 with Helm\u2019s message (docs/rendering.md).\n',
-  options: {
-    namespace: { type: 'string', short: 'n' },
-    values: { type: 'string', short: 'f', multiple: true },
-    set: { type: 'string', multiple: true },
-    'set-string': { type: 'string', multiple: true },
-    'set-file': { type: 'string', multiple: true },
-    'set-json': { type: 'string', multiple: true },
-    'set-literal': { type: 'string', multiple: true },
-    'kube-version': { type: 'string' },
-    'api-versions': { type: 'string', short: 'a', multiple: true },
-    'show-only': { type: 'string', short: 's', multiple: true },
-    'include-crds': { type: 'boolean' },
-    'skip-tests': { type: 'boolean' },
-    'no-hooks': { type: 'boolean' },
-    'is-upgrade': { type: 'boolean' },
-    'output-dir': { type: 'string' },
-    'release-name': { type: 'boolean' },
-    'skip-schema-validation': { type: 'boolean' },
-    'render-subchart-notes': { type: 'boolean' },
-    version: { type: 'string' },
-    'name-template': { type: 'string' },
-    debug: { type: 'boolean' },
-  },
+  options: RENDER_OPTIONS,
   async run(ctx) {
     if (ctx.args.length < 1 || ctx.args.length > 2) {
       throw new UsageError(`expected 1 or 2 arguments: chartproof ${this.usage}`);
@@ -88,48 +147,8 @@ export const TEMPLATE_COMMAND: Command = {
     const chartRef = ctx.args.length === 2 ? ctx.args[1]! : ctx.args[0]!;
     const showOnly = list(v['show-only']);
     try {
-      if (ctx.args.length === 1 && nameTemplate) name = renderNameTemplate(nameTemplate);
-      const valueFiles = await Promise.all(
-        slice(v.values).map(async (f) => ({
-          name: f,
-          text: f === '-' ? await ctx.io.readStdin() : await readFile(f, 'utf8'),
-        })),
-      );
-      const setFiles = new Map<string, string>();
-      for (const line of list(v['set-file'])) {
-        const eq = line.indexOf('=');
-        const path = eq === -1 ? '' : line.slice(eq + 1);
-        if (path !== '' && !setFiles.has(path)) {
-          setFiles.set(path, path === '-' ? await ctx.io.readStdin() : await readFile(path, 'utf8'));
-        }
-      }
-      const chart = await loadChart(ctx, chartRef, v.version as string | undefined);
-      const result = renderChart(chart, {
-        releaseName: name,
-        namespace: (v.namespace as string | undefined) ?? 'default',
-        ...(v['kube-version'] !== undefined ? { kubeVersion: v['kube-version'] as string } : {}),
-        apiVersions: slice(v['api-versions']),
-        values: {
-          valueFiles,
-          values: list(v.set),
-          stringValues: list(v['set-string']),
-          fileValues: list(v['set-file']),
-          jsonValues: list(v['set-json']),
-          literalValues: list(v['set-literal']),
-          readFile: (path: string) => {
-            const text = setFiles.get(path);
-            if (text === undefined) throw new Error(`open ${path}: no such file or directory`);
-            return text;
-          },
-        },
-        includeCrds: v['include-crds'] === true,
-        skipTests: v['skip-tests'] === true,
-        noHooks: v['no-hooks'] === true,
-        isUpgrade: v['is-upgrade'] === true,
-        skipSchemaValidation: v['skip-schema-validation'] === true,
-        subchartNotes: v['render-subchart-notes'] === true,
-        showOnly,
-      });
+      const { result, name: released } = await renderForCommand(ctx, name, chartRef, nameTemplate, showOnly);
+      name = released;
       const outputDir = v['output-dir'] as string | undefined;
       if (outputDir !== undefined) {
         const written = await writeRenderOutputDir(result, outputDir, {

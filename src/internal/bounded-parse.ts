@@ -208,30 +208,40 @@ export function assertYamlDepth(
 
 /**
  * Checks the depth of a parsed YAML document as its plain values will have it, aliases
- * followed (memoised, so linear in the nodes), and refuses an alias inside the node it
- * names (a cyclic value). Recursion never goes deeper than the bound.
+ * followed, and refuses an alias inside the node it names (a cyclic value). One walk in
+ * document order: anchors are recorded as they are met (an alias names the latest one
+ * before it, as in YAML) and heights are memoised, so the cost is linear in the nodes
+ * (the `yaml` package's own `Alias.resolve` walks the whole document per alias).
+ * Recursion never goes deeper than the bound.
  */
 export function assertAliasDepth(doc: Document.Parsed, options: BoundedParseOptions): void {
   const max = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   const heights = new Map<unknown, number>();
+  const anchors = new Map<string, unknown>();
   const open = new Set<unknown>();
+  const tooDeep = () => depthError(options, ' once aliases are expanded', max);
   const height = (node: unknown, depth: number): number => {
-    if (depth > max) throw depthError(options, ' once aliases are expanded', max);
+    if (depth > max) throw tooDeep();
     if (isAlias(node)) {
-      const target = node.resolve(doc);
-      if (target === undefined) return 0;
+      const target = anchors.get(node.source);
+      if (target === undefined) return 0; // unresolved: the parser reports it
       if (open.has(target))
         throw new ChartproofError(
           'DEPTH_LIMIT_EXCEEDED',
           `${options.what}: alias *${node.source} is inside the node it refers to (a cyclic value)`,
           options.source ? { source: options.source } : {},
         );
-      return height(target, depth);
+      const known = heights.get(target);
+      if (known === undefined) return height(target, depth);
+      if (depth + known > max) throw tooDeep();
+      return known;
     }
+    const anchor = (node as { anchor?: unknown } | null)?.anchor;
+    if (typeof anchor === 'string' && anchor !== '') anchors.set(anchor, node);
     if (!isCollection(node)) return 0;
     const known = heights.get(node);
     if (known !== undefined) {
-      if (depth + known > max) throw depthError(options, ' once aliases are expanded', max);
+      if (depth + known > max) throw tooDeep();
       return known;
     }
     open.add(node);

@@ -93,7 +93,10 @@ function numeric(buf: Buffer, start: number, length: number): number | undefined
     for (let i = 1; i < field.length; i++) v = (v << 8n) | BigInt(field[i]!);
     return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.POSITIVE_INFINITY : Number(v);
   }
-  const text = field.toString('latin1').replace(/[\0 ]+$/, '').replace(/^ +/, '');
+  const text = field
+    .toString('latin1')
+    .replace(/[\0 ]+$/, '')
+    .replace(/^ +/, '');
   if (text === '') return 0;
   if (!/^[0-7]+$/.test(text)) return undefined;
   return Number.parseInt(text, 8);
@@ -165,7 +168,8 @@ export async function readTarEntries(
     const header = win.get(pos, BLOCK) ?? (await win.fill(pos, BLOCK));
     if (header.length < BLOCK) throw new TarFormatError('unexpected end of file');
     if (header.equals(ZERO_BLOCK)) return; // end-of-archive marker
-    if (!checksumOk(header)) throw new TarFormatError(pos === 0 ? 'not a tar file' : 'invalid header checksum');
+    if (!checksumOk(header))
+      throw new TarFormatError(pos === 0 ? 'not a tar file' : 'invalid header checksum');
     const flag = String.fromCharCode(header[156]!);
     const declared = numeric(header, 124, 12);
     if (declared === undefined) throw new TarFormatError('invalid size field');

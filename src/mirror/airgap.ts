@@ -145,7 +145,9 @@ export async function readManifest(dir: string): Promise<AirgapManifest | undefi
     if (st.size > MAX_MANIFEST_FILE_BYTES)
       throw new ChartproofError('INVALID_ARGUMENT', `${path} exceeds ${MAX_MANIFEST_FILE_BYTES} bytes`);
     // Not following links, and not blocking should a FIFO replace the file meanwhile.
-    bytes = await readFile(path, { flag: constants.O_RDONLY | constants.O_NOFOLLOW | (constants.O_NONBLOCK ?? 0) });
+    bytes = await readFile(path, {
+      flag: constants.O_RDONLY | constants.O_NOFOLLOW | (constants.O_NONBLOCK ?? 0),
+    });
   } catch (e) {
     if (e instanceof ChartproofError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;

@@ -86,7 +86,7 @@ export interface MirrorPlanItem {
  */
 export type MirrorPlanEntry = Omit<MirrorPlanItem, 'archive' | 'provenance' | 'created' | 'prefetched'>;
 
-/** The reportable part of a plan item: drops the `@internal` fields (bytes, prefetched content). @public */
+/** The reportable part of a plan item: drops the internal fields (bytes, prefetched content). @public */
 export function mirrorPlanEntry(item: MirrorPlanItem): MirrorPlanEntry {
   const { archive: _a, provenance: _p, created: _c, prefetched: _f, ...entry } = item;
   return entry;

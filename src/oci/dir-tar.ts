@@ -3,8 +3,9 @@
  * (air-gapped transfers). Packing is reproducible: entries sorted by path, mode 0644
  * (files) or 0755 (directories), owner 0, modification time 0, so the same tree gives
  * the same bytes. Unpacking treats the tar as untrusted: only regular files and
- * directories, relative paths without `..`, no duplicates, bounded entry count and
- * sizes; anything else is an error before a byte lands outside the target directory.
+ * directories, relative paths without `..` (a `./` prefix is accepted), no duplicates,
+ * bounded entry count, sizes and extension headers; the whole tar is validated from its
+ * headers before the first byte is written.
  */
 import { randomBytes } from 'node:crypto';
 import { constants, createReadStream, createWriteStream, type Stats } from 'node:fs';
@@ -139,11 +140,12 @@ async function openRegular(path: string): Promise<{ handle: FileHandle; size: nu
     throw ioError(`cannot read ${path}`, e);
   }
   if (!st.isFile()) throw new ChartproofError('INVALID_ARGUMENT', `${path} is not a regular file`);
-  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | (constants.O_NONBLOCK ?? 0)).catch(
-    (e) => {
-      throw ioError(`cannot read ${path}`, e);
-    },
-  );
+  const handle = await open(
+    path,
+    constants.O_RDONLY | constants.O_NOFOLLOW | (constants.O_NONBLOCK ?? 0),
+  ).catch((e) => {
+    throw ioError(`cannot read ${path}`, e);
+  });
   const now = await handle.stat();
   if (!now.isFile() || now.ino !== st.ino || now.dev !== st.dev) {
     await handle.close();
@@ -232,7 +234,10 @@ async function walkTar(
     seen.add(rel);
     total += entry.size;
     if (total > limits.maxTotal)
-      throw new ChartproofError('SIZE_LIMIT_EXCEEDED', `${tarPath}: content exceeds ${limits.maxTotal} bytes`);
+      throw new ChartproofError(
+        'SIZE_LIMIT_EXCEEDED',
+        `${tarPath}: content exceeds ${limits.maxTotal} bytes`,
+      );
     if (dir === undefined) return;
     const target = join(dir, ...rel.split('/'));
     if (entry.type === 'directory')

@@ -461,7 +461,9 @@ async function readOptional(path: string, limit: number): Promise<Uint8Array | u
     if (!st.isFile()) throw new ChartproofError('INVALID_MANIFEST', `${path} is not a regular file`);
     if (st.size > limit) throw new ChartproofError('INVALID_MANIFEST', `${path} exceeds ${limit} bytes`);
     // Not following links, and not blocking should a FIFO replace the file meanwhile.
-    return await readFile(path, { flag: constants.O_RDONLY | constants.O_NOFOLLOW | (constants.O_NONBLOCK ?? 0) });
+    return await readFile(path, {
+      flag: constants.O_RDONLY | constants.O_NOFOLLOW | (constants.O_NONBLOCK ?? 0),
+    });
   } catch (e) {
     if (e instanceof ChartproofError) throw e;
     const code = (e as NodeJS.ErrnoException).code;

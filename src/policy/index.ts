@@ -1,8 +1,69 @@
 /**
- * chartproof/policy: reserved entry point; its capability lands in a later release
- * (see docs/roadmap.md). It re-exports the error types so callers can already
- * import them from here.
+ * chartproof/policy: admission for Helm.
+ *
+ * - Trust config ({@link parseTrustConfigYaml}, {@link loadTrustConfig}): internal
+ *   registries, cosign keys or keyless identities, excluded namespaces, Audit/Enforce.
+ * - Kyverno policies from it ({@link generateKyvernoPolicies}): ImageValidatingPolicy +
+ *   ValidatingPolicy (`policies.kyverno.io/v1`) or a legacy ClusterPolicy, with
+ *   warnings for known Kyverno bugs.
+ * - Helm release Secrets ({@link decodeReleaseSecret}), bounded and bomb-safe.
+ * - The admission webhook: {@link reviewAdmission} (release Secrets are checked against
+ *   the signed chart in the internal registry, Pods against the allowed registries)
+ *   and {@link createAdmissionServer} (HTTPS).
+ *
+ * It also re-exports the error types.
  * @packageDocumentation
  */
 export type { ChartproofErrorOptions, ErrorCode } from '../errors.js';
 export { ChartproofError, isChartproofError } from '../errors.js';
+export type {
+  AdmissionCounters,
+  AdmissionFailurePolicy,
+  AdmissionResponse,
+  AdmissionReviewResponse,
+  ReviewAdmissionOptions,
+} from './admission.js';
+export {
+  AdmissionState,
+  compareReleaseChart,
+  DEFAULT_CACHE_TTL_MS,
+  DEFAULT_REVIEW_DEADLINE_MS,
+  reviewAdmission,
+  trustPolicy,
+} from './admission.js';
+export type {
+  GenerateKyvernoOptions,
+  KyvernoPolicies,
+  KyvernoPolicyKind,
+  KyvernoWarning,
+} from './kyverno.js';
+export { generateKyvernoPolicies, kyvernoWarnings } from './kyverno.js';
+export type { DecodeReleaseOptions, HelmRelease, ReleaseChart, ReleaseChartFile } from './release.js';
+export {
+  decodeReleasePayload,
+  decodeReleaseSecret,
+  HELM_RELEASE_SECRET_TYPE,
+  MAX_RELEASE_CHART_FILES,
+  MAX_RELEASE_ENCODED_BYTES,
+  MAX_RELEASE_JSON_BYTES,
+  parseReleaseSecretName,
+  ReleaseSecretError,
+} from './release.js';
+export type { AdmissionServer, AdmissionServerOptions } from './server.js';
+export { createAdmissionServer, MAX_REVIEW_BODY_BYTES } from './server.js';
+export type {
+  TrustConfig,
+  TrustIdentity,
+  TrustSignatureFormat,
+  ValidationFailureAction,
+} from './trust.js';
+export {
+  chartReferenceFor,
+  loadTrustConfig,
+  MAX_TRUST_CONFIG_BYTES,
+  MAX_TRUST_CONFIG_DEPTH,
+  parseTrustConfig,
+  parseTrustConfigYaml,
+  TRUST_CONFIG_SCHEMA,
+  TrustConfigError,
+} from './trust.js';

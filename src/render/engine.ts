@@ -22,7 +22,7 @@ import {
   newGoMap,
   TemplateSet,
 } from './template/index.js';
-import { withMethods } from './template/methods.js';
+import { mapTypeName, withMethods } from './template/methods.js';
 
 const WARN_START = 'HELM_ERR_START';
 const WARN_END = 'HELM_ERR_END';
@@ -236,6 +236,10 @@ function treeOf(chart: Chart, parent?: TreeNode): TreeNode {
   return node;
 }
 
+function valuesTyped(m: GoMap): GoMap {
+  return mapTypeName(m) === undefined ? withMethods(m, 'common.Values', {}) : m;
+}
+
 /** `.Values.<name>` of the parent's values when it is a map (Helm's `Values.Table`). */
 function table(values: GoValue | undefined, name: string): GoMap | undefined {
   if (values === undefined || !isGoMap(values)) return undefined;
@@ -252,7 +256,13 @@ function recAllTemplates(node: TreeNode, templates: Map<string, Renderable>, par
   mapSet(next, 'Capabilities', mapGet(parentVals, 'Capabilities') ?? null);
   mapSet(next, 'Values', newGoMap());
   mapSet(next, 'Subcharts', subcharts);
-  if (node.isRoot) mapSet(next, 'Values', mapGet(parentVals, 'Values') ?? newGoMap());
+  if (node.isRoot) {
+    // The top `.Values` is a common.Values (a named map type): `%T`/`typeOf` name it, and
+    // `x.(map[string]interface{})` assertions (sprig's `dig`) reject it, as in Helm.
+    // Subcharts' `.Values` stay unnamed: they are also the parent's `.Values.<sub>` map.
+    const top = mapGet(parentVals, 'Values');
+    mapSet(next, 'Values', top !== undefined && isGoMap(top) ? valuesTyped(top) : top ?? newGoMap());
+  }
   else {
     const t = table(mapGet(parentVals, 'Values'), node.name);
     if (t !== undefined) mapSet(next, 'Values', t);

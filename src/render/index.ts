@@ -53,3 +53,17 @@ export {
   type TemplateSetOptions,
   typeName,
 } from './template/index.js';
+export { type EngineOptions, renderTemplates } from './engine.js';
+export { type OutputDirOptions, writeRenderOutputDir } from './output-dir.js';
+export {
+  type RenderOptions,
+  type RenderPhase,
+  type RenderResult,
+  renderChart,
+  renderErrorPartialOutput,
+  renderErrorPhase,
+} from './render.js';
+export type { SetFileReader } from './values/strvals.js';
+export type { UserValuesOptions, ValuesFile } from './values/user-values.js';
+export type { ValuesYamlLimits } from './values/yaml.js';
+export { type ParsedManifest, type ParseManifestsOptions, parseManifests } from './parse.js';

@@ -4,7 +4,7 @@
  * splits it ({@link splitManifests}), each document keeps its `# Source:` path, and each
  * is parsed with the nesting depth, alias expansion and sizes bounded.
  */
-import { ChartproofError } from '../errors.js';
+import { ChartproofError, type ErrorSource } from '../errors.js';
 import { DEFAULT_MAX_DEPTH, isDepthLimitError, parseYamlDocumentBounded } from '../internal/bounded-parse.js';
 import { splitManifests } from './manifests.js';
 
@@ -34,8 +34,13 @@ export interface ParseManifestsOptions {
   maxDocuments?: number;
   /** Nesting-depth bound of each document (default 128). */
   maxDepth?: number;
-  /** Most alias expansions per document (default 100, as Helm's YAML decoder's spirit; `yaml`'s `maxAliasCount`). */
+  /** Most alias expansions per document (default 100; `yaml`'s `maxAliasCount`). */
   maxAliasCount?: number;
+  /**
+   * Where the manifests came from, recorded as the errors' `source` (the CLI's exit
+   * code depends on it): `local` (default) or `remote` (a chart pulled from a registry).
+   */
+  origin?: ErrorSource;
 }
 
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
@@ -80,12 +85,13 @@ export function parseManifests(text: string, options: ParseManifestsOptions = {}
   const maxDocuments = options.maxDocuments ?? DEFAULT_MAX_DOCUMENTS;
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   const maxAliasCount = options.maxAliasCount ?? 100;
+  const origin: ErrorSource = options.origin ?? 'local';
   if (typeof text !== 'string') throw new ChartproofError('INVALID_ARGUMENT', 'manifests must be a string');
   if (text.length > maxBytes) {
     throw new ChartproofError(
       'SIZE_LIMIT_EXCEEDED',
       `rendered manifests are larger than ${maxBytes} characters`,
-      { source: 'local' },
+      { source: origin },
     );
   }
   const out: ParsedManifest[] = [];
@@ -100,7 +106,7 @@ export function parseManifests(text: string, options: ParseManifestsOptions = {}
       parsed = parseYamlDocumentBounded(
         doc,
         { uniqueKeys: false, prettyErrors: false },
-        { what: `rendered manifest ${where}`, source: 'local', maxDepth },
+        { what: `rendered manifest ${where}`, source: origin, maxDepth },
       );
       if (parsed.errors.length > 0) throw parsed.errors[0];
       value = parsed.toJS({ maxAliasCount });
@@ -111,12 +117,12 @@ export function parseManifests(text: string, options: ParseManifestsOptions = {}
         throw new ChartproofError(
           'SIZE_LIMIT_EXCEEDED',
           `rendered manifest ${where}: aliases expand more than ${maxAliasCount} times`,
-          { cause: err, source: 'local' },
+          { cause: err, source: origin },
         );
       }
       throw new ChartproofError('TEMPLATE_OUTPUT_INVALID', `YAML parse error on ${where}: ${message}`, {
         cause: err,
-        source: 'local',
+        source: origin,
       });
     }
     if (value === null || value === undefined) continue;
@@ -124,14 +130,14 @@ export function parseManifests(text: string, options: ParseManifestsOptions = {}
       throw new ChartproofError(
         'TEMPLATE_OUTPUT_INVALID',
         `rendered manifest ${where} is ${Array.isArray(value) ? 'a list' : `a ${typeof value}`}, not a mapping`,
-        { source: 'local' },
+        { source: origin },
       );
     }
     if (out.length >= maxDocuments) {
       throw new ChartproofError(
         'SIZE_LIMIT_EXCEEDED',
         `rendered manifests hold more than ${maxDocuments} documents`,
-        { source: 'local' },
+        { source: origin },
       );
     }
     const object = value as Record<string, unknown>;

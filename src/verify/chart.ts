@@ -218,7 +218,9 @@ async function legacyChecks(
             ];
             if (l.payloadBytes) {
               try {
-                check.payload = parseJsonBounded(new TextDecoder().decode(l.payloadBytes), { what: 'payload' });
+                check.payload = parseJsonBounded(new TextDecoder().decode(l.payloadBytes), {
+                  what: 'payload',
+                });
               } catch {
                 // verified payloads are JSON; keep the result without it otherwise
               }

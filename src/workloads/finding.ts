@@ -56,6 +56,11 @@ export function fileOf(source: string | undefined): string | undefined {
   return slash < 0 ? source : source.slice(slash + 1);
 }
 
+/** Text from a chart with control characters (terminal escapes, line breaks) replaced by `?`. @internal */
+export function printable(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
+}
+
 /** `Kind/name` (with `namespace/` when known), for messages. @internal */
 export function describe(o: ObjectRef): string {
   return `${o.kind || 'object'} ${o.namespace ? `${o.namespace}/` : ''}${o.name ?? '(unnamed)'}`;

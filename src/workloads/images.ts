@@ -4,10 +4,10 @@
  * templates and image fields of common CRDs (docs/images.md), normalised the way
  * Docker and the kubelet read them.
  */
-import { ChartproofError } from '../errors.js';
+import { ChartproofError, redact } from '../errors.js';
 import { formatReference, parseReference } from '../oci/reference.js';
 import type { ParsedManifest } from '../render/parse.js';
-import { findingAt, type WorkloadFinding } from './finding.js';
+import { findingAt, printable, type WorkloadFinding } from './finding.js';
 import {
   type ContainerKind,
   containersOf,
@@ -181,13 +181,13 @@ export function listImages(
           {
             rule: 'image-invalid',
             severity: 'high',
-            message: `${u.containerKind} ${u.container ?? ''} of ${o.kind} ${o.name ?? ''}: ${why}`.replace(
-              /\s+/g,
-              ' ',
-            ),
+            message: printable(`${u.containerKind} ${u.container ?? ''} of ${o.kind} ${o.name ?? ''}: ${why}`)
+              .replace(/\s+/g, ' ')
+              .trim(),
             field: u.field,
             containerKind: u.containerKind,
-            detail: { image: typeof u.image === 'string' ? u.image.slice(0, 300) : null },
+            // Redacted: a reference typed with `user:password@` must not reach reports.
+            detail: { image: typeof u.image === 'string' ? redact(printable(u.image.slice(0, 300))) : null },
           },
           chart,
         );

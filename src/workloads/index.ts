@@ -5,6 +5,7 @@
  * `chartproof/render`). See docs/images.md and docs/scanning.md.
  * @packageDocumentation
  */
+export { WORKLOAD_RULES, type WorkloadRule, type WorkloadRuleId } from './catalog.js';
 export type { ObjectRef, PodSecurityLevel, WorkloadFinding } from './finding.js';
 export {
   type ContainerImage,
@@ -17,10 +18,4 @@ export {
   normalizeImage,
 } from './images.js';
 export type { ContainerKind, PodSpecAt, WorkloadObject } from './pods.js';
-export {
-  evaluateWorkloadRules,
-  WORKLOAD_RULES,
-  type WorkloadRule,
-  type WorkloadRuleId,
-  type WorkloadRuleOptions,
-} from './rules.js';
+export { evaluateWorkloadRules, type WorkloadRuleOptions } from './rules.js';

@@ -215,7 +215,8 @@ function argoTemplates(o: Record<string, unknown>, base: string[], out: ImageFie
  * Image fields of CRDs that are not pod templates: Prometheus Operator
  * (`Prometheus`, `Alertmanager`, `ThanosRuler`, `PrometheusAgent`: `spec.image` and the
  * `spec.containers` / `spec.initContainers` entries that set `image`),
- * OpenTelemetry Operator (`OpenTelemetryCollector`: `spec.image`), Tekton (`Task`,
+ * OpenTelemetry Operator (`OpenTelemetryCollector`: `spec.image`; `Instrumentation`:
+ * `spec.<language>.image`), Tekton (`Task`,
  * `ClusterTask`: `spec.steps`, `spec.sidecars`, `spec.stepTemplate`) and Argo Workflows
  * (`Workflow`, `WorkflowTemplate`, `ClusterWorkflowTemplate`, `CronWorkflow`:
  * `templates[].container|script|initContainers|sidecars`).
@@ -238,6 +239,15 @@ export function crdImageFieldsOf(o: WorkloadObject): ImageFieldAt[] {
     }
   } else if (group === 'opentelemetry.io') {
     if (o.kind === 'OpenTelemetryCollector') specImage();
+    if (o.kind === 'Instrumentation') {
+      // Auto-instrumentation images the operator injects as init containers.
+      for (const lang of ['java', 'nodejs', 'python', 'dotnet', 'go', 'apacheHttpd', 'nginx']) {
+        const image = get(o.object, 'spec', lang, 'image');
+        if (image !== undefined && image !== null) {
+          out.push({ image, containerKind: 'image', path: `spec.${lang}.image`, container: lang });
+        }
+      }
+    }
   } else if (group === 'tekton.dev') {
     if (o.kind === 'Task' || o.kind === 'ClusterTask') {
       listField(o.object, ['spec'], 'steps', 'step', out);

@@ -128,9 +128,43 @@ describe('YAML depth bound', () => {
 
   it('over-estimates, never under-estimates, the nesting the yaml parser builds (seeded fuzz)', () => {
     const parts = [
-      '[', ']', '{', '}', '- ', '-', '? ', ': ', ':', 'a', 'b ', '"', "'", ' #', '#', '|', '>', '|-\n',
-      '&a ', '*a', '\n', '\n  ', '\n    ', '\n ', '  ', ',', '---\n', '...\n', '\t', '!t ', 'x: ', '\n- ',
-      '\n  - ', '\\', '"x"', "'y'", '%Y\n',
+      '[',
+      ']',
+      '{',
+      '}',
+      '- ',
+      '-',
+      '? ',
+      ': ',
+      ':',
+      'a',
+      'b ',
+      '"',
+      "'",
+      ' #',
+      '#',
+      '|',
+      '>',
+      '|-\n',
+      '&a ',
+      '*a',
+      '\n',
+      '\n  ',
+      '\n    ',
+      '\n ',
+      '  ',
+      ',',
+      '---\n',
+      '...\n',
+      '\t',
+      '!t ',
+      'x: ',
+      '\n- ',
+      '\n  - ',
+      '\\',
+      '"x"',
+      "'y'",
+      '%Y\n',
     ];
     let seed = 20261204;
     const rnd = (n: number) => {
@@ -163,7 +197,16 @@ describe('YAML depth bound', () => {
     expect(err.message).toMatch(/once aliases are expanded/);
     const cycle = depthError(() => parseYamlDocumentBounded('a: &x [b, *x]\n', {}, opts));
     expect(cycle.message).toMatch(/cyclic/);
-    expect(parseYamlBounded('base: &b {x: 1}\nuse: *b\nmerged:\n  <<: *b\n  y: 2\n', { merge: true }, opts)).toEqual({
+    // An alias names the latest anchor before it (an anchor counts from its node's start).
+    const redefined = 'a: &x [1]\nb: *x\nc: &x {d: 2}\ne: *x\n';
+    expect(parseYamlBounded(redefined, {}, opts)).toEqual({ a: [1], b: [1], c: { d: 2 }, e: { d: 2 } });
+    depthError(() => parseYamlDocumentBounded('a: &x [1]\nb: &x {c: *x}\n', {}, opts));
+    // Many aliases cost one walk (the yaml package resolves each alias with a full walk).
+    const many = `base: &b {x: 1}\nlist:\n${'  - *b\n'.repeat(20_000)}`;
+    expect(parseYamlDocumentBounded(many, {}, opts).errors).toEqual([]);
+    expect(
+      parseYamlBounded('base: &b {x: 1}\nuse: *b\nmerged:\n  <<: *b\n  y: 2\n', { merge: true }, opts),
+    ).toEqual({
       base: { x: 1 },
       use: { x: 1 },
       merged: { x: 1, y: 2 },

@@ -18,6 +18,7 @@ import { type Descriptor, digestOf } from '../../src/oci/index.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import { MemoryRegistry } from '../../src/testing/index.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
+import { header, pax, rawTar } from '../helpers/tar-blocks.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cp-hostile-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -98,7 +99,11 @@ describe('hostile nesting through the real call sites', () => {
       const data = new TextEncoder().encode(
         `{"schemaVersion":2,"mediaType":"${MediaType.OciManifest}","annotations":${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}}`,
       );
-      const desc: Descriptor = { mediaType: MediaType.OciManifest, digest: digestOf(data), size: data.byteLength };
+      const desc: Descriptor = {
+        mediaType: MediaType.OciManifest,
+        digest: digestOf(data),
+        size: data.byteLength,
+      };
       await store.push(desc, data);
       await store.tag(desc, 'v1');
     });
@@ -113,6 +118,26 @@ describe('hostile nesting through the real call sites', () => {
         await client.close();
       }
     });
+  });
+
+  it('1 TiB declared sizes in a chart archive fail with SIZE_LIMIT_EXCEEDED before anything is allocated', async () => {
+    const tib = 1024n ** 4n;
+    for (const tarBytes of [
+      // base-256 size field (GNU), then no data at all
+      Buffer.concat([header('hostile/Chart.yaml', tib), Buffer.alloc(1024)]),
+      // PAX size record
+      rawTar([
+        { name: 'PaxHeader', type: 'x', body: pax({ size: String(tib) }) },
+        { name: 'hostile/values.yaml', size: 0 },
+      ]),
+    ]) {
+      const before = process.memoryUsage().arrayBuffers;
+      await expectChartproofError(
+        loadChartArchive(new Uint8Array(gzipSync(tarBytes))),
+        'SIZE_LIMIT_EXCEEDED',
+      );
+      expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
+    }
   });
 
   it('in a child process with a 200 MiB heap, the 4 MiB document fails with the typed error', async () => {
@@ -132,30 +157,39 @@ describe('hostile nesting through the real call sites', () => {
       ].join('\n'),
     );
     const bundle = join(root, 'load.cjs');
-    await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'error' });
+    await build({
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile: bundle,
+      logLevel: 'error',
+    });
     const tgzPath = join(root, 'hostile.tgz');
     writeFileSync(tgzPath, await chartTgz({ 'Chart.yaml': CHART_YAML, 'values.yaml': FOUR_MIB_OF_BRACKETS }));
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-      (resolve) => {
-        const child = spawn(process.execPath, ['--max-old-space-size=200', bundle, tgzPath], {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (c: Buffer) => {
-          out += c.toString();
-        });
-        child.stderr.on('data', (c: Buffer) => {
-          err += c.toString();
-        });
-        // Generous: the point is "exits with the typed error", not a benchmark.
-        const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-        child.on('close', (c) => {
-          clearTimeout(timer);
-          resolve({ code: c, stdout: out, stderr: err });
-        });
-      },
-    );
+    const { code, stdout, stderr } = await new Promise<{
+      code: number | null;
+      stdout: string;
+      stderr: string;
+    }>((resolve) => {
+      const child = spawn(process.execPath, ['--max-old-space-size=200', bundle, tgzPath], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+      });
+      child.stderr.on('data', (c: Buffer) => {
+        err += c.toString();
+      });
+      // Generous: the point is "exits with the typed error", not a benchmark.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('close', (c) => {
+        clearTimeout(timer);
+        resolve({ code: c, stdout: out, stderr: err });
+      });
+    });
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(JSON.parse(stdout.trim())).toMatchObject({ code: 'DEPTH_LIMIT_EXCEEDED' });

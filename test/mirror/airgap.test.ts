@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -273,6 +274,59 @@ describe('mirror export/import (air gap)', () => {
     await expect(
       importMirror(spec(gap.host, 'tar', only(['1.0.0'])), broken, { client, env }),
     ).rejects.toThrow();
+  });
+
+  it('refuses a FIFO (or a symlink) in place of a blob at once instead of blocking on it', async () => {
+    const only = (): MirrorSpec['charts'] => [
+      { name: 'nginx', source: `oci://${up.host}/charts/nginx`, versions: ['1.0.0'], verify: verifyUp() },
+    ];
+    for (const kind of ['fifo', 'symlink'] as const) {
+      const out = join(dir, `export-${kind}`);
+      await exportMirror(spec('127.0.0.1:9', 'x', only()), out, { client });
+      const layout = await OciLayout.open(join(out, 'nginx'));
+      const root = await layout.resolve('1.0.0');
+      const manifest = JSON.parse(
+        readFileSync(join(out, 'nginx', 'blobs', 'sha256', root.digest.slice(7)), 'utf8'),
+      );
+      const layer = manifest.layers.find(
+        (l: { mediaType: string }) => l.mediaType === MediaType.HelmChartContent,
+      );
+      const path = join(out, 'nginx', 'blobs', 'sha256', layer.digest.slice(7));
+      const copyOf = join(dir, `${kind}-blob`);
+      writeFileSync(copyOf, readFileSync(path));
+      unlinkSync(path);
+      if (kind === 'fifo') execFileSync('mkfifo', [path]);
+      else execFileSync('ln', ['-s', copyOf, path]);
+      const r = await importMirror(spec(gap.host, `special-${kind}`, only()), out, { client, env });
+      expect(r.summary).toEqual({ copied: 0, skipped: 0, refused: 1, failed: 0 });
+      expect(r.results[0]!.reason).toMatch(
+        kind === 'fifo' ? /is a FIFO, not a regular file/ : /is a symbolic link/,
+      );
+      expect(airgapped.repositories()).not.toContain(`special-${kind}/nginx`);
+    }
+  });
+
+  const hasTar = (() => {
+    try {
+      execFileSync('tar', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      console.warn('re-tar import test skipped: no tar on PATH');
+      return false;
+    }
+  })();
+  it.skipIf(!hasTar)('imports a standard re-tar of an export (tar -cf x.tar . inside it)', async () => {
+    const only = (): MirrorSpec['charts'] => [
+      { name: 'nginx', source: `oci://${up.host}/charts/nginx`, versions: ['1.1.0'], verify: verifyUp() },
+    ];
+    const out = join(dir, 'export-retar');
+    expect((await exportMirror(spec('127.0.0.1:9', 'x', only()), out, { client })).summary.copied).toBe(1);
+    const file = join(dir, 'retar.tar');
+    execFileSync('tar', ['-cf', file, '.'], { cwd: out });
+    expect(execFileSync('tar', ['-tf', file]).toString().split('\n')).toContain('./');
+    const r = await importMirror(spec(gap.host, 'retar', only()), file, { client, env });
+    expect(r.summary).toEqual({ copied: 1, skipped: 0, refused: 0, failed: 0 });
+    expect(r.results[0]!.digest).toBe(digests['nginx-1.1.0']);
   });
 
   it('CLI: mirror export and import with summary lines and exit codes', async () => {

@@ -14,6 +14,7 @@ import * as tar from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packDirectory, unpackTar } from '../../src/oci/dir-tar.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
+import { header, pax, rawTar } from '../helpers/tar-blocks.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cp-dirtar-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -120,52 +121,6 @@ describe('directory tar (air-gap transport)', () => {
   });
 });
 
-/** One ustar header block; sizes past the octal field are written in base-256 like GNU tar. */
-function header(name: string, size: number | bigint, type = '0'): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 100, 'utf8');
-  h.write('0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  const big = BigInt(size);
-  if (big > 0o77777777777n) {
-    h[124] = 0x80;
-    for (let i = 135, v = big; i > 124; i--, v >>= 8n) h[i] = Number(v & 0xffn);
-  } else h.write(`${big.toString(8).padStart(11, '0')}\0`, 124);
-  h.write('00000000000\0', 136);
-  h.write('        ', 148);
-  h.write(type, 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return h;
-}
-
-/** A tar of raw blocks: header, then the body padded to 512 bytes; two zero blocks at the end. */
-function rawTar(entries: Array<{ name: string; type?: string; body?: string; size?: number | bigint }>): Buffer {
-  const parts: Buffer[] = [];
-  for (const e of entries) {
-    const body = Buffer.from(e.body ?? '');
-    parts.push(header(e.name, e.size ?? body.length, e.type ?? '0'));
-    if (body.length > 0) parts.push(body, Buffer.alloc((512 - (body.length % 512)) % 512));
-  }
-  parts.push(Buffer.alloc(1024));
-  return Buffer.concat(parts);
-}
-
-function pax(records: Record<string, string>): string {
-  return Object.entries(records)
-    .map(([k, v]) => {
-      const rest = ` ${k}=${v}\n`;
-      let len = rest.length + 1;
-      while (String(len).length + rest.length !== len) len = String(len).length + rest.length;
-      return `${len}${rest}`;
-    })
-    .join('');
-}
-
 describe('unpacking hostile and re-packed tars', () => {
   const write = (buf: Buffer) => {
     const file = join(root, `raw${n++}.tar`);
@@ -179,7 +134,8 @@ describe('unpacking hostile and re-packed tars', () => {
     const count = 100_100;
     const template = header('f/000000', 0);
     const digitsAt = 2;
-    const base = template.reduce((a, b) => a + b, 0) - 8 * 0x20 - template.subarray(148, 156).reduce((a, b) => a + b, 0);
+    // The byte sum without the checksum field (which counts as eight spaces).
+    const base = template.reduce((a, b) => a + b, 0) - template.subarray(148, 156).reduce((a, b) => a + b, 0);
     const buf = Buffer.alloc((count + 2) * 512);
     for (let i = 0; i < count; i++) {
       const at = i * 512;
@@ -200,10 +156,17 @@ describe('unpacking hostile and re-packed tars', () => {
     const tib = 1024n ** 4n;
     for (const buf of [
       rawTar([{ name: 'big', size: tib }]),
-      rawTar([{ name: 'PaxHeader', type: 'x', body: pax({ size: String(tib) }) }, { name: 'big', size: 0 }]),
+      rawTar([
+        { name: 'PaxHeader', type: 'x', body: pax({ size: String(tib) }) },
+        { name: 'big', size: 0 },
+      ]),
     ]) {
       const out = fresh();
-      await expectChartproofError(unpackTar(write(buf), out), 'SIZE_LIMIT_EXCEEDED', /declares 1099511627776 bytes/);
+      await expectChartproofError(
+        unpackTar(write(buf), out),
+        'SIZE_LIMIT_EXCEEDED',
+        /declares 1099511627776 bytes/,
+      );
       expect(readdirSync(out)).toEqual([]);
     }
     const hugePax = Buffer.concat([header('PaxHeader', 1024 ** 3, 'x'), Buffer.alloc(1024)]);
@@ -271,20 +234,23 @@ describe('unpacking hostile and re-packed tars', () => {
       return false;
     }
   })();
-  it.skipIf(!hasTar)('unpacks what the system tar packs from inside the directory (tar -cf x.tar .)', async () => {
-    const src = fresh();
-    mkdirSync(join(src, 'nginx', 'blobs', 'sha256'), { recursive: true });
-    writeFileSync(join(src, 'chartproof-mirror.json'), '{}');
-    writeFileSync(join(src, 'nginx', 'blobs', 'sha256', 'a'.repeat(64)), Buffer.alloc(3000, 1));
-    for (const format of ['gnu', 'posix', 'ustar']) {
-      const file = join(root, `retar-${format}-${n++}.tar`);
-      execFileSync('tar', [`--format=${format}`, '-cf', file, '.'], { cwd: src });
-      const listing = execFileSync('tar', ['-tf', file]).toString();
-      expect(listing.split('\n')).toContain('./');
-      const out = fresh();
-      await unpackTar(file, out);
-      expect(readdirSync(out).sort()).toEqual(['chartproof-mirror.json', 'nginx']);
-      expect(readFileSync(join(out, 'nginx', 'blobs', 'sha256', 'a'.repeat(64))).length).toBe(3000);
-    }
-  });
+  it.skipIf(!hasTar)(
+    'unpacks what the system tar packs from inside the directory (tar -cf x.tar .)',
+    async () => {
+      const src = fresh();
+      mkdirSync(join(src, 'nginx', 'blobs', 'sha256'), { recursive: true });
+      writeFileSync(join(src, 'chartproof-mirror.json'), '{}');
+      writeFileSync(join(src, 'nginx', 'blobs', 'sha256', 'a'.repeat(64)), Buffer.alloc(3000, 1));
+      for (const format of ['gnu', 'posix', 'ustar']) {
+        const file = join(root, `retar-${format}-${n++}.tar`);
+        execFileSync('tar', [`--format=${format}`, '-cf', file, '.'], { cwd: src });
+        const listing = execFileSync('tar', ['-tf', file]).toString();
+        expect(listing.split('\n')).toContain('./');
+        const out = fresh();
+        await unpackTar(file, out);
+        expect(readdirSync(out).sort()).toEqual(['chartproof-mirror.json', 'nginx']);
+        expect(readFileSync(join(out, 'nginx', 'blobs', 'sha256', 'a'.repeat(64))).length).toBe(3000);
+      }
+    },
+  );
 });

@@ -155,6 +155,11 @@ describe('listImages', () => {
       'spec.image',
     ],
     [
+      'Instrumentation',
+      'apiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nmetadata: {name: d}\nspec: {exporter: {endpoint: x}, java: {image: a}}',
+      'spec.java.image',
+    ],
+    [
       'Tekton Task',
       'apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: d}\nspec: {steps: [{name: s, image: a}]}',
       'spec.steps[0].image',
@@ -271,6 +276,21 @@ describe('listImages', () => {
       ['image-invalid', 'high', 'number', 'templates/d.yaml'],
       ['image-invalid', 'high', 'empty', 'templates/d.yaml'],
     ]);
+  });
+
+  it('never echoes credentials or control characters from an invalid reference', () => {
+    const inv = images(
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: "p\\e[31m"}\nspec: {containers: [{name: c, image: "user:hunter2@registry.example.com/app"}, {name: d, image: "x\\e]0;t\\a"}]}',
+    );
+    expect(inv.images).toEqual([]);
+    expect(JSON.stringify(inv.findings)).not.toContain('hunter2');
+    // Messages and the echoed reference are printable (structured fields such as
+    // object.name stay data, escaped by whatever serialises them).
+    for (const f of inv.findings) {
+      expect(f.message).not.toMatch(/[\u0000-\u001f]/);
+      expect(String(f.detail?.image)).not.toMatch(/[\u0000-\u001f]/);
+    }
+    expect(inv.findings.map((f) => f.container)).toEqual(['c', 'd']);
   });
 
   it('a Prometheus container override without image is a patch, not an error', () => {

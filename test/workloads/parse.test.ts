@@ -82,6 +82,11 @@ describe('parseManifests', () => {
     expect(e2.message).toMatch(/document 2/);
   });
 
+  it('records where the manifests came from on errors', () => {
+    expect(thrown(() => parseManifests('a: [')).source).toBe('local');
+    expect(thrown(() => parseManifests('a: [', { origin: 'remote' })).source).toBe('remote');
+  });
+
   it('a document that is not a mapping is TEMPLATE_OUTPUT_INVALID', () => {
     expect(thrown(() => parseManifests('# Source: a/templates/l.yaml\n- 1\n- 2\n')).code).toBe(
       'TEMPLATE_OUTPUT_INVALID',

@@ -238,6 +238,18 @@ describe('container and pod rules: positive and negative cases', () => {
     });
   });
 
+  it('messages carry no control characters from object names', () => {
+    const yaml = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'evil\u001b[2J\nname' },
+      spec: { hostPID: true, automountServiceAccountToken: false, containers: [SAFE_CONTAINER] },
+    });
+    const [f] = run(yaml);
+    expect(f?.rule).toBe('host-pid');
+    expect(f?.message).toBe("Pod evil?[2J?name sets hostPID: true (shares the node's namespace)");
+  });
+
   it('checks init containers too and names them', () => {
     const fs = run(
       deployment({

@@ -102,7 +102,7 @@ function children(der: Uint8Array): { tag: number; start: number; end: number; b
 // ---------------------------------------------------------------- certificates
 
 interface Signer {
-  key: KeyObject;
+  key: AnyKey;
   subject: Uint8Array;
   subjectKeyId?: Uint8Array;
 }
@@ -186,14 +186,22 @@ function baseTemplate(cn: string, ipsV: GoValue, dnsV: GoValue, days: number): T
 
 function createCertificate(
   t: Template,
-  subjectKey: KeyObject,
+  subjectKey0: AnyKey,
   signer: Signer | 'self',
 ): { cert: string; skid?: Uint8Array } {
+  const signingKey0 = signer === 'self' ? subjectKey0 : signer.key;
+  if (signingKey0 instanceof DsaKey) {
+    throw new Error('error creating certificate: x509: certificate private key does not implement crypto.Signer');
+  }
+  if (subjectKey0 instanceof DsaKey) {
+    throw new Error('error creating certificate: x509: unsupported public key type: *dsa.PublicKey');
+  }
+  const subjectKey = subjectKey0;
   const pub = createPublicKeyDer(subjectKey);
   const spkiBits = children(children(pub)[0]!.body)[1]!.body.subarray(1);
   const subject = nameCN(t.cn);
   const issuer = signer === 'self' ? subject : signer.subject;
-  const signingKey = signer === 'self' ? subjectKey : signer.key;
+  const signingKey = signingKey0;
   const { alg, hash } = sigAlg(signingKey);
   const serial = BigInt(`0x${randomBytes(16).toString('hex')}`);
   const now = new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -260,20 +268,21 @@ function keyPem(key: KeyObject): string {
   }
 }
 
+/** A parsed "DSA PRIVATE KEY": Go can parse it but x509 cannot use it. */
+class DsaKey {}
+type AnyKey = KeyObject | DsaKey;
+
 /** sprig parsePrivateKeyPEM (error texts approximate Go's for the common cases). */
-function parsePrivateKeyPEM(text: string): KeyObject {
+function parsePrivateKeyPEM(text: string): AnyKey {
   const m = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(text);
   if (!m) throw new Error('no PEM data in input');
   const type = m[1]!;
   if (type !== 'PRIVATE KEY' && !type.endsWith(' PRIVATE KEY')) {
     throw new Error(`no private key data in PEM block of type ${type}`);
   }
+  if (type === 'DSA PRIVATE KEY') return new DsaKey();
   if (!['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY'].includes(type)) {
-    throw new Error(
-      type === 'DSA PRIVATE KEY'
-        ? 'DSA keys are not supported by chartproof'
-        : `invalid private key type ${type}`,
-    );
+    throw new Error(`invalid private key type ${type}`);
   }
   try {
     return createPrivateKey(text);
@@ -317,7 +326,7 @@ function signerFrom(ca: Certificate): Signer {
   } catch (e) {
     throw new Error(`error parsing certificate: decodedSignerCert.Bytes: ${(e as Error).message}`);
   }
-  let key: KeyObject;
+  let key: AnyKey;
   try {
     key = parsePrivateKeyPEM(ca.key);
   } catch (e) {
@@ -340,12 +349,12 @@ function signerFrom(ca: Certificate): Signer {
   return { key, subject, subjectKeyId };
 }
 
-function makeCert(t: Template, key: KeyObject, signer: Signer | 'self'): Certificate {
+function makeCert(t: Template, key: AnyKey, signer: Signer | 'self'): Certificate {
   const { cert } = createCertificate(t, key, signer);
-  return new Certificate(cert, keyPem(key));
+  return new Certificate(cert, keyPem(key as KeyObject));
 }
 
-function withKey(pemText: string): KeyObject {
+function withKey(pemText: string): AnyKey {
   try {
     return parsePrivateKeyPEM(pemText);
   } catch (e) {
@@ -357,7 +366,7 @@ export function certFuncs(): FuncMap {
   const S = 'string' as const;
   const L = 'slice' as const;
   const CERT = { kind: 'any', name: 'sprig.certificate' } as const;
-  const ca = (cn: string, days: number, key: KeyObject): Certificate => {
+  const ca = (cn: string, days: number, key: AnyKey): Certificate => {
     const t = baseTemplate(cn, null, null, days);
     t.isCA = true;
     return makeCert(t, key, 'self');

@@ -10,13 +10,16 @@ import { parseGoInt } from './util.js';
 
 const NS_PER_S = 1_000_000_000n;
 
-interface Zone {
-  /** IANA name, 'UTC' or 'Local'. */
+export interface Zone {
+  /** IANA name, 'UTC' or 'Local' (or the name of a fixed zone). */
   name: string;
+  /** A fixed zone (time.FixedZone): seconds east of UTC; `name` may be "". */
+  fixed?: number;
 }
 
 /** Offset (seconds east of UTC) and abbreviation of a zone at an instant. */
 function zoneAt(zone: Zone, epochMs: number): { offset: number; abbr: string } {
+  if (zone.fixed !== undefined) return { offset: zone.fixed, abbr: zone.name };
   if (zone.name === 'UTC') return { offset: 0, abbr: 'UTC' };
   const tz = zone.name === 'Local' ? undefined : zone.name;
   const d = new Date(epochMs);
@@ -352,7 +355,8 @@ export function formatTime(t: GoTime, layout: string): string {
         out += LONG_DAY[c.wday]!.slice(0, 3);
         break;
       case 'MST':
-        out += c.abbr;
+        // A zone without a name prints its offset (-0700 form), as Go does.
+        out += c.abbr !== '' ? c.abbr : formatZone('-0700', c.offset);
         break;
       case '01':
         out += pad(c.month, 2);

@@ -13,6 +13,8 @@ import { numericFuncs } from './numeric.js';
 import { regexFuncs } from './regex.js';
 import { semverFuncs } from './semver.js';
 import { stringFuncs } from './strings.js';
+import { toToml } from './toml.js';
+import { fromToml } from './toml-parse.js';
 import { sprigJsonFuncs, yamlJsonFuncs } from './yaml.js';
 
 /** Helm's error markers around `required`/`fail` messages (pkg/engine warnWrap). */
@@ -60,11 +62,7 @@ export function helmFuncs(): FuncMap {
     }),
     lookup: goFunc(['string', 'string', 'string', 'string'], (): GoMap => newGoMap()),
     getHostByName: goFunc(['string'], () => ''),
-    toToml: goFunc(['any'], () => {
-      throw new Error("toToml is not supported by chartproof's renderer");
-    }),
-    fromToml: goFunc(['string'], () => {
-      throw new Error("fromToml is not supported by chartproof's renderer");
-    }),
+    toToml: goFunc(['any'], ([v]) => toToml(v!)),
+    fromToml: goFunc(['string'], ([s]) => fromToml(s as string)),
   };
 }

@@ -15,6 +15,8 @@ import {
 } from 'node:crypto';
 import { type FuncMap, type GoMap, type GoValue, goFunc, mapSet, newGoMap, utf8 } from '../template/value.js';
 import { checkStringSize, fromUtf8, num, reflectKind } from './util.js';
+import { sprigBcrypt } from './bcrypt.js';
+import { generateDsaPem } from './dsa.js';
 import { goBase64Decode } from './strings.js';
 
 const S = 'string' as const;
@@ -379,20 +381,11 @@ function genPrivateKey(typ: string): string {
     case 'ed25519':
       return generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
     case 'dsa':
-      throw new Error('genPrivateKey "dsa" is not supported by chartproof');
+      return generateDsaPem();
     default:
       return `Unknown type ${typ}`;
   }
 }
-
-const notSupported = (name: string) =>
-  goFunc(
-    [],
-    () => {
-      throw new Error(`${name} is not supported by chartproof's renderer`);
-    },
-    'any',
-  );
 
 export function miscFuncs(): FuncMap {
   const hash = (alg: string) =>
@@ -437,10 +430,10 @@ export function miscFuncs(): FuncMap {
     encryptAES: goFunc([S, S], ([p, t]) => encryptAES(p as string, t as string)),
     decryptAES: goFunc([S, S], ([p, c]) => decryptAES(p as string, c as string)),
     genPrivateKey: goFunc([S], ([t]) => genPrivateKey(t as string)),
-    bcrypt: notSupported('bcrypt'),
-    htpasswd: goFunc([S, S], ([user]) => {
+    bcrypt: goFunc([S], ([s]) => sprigBcrypt(s as string)),
+    htpasswd: goFunc([S, S], ([user, pw]) => {
       if ((user as string).includes(':')) return `invalid username: ${user as string}`;
-      throw new Error("htpasswd (bcrypt) is not supported by chartproof's renderer");
+      return `${user as string}:${sprigBcrypt(pw as string)}`;
     }),
     // Helm (without --enable-dns) replaces getHostByName with a function returning "".
     getHostByName: goFunc([S], () => ''),

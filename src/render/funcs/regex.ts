@@ -19,7 +19,7 @@ interface Compiled {
 }
 
 /** regexp.Compile: throws Go's error text on a bad pattern. */
-export function compileRegexp(pattern: string): Compiled {
+export function compileUncached(pattern: string): Compiled {
   if (pattern.length > 1 << 20) throw new Error('error parsing regexp: expression too large');
   try {
     const r = RE2JS.compile(pattern);
@@ -28,15 +28,6 @@ export function compileRegexp(pattern: string): Compiled {
     return { re, names, ngroups: r.groupCount(), expr: pattern };
   } catch (e) {
     throw new Error((e as Error).message);
-  }
-}
-
-function mustCompile(pattern: string): Compiled {
-  try {
-    return compileRegexp(pattern);
-  } catch (e) {
-    // regexp.MustCompile panics with this text.
-    throw new Error(`regexp: Compile(${goQuoteForPanic(pattern)}): ${(e as Error).message}`);
   }
 }
 
@@ -51,10 +42,6 @@ function findAll(c: Compiled, b: Uint8Array, n: number): number[][] {
   const res = (c.re.findAllUTF8SubmatchIndex(b, n < 0 ? b.length + 1 : n) as number[][] | null) ?? [];
   checkListSize(res.length, 'regexFindAll');
   return res;
-}
-
-function matchString(pattern: string, s: string): boolean {
-  return compileRegexp(pattern).re.matchUTF8(utf8(s));
 }
 
 function findAllString(c: Compiled, s: string, n: number): string[] {
@@ -187,6 +174,24 @@ export function quoteMeta(s: string): string {
 }
 
 export function regexFuncs(): FuncMap {
+  // Compiled patterns, per function table (bounded; templates often reuse a few).
+  const cache = new Map<string, Compiled>();
+  const compileRegexp = (pattern: string): Compiled => {
+    const hit = cache.get(pattern);
+    if (hit) return hit;
+    const c = compileUncached(pattern);
+    if (cache.size >= 256) cache.delete(cache.keys().next().value as string);
+    cache.set(pattern, c);
+    return c;
+  };
+  const mustCompile = (pattern: string): Compiled => {
+    try {
+      return compileRegexp(pattern);
+    } catch (e) {
+      throw new Error(`regexp: Compile(${goQuoteForPanic(pattern)}): ${(e as Error).message}`);
+    }
+  };
+  const matchString = (pattern: string, s: string): boolean => compileRegexp(pattern).re.matchUTF8(utf8(s));
   const guard = <T>(f: () => T, fallback: T): T => {
     try {
       return f();

@@ -240,7 +240,8 @@ export const NIL_DEREF = 'runtime error: invalid memory address or nil pointer d
 
 /** Throws Go's text for a failed type assertion `x.(map[string]interface{})`. */
 export function assertMap(v: GoValue): GoMap {
-  if (isGoMap(v)) return v;
+  // Only the unnamed map type passes: Helm's `.Values` (common.Values) does not.
+  if (isGoMap(v) && goTypeName(v) === 'map[string]interface {}') return v;
   const t = v === null || v === MISSING ? 'nil' : goTypeName(v);
   throw new Error(`interface conversion: interface {} is ${t}, not map[string]interface {}`);
 }

@@ -60,5 +60,7 @@ export function isFatalRenderError(e: unknown): boolean {
  * stack, where compiling one can itself overflow.
  */
 export function isStackOverflow(e: unknown): boolean {
-  return e instanceof RangeError && String(e.message).includes('call stack');
+  if (e instanceof RangeError) return String(e.message).includes('call stack');
+  // A regular expression first compiled near the stack limit fails this way.
+  return e instanceof SyntaxError && String(e.message).includes('Stack overflow');
 }

@@ -109,13 +109,9 @@ export class Execution {
       // Go: reflect.ValueOf(nil) is the invalid value.
       const dot = data === null ? MISSING : data;
       const state = new State(this, set, tree, out, [{ name: '$', value: dot, boxed: false }], 0);
-      try {
-        state.walk(dot, tree.root);
-      } catch (e) {
-        if (isStackOverflow(e))
-          throw new RenderLimitError('maxDepth', 'template nesting exhausted the JavaScript stack');
-        throw e;
-      }
+      // A stack overflow passes through unchanged (building an error object at the edge
+      // of the stack can overflow again); the top-level execute turns it into RENDER_LIMIT.
+      state.walk(dot, tree.root);
       return out.join('');
     } finally {
       this.nesting--;
@@ -171,8 +167,13 @@ function assignable(v: GoValue, p: GoParam): boolean {
       return typeof v === 'number';
     case 'bool':
       return typeof v === 'boolean';
-    case 'map':
-      return isGoMap(v);
+    case 'map': {
+      if (!isGoMap(v)) return false;
+      // A map of another Go map type (`split`'s map[string]string) is not assignable
+      // to map[string]interface{}; named types over it (chartutil.Values) are.
+      const t = typeName(v);
+      return !t.startsWith('map[') || t === 'map[string]interface {}';
+    }
     case 'slice':
       return Array.isArray(v);
     case 'bytes':

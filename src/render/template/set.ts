@@ -5,6 +5,7 @@
 import { ChartproofError } from '../../errors.js';
 import { isEmptyTree, type Tree } from './ast.js';
 import { BUILTINS } from './builtins.js';
+import { isStackOverflow, RenderLimitError } from './errors.js';
 import { Execution } from './exec.js';
 import { DEFAULT_PARSE_LIMITS, type ParseLimits, parseFile } from './parser.js';
 import type { FuncMap, GoValue } from './value.js';
@@ -150,7 +151,13 @@ export class TemplateSet {
       signal: options.signal,
     });
     exec.checkpoint();
-    return exec.executeTemplate(this, name, data === undefined ? MISSING : data);
+    try {
+      return exec.executeTemplate(this, name, data === undefined ? MISSING : data);
+    } catch (e) {
+      if (isStackOverflow(e))
+        throw new RenderLimitError('maxDepth', 'template nesting exhausted the JavaScript stack');
+      throw e;
+    }
   }
 }
 

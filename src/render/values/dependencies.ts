@@ -58,7 +58,7 @@ export function isCompatibleRange(constraint: string, version: string): boolean 
   }
 }
 
-/** Deep-enough copy of a chart tree, values converted to Go values. */
+/** Deep-enough copy of a chart tree, values converted to Go values. @public */
 export function toValuesTree(chart: Chart): ValuesChartTree {
   return {
     ...chart,

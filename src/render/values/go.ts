@@ -60,7 +60,7 @@ export function deepCopy<T extends GoValue>(v: T, depth = 0): T {
   return v;
 }
 
-/** Converts untrusted plain JS data (e.g. `Chart.values` from the loader) into Go values. */
+/** Converts untrusted plain JS data (e.g. `Chart.values` from the loader) into Go values. @public */
 export function toGoValue(v: unknown, depth = 0): GoValue {
   if (depth > MAX_VALUE_DEPTH) throw depthError();
   if (v === null || v === undefined) return null;

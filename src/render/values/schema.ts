@@ -137,6 +137,20 @@ function fromDraft4(node: unknown, depth = 0): unknown {
   return out;
 }
 
+/** `$ref` targets using the `urn:` scheme (without fragment). */
+function urnRefs(node: unknown, out = new Set<string>(), depth = 0): Set<string> {
+  if (depth > DEFAULT_MAX_SCHEMA_DEPTH * 2 || typeof node !== 'object' || node === null) return out;
+  if (Array.isArray(node)) {
+    for (const n of node) urnRefs(n, out, depth + 1);
+    return out;
+  }
+  for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
+    if (k === '$ref' && typeof v === 'string' && v.startsWith('urn:')) out.add(v.split('#')[0] as string);
+    else urnRefs(v, out, depth + 1);
+  }
+  return out;
+}
+
 /** Go values → JSON-shaped data for ajv (int64 → number). */
 function toJsonData(v: GoValue, depth = 0): unknown {
   if (depth > 2000) return null;
@@ -205,6 +219,9 @@ export function validateAgainstSingleSchema(
       ajv.addFormat(name, { type: 'string', validate: (x: string) => check(x) === undefined });
     }
   }
+  // Helm resolves `urn:` references through an SDK hook and otherwise, with a warning,
+  // to the permissive schema `true`; chartproof has no hook, so every URN is `true`.
+  for (const urn of urnRefs(root)) ajv.addSchema({ $id: urn }, urn);
   let validate: ReturnType<Ajv['compile']>;
   try {
     validate = ajv.compile(root as object);

@@ -111,7 +111,7 @@ class Scanner {
 
 type ValueReader = (runes: string) => GoValue;
 
-/** Helm's `typedVal`: true/false/null (any case), int64 (bigint), else the string. */
+/** Helm's `typedVal`: true/false/null (any case), int64 (bigint), else the string. @public */
 export function typedVal(val: string, forceString: boolean): GoValue {
   if (forceString) return val;
   const lower = val.toLowerCase();

@@ -13,11 +13,11 @@ import {
   isSeq,
   type Node,
   type Pair,
-  parseAllDocuments,
   type Scalar,
 } from 'yaml';
 import { goKeyToString, resolveGoScalar } from '../../chart/go-scalar.js';
 import { ChartproofError } from '../../errors.js';
+import { parseAllYamlDocumentsBounded } from '../../internal/bounded-parse.js';
 import type { GoValue } from '../template/value.js';
 import { fail, getKey, isTable, MAX_VALUE_DEPTH, newMap, setKey, type Values } from './go.js';
 
@@ -81,6 +81,7 @@ export function parseValuesYaml(text: string, name?: string, limits: ValuesYamlL
 /**
  * k8s.io/apimachinery `YAMLReader.Read`: splits on lines starting with `---` (only
  * spaces or a comment may follow); empty documents are dropped.
+ * @public
  */
 export function splitYamlDocuments(text: string): string[] {
   const out: string[] = [];
@@ -106,7 +107,7 @@ export function splitYamlDocuments(text: string): string[] {
   return out;
 }
 
-/** `loader.MergeMaps`: b over a, maps merged recursively (new maps, inputs untouched). */
+/** `loader.MergeMaps`: b over a, maps merged recursively (new maps, inputs untouched). @public */
 export function mergeMaps(a: Values, b: Values): Values {
   const out = newMap();
   for (const k of Object.keys(a)) setKey(out, k, a[k] as GoValue);
@@ -130,7 +131,12 @@ const YAML_OPTIONS = {
 
 /** One document through go-yaml v2 + sigs.k8s.io/yaml into `map[string]interface{}`. */
 function unmarshalDocument(chunk: string, limits: ValuesYamlLimits): Values {
-  const docs = parseAllDocuments(chunk, YAML_OPTIONS);
+  // Nesting is bounded before parsing (the scan may count up to twice the real depth).
+  const depth = limits.maxDepth ?? MAX_VALUE_DEPTH;
+  const docs = parseAllYamlDocumentsBounded(chunk, YAML_OPTIONS, {
+    what: 'values document',
+    maxDepth: 2 * depth + 2,
+  });
   const list = (Array.isArray(docs) ? docs : [docs]) as Document.Parsed[];
   const doc = list[0];
   if (doc === undefined) return newMap();

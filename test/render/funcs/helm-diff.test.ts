@@ -15,6 +15,26 @@ import { callError, render } from './helpers.js';
 
 const HAVE_HELM = helmAvailable('template functions vs helm');
 
+/** A Go interpreted string literal for `s` (JSON escapes are valid Go escapes here). */
+const goStr = (s: string): string => JSON.stringify(s);
+
+const TOML_DOCS = [
+  'a = 1\nb = "x\\ty"\nc = 1.5\nd = true\ne = [1, 2.0, "s"]\n[t]\nk = 0xff\nl = 1_000\n[t.u]\nm = -0.0\n[[arr]]\nx = 1\n[[arr]]\nx = 2',
+  "s1 = 'lit\\n'\ns2 = \"\"\"\nmulti\\\n   line\"\"\"\ns3 = '''\nraw'''\nin = {a = 1, b.c = 2}\nf = [inf, -inf, nan, 1e3, 6.26e-34]\no = 0o17\nbi = 0b101",
+  'a.b.c = 1\na.d = 2\n"quoted key" = 3\n[x.y]\nz = 4\n[x]\nw = 5',
+  '# comment\narr = [\n  1, # one\n  2,\n]\nstr = "\\u00e9\\U0001F600"',
+];
+const TOML_DATES =
+  'd1 = 1979-05-27T07:32:00Z\nd2 = 1979-05-27T00:32:00.999-07:00\nd3 = 1979-05-27T07:32:00\nd4 = 1979-05-27\nd5 = 07:32:00\nd6 = 1979-05-27 07:32:00Z';
+const TOML_BAD = ['a = ', 'a = 1\na = 2', '[t]\n[t]', 'x = "unterminated', 'a = 01', 'a = 1 b = 2'];
+
+const TOML_EXPRESSIONS = [
+  ...TOML_DOCS.map((d) => `{{ fromToml ${goStr(d)} | toJson }} {{ fromToml ${goStr(d)} }}`),
+  `{{ $t := fromToml ${goStr(TOML_DATES)} }}{{ $t.d1 }}|{{ $t.d2 }}|{{ $t.d3 }}|{{ $t.d4 }}|{{ $t.d5 }}|{{ $t.d6 }}|{{ typeOf $t.d1 }}`,
+  TOML_BAD.map((d) => `{{ hasKey (fromToml ${goStr(d)}) "Error" }}`).join(' '),
+  '{{ fromToml "" }}',
+];
+
 // One expression per line; no random/time functions.
 export const EXPRESSIONS = [
   '{{ trunc 3 "abcdef" }}',
@@ -115,6 +135,10 @@ export const EXPRESSIONS = [
   '{{ typeOf (splitList "," "a") }} {{ typeOf (until 2) }} {{ typeOf (split "," "a") }} {{ typeOf (chunk 1 (list 1)) }} {{ typeOf (keys (dict)) }} {{ typeOf (regexFindAll "a" "a" -1) }} {{ typeOf (sortAlpha (list)) }} {{ typeOf (toStrings (list)) }}',
   '{{ typeOf (rest (list 1)) }} {{ typeOf (slice (splitList "," "a,b") 1) }} {{ deepEqual (splitList "," "a") (list "a") }} {{ deepEqual (splitList "," "a") (splitList "," "a") }} {{ typeOf (regexSplit "," "a" -1) }} {{ typeOf (splitn "," 0 "a") }}',
   '{{ toYaml (genCA "x" 1 | typeOf) }} {{ kindOf (genCA "x" 1) }}',
+  '{{ toToml (dict "a" 1 "i" 2.5 "b" (dict "c" "x\\"y" "d" (dict "e" true)) "f" (list (dict "g" 1) (dict "g" 2)) "h" (list 1 "a" (dict "k" 1 "s" (dict "z" 1))) "n" nil "q k" "v" "t" (toDate "2006-01-02" "2020-01-01") "x" 1e21 "y" (float64 "NaN")) }}',
+  '{{ toToml "s" }} {{ toToml 1 }} {{ toToml (list 1 2) }} {{ toToml (list (dict "a" 1)) }} {{ toToml (list nil) }} {{ toToml (dict) | quote }}',
+  '{{ toToml (dict "a" (dict) "b" (list) "c" (dict "" 1 "é" 2)) }}',
+  ...TOML_EXPRESSIONS,
   '{{ semverCompare ">=1.0.0-0 <2.0.0" "1.5.0-beta" }} {{ semverCompare ">=1.0.0 <2.0.0-0" "1.5.0-beta" }} {{ semverCompare "!=1.2.3" "1.2.4-beta" }} {{ semverCompare ">1.0.0-alpha || >2" "1.5.0-beta" }} {{ semverCompare ">2 || >1.0.0-alpha" "3.0.0-rc.1" }}',
   '{{ $v := semver "1.2.3-rc.1" }}{{ $v.IncPatch }} {{ $v.IncMinor }} {{ $v.IncMajor }} {{ $v.Original }} {{ ($v.Compare (semver "1.2.3")) }} {{ $v.LessThan (semver "1.2.3") }}',
   '{{ htpasswd "a:b" "x" }} {{ genPrivateKey "foo" }} {{ encryptAES "secret" "" | quote }} {{ decryptAES "secret" (encryptAES "secret" "hello") }}',

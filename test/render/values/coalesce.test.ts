@@ -132,7 +132,24 @@ const SYNTHETIC: Record<string, Record<string, string>> = {
   },
 };
 
+SYNTHETIC.nested = {
+  'Chart.yaml':
+    'apiVersion: v2\nname: top\nversion: 1.0.0\ndependencies:\n- {name: mid, version: "~0.1", repository: ""}\n- {name: mid, version: "~0.1", repository: "", alias: m2, condition: m2.on}\n',
+  'values.yaml':
+    'mid: {leaf: {enabled: false}}\nm2: {on: true, leaf: {v: m2}}\nglobal: {shared: top}\ntags: {tt: true}\n',
+  'charts/mid/Chart.yaml':
+    'apiVersion: v2\nname: mid\nversion: 0.1.5\ndependencies:\n- {name: leaf, version: "0.1.0", repository: "", condition: leaf.enabled, tags: [tt], import-values: [{child: data, parent: fromleaf}]}\n',
+  'charts/mid/values.yaml': 'midval: 1\nleaf: {enabled: true, v: mid}\n',
+  'charts/mid/charts/leaf/Chart.yaml': 'apiVersion: v2\nname: leaf\nversion: 0.1.0\n',
+  'charts/mid/charts/leaf/values.yaml': 'data: {d: 1}\nv: leaf\nglobal: {shared: leaf, own: 1}\n',
+};
+
 const SYNTHETIC_FLAGS: Record<string, UserFlags[]> = {
+  nested: [
+    {},
+    { set: ['m2.leaf.enabled=false', 'mid.leaf.enabled=true'] },
+    { set: ['tags.tt=false', 'm2.on=false'] },
+  ],
   aliases: [
     {},
     { set: ['second.enabled=false', 'tags.t2=true'] },

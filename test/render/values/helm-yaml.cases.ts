@@ -200,4 +200,14 @@ export const YAML_CASES: YamlOracleCase[] = [
     json: '{"a":511,"b":8,"c":12.5,"d":0.5,"e":0.5,"f":-50}',
     types: 'a=float64;b=float64;c=float64;d=float64;e=float64;f=float64;',
   },
+  {
+    text: '﻿a: 1\r\nb: yes\r\n---\r\nc: 2\r\n',
+    json: '{"a":1,"b":true,"c":2}',
+    types: 'a=float64;b=bool;c=float64;',
+  },
+  {
+    text: 'a: !!timestamp 2001-01-01\nb: !!null ""\nc: !!bool "yes"\nd: !!int 0x1F\n',
+    json: '{"a":"2001-01-01","b":null,"c":true,"d":31}',
+    types: 'a=string;b=<nil>;c=bool;d=float64;',
+  },
 ];

@@ -2,12 +2,16 @@
  * The values half of `helm template` against the helm-v4.1.4-realworld corpus: every
  * case's flags and values files go through mergeUserValues + prepareRender; error
  * cases that fail before rendering (schema, kubeVersion) must fail with Helm's exact
- * text, the others must pass; the capabilities probe's lists must match.
+ * text, the others must pass (the capabilities probe's lists must match), and rendered
+ * with the engine the output must equal Helm's byte for byte.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadChartDirectory } from '../../../src/chart/package.js';
+import { renderTemplates } from '../../../src/render/engine.js';
+import { helmFuncs } from '../../../src/render/funcs/index.js';
+import { formatTemplateOutput, sortManifests } from '../../../src/render/manifests.js';
 import {
   defaultCapabilities,
   HELM_DEFAULT_API_VERSIONS,
@@ -141,6 +145,30 @@ describe.skipIf(!have)('helm-v4.1.4-realworld: values phase', () => {
     }
     const prepared = run();
     expect(prepared.chart.metadata.name).toBe(chart.metadata.name);
+    if (c.expected.endsWith('.yaml')) {
+      // With the engine: the whole `helm template` output must be byte-identical.
+      const rendered = renderTemplates(prepared.chart, prepared.values, { funcs: helmFuncs() });
+      const files = new Map([...rendered].filter(([k]) => !k.endsWith('/NOTES.txt')));
+      const showOnly: string[] = [];
+      c.flags.forEach((f, i) => {
+        if (f === '--show-only') showOnly.push(c.flags[i + 1] as string);
+      });
+      const crds = c.flags.includes('--include-crds')
+        ? chart.files
+            .filter((f) => f.name.startsWith('crds/'))
+            .map((f) => ({
+              path: `${chart.metadata.name}/${f.name}`,
+              content: new TextDecoder().decode(f.data),
+            }))
+        : [];
+      const out = formatTemplateOutput(sortManifests(files), {
+        crds,
+        showOnly,
+        skipTests: c.flags.includes('--skip-tests'),
+        noHooks: c.flags.includes('--no-hooks'),
+      });
+      expect(out).toBe(expected);
+    }
     if (c.id.startsWith('capabilities-probe')) {
       const listed = /apiVersions: \|\n((?: {4}- .*\n)+)/.exec(expected)?.[1] ?? '';
       const want = listed

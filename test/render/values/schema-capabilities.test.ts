@@ -270,6 +270,10 @@ describe('validateAgainstSingleSchema', () => {
     const out = validateAgainstSingleSchema({} as Values, schema);
     expect(out).toMatch(/never fetches/);
   });
+  it('unresolved urn: references are permissive, as in Helm', () => {
+    const schema = enc.encode('{"type":"object","properties":{"a":{"$ref":"urn:example:thing"}}}');
+    expect(validateAgainstSingleSchema({ a: 'x' } as unknown as Values, schema)).toBeUndefined();
+  });
   it('bounds schema size and depth', () => {
     expect(() => validateAgainstSingleSchema({} as Values, enc.encode('{}'), { maxSchemaBytes: 1 })).toThrow(
       ChartproofError,
