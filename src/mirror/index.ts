@@ -55,3 +55,4 @@ export { AIRGAP_MANIFEST_FILE, exportMirror } from './airgap.js';
 export { importMirror } from './airgap-import.js';
 export type { DriftItem, DriftReport, DriftStatus } from './drift.js';
 export { detectDrift, driftSummaryLine } from './drift.js';
+export { type RenderingScannerOptions, renderingScanner } from './rendered-scanner.js';

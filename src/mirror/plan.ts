@@ -19,6 +19,7 @@ import type { Repository } from '../oci/repository.js';
 import type { ReadOnlyTarget } from '../oci/target.js';
 import type { VerificationPolicy } from '../verify/policy.js';
 import { MirrorRunCache } from './run-cache.js';
+import { renderingScanner } from './rendered-scanner.js';
 import { builtinScanner, type Finding, runScanners, type Scanner } from './scan.js';
 import { type MirrorChart, type MirrorSpec, targetRepository } from './spec.js';
 
@@ -188,7 +189,16 @@ async function scan(
   options: MirrorOptions,
 ): Promise<boolean> {
   const chart = await loadChartArchive(archive, options.signal ? { signal: options.signal } : {});
-  const builtin = builtinScanner(spec.scan?.allowedImages ? { allowedImages: spec.scan.allowedImages } : {});
+  const allowed = spec.scan?.allowedImages ? { allowedImages: spec.scan.allowedImages } : {};
+  const chartSpec = spec.charts.find((c) => c.name === item.name);
+  const builtin =
+    spec.scan?.render === false
+      ? builtinScanner(allowed)
+      : renderingScanner({
+          ...allowed,
+          ...(chartSpec?.values ? { values: chartSpec.values } : {}),
+          ...(spec.scan?.kubeVersion !== undefined ? { kubeVersion: spec.scan.kubeVersion } : {}),
+        });
   const policy: {
     block?: NonNullable<MirrorSpec['scan']>['block'];
     warn?: NonNullable<MirrorSpec['scan']>['warn'];

@@ -58,6 +58,11 @@ export interface MirrorChart {
   plainHttp?: boolean;
   /** Source transport: extra CA (PEM file). */
   caFile?: string;
+  /**
+   * Values the chart is rendered with for scanning, in addition to its defaults (the
+   * values you will install with): findings of both renders are reported.
+   */
+  values?: Record<string, unknown>;
 }
 
 /** Internal signing after the copy. @public */
@@ -76,6 +81,14 @@ export interface MirrorScan {
   warn?: Severity;
   /** Allowed image prefixes or globs for the `image-not-allowed` rule. */
   allowedImages?: string[];
+  /**
+   * Render each chart (as `helm template` would) and evaluate the rules on the rendered
+   * objects; the text heuristics remain for what rendering cannot see and as the
+   * fallback when a chart cannot be rendered. Default true.
+   */
+  render?: boolean;
+  /** `--kube-version` for those renders, e.g. `1.31.0`. Default: Helm v4.1.4's. */
+  kubeVersion?: string;
 }
 
 /** A mirror spec. @public */
@@ -198,7 +211,7 @@ function parseVerify(v: unknown, path: string): MirrorVerify {
 function parseChart(v: unknown, i: number): MirrorChart {
   const path = `charts[${i}]`;
   if (!isObj(v)) throw bad(path, 'must be a mapping');
-  known(v, ['name', 'source', 'repo', 'chart', 'versions', 'verify', 'plainHttp', 'caFile'], path);
+  known(v, ['name', 'source', 'repo', 'chart', 'versions', 'verify', 'plainHttp', 'caFile', 'values'], path);
   const name = str(v, 'name', path, true)!;
   if (!/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/.test(name))
     throw bad(`${path}.name`, `${JSON.stringify(name)} is not a valid repository name component`);
@@ -226,6 +239,10 @@ function parseChart(v: unknown, i: number): MirrorChart {
     throw bad(`${path}.chart`, 'applies to repo sources only');
   const plainHttp = bool(v, 'plainHttp', path);
   if (plainHttp !== undefined) c.plainHttp = plainHttp;
+  if (v.values !== undefined && v.values !== null) {
+    if (!isObj(v.values)) throw bad(`${path}.values`, 'must be a mapping');
+    c.values = v.values;
+  }
   if (v.verify !== undefined && v.verify !== null) c.verify = parseVerify(v.verify, `${path}.verify`);
   if (
     c.verify?.keyring !== undefined &&
@@ -262,7 +279,7 @@ export function parseMirrorSpec(value: unknown, options: { baseDir?: string } = 
   }
   if (value.scan !== undefined && value.scan !== null) {
     if (!isObj(value.scan)) throw bad('scan', 'must be a mapping');
-    known(value.scan, ['block', 'warn', 'allowedImages'], 'scan');
+    known(value.scan, ['block', 'warn', 'allowedImages', 'render', 'kubeVersion'], 'scan');
     const scan: MirrorScan = {};
     const block = severity(value.scan, 'block', 'scan');
     if (block) scan.block = block;
@@ -273,6 +290,14 @@ export function parseMirrorSpec(value: unknown, options: { baseDir?: string } = 
       if (!Array.isArray(allowed) || allowed.some((a) => typeof a !== 'string'))
         throw bad('scan.allowedImages', 'must be a list of strings');
       scan.allowedImages = allowed as string[];
+    }
+    const render = bool(value.scan, 'render', 'scan');
+    if (render !== undefined) scan.render = render;
+    const kube = value.scan.kubeVersion;
+    if (kube !== undefined && kube !== null) {
+      if (typeof kube !== 'string' && typeof kube !== 'number')
+        throw bad('scan.kubeVersion', 'must be a string');
+      scan.kubeVersion = String(kube);
     }
     spec.scan = scan;
   }

@@ -185,16 +185,23 @@ const METADATA_FIELDS = [
   'dependencies',
 ] as const;
 
-/** JSON with empty values dropped and object keys sorted (Go's omitempty vs YAML). */
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
+/**
+ * JSON with object keys sorted; `loose` also drops empty values (metadata: Go's
+ * `omitempty` drops them from the release, YAML may spell them out). Values are
+ * compared strictly: `enabled: false` is not the same as no `enabled`.
+ */
+function canonical(v: unknown, loose: boolean): unknown {
+  if (Array.isArray(v)) return v.map((x) => canonical(x, loose));
   if (isObj(v)) {
     const out: Obj = {};
     for (const k of Object.keys(v).sort()) {
-      const x = canonical(v[k]);
-      if (x === undefined || x === null || x === '' || x === false) continue;
-      if (Array.isArray(x) && x.length === 0) continue;
-      if (isObj(x) && Object.keys(x).length === 0) continue;
+      const x = canonical(v[k], loose);
+      if (x === undefined) continue;
+      if (loose) {
+        if (x === null || x === '' || x === false) continue;
+        if (Array.isArray(x) && x.length === 0) continue;
+        if (isObj(x) && Object.keys(x).length === 0) continue;
+      }
       out[k] = x;
     }
     return out;
@@ -202,11 +209,12 @@ function canonical(v: unknown): unknown {
   return v;
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+const same = (a: unknown, b: unknown, loose = true) =>
+  JSON.stringify(canonical(a, loose) ?? null) === JSON.stringify(canonical(b, loose) ?? null);
 
-/** First paths where two JSON values differ (bounded). */
+/** First paths where two values differ (strictly; bounded). */
 function diffPaths(a: unknown, b: unknown, path: string, out: string[]): void {
-  if (out.length >= 5 || same(a, b)) return;
+  if (out.length >= 5 || same(a, b, false)) return;
   if (isObj(a) && isObj(b)) {
     for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort())
       diffPaths(a[k], b[k], `${path}.${k}`, out);
@@ -322,7 +330,7 @@ async function reviewRelease(
       if (
         same(before.chart.metadata, release.chart.metadata) &&
         compareReleaseChart(release, chartOf(before)).length === 0 &&
-        same(before.config, release.config) &&
+        same(before.config, release.config, false) &&
         before.manifest === release.manifest
       )
         return {

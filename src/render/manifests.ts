@@ -8,8 +8,8 @@
  * `pkg/cmd/template.go`). Helm ≥ 4.2 changed the document splitting (trailing blank
  * lines kept); chartproof follows 4.1.4.
  */
-import { parseDocument } from 'yaml';
 import { ChartproofError } from '../errors.js';
+import { isDepthLimitError, parseYamlDocumentBounded } from '../internal/bounded-parse.js';
 
 /** Helm's install order of kinds; unknown kinds follow, alphabetically. @public */
 export const INSTALL_ORDER: readonly string[] = [
@@ -168,10 +168,11 @@ export function splitManifests(text: string): string[] {
 function headOf(path: string, doc: string): ManifestHead {
   let value: unknown;
   try {
-    const d = parseDocument(doc, { uniqueKeys: false, prettyErrors: false });
+    const d = parseYamlDocumentBounded(doc, { uniqueKeys: false, prettyErrors: false }, { what: path });
     if (d.errors.length > 0) throw d.errors[0];
     value = d.toJS({ maxAliasCount: 100 });
   } catch (err) {
+    if (isDepthLimitError(err)) throw err;
     throw new ChartproofError(
       'TEMPLATE_OUTPUT_INVALID',
       `YAML parse error on ${path}: error converting YAML to JSON: ${goYamlMessage(doc, err)}`,

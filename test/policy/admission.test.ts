@@ -78,6 +78,15 @@ function reviewOf(object: Json, extra: Json = {}): Json {
   };
 }
 
+// Key generation (scrypt) dominates these tests: one trusted and one untrusted key per file.
+let keyPairs:
+  | Promise<[Awaited<ReturnType<typeof generateKeyPair>>, Awaited<ReturnType<typeof generateKeyPair>>]>
+  | undefined;
+const testKeys = () => {
+  keyPairs ??= Promise.all([generateKeyPair({ password: '' }), generateKeyPair({ password: '' })]);
+  return keyPairs;
+};
+
 async function setup(trustExtra: Json = {}, files: Record<string, string> = CHART_FILES) {
   const registry = new MemoryRegistry();
   let requests = 0;
@@ -102,7 +111,7 @@ async function setup(trustExtra: Json = {}, files: Record<string, string> = CHAR
   );
   const repo = client.repository('registry.test/charts/app');
   const subject = await repo.resolve('1.0.0');
-  const keys = await generateKeyPair({ password: '' });
+  const [keys] = await testKeys();
   const signer = await keyFileSigner(keys.privateKeyPem, '');
   const trust: TrustConfig = parseTrustConfig({
     registries: ['registry.test'],
@@ -162,7 +171,7 @@ describe('reviewAdmission: Helm release Secrets', () => {
     expect(missing.response.status?.message).toBe(
       'chartproof: chart oci://registry.test/charts/other:2.0.0 is not in the internal registry',
     );
-    const other = await keyFileSigner((await generateKeyPair({ password: '' })).privateKeyPem, '');
+    const other = await keyFileSigner((await testKeys())[1].privateKeyPem, '');
     await signBundle(s.repo, s.subject, other);
     const wrongKey = await reviewAdmission(reviewOf(secretOf(releaseJson())), s.options);
     expect(wrongKey.response.allowed).toBe(false);
@@ -188,6 +197,11 @@ describe('reviewAdmission: Helm release Secrets', () => {
     expect(msg).toContain('values.yaml differs from the signed chart at .image.repository');
     expect(msg).toContain('template templates/cm.yaml differs from the signed chart');
     expect(msg).toContain('file extra.txt is not in the signed chart');
+    // values are compared strictly: an added `false` is a difference
+    const added = releaseJson();
+    added.chart.values.debug = false;
+    const addedOut = await reviewAdmission(reviewOf(secretOf(added)), s.options);
+    expect(addedOut.response.status?.message).toContain('values.yaml differs from the signed chart at .debug');
     // user values (config) are not the chart's: they may differ freely
     const configured = releaseJson();
     configured.config = { anything: true };
@@ -371,7 +385,7 @@ describe.skipIf(!haveVectors)('reviewAdmission on the shared vectors', () => {
     const archive = await makeChartArchive('nginx', '9.5.13', files);
     await pushChart(client, archive, decoded.chart.metadata, 'oci://registry.test/charts');
     const repo = client.repository('registry.test/charts/nginx');
-    const keys = await generateKeyPair({ password: '' });
+    const [keys] = await testKeys();
     await signLegacy(repo, await repo.resolve('9.5.13'), await keyFileSigner(keys.privateKeyPem, ''));
     const trust = parseTrustConfig({
       registries: ['registry.test'],

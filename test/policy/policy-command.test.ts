@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { POLICY_COMMAND } from '../../src/cli/policy-command.js';
 import { exitCodeFor } from '../../src/cli/io.js';
+import { run } from '../../src/cli/main.js';
+import { captureIo } from '../helpers/cli-io.js';
 import { commandContext } from '../helpers/cli-io.js';
 
 async function config(format = 'legacy'): Promise<string> {
@@ -58,5 +60,18 @@ describe('chartproof policy kyverno', () => {
     const e = await POLICY_COMMAND.run.call(POLICY_COMMAND, c.c).catch((x: unknown) => x);
     expect(String((e as Error).message)).toMatch(/t\.yaml: verify: needs at least one key/);
     expect(exitCodeFor(e)).toBe(2);
+  });
+
+  it('runs through the CLI entry point: chartproof policy kyverno --config F --kind ClusterPolicy', async () => {
+    const cap = captureIo();
+    const code = await run(
+      ['policy', 'kyverno', '--config', await config(), '--kind', 'ClusterPolicy'],
+      cap.io,
+    );
+    expect(code).toBe(0);
+    expect(cap.out()).toMatch(/^apiVersion: kyverno\.io\/v1\nkind: ClusterPolicy\n/);
+    const bad = captureIo();
+    expect(await run(['policy', 'kyverno', '--config', '/nonexistent/trust.yaml'], bad.io)).toBe(2);
+    expect(bad.err()).toMatch(/trust\.yaml/);
   });
 });

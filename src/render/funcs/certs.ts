@@ -16,6 +16,7 @@ import {
   X509Certificate,
 } from 'node:crypto';
 import { isIP } from 'node:net';
+import { sprint } from '../template/fmt.js';
 import { type FuncMap, GoStruct, type GoValue, goFunc } from '../template/value.js';
 import { goBase64Decode } from './strings.js';
 import { fromUtf8, goTypeName, num } from './util.js';
@@ -159,8 +160,8 @@ function strings(list: GoValue, what: 'ip' | 'dns'): string[] {
     if (typeof x !== 'string') {
       throw new Error(
         what === 'ip'
-          ? `error parsing ip: ${String(x)} is not a string`
-          : `error processing alternate dns name: ${String(x)} is not a string`,
+          ? `error parsing ip: ${sprint([x])} is not a string`
+          : `error processing alternate dns name: ${sprint([x])} is not a string`,
       );
     }
     return x;
@@ -191,7 +192,9 @@ function createCertificate(
 ): { cert: string; skid?: Uint8Array } {
   const signingKey0 = signer === 'self' ? subjectKey0 : signer.key;
   if (signingKey0 instanceof DsaKey) {
-    throw new Error('error creating certificate: x509: certificate private key does not implement crypto.Signer');
+    throw new Error(
+      'error creating certificate: x509: certificate private key does not implement crypto.Signer',
+    );
   }
   if (subjectKey0 instanceof DsaKey) {
     throw new Error('error creating certificate: x509: unsupported public key type: *dsa.PublicKey');

@@ -240,9 +240,10 @@ export const NIL_DEREF = 'runtime error: invalid memory address or nil pointer d
 
 /** Throws Go's text for a failed type assertion `x.(map[string]interface{})`. */
 export function assertMap(v: GoValue): GoMap {
-  // Only the unnamed map type passes: Helm's `.Values` (common.Values) does not.
-  if (isGoMap(v) && goTypeName(v) === 'map[string]interface {}') return v;
-  const t = v === null || v === MISSING ? 'nil' : goTypeName(v);
+  // A named map type (Helm's top-level `.Values` is `common.Values`) fails the
+  // assertion in Go too.
+  if (isGoMap(v) && typeName(v) === 'map[string]interface {}') return v;
+  const t = v === null || v === MISSING ? 'nil' : typeName(v);
   throw new Error(`interface conversion: interface {} is ${t}, not map[string]interface {}`);
 }
 

@@ -5,9 +5,11 @@
  * (YAML → JSON → json.Unmarshal, so every number becomes float64).
  * @internal
  */
-import { type Document, isAlias, isMap, isScalar, isSeq, type Node, parseAllDocuments, Scalar } from 'yaml';
+import { type Document, isAlias, isMap, isScalar, isSeq, type Node, Scalar } from 'yaml';
 import { goKeyToString, resolveGoScalar } from '../../chart/go-scalar.js';
 import { compareYamlKeys, marshalGoYaml } from '../../chart/go-yaml.js';
+import { parseAllYamlDocumentsBounded } from '../../internal/bounded-parse.js';
+import { MAX_VALUE_DEPTH } from '../values/go.js';
 import { RenderLimitError } from '../template/errors.js';
 import { formatFloat } from '../template/fmt.js';
 import { type FuncMap, type GoMap, type GoValue, goFunc, mapSet, newGoMap } from '../template/value.js';
@@ -244,7 +246,12 @@ function yamlDocToGo(doc: Document): GoValue {
 export function goYamlUnmarshal(text: string): GoValue {
   let value: GoValue;
   try {
-    const docs = parseAllDocuments(text, { schema: 'failsafe', uniqueKeys: false });
+    // Nesting bounded before parsing (the scan may count up to twice the real depth).
+    const docs = parseAllYamlDocumentsBounded(
+      text,
+      { schema: 'failsafe', uniqueKeys: false },
+      { what: 'the document', maxDepth: 2 * MAX_VALUE_DEPTH + 2 },
+    );
     const list = Array.isArray(docs) ? docs : [docs];
     const doc = list[0];
     if (!doc) return null;

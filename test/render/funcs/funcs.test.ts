@@ -7,7 +7,8 @@ import { createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ENGINE_BOUND_FUNCS, helmFuncs, sprigFuncs } from '../../../src/render/funcs/index.js';
-import { newGoMap } from '../../../src/render/template/value.js';
+import { withMethods } from '../../../src/render/template/methods.js';
+import { type GoMap, newGoMap } from '../../../src/render/template/value.js';
 import { isChartproofError } from '../../../src/errors.js';
 import { call, render, renderError } from './helpers.js';
 
@@ -122,6 +123,38 @@ describe('random and crypto shapes', () => {
     expect(call('genPrivateKey', 'nope')).toBe('Unknown type nope');
   });
 
+  it("genPrivateKey dsa writes sprig's DSA PRIVATE KEY layout (0, p, q, g, y, x)", () => {
+    const pem = call('genPrivateKey', 'dsa') as string;
+    expect(pem).toMatch(/^-----BEGIN DSA PRIVATE KEY-----\n/);
+    const der = Buffer.from(pem.replace(/-----[A-Z ]+-----|\n/g, ''), 'base64');
+    const ints: bigint[] = [];
+    let i = der[1]! & 0x80 ? 2 + (der[1]! & 0x7f) : 2;
+    while (i < der.length) {
+      let l = der[i + 1]!;
+      let h = 2;
+      if (l & 0x80) {
+        const n = l & 0x7f;
+        l = 0;
+        for (let k = 0; k < n; k++) l = l * 256 + der[i + 2 + k]!;
+        h += n;
+      }
+      ints.push(BigInt(`0x${der.subarray(i + h, i + h + l).toString('hex') || '0'}`));
+      i += h + l;
+    }
+    const [version, p, q, g, y, x] = ints as [bigint, bigint, bigint, bigint, bigint, bigint];
+    expect(ints.length).toBe(6);
+    expect(version).toBe(0n);
+    expect(p.toString(2).length).toBe(2048);
+    expect(q.toString(2).length).toBe(256);
+    let r = 1n;
+    let b = g;
+    for (let e = x; e > 0n; e >>= 1n) {
+      if (e & 1n) r = (r * b) % p;
+      b = (b * b) % p;
+    }
+    expect(r).toBe(y);
+  }, 60_000);
+
   it('genPrivateKey rsa is a 4096-bit PKCS#1 key', () => {
     const rsa = call('genPrivateKey', 'rsa') as string;
     expect(rsa).toMatch(/^-----BEGIN RSA PRIVATE KEY-----\n/);
@@ -164,6 +197,13 @@ describe('Helm specifics', () => {
     expect(renderError('{{ required "need y" "" }}')).toContain('HELM_ERR_STARTneed yHELM_ERR_END');
     expect(render('{{ required "ok" 0 }}')).toBe('0');
     expect(renderError('{{ fail "stop" }}')).toContain('error calling fail: HELM_ERR_STARTstopHELM_ERR_END');
+  });
+  it('rejects named map types in dig like Go (Helm v4 .Values is common.Values)', () => {
+    const values = withMethods(call('dict', 'a', call('dict', 'b', 1n)) as GoMap, 'common.Values', {});
+    expect(renderError('{{ dig "a" "b" "d" . }}', values)).toContain(
+      'error calling dig: interface conversion: interface {} is common.Values, not map[string]interface {}',
+    );
+    expect(render('{{ dig "a" "b" "d" (merge (dict) .) }}', values)).toBe('1');
   });
   it('answers lookup with an empty map and getHostByName with ""', () => {
     expect(render('{{ lookup "v1" "Secret" "ns" "n" | len }}')).toBe('0');

@@ -277,6 +277,12 @@ export const FAILING = [
   '{{ mustToRawJson (float64 "NaN") }}',
   '{{ divf 1 0 }}',
   '{{ addf (float64 "NaN") 1 }}',
+  '{{ genCAWithKey "x" 1 (genPrivateKey "dsa") }}',
+  '{{ $ca := genCA "c" 1 }}{{ genSignedCertWithKey "x" nil nil 1 $ca (genPrivateKey "dsa") }}',
+  '{{ genCAWithKey "x" 1 "junk" }}',
+  '{{ genSelfSignedCert "x" (list 1) nil 1 }}',
+  '{{ genSelfSignedCert "x" (list "300.1.1.1") nil 1 }}',
+  '{{ genSelfSignedCert "x" nil (list 2) 1 }}',
 ];
 
 function helmError(expr: string): string {

@@ -1,0 +1,114 @@
+/**
+ * The mirror's chart scanner: the chart is rendered as `helm template` would render it
+ * (with its defaults, and again with the values the spec gives for it) and the rules of
+ * `chartproof/workloads` run on the rendered objects. The text heuristics of
+ * {@link builtinScanner} keep the rules rendering cannot see (`template-lookup`,
+ * `crd-directory`, `v1-requirements`, `secret-env`) and are the whole answer when a
+ * chart cannot be rendered, which is then reported as a `render-failed` finding.
+ */
+import type { Chart } from '../chart/types.js';
+import { parseManifests } from '../render/parse.js';
+import { renderChart } from '../render/render.js';
+import { evaluateWorkloadRules } from '../workloads/rules.js';
+import { type BuiltinScannerOptions, builtinScanner } from './builtin-scanner.js';
+import { chartLabel, type Finding, type ScanOptions, type Scanner } from './scan.js';
+
+/** Built-in text rules that the rendered rules replace when the chart renders. */
+const REPLACED_BY_RENDERING = new Set([
+  'image-not-allowed',
+  'image-not-pinned',
+  'cluster-scoped-rbac',
+  'cluster-admin-binding',
+  'admission-webhook',
+  'crd-in-templates',
+  'helm-hook',
+  'host-path',
+  'host-namespace',
+  'privileged-container',
+  'init-container',
+]);
+
+/** Options of {@link renderingScanner}. @public */
+export interface RenderingScannerOptions extends BuiltinScannerOptions {
+  /** Values to render with in addition to the chart's defaults (a second render). */
+  values?: Record<string, unknown>;
+  /** `--kube-version` of the renders. */
+  kubeVersion?: string;
+  /** Release name and namespace of the renders (default `release-name`, `default`). */
+  releaseName?: string;
+  namespace?: string;
+  /** Total time each render may take (ms). Default 30 000. */
+  timeoutMs?: number;
+}
+
+function key(f: Finding): string {
+  return JSON.stringify([f.rule, f.file, f.message]);
+}
+
+/**
+ * A {@link Scanner} (named `builtin`, replacing {@link builtinScanner}) that renders
+ * the chart and evaluates the workload rules on the result, keeping the text rules
+ * rendering cannot replace; falls back to the text heuristics alone when rendering fails.
+ * @public
+ */
+export function renderingScanner(options: RenderingScannerOptions = {}): Scanner {
+  const text = builtinScanner(options);
+  return {
+    name: 'builtin',
+    async scan(chart: Chart, scanOptions: ScanOptions = {}): Promise<Finding[]> {
+      const heuristics = await text.scan(chart, scanOptions);
+      const label = chartLabel(chart);
+      const renders: { with: string; values?: Record<string, unknown> }[] = [{ with: 'defaults' }];
+      if (options.values && Object.keys(options.values).length > 0) {
+        renders.push({ with: 'spec values', values: options.values });
+      }
+      const rendered: Finding[] = [];
+      for (const r of renders) {
+        let manifests: ReturnType<typeof parseManifests>;
+        try {
+          const result = renderChart(chart, {
+            releaseName: options.releaseName ?? 'release-name',
+            namespace: options.namespace ?? 'default',
+            ...(options.kubeVersion !== undefined ? { kubeVersion: options.kubeVersion } : {}),
+            ...(r.values
+              ? { values: { valueFiles: [{ name: 'mirror spec values', text: JSON.stringify(r.values) }] } }
+              : {}),
+            includeCrds: true,
+            timeoutMs: options.timeoutMs ?? 30_000,
+            ...(scanOptions.signal ? { signal: scanOptions.signal } : {}),
+          });
+          manifests = parseManifests(result.text, { origin: 'remote' });
+        } catch (e) {
+          scanOptions.signal?.throwIfAborted();
+          const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
+          return [
+            ...heuristics,
+            {
+              rule: 'render-failed',
+              severity: 'info',
+              message: `the chart could not be rendered with its ${r.with} (${message}); findings come from the text heuristics only`,
+              chart: label,
+            },
+          ];
+        }
+        const opts = {
+          chart: label,
+          ...(options.allowedImages ? { allowedImages: options.allowedImages } : {}),
+          ...(scanOptions.signal ? { signal: scanOptions.signal } : {}),
+        };
+        for (const f of evaluateWorkloadRules(manifests, opts)) {
+          rendered.push(r.values ? { ...f, message: `${f.message} (with the spec's values)` } : f);
+        }
+      }
+      const seen = new Set<string>();
+      const out: Finding[] = [];
+      for (const f of [...heuristics.filter((h) => !REPLACED_BY_RENDERING.has(h.rule)), ...rendered]) {
+        const k = key(f);
+        if (seen.has(k)) continue;
+        seen.add(k);
+        out.push(f);
+      }
+      return out;
+    },
+  };
+}
