@@ -351,6 +351,11 @@ async function reviewRelease(
       'INVALID_ARGUMENT',
       'no chart reference template (trust config charts.reference)',
     );
+  // Hostile names must not steer the reference (`x:1@sha256:…`, `../other`).
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(release.chart.name) || release.chart.name.includes('..'))
+    throw new Denial(`chart name ${JSON.stringify(release.chart.name)} is not a valid chart name`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9.+_-]*$/.test(release.chart.version))
+    throw new Denial(`chart version ${JSON.stringify(release.chart.version)} is not a valid chart version`);
   const reference = template(release.chart.name, release.chart.version);
   const policy = options.policy ?? trustPolicy(options.trust, options.trustedRoot);
   const signed = await signedChart(reference, options, policy, signal);

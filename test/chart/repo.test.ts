@@ -1,5 +1,5 @@
 import { HELM_VECTORS as VECTORS } from '../helpers/vectors.js';
-import { expectChartproofError as expectRejects } from '../helpers/expect-error.js';
+import { expectChartproofError as expectRejects, expectThrowsCode } from '../helpers/expect-error.js';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -15,7 +15,6 @@ import {
   resolveRepoChartVersion,
   resolveRepoUrl,
 } from '../../src/chart/repo.js';
-import { ChartproofError } from '../../src/errors.js';
 import { RegistryClient, staticCredentials } from '../../src/oci/index.js';
 
 const TESTDATA = join(VECTORS, 'pkg', 'repo', 'v1', 'testdata');
@@ -25,18 +24,7 @@ if (!haveVectors)
 
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
-function expectCode(fn: () => unknown, code: string, message?: RegExp): ChartproofError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(ChartproofError);
-  expect((err as ChartproofError).code).toBe(code);
-  if (message) expect((err as ChartproofError).message).toMatch(message);
-  return err as ChartproofError;
-}
+const expectCode = expectThrowsCode;
 
 const SAMPLE = `apiVersion: v1
 generated: 2016-10-06T16:23:20.499029981-06:00

@@ -19,3 +19,17 @@ export async function expectChartproofError(
   if (message) expect((err as ChartproofError).message).toMatch(message);
   return err as ChartproofError;
 }
+
+/** Runs `fn`, expects it to throw a `ChartproofError` of `code` (and `message`), returns the error. */
+export function expectThrowsCode(fn: () => unknown, code: string, message?: RegExp): ChartproofError {
+  let err: unknown;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(ChartproofError);
+  expect((err as ChartproofError).code).toBe(code);
+  if (message) expect((err as ChartproofError).message).toMatch(message);
+  return err as ChartproofError;
+}

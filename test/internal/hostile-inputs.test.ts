@@ -16,6 +16,9 @@ import { readConfigFile } from '../../src/oci/auth/credentials.js';
 import { RegistryClient } from '../../src/oci/client.js';
 import { type Descriptor, digestOf } from '../../src/oci/index.js';
 import { MediaType } from '../../src/oci/media-types.js';
+import { fromYaml } from '../../src/render/funcs/yaml.js';
+import { mapGet } from '../../src/render/template/value.js';
+import { parseValuesYaml } from '../../src/render/values/yaml.js';
 import { MemoryRegistry } from '../../src/testing/index.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
 import { header, pax, rawTar } from '../helpers/tar-blocks.js';
@@ -73,6 +76,19 @@ describe('hostile nesting through the real call sites', () => {
       }
       expect((err as { code?: string }).code).toBe('DEPTH_LIMIT_EXCEEDED');
     }
+  });
+
+  it('a values file given to the renderer (-f), and fromYaml in a template', () => {
+    let err: unknown;
+    try {
+      parseValuesYaml(FOUR_MIB_OF_BRACKETS, 'hostile.yaml');
+    } catch (e) {
+      err = e;
+    }
+    expect((err as { code?: string }).code).toBe('DEPTH_LIMIT_EXCEEDED');
+    // fromYaml reports failures in the map's Error key, as Helm does.
+    const error = mapGet(fromYaml(FOUR_MIB_OF_BRACKETS), 'Error');
+    expect(String(error)).toMatch(/nests deeper than/);
   });
 
   it('a deep mirror spec (loadMirrorSpec), attributed to local input', async () => {

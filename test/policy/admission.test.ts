@@ -201,11 +201,26 @@ describe('reviewAdmission: Helm release Secrets', () => {
     const added = releaseJson();
     added.chart.values.debug = false;
     const addedOut = await reviewAdmission(reviewOf(secretOf(added)), s.options);
-    expect(addedOut.response.status?.message).toContain('values.yaml differs from the signed chart at .debug');
+    expect(addedOut.response.status?.message).toContain(
+      'values.yaml differs from the signed chart at .debug',
+    );
     // user values (config) are not the chart's: they may differ freely
     const configured = releaseJson();
     configured.config = { anything: true };
     expect((await reviewAdmission(reviewOf(secretOf(configured)), s.options)).response.allowed).toBe(true);
+  });
+
+  it('tlog require without a trusted root never passes', async () => {
+    const s = await setup();
+    await signBundle(s.repo, s.subject, s.signer);
+    await signLegacy(s.repo, s.subject, s.signer);
+    const strict = {
+      ...s.options,
+      trust: { ...s.options.trust, verify: { ...s.options.trust.verify, tlog: 'require' as const } },
+    };
+    const out = await reviewAdmission(reviewOf(secretOf(releaseJson())), strict);
+    expect(out.response).toMatchObject({ allowed: false, status: { code: 500 } });
+    expect(out.response.status?.message).toMatch(/^chartproof: could not verify: a trusted root is required/);
   });
 
   it('Audit mode allows with a warning; malformed release Secrets are denied', async () => {
@@ -213,6 +228,12 @@ describe('reviewAdmission: Helm release Secrets', () => {
     const out = await reviewAdmission(reviewOf(secretOf(releaseJson())), s.options);
     expect(out.response.allowed).toBe(true);
     expect(out.response.warnings?.[0]).toMatch(/^audit: chartproof: chart .* is not signed/);
+    const hostile = releaseJson(
+      'app',
+      '1.0.0@sha256:0000000000000000000000000000000000000000000000000000000000000000',
+    );
+    const steer = await reviewAdmission(reviewOf(secretOf(hostile)), (await setup()).options);
+    expect(steer.response.status?.message).toMatch(/chart version ".*" is not a valid chart version/);
     const enforce = await setup();
     const bad = secretOf(releaseJson());
     bad.data.release = 'not base64!';
@@ -406,5 +427,25 @@ describe.skipIf(!haveVectors)('reviewAdmission on the shared vectors', () => {
     expect(denied.response.status?.message).toContain(
       `template ${decoded.chart.templates[3].name} differs from the signed chart`,
     );
+  });
+});
+
+describe('AdmissionState', () => {
+  it('caches for the TTL, evicts the oldest entry past the bound, and does not keep failures', async () => {
+    let now = 0;
+    const state = new AdmissionState({ ttlMs: 1000, maxEntries: 2, now: () => now });
+    let calls = 0;
+    const work = async () => ++calls;
+    expect(await state.cached('a', work)).toBe(1);
+    expect(await state.cached('a', work)).toBe(1);
+    now = 1001;
+    expect(await state.cached('a', work)).toBe(2); // expired
+    await state.cached('b', work);
+    await state.cached('c', work); // evicts a
+    expect(state.cacheSize).toBe(2);
+    expect(await state.cached('a', work)).toBe(5);
+    await expect(state.cached('x', async () => Promise.reject(new Error('down')))).rejects.toThrow('down');
+    await Promise.resolve();
+    expect(await state.cached('x', work)).toBe(6);
   });
 });

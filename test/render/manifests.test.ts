@@ -9,20 +9,8 @@ import {
   sortManifests,
   splitManifests,
 } from '../../src/render/manifests.js';
-import { ChartproofError } from '../../src/errors.js';
+import { expectThrowsCode } from '../helpers/expect-error.js';
 import { describeVectors } from '../helpers/vectors.js';
-
-function expectThrows(fn: () => unknown, code: string, message: RegExp): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(ChartproofError);
-  expect((err as ChartproofError).code).toBe(code);
-  expect((err as ChartproofError).message).toMatch(message);
-}
 
 describe('splitManifests (Helm v4.1.4)', () => {
   it('trims the file and each document (manifest_test.go)', () => {
@@ -135,12 +123,12 @@ describe('sortManifests', () => {
   });
 
   it('fails with Helm wording on invalid YAML and on a non-string kind', () => {
-    expectThrows(
+    expectThrowsCode(
       () => sortManifests(new Map([['c/templates/x.yaml', 'a: [1,\n']])),
       'TEMPLATE_OUTPUT_INVALID',
       /^YAML parse error on c\/templates\/x\.yaml: /,
     );
-    expectThrows(
+    expectThrowsCode(
       () => sortManifests(new Map([['c/templates/x.yaml', 'kind: 5\n']])),
       'TEMPLATE_OUTPUT_INVALID',
       /cannot unmarshal number into Go struct field SimpleHead\.kind of type string/,
@@ -214,7 +202,7 @@ describeVectors(realworldOk)('helm template output round trip on the Helm v4.1.4
     expect(only.startsWith('---\n# Source: metrics-server/templates/apiservice.yaml\n')).toBe(true);
     expect(only.match(/^---$/gm)).toHaveLength(1);
     const err = readFileSync(join(REALWORLD, 'expected', 'blackbox-err-show-only-missing.err'), 'utf8');
-    expectThrows(
+    expectThrowsCode(
       () => formatTemplateOutput(sorted, { showOnly: ['templates/nope.yaml'] }),
       'TEMPLATE_NOT_FOUND',
       new RegExp(

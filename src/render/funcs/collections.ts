@@ -289,17 +289,28 @@ function dig(ps: GoValue[]): GoValue {
   }
 }
 
+/** A nil map argument (Go passes `nil` to a map parameter as a nil map): reads see no entries. */
+function orEmpty(d: GoValue | undefined): GoMap {
+  return d === null || d === undefined ? newGoMap() : (d as GoMap);
+}
+
 function dictFuncs(): FuncMap {
   const merge = (overwrite: boolean) =>
     goFunc(
       [M],
       ([dst, ...srcs]) => {
-        for (const s of srcs) mergeInto(dst as GoMap, s as GoMap, overwrite);
-        return dst!;
+        // mergo replaces a nil dst with a new map; nil sources merge nothing.
+        const d = orEmpty(dst);
+        for (const s of srcs) if (s !== null) mergeInto(d, s as GoMap, overwrite);
+        return d;
       },
       M,
     );
-  const copy = goFunc([A], ([v]) => deepCopy(v!));
+  const copy = goFunc([A], ([v]) => {
+    // copystructure.Copy(nil) panics on reflect.ValueOf(nil).Type().
+    if (v === null || v === undefined) throw new Error('reflect: call of reflect.Value.Type on zero Value');
+    return deepCopy(v);
+  });
   return {
     dict: goFunc(
       [],
@@ -311,21 +322,23 @@ function dictFuncs(): FuncMap {
       A,
     ),
     get: goFunc([M, S], ([d, k]) =>
-      Object.hasOwn(d as GoMap, k as string) ? (d as GoMap)[k as string]! : '',
+      Object.hasOwn(orEmpty(d), k as string) ? (d as GoMap)[k as string]! : '',
     ),
     set: goFunc([M, S, A], ([d, k, v]) => {
+      if (d === null) throw new Error('assignment to entry in nil map');
       mapSet(d as GoMap, k as string, v!);
       return d!;
     }),
     unset: goFunc([M, S], ([d, k]) => {
-      delete (d as GoMap)[k as string];
-      return d!;
+      const m = orEmpty(d);
+      delete m[k as string];
+      return m;
     }),
-    hasKey: goFunc([M, S], ([d, k]) => Object.hasOwn(d as GoMap, k as string)),
+    hasKey: goFunc([M, S], ([d, k]) => Object.hasOwn(orEmpty(d), k as string)),
     pluck: goFunc(
       [S],
       ([k, ...ds]) =>
-        ds.filter((d) => Object.hasOwn(d as GoMap, k as string)).map((d) => (d as GoMap)[k as string]!),
+        ds.filter((d) => Object.hasOwn(orEmpty(d), k as string)).map((d) => (d as GoMap)[k as string]!),
       M,
     ),
     // Go iterates maps in random order; chartproof returns each map's keys sorted.
@@ -333,7 +346,7 @@ function dictFuncs(): FuncMap {
       [],
       (ds) =>
         typed(
-          ds.flatMap((d) => sortedKeys(d as GoMap)),
+          ds.flatMap((d) => sortedKeys(orEmpty(d))),
           '[]string',
         ),
       M,
@@ -342,7 +355,7 @@ function dictFuncs(): FuncMap {
       [M],
       ([d, ...ks]) => {
         const res = newGoMap();
-        for (const k of ks as string[]) if (Object.hasOwn(d as GoMap, k)) mapSet(res, k, (d as GoMap)[k]!);
+        for (const k of ks as string[]) if (Object.hasOwn(orEmpty(d), k)) mapSet(res, k, (d as GoMap)[k]!);
         return res;
       },
       S,
@@ -352,7 +365,7 @@ function dictFuncs(): FuncMap {
       ([d, ...ks]) => {
         const omit = new Set(ks as string[]);
         const res = newGoMap();
-        for (const k of Object.keys(d as GoMap)) if (!omit.has(k)) mapSet(res, k, (d as GoMap)[k]!);
+        for (const k of Object.keys(orEmpty(d))) if (!omit.has(k)) mapSet(res, k, (d as GoMap)[k]!);
         return res;
       },
       S,
@@ -361,7 +374,7 @@ function dictFuncs(): FuncMap {
     mustMerge: merge(false),
     mergeOverwrite: merge(true),
     mustMergeOverwrite: merge(true),
-    values: goFunc([M], ([d]) => sortedKeys(d as GoMap).map((k) => (d as GoMap)[k]!)),
+    values: goFunc([M], ([d]) => sortedKeys(orEmpty(d)).map((k) => (d as GoMap)[k]!)),
     deepCopy: copy,
     mustDeepCopy: copy,
     dig: goFunc([], (ps) => dig(ps), A),

@@ -68,8 +68,30 @@ export function goYamlMarshal(v: GoValue): string {
     throw new Error(`error marshaling into JSON: ${(e as Error).message}`);
   }
   const verbatim = new Verbatim();
-  const obj = goJsonParse(json, (tok) => yamlNumber(tok, verbatim) as GoValue) as unknown as Emittable;
+  const obj = foldNel(goJsonParse(json, (tok) => yamlNumber(tok, verbatim) as GoValue)) as unknown as Emittable;
   return verbatim.restore(marshalGoYaml(obj));
+}
+
+/**
+ * yaml.v2 reads the JSON text as YAML: a raw NEL (U+0085, which Go's JSON leaves
+ * unescaped) is a line break inside a double-quoted scalar and folds like one (one
+ * break → a space, n breaks → n-1 newlines, surrounding blanks dropped).
+ */
+function foldNel(v: GoValue): GoValue {
+  if (typeof v === 'string') {
+    if (!v.includes('\u0085')) return v;
+    return v.replace(/[ \t]*\u0085(?:[ \t]*\u0085)*[ \t]*/g, (m) => {
+      const n = m.split('\u0085').length - 1;
+      return n === 1 ? ' ' : '\n'.repeat(n - 1);
+    });
+  }
+  if (Array.isArray(v)) return v.map(foldNel);
+  if (v !== null && typeof v === 'object' && !(v instanceof Uint8Array)) {
+    const m = newGoMap();
+    for (const k of Object.keys(v)) mapSet(m, foldNel(k) as string, foldNel((v as GoMap)[k]!));
+    return m;
+  }
+  return v;
 }
 
 // ---------------------------------------------------------------- toYamlPretty (yaml.v3, indent 2)

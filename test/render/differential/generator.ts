@@ -531,7 +531,7 @@ function call(c: GenCtx, kind: Kind, depth: number): string {
         case 11:
           return `regexMatch ${rng.pick(['"^a.*"', '"[0-9]+"', '"^$"', '"(a|b)+c"'])} ${o('str')}`;
         case 12:
-          return `kindIs ${rng.pick(['"map"', '"string"', '"slice"', '"float64"', '"int64"', '"invalid"'])} ${o('any')}`;
+          return `kindIs ${rng.pick(['"map"', '"string"', '"slice"', '"float64"', '"invalid"'])} ${o('any')}`;
         default:
           return `has ${o('any')} ${o('list')}`;
       }
@@ -575,9 +575,10 @@ function call(c: GenCtx, kind: Kind, depth: number): string {
         case 0:
           return `dict "a" ${o('any')} "b" ${o('any')}`;
         case 1:
-          return `mergeOverwrite (dict "a" ${o('any')} "n" (dict "x" 1)) ${o('map')}`;
+          // dst holds no shared maps: a deep merge would mutate them (and .Values) for later cases.
+          return `mergeOverwrite (dict "a" ${o('str')} "n" (dict "x" 1)) ${o('map')}`;
         case 2:
-          return `merge (dict "a" ${o('any')}) ${o('map')}`;
+          return `merge (dict "a" ${o('str')}) ${o('map')}`;
         case 3:
           return `omit ${o('map')} "a" "name"`;
         case 4:

@@ -72,6 +72,37 @@ describe('differential regressions (expected output recorded from Helm v4.1.4)',
     );
     expect(r.code).toBe(2);
   });
+
+  it.each([
+    ['merge (dict "a" 1) (index .Values "zz")', 'c: map[a:1]'],
+    ['mergeOverwrite (dict "a" 1) nil', 'c: map[a:1]'],
+    ['merge nil (dict "a" 1)', 'c: map[a:1]'],
+    ['keys nil', 'c: []'],
+    ['hasKey nil "a"', 'c: false'],
+    ['pick nil "a"', 'c: map[]'],
+    ['omit nil "a"', 'c: map[]'],
+    ['get nil "a"', 'c:'],
+    ['unset nil "a"', 'c: map[]'],
+    ['values nil', 'c: []'],
+    ['pluck "a" nil', 'c: []'],
+  ])('nil maps: {{ %s }}', async (expr, want) => {
+    const r = await render(`c: {{ ${expr} }}`);
+    expect(r.err).toBe('');
+    expect(r.out).toBe(doc(want));
+  });
+
+  it.each([
+    ['deepCopy nil', 'deepCopy', 'reflect: call of reflect.Value.Type on zero Value'],
+    ['mustDeepCopy nil', 'mustDeepCopy', 'reflect: call of reflect.Value.Type on zero Value'],
+    ['deepCopy .Values.missing', 'deepCopy', 'reflect: call of reflect.Value.Type on zero Value'],
+    ['set nil "a" 1', 'set', 'assignment to entry in nil map'],
+  ])('nil maps fail as in Go: {{ %s }}', async (expr, fn, msg) => {
+    const r = await render(`c: {{ ${expr} }}`);
+    expect(r.err).toBe(
+      `Error: template: fz/templates/t.yaml:1:6: executing "fz/templates/t.yaml" at <${expr}>: error calling ${fn}: ${msg}${HINT}`,
+    );
+    expect(r.code).toBe(2);
+  });
 });
 
 /**

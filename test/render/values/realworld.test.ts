@@ -18,47 +18,11 @@ import {
   mergeUserValues,
   prepareRender,
 } from '../../../src/render/values/index.js';
+import { shellWords } from '../../helpers/shell-words.js';
 
 const DIR = join(process.cwd(), '..', 'shared', 'vectors', 'helm-render', 'helm-v4.1.4-realworld');
 const have = existsSync(join(DIR, 'cases.tsv'));
 if (!have) console.warn(`realworld values checks skipped: ${DIR} is absent`);
-
-/** POSIX shell word splitting (quotes and backslashes), enough for cases.tsv. */
-function shellWords(s: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let inWord = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i] as string;
-    if (c === "'") {
-      const j = s.indexOf("'", i + 1);
-      cur += s.slice(i + 1, j);
-      i = j;
-      inWord = true;
-    } else if (c === '"') {
-      let j = i + 1;
-      while (s[j] !== '"') {
-        if (s[j] === '\\') j++;
-        cur += s[j];
-        j++;
-      }
-      i = j;
-      inWord = true;
-    } else if (c === '\\') {
-      cur += s[++i];
-      inWord = true;
-    } else if (/\s/.test(c)) {
-      if (inWord) out.push(cur);
-      cur = '';
-      inWord = false;
-    } else {
-      cur += c;
-      inWord = true;
-    }
-  }
-  if (inWord) out.push(cur);
-  return out;
-}
 
 interface Case {
   id: string;
