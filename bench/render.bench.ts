@@ -28,6 +28,8 @@ interface BenchChart {
   kubeVersion: string;
   apiVersions?: string[];
   namespace?: string;
+  /** Extra flags for both (podinfo's test hooks have random names: --skip-tests). */
+  flags?: string[];
 }
 
 const KONG_APIS = [
@@ -45,6 +47,7 @@ const CHARTS: BenchChart[] = [
     chart: join(RW, 'charts/podinfo-6.14.1'),
     values: [join(RW, 'values/podinfo/features.yaml')],
     kubeVersion: '1.31.0',
+    flags: ['--skip-tests'],
   },
   {
     name: 'metrics-server',
@@ -108,6 +111,7 @@ function args(c: BenchChart): string[] {
     c.kubeVersion,
     ...c.values.flatMap((v) => ['--values', v]),
     ...(c.apiVersions ?? []).flatMap((a) => ['--api-versions', a]),
+    ...(c.flags ?? []),
   ];
 }
 
@@ -116,16 +120,25 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] as number;
 }
 
-/** Runs a command under /usr/bin/time: wall ms, peak RSS (KiB) and stdout. */
+/**
+ * Runs a command under /usr/bin/time: wall ms, CPU ms (user + system: less sensitive to
+ * other load on a shared machine), peak RSS (KiB) and stdout.
+ */
 async function timed(cmd: string, argv: string[], env: NodeJS.ProcessEnv) {
   const t = performance.now();
-  const r = await execFileP('/usr/bin/time', ['-f', '%M', cmd, ...argv], { env, maxBuffer: 256 << 20 });
+  const r = await execFileP('/usr/bin/time', ['-f', '%U %S %M', cmd, ...argv], { env, maxBuffer: 256 << 20 });
   const ms = performance.now() - t;
-  const rssKiB = Number(r.stderr.trim().split('\n').pop());
-  return { ms, rssKiB, stdout: r.stdout };
+  const [user, sys, rss] = (r.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number);
+  return { ms, cpuMs: ((user ?? 0) + (sys ?? 0)) * 1000, rssKiB: rss ?? 0, stdout: r.stdout };
 }
 
-const ok = existsSync(RW) && existsSync('/usr/bin/time') && existsSync(CLI) && helmAvailable('render benchmark');
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+const ok =
+  existsSync(RW) && existsSync('/usr/bin/time') && existsSync(CLI) && helmAvailable('render benchmark');
 if (!existsSync(CLI)) console.warn(`render benchmark skipped: ${CLI} missing (run tsup)`);
 if (!existsSync(RW)) console.warn(`render benchmark skipped: ${RW} not found`);
 
@@ -155,9 +168,12 @@ describe.skipIf(!ok)('render benchmark (chartproof vs helm template v4.1.4)', ()
         values: { valueFiles: c.values.map((v) => ({ name: v, text: readFileSync(v, 'utf8') })) },
       };
       const inProc: number[] = [];
+      const inProcCpu: number[] = [];
       const renderOnly: number[] = [];
       const cli: number[] = [];
+      const cliCpu: number[] = [];
       const peer: number[] = [];
+      const peerCpu: number[] = [];
       let cliRss = 0;
       let helmRss = 0;
       let helmOut = '';
@@ -165,28 +181,37 @@ describe.skipIf(!ok)('render benchmark (chartproof vs helm template v4.1.4)', ()
       let text = '';
       for (let round = 0; round < ROUNDS + 2; round++) {
         let t = performance.now();
+        const cpu0 = cpuNow();
         const { chart } = await loadChartDirectory(c.chart);
         const t1 = performance.now();
         text = renderChart(chart, opts).text;
         const t2 = performance.now();
+        const cpu = cpuNow() - cpu0;
         const h = await timed(helm, args(c), helmEnv);
         const p = await timed(process.execPath, [CLI, ...args(c)], nodeEnv);
         t = t2 - t;
         if (round < 2) continue; // warm-up
         inProc.push(t);
+        inProcCpu.push(cpu);
         renderOnly.push(t2 - t1);
         peer.push(h.ms);
+        peerCpu.push(h.cpuMs);
         cli.push(p.ms);
+        cliCpu.push(p.cpuMs);
         cliRss = Math.max(cliRss, p.rssKiB);
         helmRss = Math.max(helmRss, h.rssKiB);
         helmOut = h.stdout;
         cliOut = p.stdout;
       }
       const hm = median(peer);
+      const hc = median(peerCpu);
+      const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
       const row =
-        `${c.name.padEnd(16)} ${(text.length / 1024).toFixed(0).padStart(4)} KiB out | helm ${hm.toFixed(0).padStart(5)} ms ${(helmRss / 1024).toFixed(0).padStart(4)} MiB` +
-        ` | in-process ${median(inProc).toFixed(1).padStart(6)} ms (render ${median(renderOnly).toFixed(1)} ms) ${(median(inProc) / hm).toFixed(2)}x` +
-        ` | CLI ${median(cli).toFixed(0).padStart(5)} ms ${(median(cli) / hm).toFixed(2)}x ${(cliRss / 1024).toFixed(0).padStart(4)} MiB` +
+        `${c.name.padEnd(16)} ${(text.length / 1024).toFixed(0).padStart(4)} KiB` +
+        ` | helm wall ${hm.toFixed(0)} ms cpu ${hc.toFixed(0)} ms rss ${mib(helmRss)}` +
+        ` | in-process wall ${median(inProc).toFixed(0)} ms (${(median(inProc) / hm).toFixed(2)}x; render ${median(renderOnly).toFixed(0)} ms)` +
+        ` cpu ${median(inProcCpu).toFixed(0)} ms (${(median(inProcCpu) / hc).toFixed(2)}x)` +
+        ` | CLI wall ${median(cli).toFixed(0)} ms (${(median(cli) / hm).toFixed(2)}x) cpu ${median(cliCpu).toFixed(0)} ms (${(median(cliCpu) / hc).toFixed(2)}x) rss ${mib(cliRss)}` +
         ` | same output: ${cliOut === helmOut ? 'yes' : 'NO'}`;
       console.log(row);
       rows.push(row);

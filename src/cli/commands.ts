@@ -17,6 +17,7 @@ import { POLICY_COMMAND } from './policy-command.js';
 import { PROV_COMMAND } from './prov-command.js';
 import { IMAGES_COMMAND } from './images-command.js';
 import { TEMPLATE_COMMAND } from './template-command.js';
+import { VERIFY_IMAGES_COMMAND } from './verify-images-command.js';
 import { VERIFY_BUNDLE_COMMAND } from './verify-bundle-command.js';
 import { type CliIo, Exit, expectArgs, local, UsageError } from './io.js';
 import { createProgress } from './progress.js';
@@ -303,6 +304,7 @@ export const COMMANDS: Record<string, Command> = {
   deps: DEPS_COMMAND,
   template: TEMPLATE_COMMAND,
   images: IMAGES_COMMAND,
+  'verify-images': VERIFY_IMAGES_COMMAND,
   'verify-bundle': VERIFY_BUNDLE_COMMAND,
   keygen: KEYGEN_COMMAND,
   sign: SIGN_COMMAND,

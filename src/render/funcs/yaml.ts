@@ -68,7 +68,9 @@ export function goYamlMarshal(v: GoValue): string {
     throw new Error(`error marshaling into JSON: ${(e as Error).message}`);
   }
   const verbatim = new Verbatim();
-  const obj = foldNel(goJsonParse(json, (tok) => yamlNumber(tok, verbatim) as GoValue)) as unknown as Emittable;
+  const obj = foldNel(
+    goJsonParse(json, (tok) => yamlNumber(tok, verbatim) as GoValue),
+  ) as unknown as Emittable;
   return verbatim.restore(marshalGoYaml(obj));
 }
 

@@ -1,0 +1,121 @@
+import { ChartproofError, isChartproofError } from '../errors.js';
+import { parseManifests } from '../render/parse.js';
+import { ChartVerificationError, verifyChart } from '../verify/chart.js';
+import { listImages } from '../workloads/images.js';
+import type { Command } from './commands.js';
+import { Exit, UsageError } from './io.js';
+import { POLICY_OPTIONS, policyFromFlags, TLOG_WARNING, verifyFormatFromFlags } from './policy-flags.js';
+import { RENDER_OPTIONS, renderForCommand, TEMPLATE_COMMAND } from './template-command.js';
+
+/** One image's outcome. */
+interface ImageResult {
+  image: string;
+  verified: boolean;
+  pinned?: string;
+  digest?: string;
+  format?: string;
+  error?: { code: string; message: string };
+}
+
+/**
+ * `chartproof verify-images [NAME] CHART [template flags] (--key PUB | --certificate-identity…)`:
+ * renders the chart, lists every image it runs and verifies each image's cosign
+ * signatures with the same policy and checks as `verify` (bundles, then legacy `.sig`);
+ * prints each image's digest-pinned reference. Exit 1 when any image is unsigned or
+ * fails the policy.
+ */
+export const VERIFY_IMAGES_COMMAND: Command = {
+  usage:
+    'verify-images [NAME] CHART [template flags] (--key PUB | --certificate-identity X --certificate-oidc-issuer Y)',
+  summary: 'verify that every image a chart runs is signed (cosign policy), and pin each to a digest',
+  help:
+    '\nTakes the flags of `chartproof template` (`--api-versions` without its -a short form, which is\n' +
+    '`--annotations` here) and of `chartproof verify`. Text: `OK <pinned>` or `FAIL <image>: <reason>`\n' +
+    'per image; --json: { images: [{ image, verified, pinned?, digest?, format?, error? }], verified, failed }.\n',
+  options: {
+    ...RENDER_OPTIONS,
+    'api-versions': { type: 'string', multiple: true },
+    ...POLICY_OPTIONS,
+    format: { type: 'string' },
+    concurrency: { type: 'string' },
+  },
+  async run(ctx) {
+    if (ctx.args.length < 1 || ctx.args.length > 2) {
+      throw new UsageError(`expected 1 or 2 arguments: chartproof ${this.usage}`);
+    }
+    const policy = await policyFromFlags(ctx);
+    const format = verifyFormatFromFlags(ctx);
+    const concurrency = Number(ctx.values.concurrency ?? 4);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
+      throw new UsageError('--concurrency must be an integer from 1 to 32');
+    }
+    if (policy.tlog === 'skip') ctx.io.stderr(TLOG_WARNING);
+    const name = ctx.args.length === 2 ? ctx.args[0]! : 'release-name';
+    const chartRef = ctx.args.length === 2 ? ctx.args[1]! : ctx.args[0]!;
+    let text: string;
+    try {
+      const showOnly = ((ctx.values['show-only'] as string[] | undefined) ?? []).slice();
+      text = (
+        await renderForCommand(
+          ctx,
+          name,
+          chartRef,
+          ctx.values['name-template'] as string | undefined,
+          showOnly,
+        )
+      ).result.text;
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      return TEMPLATE_COMMAND.run(ctx);
+    }
+    const inventory = listImages(parseManifests(text, { origin: 'remote' }));
+    const images = [...new Set(inventory.images.map((i) => i.normalized))].sort();
+    const results: ImageResult[] = new Array(images.length);
+    let next = 0;
+    let networkFailure = false;
+    const worker = async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= images.length) return;
+        const image = images[i]!;
+        try {
+          const r = await verifyChart(ctx.client, image, {
+            policy,
+            ...(format ? { formats: [format] } : {}),
+          });
+          results[i] = { image, verified: true, pinned: r.pinned, digest: r.digest, format: r.format };
+        } catch (e) {
+          if (!(e instanceof ChartproofError)) throw e;
+          if (
+            !(e instanceof ChartVerificationError) &&
+            !['NOT_FOUND', 'MANIFEST_UNKNOWN', 'NAME_UNKNOWN'].includes(e.code)
+          )
+            networkFailure = networkFailure || !isChartproofError(e, 'INVALID_REFERENCE');
+          results[i] = { image, verified: false, error: { code: e.code, message: e.message } };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(images.length, 1)) }, worker));
+    for (const f of inventory.findings) {
+      results.push({
+        image: f.message,
+        verified: false,
+        error: { code: 'INVALID_REFERENCE', message: f.message },
+      });
+    }
+    const failed = results.filter((r) => !r.verified).length;
+    if (ctx.flags.json) {
+      ctx.io.stdout(
+        `${JSON.stringify({ images: results, verified: results.length - failed, failed }, null, 2)}\n`,
+      );
+    } else {
+      for (const r of results) {
+        ctx.io.stdout(
+          r.verified ? `OK   ${r.pinned}\n` : `FAIL ${r.image}: ${r.error?.message ?? 'not verified'}\n`,
+        );
+      }
+    }
+    if (failed === 0) return Exit.ok;
+    return networkFailure ? Exit.registry : Exit.verification;
+  },
+};
