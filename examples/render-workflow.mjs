@@ -38,7 +38,10 @@ ${extra}      containers:
 async function writeChart(version, { backdoor }) {
   const dir = join(work, `web-${version}`);
   await mkdir(join(dir, 'templates'), { recursive: true });
-  await writeFile(join(dir, 'Chart.yaml'), `apiVersion: v2\nname: web\nversion: ${version}\nappVersion: "1.27"\n`);
+  await writeFile(
+    join(dir, 'Chart.yaml'),
+    `apiVersion: v2\nname: web\nversion: ${version}\nappVersion: "1.27"\n`,
+  );
   await writeFile(
     join(dir, 'values.yaml'),
     'replicas: 2\nimage:\n  repository: nginx\n  tag: ""\nresources:\n  limits:\n    memory: 128Mi\n',
@@ -72,7 +75,12 @@ function inventory(result) {
 }
 
 try {
-  const options = { releaseName: 'shop', namespace: 'prod', kubeVersion: '1.31.0', values: { values: ['replicas=3'] } };
+  const options = {
+    releaseName: 'shop',
+    namespace: 'prod',
+    kubeVersion: '1.31.0',
+    values: { values: ['replicas=3'] },
+  };
   const v1 = renderChart(await writeChart('1.0.0', { backdoor: false }), options);
   const v2 = renderChart(await writeChart('1.0.1', { backdoor: true }), options);
 

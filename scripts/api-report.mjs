@@ -8,7 +8,19 @@ import { Extractor, ExtractorConfig } from '@microsoft/api-extractor';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const local = process.argv.includes('--local');
-const entries = ['index', 'oci', 'chart', 'lock', 'sign', 'verify', 'mirror', 'render', 'workloads', 'policy', 'testing'];
+const entries = [
+  'index',
+  'oci',
+  'chart',
+  'lock',
+  'sign',
+  'verify',
+  'mirror',
+  'render',
+  'workloads',
+  'policy',
+  'testing',
+];
 mkdirSync(join(root, 'etc'), { recursive: true });
 mkdirSync(join(root, 'temp'), { recursive: true });
 let failed = false;

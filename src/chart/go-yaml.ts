@@ -399,6 +399,6 @@ export function marshalGoYaml(value: unknown): string {
   } else if (Array.isArray(value)) {
     if (value.length === 0) return '[]\n';
     e.sequence(value, 0, true);
-  } else e.scalar(value, 0);
+  } else e.scalar(value, 2); // libyaml indents a root scalar's continuation lines by 2
   return `${e.out}\n`;
 }

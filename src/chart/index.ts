@@ -3,7 +3,7 @@
  * classic `index.yaml` repositories.
  * @packageDocumentation
  */
-export type { ChartproofErrorOptions, ErrorCode } from '../errors.js';
+export type { ChartproofErrorOptions, ErrorCode, ErrorSource } from '../errors.js';
 export { ChartproofError, isChartproofError } from '../errors.js';
 export type { LoadOptions } from './archive.js';
 export { readArchiveEntries } from './archive.js';

@@ -197,7 +197,7 @@ function checkNestedTypes(where: string, item: Record<string, unknown>): void {
 }
 
 function decodeYaml(source: string): unknown {
-  const doc = parseYamlDocumentBounded(source, YAML_OPTIONS, { what: 'the document' });
+  const doc = parseYamlDocumentBounded(source, YAML_OPTIONS, { what: 'the document', maxNodes: 5_000_000 });
   if (doc.errors.length > 0) throw doc.errors[0];
   const value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown;
   if (!isObject(value)) return value;

@@ -41,6 +41,15 @@ import { ChartproofError, type ErrorSource } from '../errors.js';
  */
 export const DEFAULT_MAX_DEPTH = 128;
 
+/**
+ * Nodes (scalars, block entries `-`/`?`, flow collections, aliases) a YAML document may have before it is
+ * parsed. The `yaml` package needs about 1 KiB and several microseconds per node, so
+ * a wide document within the size limits (5 MiB of `- a`, 1.2 M nodes) would take
+ * gigabytes and seconds; real chart files have a few thousand. Classic repository
+ * indexes pass a higher bound.
+ */
+export const DEFAULT_MAX_NODES = 300_000;
+
 /** What is parsed, for messages, where it came from, and the bound. */
 export interface BoundedParseOptions {
   /** Names the document in messages (a file name, `manifest sha256:…`, `token response`). */
@@ -49,6 +58,8 @@ export interface BoundedParseOptions {
   source?: ErrorSource;
   /** Nesting-depth bound (default {@link DEFAULT_MAX_DEPTH}). */
   maxDepth?: number;
+  /** YAML only: node-count bound (default {@link DEFAULT_MAX_NODES}). */
+  maxNodes?: number;
 }
 
 function depthError(options: BoundedParseOptions, how: string, max: number): ChartproofError {
@@ -64,8 +75,11 @@ function depthError(options: BoundedParseOptions, how: string, max: number): Cha
  * let these through (or re-throw them with the same code and `source`).
  */
 export function isDepthLimitError(e: unknown): e is ChartproofError {
-  return e instanceof ChartproofError && e.code === 'DEPTH_LIMIT_EXCEEDED';
+  return e instanceof ChartproofError && (e.code === 'DEPTH_LIMIT_EXCEEDED' || NODE_LIMIT_ERRORS.has(e));
 }
+
+/** The node-count errors thrown here (callers treat them like depth errors). */
+const NODE_LIMIT_ERRORS = new WeakSet<ChartproofError>();
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -120,6 +134,8 @@ export function assertYamlDepth(
   options: BoundedParseOptions,
 ): { depth: number; aliases: number } {
   const max = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  const maxNodes = options.maxNodes ?? DEFAULT_MAX_NODES;
+  let nodes = 0;
   // Columns of the open block levels, strictly increasing; at most max/2 entries.
   const columns: number[] = [];
   let flow = 0;
@@ -136,6 +152,18 @@ export function assertYamlDepth(
     const isScalar = scalar;
     scalar = token === SCALAR;
     if (scalar) continue;
+    if (
+      (isScalar || token === '-' || token === '?' || first === '[' || first === '{' || first === '*') &&
+      ++nodes > maxNodes
+    ) {
+      const e = new ChartproofError(
+        'SIZE_LIMIT_EXCEEDED',
+        `${options.what} has more than ${maxNodes} YAML nodes`,
+        options.source ? { source: options.source } : {},
+      );
+      NODE_LIMIT_ERRORS.add(e);
+      throw e;
+    }
     if (token === DOCUMENT) {
       columns.length = 0;
       expectNode = true;

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 export type { ChartLock, ChartLockDependency } from '../chart/types.js';
-export type { ChartproofErrorOptions, ErrorCode } from '../errors.js';
+export type { ChartproofErrorOptions, ErrorCode, ErrorSource } from '../errors.js';
 export { ChartproofError, isChartproofError } from '../errors.js';
 export type { BuildOptions, BuildReport, BuiltDependency } from './build.js';
 export { buildDependencies } from './build.js';

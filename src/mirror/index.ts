@@ -8,7 +8,7 @@
  * also re-exports the error types.
  * @packageDocumentation
  */
-export type { ChartproofErrorOptions, ErrorCode } from '../errors.js';
+export type { ChartproofErrorOptions, ErrorCode, ErrorSource } from '../errors.js';
 export { ChartproofError, isChartproofError } from '../errors.js';
 export type {
   BuiltinRule,

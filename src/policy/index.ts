@@ -14,7 +14,7 @@
  * It also re-exports the error types.
  * @packageDocumentation
  */
-export type { ChartproofErrorOptions, ErrorCode } from '../errors.js';
+export type { ChartproofErrorOptions, ErrorCode, ErrorSource } from '../errors.js';
 export { ChartproofError, isChartproofError } from '../errors.js';
 export type {
   AdmissionCounters,

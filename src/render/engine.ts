@@ -261,9 +261,8 @@ function recAllTemplates(node: TreeNode, templates: Map<string, Renderable>, par
     // `x.(map[string]interface{})` assertions (sprig's `dig`) reject it, as in Helm.
     // Subcharts' `.Values` stay unnamed: they are also the parent's `.Values.<sub>` map.
     const top = mapGet(parentVals, 'Values');
-    mapSet(next, 'Values', top !== undefined && isGoMap(top) ? valuesTyped(top) : top ?? newGoMap());
-  }
-  else {
+    mapSet(next, 'Values', top !== undefined && isGoMap(top) ? valuesTyped(top) : (top ?? newGoMap()));
+  } else {
     const t = table(mapGet(parentVals, 'Values'), node.name);
     if (t !== undefined) mapSet(next, 'Values', t);
   }

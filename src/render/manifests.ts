@@ -168,7 +168,11 @@ export function splitManifests(text: string): string[] {
 function headOf(path: string, doc: string): ManifestHead {
   let value: unknown;
   try {
-    const d = parseYamlDocumentBounded(doc, { uniqueKeys: false, prettyErrors: false }, { what: path });
+    const d = parseYamlDocumentBounded(
+      doc,
+      { uniqueKeys: false, prettyErrors: false },
+      { what: path, maxNodes: 2_000_000 },
+    );
     if (d.errors.length > 0) throw d.errors[0];
     value = d.toJS({ maxAliasCount: 100 });
   } catch (err) {

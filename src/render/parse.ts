@@ -106,7 +106,7 @@ export function parseManifests(text: string, options: ParseManifestsOptions = {}
       parsed = parseYamlDocumentBounded(
         doc,
         { uniqueKeys: false, prettyErrors: false },
-        { what: `rendered manifest ${where}`, source: origin, maxDepth },
+        { what: `rendered manifest ${where}`, source: origin, maxDepth, maxNodes: 2_000_000 },
       );
       if (parsed.errors.length > 0) throw parsed.errors[0];
       value = parsed.toJS({ maxAliasCount });

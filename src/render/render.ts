@@ -6,7 +6,7 @@
  */
 import type { Chart } from '../chart/types.js';
 import { renderTemplates } from './engine.js';
-import { helmFuncs, sprigFuncs } from './funcs/index.js';
+import { helmFuncs } from './funcs/index.js';
 import {
   type CrdFile,
   formatTemplateOutput,
@@ -159,7 +159,7 @@ export function renderChart(chart: Chart, options: RenderOptions = {}): RenderRe
   let files: Map<string, string>;
   try {
     files = renderTemplates(tree, prepared.values, {
-      funcs: { ...sprigFuncs(), ...helmFuncs(), ...(options.funcs ?? {}) },
+      funcs: { ...helmFuncs(), ...(options.funcs ?? {}) },
       deadline,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.maxOutput !== undefined ? { maxOutput: options.maxOutput } : {}),

@@ -8,7 +8,7 @@
  * error types.
  * @packageDocumentation
  */
-export type { ChartproofErrorOptions, ErrorCode } from '../errors.js';
+export type { ChartproofErrorOptions, ErrorCode, ErrorSource } from '../errors.js';
 export { ChartproofError, isChartproofError } from '../errors.js';
 export type {
   EncryptPrivateKeyOptions,

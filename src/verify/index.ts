@@ -25,7 +25,7 @@
  * It also re-exports the error types.
  * @packageDocumentation
  */
-export type { ChartproofErrorOptions, ErrorCode } from '../errors.js';
+export type { ChartproofErrorOptions, ErrorCode, ErrorSource } from '../errors.js';
 export { ChartproofError, isChartproofError } from '../errors.js';
 export type { ParseSimpleSigningOptions, SimpleSigningPayload } from '../sign/simplesigning.js';
 export { MAX_SIGNATURE_LAYERS, parseSimpleSigningPayload } from '../sign/simplesigning.js';

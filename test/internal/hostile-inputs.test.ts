@@ -52,6 +52,19 @@ describe('hostile nesting through the real call sites', () => {
     await expectChartproofError(loadChartArchive(tgz), 'DEPTH_LIMIT_EXCEEDED', /values\.yaml/);
   });
 
+  it('a wide values.yaml: 5 MiB of `- a` lines (1.3 M nodes) is refused before parsing', async () => {
+    const wide = `list:\n${'- a\n'.repeat(1_300_000)}`;
+    expect(wide.length).toBeLessThan(5 * 1024 * 1024 + 16);
+    const tgz = await chartTgz({ 'Chart.yaml': CHART_YAML, 'values.yaml': wide });
+    const err = await expectChartproofError(loadChartArchive(tgz), 'SIZE_LIMIT_EXCEEDED', /values\.yaml/);
+    expect(err.message).toMatch(/more than 300000 YAML nodes/);
+  });
+
+  it('a wide document just under the node bound still parses (the bound is not a size limit)', () => {
+    const ok = parseValuesYaml(`list:\n${'- a\n'.repeat(100_000)}`, 'values.yaml');
+    expect((ok.list as unknown[]).length).toBe(100_000);
+  });
+
   it('Chart.yaml with 200k nested { inside a .tgz (loadChartArchive)', async () => {
     const tgz = await chartTgz({ 'Chart.yaml': `${CHART_YAML}annotations: ${NESTED_BRACES}` });
     await expectChartproofError(loadChartArchive(tgz), 'DEPTH_LIMIT_EXCEEDED', /Chart\.yaml/);

@@ -16,6 +16,7 @@ import {
   newGoMap,
   sortedKeys,
 } from '../template/value.js';
+import { GO_METHODS } from '../template/methods.js';
 import {
   assertMap,
   assertString,
@@ -262,15 +263,26 @@ export function mergeInto(dst: GoMap, src: GoMap, overwrite: boolean, depth = 0)
   }
 }
 
+/** Copies a Go type tag (`[]string`, `common.Values`, …): copystructure keeps types. */
+function keepGoType<T extends object>(from: object, to: T): T {
+  const t = Object.getOwnPropertyDescriptor(from, GO_METHODS);
+  if (t) Object.defineProperty(to, GO_METHODS, t);
+  return to;
+}
+
 /** copystructure.Copy over the value model. */
 export function deepCopy(v: GoValue, depth = 0): GoValue {
   if (depth > 10000) throw new Error('copystructure: max depth exceeded');
-  if (Array.isArray(v)) return v.map((x) => deepCopy(x, depth + 1));
+  if (Array.isArray(v))
+    return keepGoType(
+      v,
+      v.map((x) => deepCopy(x, depth + 1)),
+    );
   if (v instanceof Uint8Array) return v.slice();
   if (isGoMap(v)) {
     const m = newGoMap();
     for (const k of Object.keys(v)) mapSet(m, k, deepCopy(v[k]!, depth + 1));
-    return m;
+    return keepGoType(v, m);
   }
   return v;
 }

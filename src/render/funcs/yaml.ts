@@ -274,7 +274,7 @@ export function goYamlUnmarshal(text: string): GoValue {
     const docs = parseAllYamlDocumentsBounded(
       text,
       { schema: 'failsafe', uniqueKeys: false },
-      { what: 'the document', maxDepth: 2 * MAX_VALUE_DEPTH + 2 },
+      { what: 'the document', maxDepth: 2 * MAX_VALUE_DEPTH + 2, maxNodes: 2_000_000 },
     );
     const list = Array.isArray(docs) ? docs : [docs];
     const doc = list[0];
