@@ -15,7 +15,7 @@ import {
   mapSet,
   newGoMap,
 } from '../template/value.js';
-import { checkStringSize, goTypeName } from './util.js';
+import { checkStringSize, goTypeName, isNilSlice } from './util.js';
 
 export interface MarshalOptions {
   escapeHTML?: boolean;
@@ -140,7 +140,7 @@ export function goJsonMarshal(v: GoValue, opts: MarshalOptions = {}): string {
     }
     if (x instanceof Uint8Array) return emit(`"${Buffer.from(x).toString('base64')}"`);
     if (Array.isArray(x)) {
-      if (x.length === 0) return emit('[]');
+      if (x.length === 0) return emit(isNilSlice(x) ? 'null' : '[]');
       emit('[');
       x.forEach((e, i) => {
         if (i > 0) emit(',');

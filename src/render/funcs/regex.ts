@@ -7,7 +7,7 @@
 import { RE2JS } from 're2js';
 import { quote as goQuote } from '../template/fmt.js';
 import { type FuncMap, goFunc, utf8 } from '../template/value.js';
-import { checkListSize, checkStringSize, fromUtf8, num, typed } from './util.js';
+import { checkListSize, checkStringSize, fromUtf8, nilSlice, num, typed } from './util.js';
 
 const S = 'string' as const;
 
@@ -45,10 +45,13 @@ function findAll(c: Compiled, b: Uint8Array, n: number): number[][] {
 }
 
 function findAllString(c: Compiled, s: string, n: number): string[] {
-  if (n === 0) return typed([], '[]string');
+  // No match (or n == 0) is a nil []string in Go: toJson writes `null`.
+  if (n === 0) return nilSlice(typed([], '[]string'));
   const b = utf8(s);
+  const all = findAll(c, b, n);
+  if (all.length === 0) return nilSlice(typed([], '[]string'));
   return typed(
-    findAll(c, b, n).map((m) => fromUtf8(b.subarray(m[0]!, m[1]!))),
+    all.map((m) => fromUtf8(b.subarray(m[0]!, m[1]!))),
     '[]string',
   );
 }
@@ -148,6 +151,7 @@ function replaceAll(c: Compiled, s: string, repl: string, literal: boolean): str
 }
 
 function split(c: Compiled, s: string, n: number): string[] {
+  if (n === 0) return nilSlice(typed([], '[]string')); // regexp.Split returns nil
   return typed(split0(c, s, n), '[]string');
 }
 function split0(c: Compiled, s: string, n: number): string[] {

@@ -13,6 +13,7 @@ import {
   goMapOf,
   isNil,
   isSpace,
+  isNilSlice,
   num,
   sliceBytes,
   strval,
@@ -743,6 +744,7 @@ export function stringFuncs(): FuncMap {
     toStrings: goFunc(['any'], ([v]) => typed(strslice(v!), '[]string')),
     join: goFunc([S, 'any'], ([sep, v]) => strslice(v!).join(sep as string)),
     sortAlpha: goFunc(['any'], ([v]) => {
+      if (isNilSlice(v)) return v!; // strslice passes a []string (nil too) through
       if (Array.isArray(v) || v instanceof Uint8Array)
         return typed(strslice(v).sort(compareGoStrings), '[]string');
       return typed([strval(v!)], '[]string');

@@ -258,6 +258,19 @@ export function goTypeName(v: GoValue): string {
   return typeName(v);
 }
 
+const NIL_SLICE: unique symbol = Symbol.for('chartproof.funcs.nilSlice');
+
+/** Marks an empty result as a Go nil slice, which JSON (toJson, toYaml) writes as `null`. */
+export function nilSlice<T extends GoValue[]>(v: T): T {
+  Object.defineProperty(v, NIL_SLICE, { value: true, enumerable: false });
+  return v;
+}
+
+/** True for an empty slice marked by {@link nilSlice}. */
+export function isNilSlice(v: unknown): boolean {
+  return Array.isArray(v) && v.length === 0 && (v as unknown as Record<symbol, unknown>)[NIL_SLICE] === true;
+}
+
 /**
  * Tags a result with its Go type (`[]string`, `[]int`, `map[string]string`, …) so
  * `typeOf`/`%T`/`deepEqual` see what Go would; the value stays a plain array/map.

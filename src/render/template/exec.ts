@@ -780,6 +780,14 @@ class State {
         return;
     }
     if (isGoFunc(v)) this.errorf(`can't print ${nodeString(n)} of type ${typeName(v)}`);
+    // A struct whose String() has a pointer receiver (common.KubeVersion) prints with it
+    // here, where Go takes the address of a field or variable; fmt functions do not.
+    const addressable =
+      v instanceof GoStruct ? (v as { addressableString?: () => string }).addressableString : undefined;
+    if (typeof addressable === 'function') {
+      this.write(addressable.call(v));
+      return;
+    }
     this.write(sprint([v]));
   }
 }

@@ -317,6 +317,8 @@ interface GenCtx {
   varCounter: { n: number };
   budget: { n: number };
   errorRate: number;
+  /** The case id (block names must not clash across cases). */
+  id: string;
 }
 
 function allVars(c: GenCtx, kind?: Kind): string[] {
@@ -599,7 +601,7 @@ function call(c: GenCtx, kind: Kind, depth: number): string {
           return `dict`;
       }
     default:
-      switch (rng.int(12)) {
+      switch (rng.int(17)) {
         case 0:
           return `default ${o('any')} ${o('any')}`;
         case 1:
@@ -622,6 +624,32 @@ function call(c: GenCtx, kind: Kind, depth: number): string {
           return call(c, rng.pick<Kind>(['str', 'int', 'num', 'bool', 'list', 'map']), d);
         case 10:
           return `${o('map')} | toYaml | fromYaml`;
+        case 11:
+          return rng.pick(
+            c.root
+              ? [
+                  '$.Capabilities.APIVersions.Has "apps/v1"',
+                  '$.Capabilities.KubeVersion.Minor',
+                  '$.Capabilities.KubeVersion',
+                  '$.Chart.AppVersion',
+                  '$.Release.IsInstall',
+                  '$.Release.Service',
+                  '$.Release.Revision',
+                  '$.Template.BasePath',
+                  '$.Files.Get "nope"',
+                  'lookup "v1" "Pod" "ns" "name"',
+                  '(semver "1.2.3-rc.1+b").Prerelease',
+                ]
+              : ['(semver "v2.0.1").Major', 'lookup "v1" "ConfigMap" "" ""'],
+          );
+        case 12:
+          return `${rng.pick(['fromJsonArray "[1, 2.5, \\"x\\"]"', 'fromYamlArray "- a\\n- 1e3"', 'toStrings (list 1 "a" nil)', 'splitn "," 2 "a,b,c"', 'seq 3', 'seq 5 -2 1'])}`;
+        case 13:
+          return `${rng.pick(['html', 'js', 'urlquery', 'print', 'println'])} ${o('any')}`;
+        case 14:
+          return `index ${o('map')} ${rng.pick(['"a"', '"nested"'])} ${rng.pick(['"deep"', '"x"'])}`;
+        case 15:
+          return `required ${rng.pick(['"need a value"', '"x is required"'])} ${o('any')}`;
         default:
           return `${o('any')} | default ${o('any')}`;
       }
@@ -758,6 +786,20 @@ function statement(c: GenCtx, depth: number): string {
     if (rng.chance(0.4)) return `${l}template ${h} ${operand(c, 'any', 1)}${r}`;
     return `${l}include ${h} ${operand(c, 'any', 1)} | ${rng.pick(['nindent 2', 'indent 4', 'trim', 'quote', 'toString'])}${r}`;
   }
+  // Rarely, a parse error (Helm reports it before rendering anything).
+  if (rng.chance(c.errorRate)) {
+    return rng.pick([
+      '{{ if }}',
+      '{{ $undefinedVar }}',
+      '{{ nofunc 1 }}',
+      '{{ "unterminated }}',
+      '{{ end }}',
+      '{{ (1 }}',
+      '{{ else }}',
+      '{{ template "nope-missing" }}',
+    ]);
+  }
+  if (c.root && rng.chance(0.2)) return `{{ block "${c.id}.blk${c.varCounter.n++}" . }}default{{ end }}`;
   return rng.pick(['{{/* comment */}}', '{{- /* trimmed */ -}}', '{{ "" }}', '{{- "" }}']);
 }
 
@@ -780,6 +822,7 @@ export function generateCase(rng: Rng, id: string, refs: ValueRef[], errorRate =
     varCounter: { n: 0 },
     budget: { n: 0 },
     errorRate,
+    id,
   };
   let defs = '';
   const nHelpers = rng.int(3);

@@ -138,6 +138,33 @@ describe('differential regressions (expected output recorded from Helm v4.1.4)',
     );
     expect(r.out).toBe(doc('c: common.Values []string map[string]interface {}'));
   });
+
+  it('regexFindAll/regexSplit return nil slices, which toJson/toYaml write as null', async () => {
+    const r = await render(
+      'c: {{ toJson (regexFindAll "[a-z]+" "" 2) }} {{ toJson (sortAlpha (regexFindAll "[a-z]+" "1" -1)) }}' +
+        ' {{ regexFindAll "[a-z]+" "" 2 | len }} {{ toJson (regexFindAll "[a-z]+" "a" 0) }}' +
+        ' {{ toYaml (regexFindAll "x" "" -1) }} {{ kindIs "slice" (regexFindAll "x" "" -1) }}' +
+        ' {{ empty (regexFindAll "x" "" -1) }} {{ toJson (regexSplit "x" "" 0) }} {{ printf "%v" (regexFindAll "x" "" -1) }}',
+    );
+    expect(r.err).toBe('');
+    expect(r.out).toBe(doc('c: null null 0 null null true true null []'));
+  });
+
+  it('prints .Capabilities.KubeVersion with its String() where Go can take its address', async () => {
+    const r = await render(
+      'c: {{ .Capabilities.KubeVersion }}|{{ $.Capabilities.KubeVersion }}|{{ $k := .Capabilities.KubeVersion }}{{ $k }}' +
+        '|{{ print .Capabilities.KubeVersion }}|{{ .Capabilities.KubeVersion | toString }}' +
+        '|{{ printf "%v" .Capabilities.KubeVersion }}|{{ (.Capabilities).KubeVersion }}' +
+        '|{{ with .Capabilities }}{{ .KubeVersion }}{{ end }}|{{ list .Capabilities.KubeVersion }}',
+      ['--kube-version', '1.31.0'],
+    );
+    expect(r.err).toBe('');
+    expect(r.out).toBe(
+      doc(
+        'c: v1.31.0|v1.31.0|v1.31.0|{v1.31.0 v1.31.0 1 31}|{v1.31.0 v1.31.0 1 31}|{v1.31.0 v1.31.0 1 31}|v1.31.0|v1.31.0|[{v1.31.0 v1.31.0 1 31}]',
+      ),
+    );
+  });
 });
 
 /**
