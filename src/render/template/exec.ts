@@ -781,15 +781,27 @@ class State {
     }
     if (isGoFunc(v)) this.errorf(`can't print ${nodeString(n)} of type ${typeName(v)}`);
     // A struct whose String() has a pointer receiver (common.KubeVersion) prints with it
-    // here, where Go takes the address of a field or variable; fmt functions do not.
+    // when Go can take its address: a field, variable or dot printed by the action itself
+    // (not a function's result; fmt functions never do).
     const addressable =
-      v instanceof GoStruct ? (v as { addressableString?: () => string }).addressableString : undefined;
+      v instanceof GoStruct && n.type === 'action' && addressablePipe(n.pipe)
+        ? (v as { addressableString?: () => string }).addressableString
+        : undefined;
     if (typeof addressable === 'function') {
       this.write(addressable.call(v));
       return;
     }
     this.write(sprint([v]));
   }
+}
+
+/** Whether a pipeline's value is addressable in Go (it ends in a field, variable or dot). */
+function addressablePipe(p: PipeNode): boolean {
+  const last = p.cmds[p.cmds.length - 1];
+  if (last === undefined || last.args.length !== 1) return false;
+  const a = last.args[0]!;
+  if (a.type === 'pipe') return addressablePipe(a);
+  return a.type === 'field' || a.type === 'chain' || a.type === 'variable' || a.type === 'dot';
 }
 
 /** reflect.Value.String(): the string itself, else `<T Value>`. */

@@ -165,6 +165,19 @@ describe('differential regressions (expected output recorded from Helm v4.1.4)',
       ),
     );
   });
+
+  it('prints a function result holding .Capabilities.KubeVersion as a struct (not addressable)', async () => {
+    const r = await render(
+      'c: {{ include "k" . | toJson }}\n{{- define "k" }}{{ required "x" .Capabilities.KubeVersion }}' +
+        '|{{ with .Capabilities.KubeVersion }}{{ . }}{{ end }}|{{ (.Capabilities.KubeVersion) }}' +
+        '|{{ default .Capabilities.KubeVersion nil }}|{{ (($.Capabilities.KubeVersion) | default (divf 2.5e+3 3)) }}{{ end }}',
+      ['--kube-version', '1.31.0'],
+    );
+    expect(r.err).toBe('');
+    expect(r.out).toBe(
+      doc('c: "{v1.31.0 v1.31.0 1 31}|v1.31.0|v1.31.0|{v1.31.0 v1.31.0 1 31}|{v1.31.0 v1.31.0 1 31}"'),
+    );
+  });
 });
 
 /**
@@ -186,6 +199,14 @@ describe('known differences from Helm v4.1.4 (recorded)', () => {
       ['--set', 'n=3'],
     );
     expect(r.out).toBe(doc('c: false false [3 3]'));
+  });
+
+  it.fails('a variable holding a function result is not addressable (prints the struct)', async () => {
+    const r = await render(
+      'c: {{ include "k" . | toJson }}\n{{- define "k" }}{{ $k := required "x" .Capabilities.KubeVersion }}{{ $k }}{{ end }}',
+      ['--kube-version', '1.31.0'],
+    );
+    expect(r.out).toBe(doc('c: "{v1.31.0 v1.31.0 1 31}"'));
   });
 
   it.fails("fromYaml rejects an empty implicit key with go-yaml's message", async () => {
