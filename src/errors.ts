@@ -122,7 +122,7 @@ export class ChartproofError extends Error {
   /**
    * Where the offending input came from (`local` or `remote`); undefined when not
    * attributed. Set by the thrower, or at the boundary that read the input (see
-   * {@link attributeErrors}); never overwritten once set.
+   * `attributeErrors`); never overwritten once set.
    */
   declare source?: ErrorSource;
 

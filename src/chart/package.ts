@@ -487,7 +487,7 @@ function validEpoch(value: number, what: string): number {
  * `charts/<subchart name>/`), headers as Go's `archive/tar` writes them for Helm (USTAR,
  * mode 0644, uid/gid 0, empty owner names, mtime rounded to seconds; PAX records for
  * non-ASCII or unsplittable long names and out-of-range times — see
- * {@link tarHeaderBlocks}), no directory entries, two zero blocks at the end, and
+ * `tarHeaderBlocks`), no directory entries, two zero blocks at the end, and
  * Helm's gzip header. The output is a pure function of the inputs.
  *
  * `mtimes` is keyed like {@link LoadedChartDirectory.mtimes}. With `sourceDateEpoch`

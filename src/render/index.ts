@@ -67,3 +67,5 @@ export type { SetFileReader } from './values/strvals.js';
 export type { UserValuesOptions, ValuesFile } from './values/user-values.js';
 export type { ValuesYamlLimits } from './values/yaml.js';
 export { type ParsedManifest, type ParseManifestsOptions, parseManifests } from './parse.js';
+export type { ChartproofErrorOptions, ErrorCode, ErrorSource } from '../errors.js';
+export { ChartproofError, isChartproofError } from '../errors.js';

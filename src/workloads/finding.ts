@@ -18,7 +18,7 @@ export interface ObjectRef {
 }
 
 /**
- * A finding on rendered manifests. It is a mirror-scanner {@link Finding} (so
+ * A finding on rendered manifests. It is a mirror-scanner `Finding` (`chartproof/mirror`) (so
  * `evaluateFindings` and `runScanners` accept it); `file` is the template path inside
  * the chart (`templates/deployment.yaml`, `charts/sub/templates/x.yaml`) and `source`
  * the path as Helm prints it (`app/templates/deployment.yaml`).

@@ -19,3 +19,5 @@ export {
 } from './images.js';
 export type { ContainerKind, PodSpecAt, WorkloadObject } from './pods.js';
 export { evaluateWorkloadRules, type WorkloadRuleOptions } from './rules.js';
+export type { ChartproofErrorOptions, ErrorCode, ErrorSource } from '../errors.js';
+export { ChartproofError, isChartproofError } from '../errors.js';

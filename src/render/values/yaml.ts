@@ -21,7 +21,7 @@ import { parseAllYamlDocumentsBounded } from '../../internal/bounded-parse.js';
 import type { GoValue } from '../template/value.js';
 import { fail, getKey, isTable, MAX_VALUE_DEPTH, newMap, setKey, type Values } from './go.js';
 
-/** Limits of {@link parseValuesYaml}. @public */
+/** Limits of `parseValuesYaml`. @public */
 export interface ValuesYamlLimits {
   /** Maximum input size in characters (default 16 MiB). */
   maxBytes?: number;
