@@ -2,7 +2,7 @@ import { parseManifests } from '../render/parse.js';
 import { formatImageList, listImages } from '../workloads/images.js';
 import type { Command } from './commands.js';
 import { Exit, UsageError } from './io.js';
-import { RENDER_OPTIONS, renderForCommand, TEMPLATE_COMMAND } from './template-command.js';
+import { RENDER_OPTIONS, renderForCommand, reportRenderFailure } from './template-command.js';
 
 /**
  * `chartproof images [NAME] CHART [template flags] [--json]`: renders the chart as
@@ -38,8 +38,7 @@ export const IMAGES_COMMAND: Command = {
       text = result.text;
     } catch (e) {
       if (e instanceof UsageError) throw e;
-      // Same failure output as `chartproof template`.
-      return TEMPLATE_COMMAND.run(ctx);
+      return reportRenderFailure(ctx, e, showOnly);
     }
     const inventory = listImages(parseManifests(text, { origin: 'remote' }));
     if (ctx.flags.json) {

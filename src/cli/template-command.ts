@@ -98,6 +98,38 @@ export async function renderForCommand(
   return { result, name };
 }
 
+/**
+ * Prints a failed render as `helm template` does (`Error: …`, Helm's `--debug` hint,
+ * with `--debug` what was rendered) and returns the exit code: 3 for registry or
+ * network failures, else 2. Shared by `template`, `images` and `verify-images`.
+ */
+export function reportRenderFailure(ctx: CommandContext, e: unknown, showOnly: string[]): number {
+  const v = ctx.values;
+  let err = e;
+  let suffix = renderErrorPhase(e) === 'render' ? '\n\nUse --debug flag to render out invalid YAML' : '';
+  if (v.debug === true && renderErrorPhase(e) === 'render') {
+    // helm template --debug prints what it has (nothing after a template error), filtered by --show-only.
+    suffix = '';
+    try {
+      const partial = `${goTrimSpace(renderErrorPartialOutput(e))}\n`;
+      ctx.io.stdout(showOnly.length > 0 ? formatShowOnly(partial, showOnly) : partial);
+    } catch (showErr) {
+      err = showErr;
+    }
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  if (ctx.flags.json) {
+    ctx.io.stderr(
+      `${JSON.stringify({ error: { code: isChartproofError(err) ? err.code : 'INTERNAL', message } })}\n`,
+    );
+  } else {
+    ctx.io.stderr(`Error: ${message}${suffix}\n`);
+  }
+  return isChartproofError(err) && ['NETWORK', 'TIMEOUT', 'TLS'].includes(err.code)
+    ? Exit.registry
+    : Exit.usage;
+}
+
 /** `helm template`'s flags, shared by `template` and `images`. */
 export const RENDER_OPTIONS: NonNullable<Command['options']> = {
   namespace: { type: 'string', short: 'n' },
@@ -165,29 +197,7 @@ export const TEMPLATE_COMMAND: Command = {
       return Exit.ok;
     } catch (e) {
       if (e instanceof UsageError) throw e;
-      let err = e;
-      let suffix = renderErrorPhase(e) === 'render' ? '\n\nUse --debug flag to render out invalid YAML' : '';
-      if (v.debug === true && renderErrorPhase(e) === 'render') {
-        // helm template --debug prints what it has (nothing after a template error), filtered by --show-only.
-        suffix = '';
-        try {
-          const partial = `${goTrimSpace(renderErrorPartialOutput(e))}\n`;
-          ctx.io.stdout(showOnly.length > 0 ? formatShowOnly(partial, showOnly) : partial);
-        } catch (showErr) {
-          err = showErr;
-        }
-      }
-      const message = err instanceof Error ? err.message : String(err);
-      if (ctx.flags.json) {
-        ctx.io.stderr(
-          `${JSON.stringify({ error: { code: isChartproofError(err) ? err.code : 'INTERNAL', message } })}\n`,
-        );
-      } else {
-        ctx.io.stderr(`Error: ${message}${suffix}\n`);
-      }
-      return isChartproofError(err) && ['NETWORK', 'TIMEOUT', 'TLS'].includes(err.code)
-        ? Exit.registry
-        : Exit.usage;
+      return reportRenderFailure(ctx, e, showOnly);
     }
   },
 };

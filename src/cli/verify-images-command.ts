@@ -5,7 +5,7 @@ import { listImages } from '../workloads/images.js';
 import type { Command } from './commands.js';
 import { Exit, UsageError } from './io.js';
 import { POLICY_OPTIONS, policyFromFlags, TLOG_WARNING, verifyFormatFromFlags } from './policy-flags.js';
-import { RENDER_OPTIONS, renderForCommand, TEMPLATE_COMMAND } from './template-command.js';
+import { RENDER_OPTIONS, renderForCommand, reportRenderFailure } from './template-command.js';
 
 /** One image's outcome. */
 interface ImageResult {
@@ -53,8 +53,8 @@ export const VERIFY_IMAGES_COMMAND: Command = {
     const name = ctx.args.length === 2 ? ctx.args[0]! : 'release-name';
     const chartRef = ctx.args.length === 2 ? ctx.args[1]! : ctx.args[0]!;
     let text: string;
+    const showOnly = ((ctx.values['show-only'] as string[] | undefined) ?? []).slice();
     try {
-      const showOnly = ((ctx.values['show-only'] as string[] | undefined) ?? []).slice();
       text = (
         await renderForCommand(
           ctx,
@@ -66,7 +66,7 @@ export const VERIFY_IMAGES_COMMAND: Command = {
       ).result.text;
     } catch (e) {
       if (e instanceof UsageError) throw e;
-      return TEMPLATE_COMMAND.run(ctx);
+      return reportRenderFailure(ctx, e, showOnly);
     }
     const inventory = listImages(parseManifests(text, { origin: 'remote' }));
     const images = [...new Set(inventory.images.map((i) => i.normalized))].sort();

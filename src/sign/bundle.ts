@@ -19,12 +19,15 @@ import {
   type TransparencyLogEntry,
 } from '@sigstore/bundle';
 import { DSSEBundleBuilder, type Signer as SigstoreSigner } from '@sigstore/sign';
+import { dssePae, type SigstoreBundleJson } from '../cosign/dsse.js';
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import { MediaType } from '../oci/media-types.js';
 import { keyHint, loadPublicKey, verifySignature } from './keys.js';
 import type { Signer } from './signer.js';
 import { IN_TOTO_PAYLOAD_TYPE } from './statement.js';
+
+export { dssePae, type SigstoreBundleJson } from '../cosign/dsse.js';
 
 /**
  * Something that adds transparency-log entries or RFC 3161 timestamps to a bundle, as
@@ -43,32 +46,6 @@ export interface Witness {
   ) => Promise<{ tlogEntries?: TransparencyLogEntry[]; rfc3161Timestamps?: RFC3161SignedTimestamp[] }>;
 }
 
-/** The JSON of a Sigstore bundle as cosign and sigstore-go write it. @public */
-export interface SigstoreBundleJson {
-  /** e.g. `application/vnd.dev.sigstore.bundle.v0.3+json`. */
-  mediaType: string;
-  verificationMaterial: {
-    /** Key-based signing: base64(SHA-256(SPKI DER)) of the key, see `keyHint`. */
-    publicKey?: { hint: string };
-    certificate?: { rawBytes: string };
-    x509CertificateChain?: { certificates: { rawBytes: string }[] };
-    /** Transparency log entries (absent when nothing was logged). */
-    tlogEntries?: Record<string, unknown>[];
-    /** RFC 3161 timestamps (absent when none). */
-    timestampVerificationData?: { rfc3161Timestamps?: { signedTimestamp: string }[] };
-  };
-  dsseEnvelope?: {
-    /** Standard base64 of the signed payload (the in-toto statement). */
-    payload: string;
-    payloadType: string;
-    signatures: { sig: string; keyid?: string }[];
-  };
-  messageSignature?: {
-    messageDigest?: { algorithm: string; digest: string };
-    signature: string;
-  };
-}
-
 /** Options of {@link createDsseBundle}. @public */
 export interface CreateDsseBundleOptions {
   /** DSSE `payloadType`. If unset, `application/vnd.in-toto+json` is used. */
@@ -84,18 +61,6 @@ export interface CreateDsseBundleOptions {
 
 /** Largest bundle read by default (16 MiB): attestations may carry large predicates. @public */
 export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
-
-/**
- * The DSSE pre-authentication encoding signed for an envelope:
- * `"DSSEv1" SP len(type) SP type SP len(payload) SP payload`, lengths in bytes as
- * ASCII decimal.
- * @public
- */
-export function dssePae(payloadType: string, payload: Uint8Array): Uint8Array {
-  const type = Buffer.from(payloadType, 'utf8');
-  const head = Buffer.from(`DSSEv1 ${type.byteLength} ${payloadType} ${payload.byteLength} `, 'utf8');
-  return new Uint8Array(Buffer.concat([head, payload]));
-}
 
 /**
  * Signs `statement` (usually an in-toto statement, see `cosignSignStatement`) into a

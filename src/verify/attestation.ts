@@ -16,9 +16,13 @@ import type { RegistryClient } from '../oci/client.js';
 import type { Digest } from '../oci/digest.js';
 import type { Repository } from '../oci/repository.js';
 import { resolvePredicateType } from '../sign/attest.js';
-import { decodeDsseBase64 } from '../sign/legacy-attest.js';
+import { decodeDsseBase64 } from '../cosign/dsse.js';
 import { findBundles } from '../sign/referrer.js';
-import { COSIGN_SIGN_PREDICATE_TYPE, IN_TOTO_PAYLOAD_TYPE, parseInTotoStatement } from '../sign/statement.js';
+import {
+  COSIGN_SIGN_PREDICATE_TYPE,
+  IN_TOTO_PAYLOAD_TYPE,
+  parseInTotoStatement,
+} from '../cosign/statement.js';
 import { type BundleSigner, type BundleVerification, verifySigstoreBundle } from './bundle.js';
 import type { SignatureFormat } from './chart.js';
 import { findLegacyAttestations, verifyLegacyAttestationLayer } from './legacy-attestation.js';

@@ -29,8 +29,8 @@ import {
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import { parseDigest } from '../oci/digest.js';
-import { keyHint, loadPublicKey } from '../sign/keys.js';
-import { IN_TOTO_PAYLOAD_TYPE, type InTotoStatement, parseInTotoStatement } from '../sign/statement.js';
+import { keyHint, loadPublicKey } from '../keys/keys.js';
+import { IN_TOTO_PAYLOAD_TYPE, type InTotoStatement, parseInTotoStatement } from '../cosign/statement.js';
 import {
   assertCertificateIdentity,
   CHECKS,

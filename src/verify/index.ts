@@ -27,8 +27,8 @@
  */
 export type { ChartproofErrorOptions, ErrorCode, ErrorSource } from '../errors.js';
 export { ChartproofError, isChartproofError } from '../errors.js';
-export type { ParseSimpleSigningOptions, SimpleSigningPayload } from '../sign/simplesigning.js';
-export { MAX_SIGNATURE_LAYERS, parseSimpleSigningPayload } from '../sign/simplesigning.js';
+export type { ParseSimpleSigningOptions, SimpleSigningPayload } from '../cosign/simplesigning.js';
+export { MAX_SIGNATURE_LAYERS, parseSimpleSigningPayload } from '../cosign/simplesigning.js';
 export type {
   ContainersImageSignature,
   LegacyLayerResult,
@@ -44,8 +44,8 @@ export {
   verifyLegacySignatures,
   verifySimpleSigningSignature,
 } from './legacy.js';
-export type { InTotoStatement, InTotoSubject } from '../sign/statement.js';
-export { IN_TOTO_STATEMENT_V01, IN_TOTO_STATEMENT_V1 } from '../sign/statement.js';
+export type { InTotoStatement, InTotoSubject } from '../cosign/statement.js';
+export { IN_TOTO_STATEMENT_V01, IN_TOTO_STATEMENT_V1 } from '../cosign/statement.js';
 export type { BundleSigner, BundleTimestamp, BundleVerification, VerifyBundleOptions } from './bundle.js';
 export { verifySigstoreBundle } from './bundle.js';
 export type {
@@ -84,8 +84,8 @@ export type {
   VerifyAttestationsOptions,
 } from './attestation.js';
 export { AttestationVerificationError, verifyChartAttestations } from './attestation.js';
-export type { SigstoreBundleJson } from '../sign/bundle.js';
-export type { DsseEnvelopeJson } from '../sign/legacy-attest.js';
+export type { SigstoreBundleJson } from '../cosign/dsse.js';
+export type { DsseEnvelopeJson } from '../cosign/dsse.js';
 export type {
   FindLegacyAttestationsOptions,
   FindLegacyAttestationsResult,

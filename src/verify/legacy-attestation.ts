@@ -27,23 +27,23 @@ import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Repository } from '../oci/repository.js';
-import { dssePae, type SigstoreBundleJson } from '../sign/bundle.js';
+import { dssePae, type SigstoreBundleJson } from '../cosign/dsse.js';
 import {
   cosignAttestationTag,
   DSSE_ENVELOPE_MEDIA_TYPE,
   type DsseEnvelopeJson,
   decodeDsseBase64,
   parseDsseEnvelope,
-} from '../sign/legacy-attest.js';
-import { keyHint, loadPublicKey, verifySignature } from '../sign/keys.js';
+} from '../cosign/dsse.js';
+import { keyHint, loadPublicKey, verifySignature } from '../keys/keys.js';
 import {
   COSIGN_BUNDLE_ANNOTATION,
   COSIGN_CERTIFICATE_ANNOTATION,
   COSIGN_RFC3161_ANNOTATION,
   decodeStdBase64,
   MAX_SIGNATURE_LAYERS,
-} from '../sign/simplesigning.js';
-import { IN_TOTO_PAYLOAD_TYPE } from '../sign/statement.js';
+} from '../cosign/simplesigning.js';
+import { IN_TOTO_PAYLOAD_TYPE } from '../cosign/statement.js';
 import { type BundleSigner, type BundleVerification, verifySigstoreBundle } from './bundle.js';
 import { parsePemCertificates } from './certificate.js';
 import { fetchLayerBlob, layerFields, MAX_PAYLOAD_BYTES } from './legacy.js';

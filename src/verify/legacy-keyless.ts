@@ -21,7 +21,7 @@ import { ChartproofError } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import type { Repository } from '../oci/repository.js';
-import { verifySignature } from '../sign/keys.js';
+import { verifySignature } from '../keys/keys.js';
 import {
   COSIGN_BUNDLE_ANNOTATION,
   COSIGN_CERTIFICATE_ANNOTATION,
@@ -30,7 +30,7 @@ import {
   COSIGN_SIGNATURE_ANNOTATION,
   decodeStdBase64,
   type SimpleSigningPayload,
-} from '../sign/simplesigning.js';
+} from '../cosign/simplesigning.js';
 import {
   type CertificateAuthority,
   CertificateError,

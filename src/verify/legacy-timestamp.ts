@@ -24,7 +24,7 @@ import { bundleFromJSON } from '@sigstore/bundle';
 import { type SignedEntity, type Signer, toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
-import { COSIGN_RFC3161_ANNOTATION, decodeStdBase64 } from '../sign/simplesigning.js';
+import { COSIGN_RFC3161_ANNOTATION, decodeStdBase64 } from '../cosign/simplesigning.js';
 import { certificateValidAt, notAfter, notBefore } from './certificate.js';
 import type { LegacySignatureTime } from './legacy-keyless.js';
 import type { TrustedRootJson } from './policy.js';

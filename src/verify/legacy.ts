@@ -21,7 +21,7 @@ import { type Digest, isDigest } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Repository } from '../oci/repository.js';
 import { readAll } from '../oci/verify.js';
-import { verifySignature } from '../sign/keys.js';
+import { verifySignature } from '../keys/keys.js';
 import type { TlogMode } from './policy.js';
 import {
   type RekorEntryEvidence,
@@ -39,7 +39,7 @@ import {
   MAX_SIGNATURE_LAYERS,
   parseSimpleSigningPayload,
   type SimpleSigningPayload,
-} from '../sign/simplesigning.js';
+} from '../cosign/simplesigning.js';
 
 /** Largest payload read per layer: 128 MiB, cosign's default `COSIGN_MAX_ATTACHMENT_SIZE`. @public */
 export const MAX_PAYLOAD_BYTES = 128 * 1024 * 1024;
