@@ -10,8 +10,9 @@ import { type MirrorSpec, mirrorHostSettings, parseMirrorSpec } from '../src/mir
 import { copy, RegistryClient } from '../src/oci/index.js';
 import { makeChartArchive } from '../test/helpers/chart-repo.js';
 import { type StartedRegistry, startDockerRegistry } from '../test/helpers/docker-registry.js';
-import { skopeoCopy } from '../test/helpers/skopeo.js';
 import { requireTool } from '../test/helpers/services.js';
+import { skopeoCopy } from '../test/helpers/skopeo.js';
+import { FloorCopier, type FloorJob, perArtifact, reportFloor } from './floor.js';
 
 const execFileP = promisify(execFile);
 const missing = requireTool('docker-registry') ?? requireTool('skopeo');
@@ -36,7 +37,13 @@ const [dist, specJson] = process.argv.slice(1);
 const { applyMirror, mirrorHostSettings, parseMirrorSpec } = await import(new URL('mirror.js', dist).href);
 const { RegistryClient } = await import(new URL('oci.js', dist).href);
 const spec = parseMirrorSpec(JSON.parse(specJson));
-const client = new RegistryClient({ hosts: mirrorHostSettings(spec) });
+const requests = {};
+let retries = 0;
+const onEvent = (e) => {
+  if (e.type === 'request') requests[e.method] = (requests[e.method] ?? 0) + 1;
+  if (e.type === 'retry') retries++;
+};
+const client = new RegistryClient({ hosts: mirrorHostSettings(spec), onEvent });
 globalThis.gc?.();
 const baseline = process.memoryUsage().rss;
 let peak = baseline;
@@ -46,16 +53,28 @@ const timer = setInterval(() => {
   peak = Math.max(peak, m.rss);
   heapPeak = Math.max(heapPeak, m.heapUsed + m.external + m.arrayBuffers);
 }, 5);
+const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const report = await applyMirror(spec, { client });
 const ms = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
 clearInterval(timer);
 await client.close();
 const maxRss = process.resourceUsage().maxRSS * 1024;
 globalThis.gc?.();
 const retained = process.memoryUsage().heapUsed;
 process.stdout.write(
-  JSON.stringify({ ms, summary: report.summary, baseline, peak: Math.max(peak, maxRss), heapPeak, retained }),
+  JSON.stringify({
+    ms,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    requests,
+    retries,
+    summary: report.summary,
+    baseline,
+    peak: Math.max(peak, maxRss),
+    heapPeak,
+    retained,
+  }),
 );
 `;
 
@@ -246,6 +265,12 @@ describe.skipIf(missing !== undefined)('mirror benchmark (two docker-registry in
     type ChildRun = {
       concurrency: number;
       ms: number;
+      cpuMs: number;
+      requests: Record<string, number>;
+      retries: number;
+      /** The floor at the same concurrency: mean of a run just before and one just after. */
+      floorMs: number;
+      floorRuns: [number, number];
       summary: MirrorReport['summary'];
       baseline: number;
       peak: number;
@@ -253,9 +278,37 @@ describe.skipIf(missing !== undefined)('mirror benchmark (two docker-registry in
       retained: number;
     };
     const children: ChildRun[] = [];
+    // The floors (bench/floor.ts) at the same concurrency, into fresh repositories of the
+    // same target, right before and right after each separate-process run: `fetch` (on
+    // undici's fetch, chartproof's HTTP stack; the target applies to it) and, at the
+    // spec's concurrency, `request` (undici's leaner API) for reference.
+    const floors = {
+      fetch: new FloorCopier(CONCURRENCY, 'fetch'),
+      request: new FloorCopier(CONCURRENCY),
+    };
+    const floorCpuMs = { fetch: 0, request: 0 };
+    const floorRuns = { fetch: 0, request: 0 };
+    const floorRun = async (kind: keyof typeof floors, concurrency: number, path: string) => {
+      const jobs: FloorJob[] = refs.map((r) => ({
+        src: { host: upstream.host, repository: `upstream/${r.name}`, tag: r.tag },
+        dst: { host: internal.host, repository: `${path}/${r.name}`, tag: r.tag },
+      }));
+      const cpu0 = process.cpuUsage();
+      const t = performance.now();
+      await floors[kind].copyAll(jobs, concurrency);
+      const ms = performance.now() - t;
+      const cpu = process.cpuUsage(cpu0);
+      floorCpuMs[kind] += (cpu.user + cpu.system) / 1000;
+      floorRuns[kind]++;
+      return ms;
+    };
+    let requestFloor: number | undefined;
     if (problem === undefined) {
       const dist = `${pathToFileURL(join(process.cwd(), 'dist')).href}/`;
       for (const concurrency of [CONCURRENCY, 4]) {
+        const requestBefore =
+          concurrency === CONCURRENCY ? await floorRun('request', concurrency, 'mirror-floor-request-a') : 0;
+        const before = await floorRun('fetch', concurrency, `mirror-floor-${concurrency}-a`);
         const childSpec = {
           ...s,
           concurrency,
@@ -266,10 +319,29 @@ describe.skipIf(missing !== undefined)('mirror benchmark (two docker-registry in
           ['--expose-gc', '--input-type=module', '-e', CHILD, dist, JSON.stringify(childSpec)],
           { encoding: 'utf8', timeout: 300_000 },
         );
-        const child = { concurrency, ...(JSON.parse(stdout) as Omit<ChildRun, 'concurrency'>) };
+        const after = await floorRun('fetch', concurrency, `mirror-floor-${concurrency}-b`);
+        if (concurrency === CONCURRENCY)
+          requestFloor =
+            (requestBefore + (await floorRun('request', concurrency, 'mirror-floor-request-b'))) / 2;
+        const child = {
+          concurrency,
+          floorMs: (before + after) / 2,
+          floorRuns: [before, after] as [number, number],
+          ...(JSON.parse(stdout) as Omit<ChildRun, 'concurrency' | 'floorMs' | 'floorRuns'>),
+        };
         expect(child.summary).toEqual({ copied: CHARTS * VERSIONS, skipped: 0, refused: 0, failed: 0 });
         children.push(child);
       }
+    }
+    const inProcessFloor =
+      problem === undefined ? undefined : await floorRun('fetch', CONCURRENCY, 'mirror-floor-in-process');
+    await Promise.all([floors.fetch.close(), floors.request.close()]);
+    // The floor copied the same bytes.
+    const floorPath = problem === undefined ? `mirror-floor-${CONCURRENCY}-b` : 'mirror-floor-in-process';
+    for (const r of [refs[0]!, refs[refs.length - 1]!]) {
+      const a = await client.repository(`${internal.host}/mirror-chartproof/${r.name}`).resolve(r.tag);
+      const b = await client.repository(`${internal.host}/${floorPath}/${r.name}`).resolve(r.tag);
+      expect(b.digest).toBe(a.digest);
     }
 
     console.log(
@@ -287,6 +359,17 @@ describe.skipIf(missing !== undefined)('mirror benchmark (two docker-registry in
         ratio >= 5,
       );
       for (const c of children) {
+        reportFloor(`  concurrency ${c.concurrency}: mirror ${refs.length}`, c.ms, c.floorMs, 1.5);
+        if (c.concurrency === CONCURRENCY && requestFloor !== undefined)
+          console.log(
+            `${`    floor on undici request instead: ${(c.ms / requestFloor).toFixed(2)}x`.padEnd(52)} floor ${requestFloor.toFixed(0).padStart(6)} ms, Node CPU ${(floorCpuMs.request / floorRuns.request).toFixed(0)} ms per run`,
+          );
+        console.log(
+          `${'    requests per version'.padEnd(52)} chartproof ${perArtifact(c.requests, refs.length)}, ${c.retries} retries | floor ${perArtifact(floors.fetch.requests, floorRuns.fetch * refs.length)}, ${floors.fetch.retries} retries`,
+        );
+        console.log(
+          `${'    floor runs (before / after); Node CPU'.padEnd(52)} ${c.floorRuns[0].toFixed(0)} ms / ${c.floorRuns[1].toFixed(0)} ms; chartproof ${c.cpuMs.toFixed(0)} ms, floor ${(floorCpuMs.fetch / floorRuns.fetch).toFixed(0)} ms per run`,
+        );
         const peakMiB = c.peak / MIB;
         console.log(
           `${`  concurrency ${c.concurrency}: ${(peer / c.ms).toFixed(1)}x, peak RSS`.padEnd(52)} ${c.ms.toFixed(0).padStart(6)} ms | ${peakMiB.toFixed(1)} MiB (${((c.peak - c.baseline) / MIB).toFixed(1)} MiB above its start) | target < 200 MiB ${peakMiB < 200 ? 'MET' : 'MISSED'}`,
@@ -296,7 +379,7 @@ describe.skipIf(missing !== undefined)('mirror benchmark (two docker-registry in
         );
       }
       console.log(
-        `${`  in the vitest process (source via vite), ${(peer / ours).toFixed(1)}x`.padEnd(52)} chartproof ${ours.toFixed(0).padStart(6)} ms | ${inProcess}`,
+        `${`  in the vitest process (source via vite), ${(peer / ours).toFixed(1)}x`.padEnd(52)} chartproof ${ours.toFixed(0).padStart(6)} ms (${(ours / headline.floorMs).toFixed(2)}x of floor) | ${inProcess}`,
       );
     } else {
       const ratio = peer / ours;
@@ -307,6 +390,7 @@ describe.skipIf(missing !== undefined)('mirror benchmark (two docker-registry in
         'target >= 5x',
         ratio >= 5,
       );
+      reportFloor(`mirror ${refs.length} in-process`, ours, inProcessFloor!, 1.5);
       const above = (run.peak - run.base) / MIB;
       console.log(
         `${'peak RSS growth while mirroring (bench process)'.padEnd(52)} ${inProcess} | separate-process run skipped: ${problem} | target < 200 MiB ${above < 200 ? 'MET (growth only)' : 'MISSED'}`,

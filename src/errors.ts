@@ -88,8 +88,11 @@ export type ErrorCode =
   | 'TEMPLATE_NOT_FOUND'
   | 'RENDER_LIMIT'
   | 'VALUES_INVALID'
+  // images
+  | 'IMAGE_OVERLAY_INCOMPLETE'
   // admission
-  | 'RELEASE_INVALID';
+  | 'RELEASE_INVALID'
+  | 'LISTEN_FAILED';
 
 /**
  * Where the input that caused an error came from: `local` (a file, directory, archive

@@ -1,8 +1,11 @@
 /**
  * chartproof: supply-chain security for Helm charts.
  *
- * The root entry re-exports the stable core: errors and the OCI client. Capabilities
- * also have their own entry points (`chartproof/oci`, `chartproof/testing`, ...).
+ * The root entry holds what every user of the package touches: the error types (to
+ * branch on codes), the registry client and the reference and digest types its calls
+ * take and return, and the package version. Everything else lives in the entry point
+ * of its capability (`chartproof/oci`, `chartproof/chart`, `chartproof/verify`, ...),
+ * so importing the root loads no chart, signing or rendering code.
  * @packageDocumentation
  */
 export type {
@@ -21,5 +24,12 @@ export {
   RegistryError,
   redact,
 } from './errors.js';
-export * from './oci/index.js';
+export type { RegistryClientOptions } from './oci/client.js';
+export { RegistryClient } from './oci/client.js';
+export type { Descriptor } from './oci/descriptor.js';
+export type { Digest } from './oci/digest.js';
+export type { Reference } from './oci/reference.js';
+export { formatReference, parseReference } from './oci/reference.js';
+export type { RepositoryOptions } from './oci/repository.js';
+export { Repository } from './oci/repository.js';
 export { VERSION } from './version.js';

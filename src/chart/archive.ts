@@ -14,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { ChartproofError } from '../errors.js';
+import { messageOf } from '../internal/guards.js';
 import type { Digest } from '../oci/digest.js';
 import type { ChartFile } from './types.js';
 
@@ -233,7 +234,7 @@ function wrapError(err: unknown, budget: LoadBudget): ChartproofError {
   if (budget.signal?.aborted || (err instanceof Error && err.name === 'AbortError')) {
     return new ChartproofError('ABORTED', 'chart loading was aborted', { cause: err });
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = messageOf(err);
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && code.startsWith('Z_')) {
     return new ChartproofError('CHART_INVALID', `chart archive is not valid gzip data: ${message}`, {

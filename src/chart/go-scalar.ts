@@ -4,6 +4,7 @@
  * (`appVersion: 1.10` becomes "1.1", `012` becomes "10", `0x1F` "31", `yes` "true").
  * @internal
  */
+import type { Scalar } from 'yaml';
 
 /** A plain scalar as go-yaml v2 types it. */
 export type GoScalar =
@@ -259,7 +260,42 @@ export function goJsonFold(s: string): string {
   return out;
 }
 
-/** Byte-wise (UTF-8) string order, as Go sorts map keys in `json.Marshal`. @internal */
-export function compareUtf8(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+// Standard tags go-yaml v2 checks a plain scalar against.
+const GO_TAGS = new Map([
+  ['tag:yaml.org,2002:int', 'int'],
+  ['tag:yaml.org,2002:float', 'float'],
+  ['tag:yaml.org,2002:bool', 'bool'],
+  ['tag:yaml.org,2002:null', 'null'],
+]);
+
+/**
+ * The Go string sigs.k8s.io/yaml stores for a (non-null) scalar decoded into a Go
+ * `string` field: quoted and block scalars as written, plain scalars typed by go-yaml
+ * v2 and coerced (`1.10` → "1.1", `012` → "10", `yes` → "true"), `!!str` and custom
+ * tags as written; undefined for a plain null.
+ * @throws Error `<field>: cannot decode … as a !!<tag>` when a standard tag does not fit
+ * @internal
+ */
+export function goStringOfScalar(n: Scalar, field: string): string | undefined {
+  const source = typeof n.source === 'string' ? n.source : String(n.value);
+  if (n.type !== undefined && n.type !== 'PLAIN') return source;
+  const tag = n.tag === undefined ? undefined : GO_TAGS.get(n.tag);
+  if (n.tag !== undefined && tag === undefined) return source; // !!str and custom tags
+  const resolved = resolveGoScalar(source);
+  if (tag === undefined || tag === resolved.kind) return goScalarToString(resolved);
+  if (tag === 'float' && resolved.kind === 'int')
+    return goScalarToString({ kind: 'float', value: Number(resolved.value) });
+  throw new Error(`${field}: cannot decode \`${source}\` as a !!${tag}`);
+}
+
+/**
+ * The JSON object key sigs.k8s.io/yaml makes of a YAML map key: quoted, block and
+ * tagged keys as written, plain keys typed and formatted by {@link goKeyToString};
+ * undefined for a null key (which it rejects).
+ * @internal
+ */
+export function goMapKeyOfScalar(key: Scalar): string | undefined {
+  const source = typeof key.source === 'string' ? key.source : String(key.value);
+  if ((key.type !== undefined && key.type !== 'PLAIN') || key.tag !== undefined) return source;
+  return goKeyToString(resolveGoScalar(source));
 }

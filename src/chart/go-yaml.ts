@@ -9,6 +9,7 @@
 // YAML marshalling in the style of sigs.k8s.io/yaml (JSON -> yaml.v2)
 // ---------------------------------------------------------------------------------------
 
+import { isRecord as isObject } from '../internal/guards.js';
 import { resolveGoScalar } from './go-scalar.js';
 
 const BEST_WIDTH = 80;
@@ -332,11 +333,6 @@ class Emitter {
       this.value(obj[key], indent, false);
     });
   }
-}
-
-/** True for a plain (non-array) object. @internal */
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Keys whose values survive JSON encoding (`undefined` members are dropped). */

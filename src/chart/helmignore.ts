@@ -4,7 +4,7 @@
  */
 
 import { ChartproofError } from '../errors.js';
-import { goTrimSpace } from './config.js';
+import { goTrimSpace } from './sanitize.js';
 
 /**
  * Parsed `.helmignore` rules.

@@ -7,13 +7,8 @@ export type { ChartproofErrorOptions, ErrorCode, ErrorSource } from '../errors.j
 export { ChartproofError, isChartproofError } from '../errors.js';
 export type { LoadOptions } from './archive.js';
 export { readArchiveEntries } from './archive.js';
-export {
-  helmAnnotations,
-  helmConfigJson,
-  OciAnnotation,
-  ociTagForVersion,
-  versionForOciTag,
-} from './config.js';
+export { helmAnnotations, OciAnnotation } from './annotations.js';
+export { helmConfigJson } from './config.js';
 export type { HelmIgnore } from './helmignore.js';
 export { parseHelmIgnore } from './helmignore.js';
 export { loadChartArchive, loadChartFile } from './load.js';
@@ -73,3 +68,4 @@ export type {
   ChartMaintainer,
   ChartMetadata,
 } from './types.js';
+export { ociTagForVersion, versionForOciTag } from './version.js';

@@ -3,16 +3,18 @@
  * helpers the chart loader uses.
  */
 
-import semver from 'semver';
 import { type Document, isAlias, isMap, isScalar, isSeq, type Node, type Scalar } from 'yaml';
 import {
   isDepthLimitError,
   parseAllYamlDocumentsBounded,
   parseYamlDocumentBounded,
 } from '../internal/bounded-parse.js';
-import { sanitizeHelmString } from './config.js';
-import { compareUtf8, goJsonFold, goKeyToString, goScalarToString, resolveGoScalar } from './go-scalar.js';
+import { sanitizeHelmString } from './sanitize.js';
+import { compareGoMapKeys as compareUtf8 } from '../internal/encoding/go-json.js';
+import { goJsonFold, goMapKeyOfScalar, goStringOfScalar } from './go-scalar.js';
 import { ChartproofError, type ErrorCode } from '../errors.js';
+import { messageOf } from '../internal/guards.js';
+import { isLenientSemver } from './version.js';
 import type {
   ChartDependency,
   ChartLock,
@@ -48,25 +50,6 @@ export function goYamlOptions(strict: boolean): any {
 }
 
 const YAML_OPTIONS = goYamlOptions(false);
-
-// A prerelease written in the constraint text (node-semver's desugared comparators
-// such as `<2.0.0-0` must not count).
-const PRERELEASE_IN_RANGE = /(?:^|[^0-9A-Za-z.+-])v?[0-9]+(?:\.(?:[0-9]+|[xX*])){0,2}-[0-9A-Za-z]/;
-
-/**
- * Parses a Masterminds-style version constraint (commas mean AND; empty means any) into
- * a node-semver range, and tells whether the constraint itself names a prerelease (then
- * prereleases may match, as in Masterminds).
- * @internal
- */
-export function parseVersionConstraint(wanted: string): { range: semver.Range; namesPrerelease: boolean } {
-  const constraint = wanted === '' ? '*' : wanted.replace(/\s*,\s*/g, ' ');
-  try {
-    return { range: new semver.Range(constraint), namesPrerelease: PRERELEASE_IN_RANGE.test(constraint) };
-  } catch (e) {
-    throw new ChartproofError('INVALID_ARGUMENT', `improper constraint: ${wanted}`, { cause: e });
-  }
-}
 
 const decoder = new TextDecoder('utf-8');
 
@@ -131,23 +114,11 @@ function mergeMaps(a: Record<string, unknown>, b: Record<string, unknown>): Reco
   return out;
 }
 
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 // ---- typed decoding (sigs.k8s.io/yaml semantics: go-yaml v2 types each plain scalar,
 // numbers and booleans bound for a string field become Go's text for them, keys match
 // fields case-insensitively, unknown keys are dropped) ----
 
 class DecodeError extends Error {}
-
-// Standard tags go-yaml v2 checks a plain scalar against.
-const GO_TAGS = new Map([
-  ['tag:yaml.org,2002:int', 'int'],
-  ['tag:yaml.org,2002:float', 'float'],
-  ['tag:yaml.org,2002:bool', 'bool'],
-  ['tag:yaml.org,2002:null', 'null'],
-]);
 
 const MAX_MERGE_DEPTH = 32;
 
@@ -173,15 +144,7 @@ class NodeReader {
     const n = this.deref(node);
     if (this.isNull(n)) return undefined;
     if (!isScalar(n)) throw new DecodeError(`${field}: expected a string`);
-    const source = typeof n.source === 'string' ? n.source : String(n.value);
-    if (n.type !== undefined && n.type !== 'PLAIN') return source;
-    const tag = n.tag === undefined ? undefined : GO_TAGS.get(n.tag);
-    if (n.tag !== undefined && tag === undefined) return source; // !!str and custom tags
-    const resolved = resolveGoScalar(source);
-    if (tag === undefined || tag === resolved.kind) return goScalarToString(resolved);
-    if (tag === 'float' && resolved.kind === 'int')
-      return goScalarToString({ kind: 'float', value: Number(resolved.value) });
-    throw new DecodeError(`${field}: cannot decode \`${source}\` as a !!${tag}`);
+    return goStringOfScalar(n, field);
   }
 
   /** A scalar's text as written (for fields Go decodes with their own unmarshaler). */
@@ -235,9 +198,7 @@ class NodeReader {
 
   /** A map key as sigs.k8s.io/yaml turns it into a JSON object key. */
   private key(key: Scalar, field: string): string {
-    const source = typeof key.source === 'string' ? key.source : String(key.value);
-    if ((key.type !== undefined && key.type !== 'PLAIN') || key.tag !== undefined) return source;
-    const s = goKeyToString(resolveGoScalar(source));
+    const s = goMapKeyOfScalar(key);
     if (s === undefined) throw new DecodeError(`${field}: unsupported null map key`);
     return s;
   }
@@ -434,30 +395,7 @@ export function parseLock(input: Uint8Array | string, file: string): ChartLock {
 
 // ---- validation ----
 
-/**
- * Masterminds `semver.NewVersion` (lenient) syntax: optional `v`, one to three
- * numeric parts, optional prerelease and build metadata.
- */
-const LENIENT_SEMVER =
-  /^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?(\+([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?$/;
-const MAX_UINT64 = 18446744073709551615n;
 const ALIAS = /^[a-zA-Z0-9_-]+$/;
-
-/** True when `version` parses with Masterminds' lenient `NewVersion`. @internal */
-export function isLenientSemver(version: string): boolean {
-  const m = LENIENT_SEMVER.exec(version);
-  if (!m) return false;
-  for (const part of [m[1], m[2]?.slice(1), m[3]?.slice(1)]) {
-    if (part !== undefined && BigInt(part) > MAX_UINT64) return false;
-  }
-  const pre = m[5];
-  if (pre !== undefined) {
-    for (const id of pre.split('.')) {
-      if (/^[0-9]+$/.test(id) && id.length > 1 && id.startsWith('0')) return false;
-    }
-  }
-  return true;
-}
 
 function base(p: string): string {
   if (p === '') return '.';

@@ -2,8 +2,6 @@
  * Helm charts in OCI registries, in exactly the format `helm push` writes and with the
  * rules `helm pull` follows (tags with `+`, `--version` resolution).
  */
-import { isLenientSemver, parseVersionConstraint } from './metadata.js';
-import semver from 'semver';
 import { ChartproofError, isNotFoundError } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import type { RegistryClient } from '../oci/client.js';
@@ -12,18 +10,20 @@ import { type CopyEvent, withByteProgress } from '../oci/copy.js';
 import { type Digest, digestOf, isDigest } from '../oci/digest.js';
 import { isIndexMediaType, MediaType } from '../oci/media-types.js';
 import { assertNoCredentials, formatReference, parseReference, type Reference } from '../oci/reference.js';
-import type { FetchedManifest, Repository } from '../oci/repository.js';
+import type { FetchedManifest, Fetcher, Named, Resolver, TagLister } from '../oci/target.js';
 import { MAX_MANIFEST_BYTES, readAll } from '../oci/verify.js';
-import {
-  GoRaw,
-  goJsonStruct,
-  helmAnnotations,
-  helmConfigJson,
-  ociTagForVersion,
-  utf8Bytes,
-  versionForOciTag,
-} from './config.js';
+import { GoRaw, goJsonStruct, utf8Bytes } from '../internal/encoding/go-json.js';
+import { helmAnnotations } from './annotations.js';
+import { helmConfigJson } from './config.js';
 import type { ChartMetadata } from './types.js';
+import {
+  chartVersionTags,
+  isLenientSemver,
+  matchingVersions,
+  ociTagForVersion,
+  parseVersionConstraint,
+  versionForOciTag,
+} from './version.js';
 
 /** The media type Helm gave chart layers before v3.7 (still accepted on pull). @public */
 export const LEGACY_CHART_LAYER_MEDIA_TYPE = 'application/tar+gzip';
@@ -267,18 +267,6 @@ export async function pushChart(
 // Version resolution
 // ---------------------------------------------------------------------------------------
 
-// Masterminds/semver StrictNewVersion grammar (the lenient one is isLenientSemver).
-const NUM = '(?:0|[1-9][0-9]*)';
-const PRE_ID = '(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)';
-const STRICT_VERSION = new RegExp(
-  `^${NUM}\\.${NUM}\\.${NUM}(?:-${PRE_ID}(?:\\.${PRE_ID})*)?(?:\\+[0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*)?$`,
-);
-
-/** True when `v` passes Masterminds `StrictNewVersion` (`X.Y.Z[-pre][+meta]`). @internal */
-export function isStrictVersion(v: string): boolean {
-  return STRICT_VERSION.test(v);
-}
-
 /** Options of {@link resolveChartVersion}. @public */
 export interface ResolveChartVersionOptions {
   /** Let prereleases satisfy a range without a prerelease of its own. */
@@ -300,7 +288,7 @@ export interface ResolveChartVersionOptions {
  * @public
  */
 export async function resolveChartVersion(
-  repo: Repository,
+  repo: Resolver & TagLister & Named,
   range: string,
   opts: ResolveChartVersionOptions = {},
 ): Promise<string> {
@@ -322,8 +310,7 @@ export async function resolveChartVersion(
     }
     return tag;
   }
-  const { range: parsed, namesPrerelease } = parseVersionConstraint(wanted);
-  const includePrerelease = opts.includePrerelease === true || namesPrerelease;
+  const constraint = parseVersionConstraint(wanted);
   let tags: string[];
   if (opts.tags) tags = [...opts.tags];
   else {
@@ -334,19 +321,14 @@ export async function resolveChartVersion(
       tags = [];
     }
   }
-  const candidates = tags
-    .map((tag) => ({ tag, version: versionForOciTag(tag) }))
-    .filter((c) => isStrictVersion(c.version));
+  const candidates = chartVersionTags(tags);
   if (candidates.length === 0)
     throw new ChartproofError('NOT_FOUND', `unable to locate any tags in provided repository: ${repo.name}`);
   const exact = candidates.find((c) => c.version === wanted);
   if (exact) return exact.tag;
-  const matching = candidates.filter((c) => semver.satisfies(c.version, parsed, { includePrerelease }));
-  if (matching.length === 0) throw notFound();
-  matching.sort(
-    (a, b) => semver.rcompare(a.version, b.version) || (a.tag < b.tag ? 1 : a.tag > b.tag ? -1 : 0),
-  );
-  return matching[0]!.tag;
+  const best = matchingVersions(candidates, (c) => c.version, constraint, opts.includePrerelease === true)[0];
+  if (!best) throw notFound();
+  return best.tag;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -404,7 +386,7 @@ function parseDescriptor(value: unknown, where: string): Descriptor {
 }
 
 async function fetchBytes(
-  repo: Repository,
+  repo: Fetcher & Named,
   desc: Descriptor,
   limit: number,
   what: string,
@@ -416,7 +398,8 @@ async function fetchBytes(
       'SIZE_LIMIT_EXCEEDED',
       `${repo.name}@${desc.digest}: ${what} of ${desc.size} bytes exceeds the limit of ${limit}`,
     );
-  const stream = await repo.fetchBlob(desc, { signal });
+  // Config, chart and provenance layers are blobs (their media types were checked).
+  const stream = await repo.fetch(desc, { signal });
   return readAll(onProgress ? withByteProgress(stream, desc, onProgress) : stream, limit);
 }
 
@@ -485,7 +468,7 @@ export async function pullChart(
  * @internal
  */
 export async function pullFetchedChart(
-  repo: Repository,
+  repo: Fetcher & Named,
   fetched: FetchedManifest,
   tag: string,
   options: Pick<ChartPullOptions, 'provenance' | 'signal' | 'onWarning' | 'onProgress'> = {},

@@ -4,11 +4,12 @@
  * archive names to `sha256:<hex>` digests.
  */
 
-import { isObject, marshalGoYaml } from './go-yaml.js';
-import { createHash } from 'node:crypto';
+import { marshalGoYaml } from './go-yaml.js';
 import * as openpgp from 'openpgp';
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseYamlBounded } from '../internal/bounded-parse.js';
+import { isRecord as isObject, messageOf } from '../internal/guards.js';
+import { sha256Hex } from '../internal/hash.js';
 import { helmConfigJson } from './config.js';
 import type { ChartMetadata } from './types.js';
 
@@ -41,16 +42,8 @@ export interface SignProvenanceOptions {
 
 const SEPARATOR = '\n...\n';
 
-function sha256Hex(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
 function invalid(message: string, cause?: unknown): ChartproofError {
   return new ChartproofError('CHART_INVALID', message, cause === undefined ? {} : { cause });
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function textOf(input: Uint8Array | string): string {

@@ -3,18 +3,20 @@
  * `helm pull NAME --repo URL` does it, and chart downloads checked against the
  * index's `digest`.
  */
-import { createHash } from 'node:crypto';
-import semver from 'semver';
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
 import { ChartproofError, RegistryError } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded, parseYamlDocumentBounded } from '../internal/bounded-parse.js';
+import { isRecord as isObject, messageOf } from '../internal/guards.js';
+import { sha256Hex } from '../internal/hash.js';
 import type { RegistryClient } from '../oci/client.js';
+import { clientTransport } from '../oci/internal/transport.js';
 import type { Digest } from '../oci/digest.js';
 import { discard, toRegistryError } from '../oci/transport/errors.js';
 import { readAll } from '../oci/verify.js';
-import { goKeyToString, goScalarToString, resolveGoScalar } from './go-scalar.js';
-import { goYamlOptions, isLenientSemver, parseVersionConstraint, validateChartMetadata } from './metadata.js';
+import { goMapKeyOfScalar, goStringOfScalar } from './go-scalar.js';
+import { goYamlOptions, validateChartMetadata } from './metadata.js';
 import type { ChartMetadata } from './types.js';
+import { compareVersions, matchingVersions, parseVersionConstraint } from './version.js';
 
 /** Largest `index.yaml` read by default (20 MiB). @public */
 export const MAX_REPO_INDEX_BYTES = 20 * 1024 * 1024;
@@ -97,10 +99,6 @@ function invalid(message: string, cause?: unknown): never {
   throw new ChartproofError('CHART_INVALID', message, cause === undefined ? {} : { cause });
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 // Go time.Time fields: their own unmarshaler reads the text, which is never coerced.
 const TIME_FIELDS = new Set(['created', 'generated']);
 
@@ -109,8 +107,9 @@ function scalarSource(node: unknown, key: string): string | undefined {
   if (!isScalar(node)) return undefined;
   if (node.value === null || typeof node.value === 'string') return undefined;
   if (typeof node.source !== 'string') return undefined;
+  // Unlike a Chart.yaml field (goStringOfScalar's rule), a tagged value is kept as written.
   if (TIME_FIELDS.has(key) || node.tag !== undefined) return node.source;
-  return goScalarToString(resolveGoScalar(node.source));
+  return goStringOfScalar(node, key);
 }
 
 function pairValue(map: Node | null | undefined, key: string): unknown {
@@ -156,11 +155,7 @@ function restoreNestedStrings(node: Node, entry: Record<string, unknown>): void 
   const out: Record<string, unknown> = {};
   for (const pair of annotations.items) {
     if (!isScalar(pair.key)) continue;
-    const source = pair.key.source;
-    const plain = pair.key.type === 'PLAIN' && pair.key.tag === undefined && typeof source === 'string';
-    const k = plain
-      ? (goKeyToString(resolveGoScalar(source)) ?? String(pair.key.value))
-      : String(source ?? pair.key.value);
+    const k = goMapKeyOfScalar(pair.key) ?? String(pair.key.value);
     out[k] = entry.annotations[String(pair.key.value)];
   }
   entry.annotations = out;
@@ -246,17 +241,15 @@ function validateEntry(entry: RepoIndexEntry): { entry: RepoIndexEntry } | { pro
     validateChartMetadata(copy as unknown as ChartMetadata);
     return { entry: copy };
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
+    const message = messageOf(e);
     if (message.includes('more than one dependency with name or alias')) return { entry: copy };
     return { problem: message };
   }
 }
 
+/** Newest first; versions that cannot be ordered last. */
 function compareEntries(a: RepoIndexEntry, b: RepoIndexEntry): number {
-  const va = normalizeVersion(a.version);
-  const vb = normalizeVersion(b.version);
-  if (va === undefined || vb === undefined) return (va === undefined ? 1 : 0) - (vb === undefined ? 1 : 0);
-  return semver.rcompare(va, vb);
+  return compareVersions(b.version, a.version);
 }
 
 /**
@@ -285,7 +278,7 @@ export function parseRepoIndex(data: Uint8Array | string, options: ParseRepoInde
   try {
     raw = decode(source);
   } catch (e) {
-    invalid(`index: cannot parse: ${e instanceof Error ? e.message : String(e)}`, e);
+    invalid(`index: cannot parse: ${messageOf(e)}`, e);
   }
   if (!isObject(raw)) invalid('index: top level must be a mapping');
   checkType('index', 'apiVersion', raw.apiVersion, 'string');
@@ -392,7 +385,7 @@ async function getCapped(
   what: string,
   signal: AbortSignal | undefined,
 ): Promise<Uint8Array> {
-  const res = await client.send({ method: 'GET', url, scopes: [], signal });
+  const res = await clientTransport(client).send({ method: 'GET', url, scopes: [], signal });
   if (res.status !== 200) throw await toRegistryError(res, 'GET', url);
   const length = Number(res.headers.get('content-length') ?? Number.NaN);
   if (Number.isFinite(length) && length > maxBytes) {
@@ -442,18 +435,6 @@ export async function fetchRepoIndex(
 // Version resolution
 // ---------------------------------------------------------------------------------------
 
-const LENIENT = /^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
-
-/** Masterminds `NewVersion` coercion (`v1.2` → `1.2.0`), or undefined when invalid. @internal */
-export function normalizeVersion(version: string): string | undefined {
-  if (typeof version !== 'string' || !isLenientSemver(version)) return undefined;
-  const m = LENIENT.exec(version);
-  if (!m) return undefined;
-  const strip = (s: string | undefined) => BigInt(s === undefined ? '0' : s.slice(1)).toString();
-  const out = `${BigInt(m[1]!).toString()}.${strip(m[2])}.${strip(m[3])}${m[4] ?? ''}${m[5] ?? ''}`;
-  return semver.valid(out) ?? undefined;
-}
-
 /** Options of {@link resolveRepoChartVersion}. @public */
 export interface ResolveRepoChartVersionOptions {
   /** Let prereleases satisfy the range (an empty range then means any version, like `--devel`). */
@@ -490,16 +471,14 @@ export function resolveRepoChartVersion(
     const exact = versions.find((v) => v.version === wanted);
     if (exact) return exact;
   }
-  const { range: parsed, namesPrerelease } = parseVersionConstraint(wanted);
-  const includePrerelease = options.includePrerelease === true || namesPrerelease;
-  let best: { entry: RepoIndexEntry; version: string } | undefined;
-  for (const entry of versions) {
-    const version = normalizeVersion(entry.version);
-    if (version === undefined || !semver.satisfies(version, parsed, { includePrerelease })) continue;
-    if (!best || semver.gt(version, best.version)) best = { entry, version };
-  }
+  const best = matchingVersions(
+    versions,
+    (e) => e.version,
+    parseVersionConstraint(wanted),
+    options.includePrerelease === true,
+  )[0];
   if (!best) throw notFound();
-  return best.entry;
+  return best;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -606,7 +585,7 @@ export async function downloadRepoChart(
     `chart ${url}`,
     options.signal,
   );
-  const hex = createHash('sha256').update(archive).digest('hex');
+  const hex = sha256Hex(archive);
   if (expected !== undefined && hex !== expected) {
     throw new ChartproofError(
       'DIGEST_MISMATCH',

@@ -9,7 +9,7 @@ import {
   resolvePredicateType,
   SLSA_PROVENANCE_V1_PREDICATE_TYPE,
 } from '../sign/attest.js';
-import { keyFileSigner, passwordFromEnv } from '../sign/keys.js';
+import { keyFileSigner, passwordFromEnv } from '../keys/keys.js';
 import { AttestationVerificationError, verifyChartAttestations } from '../verify/attestation.js';
 import type { Command } from './commands.js';
 import {

@@ -7,6 +7,7 @@ import { MediaType } from '../oci/media-types.js';
 import { formatReference, normalizeRegistry, parseReference, pinReference } from '../oci/reference.js';
 import { readCaFile, type Timeouts } from '../oci/transport/fetch.js';
 import { ATTEST_COMMAND, VERIFY_ATTESTATION_COMMAND } from './attest-commands.js';
+import { AUDIT_COMMAND } from './audit-command.js';
 import { CHART_COMMANDS } from './chart-commands.js';
 import { DEPS_COMMAND } from './deps-command.js';
 import { KEYGEN_COMMAND } from './keygen-command.js';
@@ -19,6 +20,7 @@ import { IMAGES_COMMAND } from './images-command.js';
 import { TEMPLATE_COMMAND } from './template-command.js';
 import { VERIFY_IMAGES_COMMAND } from './verify-images-command.js';
 import { VERIFY_BUNDLE_COMMAND } from './verify-bundle-command.js';
+import { WEBHOOK_COMMAND } from './webhook-command.js';
 import { type CliIo, Exit, expectArgs, local, UsageError } from './io.js';
 import { createProgress } from './progress.js';
 import { verboseHook } from './transport-flags.js';
@@ -313,4 +315,6 @@ export const COMMANDS: Record<string, Command> = {
   attest: ATTEST_COMMAND,
   'verify-attestation': VERIFY_ATTESTATION_COMMAND,
   policy: POLICY_COMMAND,
+  webhook: WEBHOOK_COMMAND,
+  audit: AUDIT_COMMAND,
 };

@@ -30,6 +30,7 @@ const VERIFICATION = new Set([
   'SIGNATURE_INVALID',
   'SIGNATURE_NOT_FOUND',
   'LOCK_OUT_OF_SYNC',
+  'IMAGE_OVERLAY_INCOMPLETE',
 ]);
 /** Codes that are about the caller's input when nothing says where the input came from. */
 const INPUT = new Set([

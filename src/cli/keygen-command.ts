@@ -1,4 +1,4 @@
-import { generateKeyPair, type KeyAlgorithm, passwordFromEnv, writeKeyPair } from '../sign/keys.js';
+import { generateKeyPair, type KeyAlgorithm, passwordFromEnv, writeKeyPair } from '../keys/keys.js';
 import type { Command } from './commands.js';
 import { Exit, UsageError } from './io.js';
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseChartReference } from '../chart/oci.js';
-import { keyFileSigner, passwordFromEnv } from '../sign/keys.js';
+import { keyFileSigner, passwordFromEnv } from '../keys/keys.js';
 import { identityTokenFromEnv, type SignBundleKeylessOptions, signBundleKeyless } from '../sign/keyless.js';
 import { signLegacy } from '../sign/legacy.js';
 import { signBundle } from '../sign/referrer.js';

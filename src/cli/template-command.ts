@@ -7,6 +7,7 @@ import { isChartproofError } from '../errors.js';
 import { sprigFuncs } from '../render/funcs/index.js';
 import { formatShowOnly, goTrimSpace } from '../render/manifests.js';
 import {
+  type RenderOptions,
   type RenderResult,
   renderChart,
   renderErrorPartialOutput,
@@ -50,7 +51,7 @@ export async function renderForCommand(
   chartRef: string,
   nameTemplate: string | undefined,
   showOnly: string[],
-): Promise<{ result: RenderResult; name: string }> {
+): Promise<{ result: RenderResult; name: string; chart: Chart; options: RenderOptions }> {
   const v = ctx.values;
   let name = name0;
   if (ctx.args.length === 1 && nameTemplate) name = renderNameTemplate(nameTemplate);
@@ -69,7 +70,7 @@ export async function renderForCommand(
     }
   }
   const chart = await loadChart(ctx, chartRef, v.version as string | undefined);
-  const result = renderChart(chart, {
+  const options: RenderOptions = {
     releaseName: name,
     namespace: (v.namespace as string | undefined) ?? 'default',
     ...(v['kube-version'] !== undefined ? { kubeVersion: v['kube-version'] as string } : {}),
@@ -94,8 +95,9 @@ export async function renderForCommand(
     skipSchemaValidation: v['skip-schema-validation'] === true,
     subchartNotes: v['render-subchart-notes'] === true,
     showOnly,
-  });
-  return { result, name };
+  };
+  const result = renderChart(chart, options);
+  return { result, name, chart, options };
 }
 
 /**

@@ -4,9 +4,10 @@
  * go-securesystemslib `dsse/envelope.go` (field order, `keyid` without omitempty),
  * sigstore protobuf-specs `sigstore_bundle.proto`, cosign `pkg/types/media.go`.
  */
-import { goJsonString, utf8Bytes } from '../chart/config.js';
+import { goJsonString, utf8Bytes } from '../internal/encoding/go-json.js';
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
+import { decodeBase64 } from '../internal/encoding/base64.js';
 import type { Digest } from '../oci/digest.js';
 import { cosignSignatureTag, decodeStdBase64 } from './simplesigning.js';
 
@@ -90,8 +91,6 @@ export function parseDsseEnvelope(bytes: Uint8Array | string): DsseEnvelopeJson 
   return { payloadType: v.payloadType as string, payload: v.payload as string, signatures };
 }
 
-const URL_BASE64 = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=)?$/;
-
 /**
  * Decodes a DSSE base64 field as go-securesystemslib does: standard padded base64,
  * else URL-safe padded base64.
@@ -102,8 +101,9 @@ export function decodeDsseBase64(value: string): Uint8Array {
   try {
     return decodeStdBase64(value);
   } catch (e) {
-    if (!URL_BASE64.test(value)) throw e;
-    return new Uint8Array(Buffer.from(value, 'base64url'));
+    const bytes = decodeBase64(value, 'url');
+    if (!bytes) throw e;
+    return new Uint8Array(bytes);
   }
 }
 

@@ -7,9 +7,10 @@
  * `pkg/cosign/verify.go` (`SimpleClaimVerifier`), containers/image
  * `signature/internal/sigstore_payload.go`.
  */
-import { GoRaw, goJsonStruct, goJsonValue, utf8Bytes } from '../chart/config.js';
+import { GoRaw, goJsonStruct, goJsonValue, utf8Bytes } from '../internal/encoding/go-json.js';
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
+import { decodeBase64 } from '../internal/encoding/base64.js';
 import type { Digest } from '../oci/digest.js';
 import { isDigest, parseDigest } from '../oci/digest.js';
 import { DOCKER_HUB, parseReference, type Reference } from '../oci/reference.js';
@@ -77,7 +78,7 @@ export interface ParseSimpleSigningOptions {
  * object also gives `null`, as cosign without `-a` does), HTML-safe escaping.
  *
  * @param dockerReference - `critical.identity.docker-reference`; cosign uses the
- *   repository without tag, see {@link cosignDockerReference}.
+ *   repository without tag, as cosign's `docker-reference`.
  * @param manifestDigest - digest of the signed manifest.
  * @param optional - annotations (`cosign sign -a k=v`).
  * @throws ChartproofError `INVALID_ARGUMENT` for an empty reference or an invalid digest
@@ -314,8 +315,6 @@ function findDuplicateKey(text: string): string | undefined {
   return undefined;
 }
 
-const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 /**
  * Decodes standard, padded base64 as Go's `base64.StdEncoding` does (what cosign uses
  * for the signature annotation): `\r` and `\n` are ignored, anything else outside the
@@ -325,7 +324,7 @@ const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}
  * @public
  */
 export function decodeStdBase64(value: string): Uint8Array {
-  const s = value.replace(/[\r\n]/g, '');
-  if (!STD_BASE64.test(s)) throw new ChartproofError('SIGNATURE_INVALID', 'malformed base64');
-  return new Uint8Array(Buffer.from(s, 'base64'));
+  const bytes = decodeBase64(value, 'std', { ignoreNewlines: true });
+  if (!bytes) throw new ChartproofError('SIGNATURE_INVALID', 'malformed base64');
+  return new Uint8Array(bytes);
 }

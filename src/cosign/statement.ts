@@ -8,10 +8,11 @@
  * `spec/v1/resource_descriptor.md`; cosign `cmd/cosign/cli/sign/sign.go`
  * (`signDigestBundle`), `pkg/types/predicate.go`.
  */
-import { compareGoMapKeys } from '../chart/config.js';
+import { compareGoMapKeys } from '../internal/encoding/go-json.js';
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import { type Digest, parseDigest } from '../oci/digest.js';
+import { isRecord } from '../internal/guards.js';
 
 /** `_type` of an in-toto Statement v1. @public */
 export const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
@@ -177,10 +178,6 @@ function invalid(why: string): ChartproofError {
 function sortedJson(map: Record<string, string>): string {
   const keys = Object.keys(map).sort(compareGoMapKeys);
   return `{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(map[k])}`).join(',')}}`;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function utf8(s: string): Uint8Array {

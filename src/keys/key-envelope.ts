@@ -15,6 +15,9 @@ import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import type { EncryptPrivateKeyOptions, KeyOptions, KeyPassword, KeyPemType, ScryptN } from './keys.js';
 import { SECRETBOX_NONCE_BYTES, SECRETBOX_TAG_BYTES, secretboxOpen, secretboxSeal } from './secretbox.js';
+import { decodeBase64 as decodeStdBase64 } from '../internal/encoding/base64.js';
+import { encodePem, findPemBlock } from '../internal/encoding/pem.js';
+import { isRecord } from '../internal/guards.js';
 
 const PEM_LABELS: Record<KeyPemType, string> = {
   SIGSTORE: 'ENCRYPTED SIGSTORE PRIVATE KEY',
@@ -37,32 +40,23 @@ export interface PemBlock {
   der: Buffer;
 }
 
-const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 /** Strict standard base64 (with padding), as Go's `base64.StdEncoding`. */
 function decodeBase64(text: string, what: string): Buffer {
-  if (!STD_BASE64.test(text)) throw new ChartproofError('KEY_INVALID', `${what} is not valid base64`);
-  return Buffer.from(text, 'base64');
+  const bytes = decodeStdBase64(text, 'std');
+  if (!bytes) throw new ChartproofError('KEY_INVALID', `${what} is not valid base64`);
+  return bytes;
 }
 
 /** The first PEM block of `text` (like Go's `pem.Decode`, text around it is ignored). @internal */
 export function decodePem(text: string | Uint8Array): PemBlock {
-  const s = typeof text === 'string' ? text : Buffer.from(text).toString('utf8');
-  const m = /-----BEGIN ([^\r\n-]+)-----\r?\n([\s\S]*?)-----END \1-----/.exec(s);
-  if (!m) throw new ChartproofError('KEY_INVALID', 'no PEM block found');
-  const label = m[1]!;
-  const lines = m[2]!.split(/\r?\n/).map((l) => l.trim());
-  const headers = lines.some((l) => l.includes(':'));
-  const body = lines.filter((l) => l !== '' && !l.includes(':')).join('');
+  const block = findPemBlock(typeof text === 'string' ? text : Buffer.from(text).toString('utf8'));
+  if (!block) throw new ChartproofError('KEY_INVALID', 'no PEM block found');
+  const { label, headers, body } = block;
   return { label, headers, der: decodeBase64(body, `PEM block ${label}`) };
 }
 
 /** PEM text with 64-character lines and a final newline, as Go's `pem.EncodeToMemory`. @internal */
-export function encodePem(label: string, der: Uint8Array): string {
-  const b64 = Buffer.from(der).toString('base64');
-  const lines = b64.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.map((l) => `${l}\n`).join('')}-----END ${label}-----\n`;
-}
+export { encodePem };
 
 function passwordBytes(password: KeyPassword): Buffer {
   if (typeof password === 'string') return Buffer.from(password, 'utf8');
@@ -110,10 +104,6 @@ interface Envelope {
   salt: Buffer;
   nonce: Buffer;
   box: Buffer;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function field(obj: Record<string, unknown>, path: string): unknown {

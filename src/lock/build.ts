@@ -6,6 +6,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadChartFile } from '../chart/load.js';
 import { ChartproofError, type ErrorCode } from '../errors.js';
+import { messageOf } from '../internal/guards.js';
 import { writeFileAtomic } from '../fs.js';
 import { type DependencySourceOptions, dependencyId, dependencySource, fetchDependency } from './sources.js';
 import { loadLockedChart } from './pin.js';
@@ -138,7 +139,7 @@ export async function buildDependencies(chartDir: string, options: BuildOptions)
     } catch (err) {
       options.signal?.throwIfAborted();
       result.status = 'failed';
-      result.detail = err instanceof Error ? err.message : String(err);
+      result.detail = messageOf(err);
       if (err instanceof ChartproofError) result.errorCode = err.code;
     }
     report(result);

@@ -2,9 +2,9 @@
  * Helm's `Chart.lock` top-level digests: `HashReq` (Helm 3 and 4) and the Helm 2
  * compatibility `HashV2Req`, byte for byte.
  */
-import { createHash } from 'node:crypto';
-import { goJsonStruct, goJsonValue, utf8Bytes } from '../chart/config.js';
 import type { ChartDependency } from '../chart/types.js';
+import { goJsonStruct, goJsonValue, utf8Bytes } from '../internal/encoding/go-json.js';
+import { digestOf } from '../oci/digest.js';
 
 /**
  * Encodes one dependency as Go's `json.Marshal` encodes Helm's `Dependency` struct:
@@ -53,7 +53,7 @@ export function hashV2ReqPreimage(req: readonly ChartDependency[] | undefined): 
 }
 
 function sha256Digest(json: string): string {
-  return `sha256:${createHash('sha256').update(utf8Bytes(json)).digest('hex')}`;
+  return digestOf(utf8Bytes(json));
 }
 
 /**

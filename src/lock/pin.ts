@@ -6,6 +6,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChartLock, ChartLockDependency } from '../chart/types.js';
 import { ChartproofError, type ErrorCode } from '../errors.js';
+import { messageOf } from '../internal/guards.js';
 import { readLockFile, writeLockFile } from './lockfile.js';
 import { type DependencySourceOptions, dependencyId, dependencySource, fetchDependency } from './sources.js';
 import { findVendored, type LockedChart, readLockedChart } from './vendored.js';
@@ -143,7 +144,7 @@ async function pinOne(
   } catch (err) {
     options.signal?.throwIfAborted();
     result.status = 'failed';
-    result.detail = err instanceof Error ? err.message : String(err);
+    result.detail = messageOf(err);
     if (err instanceof ChartproofError) result.errorCode = err.code;
     return { result };
   }

@@ -3,16 +3,16 @@
  * (`oci://`), classic chart repositories (`index.yaml`), or the chart itself
  * (`file://` and empty repositories).
  */
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { ociTagForVersion } from '../chart/config.js';
 import { loadChartArchive } from '../chart/load.js';
 import { pullChart } from '../chart/oci.js';
 import { downloadRepoChart } from '../chart/repo.js';
 import type { ChartDependency } from '../chart/types.js';
+import { ociTagForVersion } from '../chart/version.js';
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseYamlBounded } from '../internal/bounded-parse.js';
 import { helmConfigPath } from '../oci/auth/credentials.js';
+import { digestOf } from '../oci/digest.js';
 import type { RegistryClient } from '../oci/client.js';
 
 /**
@@ -116,7 +116,7 @@ export async function fetchDependency(
     });
     fetched = {
       archive: pulled.archive,
-      digest: sha256Digest(pulled.archive),
+      digest: digestOf(pulled.archive),
       manifestDigest: pulled.manifestDigest,
       location: source.ref,
       sourceVerified: true,
@@ -145,11 +145,6 @@ export async function fetchDependency(
       `${fetched.location} serves chart ${chart.metadata.name}-${chart.metadata.version}, not ${dep.name}-${version}`,
     );
   return fetched;
-}
-
-/** `sha256:<hex>` of some bytes. @internal */
-export function sha256Digest(data: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
 /** `name-version`, the way Helm names a vendored archive. @internal */

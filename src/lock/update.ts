@@ -6,20 +6,24 @@
  */
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
-import semver from 'semver';
 import { parseChartReference } from '../chart/oci.js';
-import { versionForOciTag } from '../chart/config.js';
 import { loadChartFile } from '../chart/load.js';
-import { isLenientSemver, parseVersionConstraint } from '../chart/metadata.js';
-import { isStrictVersion } from '../chart/oci.js';
 import { createChartArchive, loadChartDirectory } from '../chart/package.js';
-import { fetchRepoIndex, normalizeVersion } from '../chart/repo.js';
+import { fetchRepoIndex } from '../chart/repo.js';
 import type { ChartDependency, ChartLock, ChartLockDependency } from '../chart/types.js';
+import {
+  chartVersionTags,
+  isLenientSemver,
+  parseVersionConstraint,
+  satisfiesConstraint,
+} from '../chart/version.js';
 import { ChartproofError, type ErrorCode } from '../errors.js';
+import { messageOf } from '../internal/guards.js';
+import { digestOf } from '../oci/digest.js';
 import { writeFileAtomic } from '../fs.js';
 import { hashReq } from './digest.js';
 import { readLockFile, writeLockFile } from './lockfile.js';
-import { type DependencySourceOptions, dependencyId, fetchDependency, sha256Digest } from './sources.js';
+import { type DependencySourceOptions, dependencyId, fetchDependency } from './sources.js';
 import { readLockedChart } from './vendored.js';
 
 /** Options of {@link updateDependencies}. @public */
@@ -129,9 +133,7 @@ function constraintOf(dep: ChartDependency) {
 }
 
 function satisfies(version: string, dep: ChartDependency): boolean {
-  const { range, namesPrerelease } = constraintOf(dep);
-  const v = normalizeVersion(version);
-  return v !== undefined && semver.satisfies(v, range, { includePrerelease: namesPrerelease });
+  return satisfiesConstraint(version, constraintOf(dep));
 }
 
 /** Helm's `GetLocalPath`: `file://` paths relative to the chart, or absolute. */
@@ -186,16 +188,12 @@ function resolveRepositories(
 /** Helm's resolver for an OCI dependency: an explicit version is used as is, else the highest tag in range. */
 async function resolveOci(dep: ChartDependency, options: UpdateOptions): Promise<string> {
   const wanted = dep.version ?? '';
-  const { range, namesPrerelease } = constraintOf(dep);
+  const constraint = constraintOf(dep);
   if (wanted !== '' && isLenientSemver(wanted)) return wanted;
   const base = (dep.repository ?? '').replace(/\/+$/, '');
   const repo = options.client.repository(parseChartReference(`${base}/${dep.name}`));
   const tags = await repo.tags(options.signal ? { signal: options.signal } : {});
-  const versions = tags
-    .map(versionForOciTag)
-    .filter(isStrictVersion)
-    .sort((a, b) => semver.rcompare(a, b));
-  const found = versions.find((v) => semver.satisfies(v, range, { includePrerelease: namesPrerelease }));
+  const found = chartVersionTags(tags).find((t) => satisfiesConstraint(t.version, constraint))?.version;
   if (found === undefined)
     throw new ChartproofError(
       'NOT_FOUND',
@@ -331,7 +329,7 @@ export async function updateDependencies(chartDir: string, options: UpdateOption
           options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: options.sourceDateEpoch },
         );
         result.status = 'packaged';
-        result.digest = sha256Digest(data);
+        result.digest = digestOf(data);
         result.file = `charts/${sub.metadata.name}-${sub.metadata.version}.tgz`;
         result.source = dir;
         stage(result, data);
@@ -446,7 +444,7 @@ export async function updateDependencies(chartDir: string, options: UpdateOption
 
 function fail(result: UpdatedDependency, err: unknown): void {
   result.status = 'failed';
-  result.detail = err instanceof Error ? err.message : String(err);
+  result.detail = messageOf(err);
   if (err instanceof ChartproofError) result.errorCode = err.code;
 }
 
@@ -480,7 +478,7 @@ async function removeOutdated(
     try {
       chartName = (await loadChartFile(path)).metadata.name;
     } catch (err) {
-      report.notRemoved.push({ file, reason: err instanceof Error ? err.message : String(err) });
+      report.notRemoved.push({ file, reason: messageOf(err) });
       continue;
     }
     if (local.has(chartName)) continue;

@@ -4,7 +4,6 @@
  * loader, a broken vendored archive does not stop the reading: it is reported with
  * its digest and error, so a tampered dependency shows up as a digest mismatch.
  */
-import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { createBudget, readArchive } from '../chart/archive.js';
@@ -12,6 +11,8 @@ import { loadChartArchive, loadFiles } from '../chart/load.js';
 import { readChartDirectory } from '../chart/package.js';
 import type { ChartFile, ChartLock, ChartMetadata } from '../chart/types.js';
 import { ChartproofError } from '../errors.js';
+import { messageOf as message } from '../internal/guards.js';
+import { digestOf } from '../oci/digest.js';
 
 /** A subchart found in `charts/`. @internal */
 export interface VendoredChart {
@@ -33,10 +34,6 @@ export interface LockedChart {
   vendored: VendoredChart[];
   /** True when read from a directory (false for a `.tgz`). */
   directory: boolean;
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 async function readFiles(
@@ -103,7 +100,7 @@ export async function readLockedChart(path: string, signal?: AbortSignal): Promi
     try {
       if (extname(group) === '.tgz' && list.length === 1 && list[0]!.name === group) {
         const data = list[0]!.data;
-        entry.digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+        entry.digest = digestOf(data);
         const sub = await loadChartArchive(data, signal ? { signal } : {});
         entry.name = sub.metadata.name;
         entry.version = sub.metadata.version;

@@ -5,6 +5,7 @@
  */
 import type { ChartLock, ChartLockDependency, ChartMetadata } from '../chart/types.js';
 import { ChartproofError, type ErrorCode } from '../errors.js';
+import { messageOf } from '../internal/guards.js';
 import { hashReq, hashV2Req } from './digest.js';
 import { type DependencySourceOptions, dependencyId, dependencySource, fetchDependency } from './sources.js';
 import { findVendored, readLockedChart, type VendoredChart } from './vendored.js';
@@ -285,7 +286,7 @@ async function checkSource(
   } catch (err) {
     options.signal?.throwIfAborted();
     result.status = 'source-error';
-    result.detail = err instanceof Error ? err.message : String(err);
+    result.detail = messageOf(err);
     if (err instanceof ChartproofError) result.errorCode = err.code;
     return;
   }

@@ -1,18 +1,20 @@
 import { join } from 'node:path';
-import semver from 'semver';
-import { ociTagForVersion } from '../chart/config.js';
-import { isLenientSemver, parseVersionConstraint } from '../chart/metadata.js';
-import { pullChart } from '../chart/oci.js';
-import { attributeErrors, ChartproofError } from '../errors.js';
-import { RegistryClient } from '../oci/client.js';
+import { pullFetchedChart } from '../chart/oci.js';
+import {
+  isLenientSemver,
+  ociTagForVersion,
+  parseVersionRequest,
+  requestMatches,
+  versionForOciTag,
+} from '../chart/version.js';
+import { attributeErrors, ChartproofError, isNotFoundError } from '../errors.js';
 import { copy } from '../oci/copy.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import { unpackTar } from '../oci/dir-tar.js';
 import { OciLayout } from '../oci/layout.js';
-import type { Repository } from '../oci/repository.js';
-import type { Signer } from '../sign/signer.js';
-import { MemoryRegistry } from '../testing/memory-registry.js';
+import { MemoryStore } from '../oci/memory-store.js';
+import type { Signer } from '../keys/signer.js';
 import {
   type ApplyMirrorOptions,
   internalSigner,
@@ -20,7 +22,14 @@ import {
   type MirrorResult,
   signAndTag,
 } from './apply.js';
-import { type MirrorOptions, mapLimit, planItem, provenanceProblem, tagDigest } from './plan.js';
+import {
+  checkOciChart,
+  type MirrorOptions,
+  type MirrorPlanItem,
+  mapLimit,
+  provenanceProblem,
+  tagDigest,
+} from './plan.js';
 import { type MirrorChart, type MirrorSpec, targetRepository } from './spec.js';
 
 import {
@@ -33,7 +42,7 @@ import {
   withTempDir,
 } from './airgap.js';
 
-/** Host name of the in-memory quarantine registry used on import; never resolved. */
+/** Name of the in-memory quarantine in messages (`quarantine.invalid/source/<chart>`); never resolved. */
 const QUARANTINE = 'quarantine.invalid';
 
 /** Which spec entry, if any, allows importing `entry`; else why not. */
@@ -44,14 +53,8 @@ function admit(spec: MirrorSpec, entry: AirgapEntry): { chart: MirrorChart } | {
     return { refuse: `the spec takes this chart from a ${chart.source ? 'OCI' : 'classic'} source` };
   if (!chart.versions.includes(entry.requested))
     return { refuse: `the spec does not request ${JSON.stringify(entry.requested)}` };
-  const ok = isLenientSemver(entry.requested)
-    ? ociTagForVersion(entry.requested) === ociTagForVersion(entry.version)
-    : (() => {
-        const { range, namesPrerelease } = parseVersionConstraint(entry.requested);
-        const v = semver.valid(entry.version);
-        return v !== null && semver.satisfies(v, range, { includePrerelease: namesPrerelease });
-      })();
-  if (!ok) return { refuse: `version ${entry.version} does not satisfy ${JSON.stringify(entry.requested)}` };
+  if (!requestMatches(parseVersionRequest(entry.requested), entry.version))
+    return { refuse: `version ${entry.version} does not satisfy ${JSON.stringify(entry.requested)}` };
   if (entry.tag !== ociTagForVersion(entry.version))
     return { refuse: `layout tag ${entry.tag} is not the tag of version ${entry.version}` };
   if (entry.layout !== chart.name)
@@ -60,22 +63,25 @@ function admit(spec: MirrorSpec, entry: AirgapEntry): { chart: MirrorChart } | {
 }
 
 /**
- * Verifies one layout entry in a fresh in-memory quarantine registry with the
- * planner itself ({@link planItem} against the quarantine as the source), plus the
- * `.prov` check for classic charts. Returns the quarantine repository holding the
- * verified content, or the reason to refuse.
+ * Verifies one layout entry in a fresh in-memory quarantine (a {@link MemoryStore}:
+ * every blob and manifest copied in is verified against its digest) with the
+ * planner's own checks ({@link checkOciChart}: cosign signatures, pull, scanners),
+ * plus the `.prov` check for classic charts. Returns the quarantine holding the
+ * verified content, or the reason to refuse. Nothing leaves the quarantine before
+ * every check passed.
  */
 async function quarantine(
   entry: AirgapEntry,
   chart: MirrorChart,
   layout: OciLayout,
   spec: MirrorSpec,
-  qclient: RegistryClient,
   result: MirrorResult,
   options: MirrorOptions,
-): Promise<{ repo: Repository; root: Descriptor } | { refuse: string }> {
+): Promise<{ store: MemoryStore; root: Descriptor } | { refuse: string }> {
   const { signal } = options;
-  const repo = qclient.repository(`${QUARANTINE}/source/${chart.name}`);
+  // Manifests are checked on the way in as a registry checks them, so what the target
+  // would refuse is refused here, before anything is written to the target.
+  const store = new MemoryStore({ name: `${QUARANTINE}/source/${chart.name}`, checkManifests: true });
   let root: Descriptor;
   try {
     root = await layout.resolve(entry.tag, { signal });
@@ -83,7 +89,7 @@ async function quarantine(
       return { refuse: `the layout tag names ${root.digest}, its manifest file ${entry.digest}` };
     if (entry.kind === 'oci' && root.digest !== entry.sourceDigest)
       return { refuse: `the layout holds ${root.digest}, not the upstream digest ${entry.sourceDigest}` };
-    await copy(layout, root.digest, repo, undefined, {
+    await copy(layout, root.digest, store, undefined, {
       tags: [entry.tag],
       referrers: true,
       cosignTags: true,
@@ -93,10 +99,10 @@ async function quarantine(
     signal?.throwIfAborted();
     return { refuse: `the layout is damaged or was tampered with: ${message(e)}` };
   }
-  // The planner, pointed at the quarantine: same version resolution, signature
+  // The planner's checks, with the quarantine as the source: the same signature
   // verification (cosign) and scanners as plan/apply. Classic charts have no cosign
   // policy (planRepo refuses one); their .prov is checked below.
-  const qchart: MirrorChart = { name: chart.name, source: `oci://${repo.name}`, versions: [entry.version] };
+  const qchart: MirrorChart = { name: chart.name, source: `oci://${store.name}`, versions: [entry.version] };
   if (entry.kind === 'oci' && chart.verify) qchart.verify = chart.verify;
   if (
     entry.kind === 'repo' &&
@@ -108,7 +114,7 @@ async function quarantine(
         'cosign verification applies to OCI sources; classic repositories are verified with a keyring (.prov)',
     };
   const qspec: MirrorSpec = { ...spec, target: { registry: QUARANTINE, prefix: 'target' }, charts: [qchart] };
-  const item = await planItem(qchart, entry.version, qspec, { ...options, client: qclient });
+  const item = await checkQuarantined(store, entry, qchart, qspec, options);
   result.findings = item.findings;
   result.warnings = item.warnings;
   if (item.verification) result.verification = item.verification;
@@ -116,7 +122,9 @@ async function quarantine(
   if (item.sourceDigest !== root.digest)
     return { refuse: `quarantine resolved ${item.sourceDigest}, expected ${root.digest}` };
   if (entry.kind === 'repo') {
-    const pulled = await pullChart(qclient, `${repo.name}@${root.digest}`, signal ? { signal } : {});
+    // As `pullChart` by digest: the manifest and its layers, from the quarantine.
+    const fetched = await store.fetchManifest(root.digest, signal ? { signal } : {});
+    const { pulled } = await pullFetchedChart(store, fetched, '', signal ? { signal } : {});
     if (pulled.chartDigest !== entry.sourceDigest)
       return {
         refuse: `the chart archive is ${pulled.chartDigest}, the export recorded ${entry.sourceDigest}`,
@@ -138,7 +146,80 @@ async function quarantine(
       result.verification = { method: 'none', verified: false, required: false };
     }
   }
-  return { repo, root };
+  return { store, root };
+}
+
+/**
+ * What planning the quarantined version gives (as `planItem` would with the
+ * quarantine as the chart's source): the version's tag fetched from the store, then
+ * {@link checkOciChart}. Never throws for the entry's own failures.
+ */
+async function checkQuarantined(
+  store: MemoryStore,
+  entry: AirgapEntry,
+  qchart: MirrorChart,
+  qspec: MirrorSpec,
+  options: MirrorOptions,
+): Promise<MirrorPlanItem> {
+  const { signal } = options;
+  const item: MirrorPlanItem = {
+    name: qchart.name,
+    requested: entry.version,
+    version: '',
+    kind: 'oci',
+    source: qchart.source ?? '',
+    target: `${QUARANTINE}/target/${qchart.name}`,
+    action: 'fail',
+    findings: [],
+    warnings: [],
+  };
+  try {
+    // The planner takes an explicit version as its own tag; anything else is a range,
+    // which an export entry never is.
+    if (!isLenientSemver(entry.version))
+      throw new ChartproofError('INVALID_ARGUMENT', `improper version: ${entry.version}`);
+    const tag = ociTagForVersion(entry.version);
+    let fetched: Awaited<ReturnType<MemoryStore['fetchManifest']>>;
+    try {
+      fetched = await store.fetchManifest(tag, signal ? { signal } : {});
+    } catch (e) {
+      if (!isNotFoundError(e)) throw e;
+      throw new ChartproofError(
+        'NOT_FOUND',
+        `${store.name}: could not locate a version matching provided version string ${entry.version}`,
+        { cause: e },
+      );
+    }
+    const desc = fetched.descriptor;
+    item.version = versionForOciTag(tag);
+    item.source = `${qchart.source}:${tag}`;
+    item.sourceDigest = desc.digest;
+    item.target = `${item.target}:${tag}`;
+    options.onEvent?.({ name: item.name, version: item.version, step: 'resolved', detail: desc.digest });
+    await checkOciChart(
+      item,
+      qchart,
+      qspec,
+      {
+        target: store,
+        fetched,
+        tag,
+        verify: async (policy) => {
+          const { verifyChart } = await import('../verify/chart.js');
+          return verifyChart(store, store.pinned(desc.digest), {
+            policy,
+            ...(signal ? { signal } : {}),
+          });
+        },
+      },
+      options,
+    );
+  } catch (e) {
+    signal?.throwIfAborted();
+    item.action = 'fail';
+    item.reason = isNotFoundError(e) ? `not found at the source: ${message(e)}` : message(e);
+  }
+  return item;
 }
 
 async function importEntry(
@@ -174,8 +255,6 @@ async function importEntry(
   const { chart } = admitted;
   result.target = `${targetRepository(spec, chart)}:${entry.tag}`;
   const dst = client.repository(targetRepository(spec, chart));
-  const q = new MemoryRegistry();
-  const qclient = new RegistryClient({ fetch: q.fetch, plainHttp: true, retry: { maxRetries: 0 } });
   try {
     const current = await tagDigest(dst, entry.tag, signal);
     if (current !== undefined) {
@@ -195,10 +274,10 @@ async function importEntry(
         return done('refused', `the layout is damaged or missing: ${e.message}`);
       throw e;
     }
-    const checked = await quarantine(entry, chart, layout, spec, qclient, result, options);
+    const checked = await quarantine(entry, chart, layout, spec, result, options);
     if ('refuse' in checked) return done('refused', checked.refuse);
     const carry = spec.carrySignatures ?? true;
-    const copied = await copy(checked.repo, checked.root.digest, dst, undefined, {
+    const copied = await copy(checked.store, checked.root.digest, dst, undefined, {
       tags: [],
       referrers: carry,
       cosignTags: carry,
@@ -212,8 +291,6 @@ async function importEntry(
   } catch (e) {
     signal?.throwIfAborted();
     return done('failed', message(e));
-  } finally {
-    await qclient.close();
   }
 }
 
@@ -222,7 +299,7 @@ async function importEntry(
  * one) into the target registry. The export is untrusted media, and its manifest file only says what to look
  * for: each entry must be requested by `spec` (chart, kind, requested version or
  * range, matching version and tag), then its layout content is copied into a fresh
- * in-memory quarantine registry (every blob verified against its digest on the way)
+ * in-memory quarantine store (every blob verified against its digest on the way)
  * and checked there by the planner itself with the spec's policy: upstream cosign
  * signatures (OCI charts; `.prov` with the keyring for classic charts) and the
  * scanners. Only then is it copied into the target (untagged, with upstream

@@ -7,6 +7,7 @@
  */
 import { constants } from 'node:fs';
 import { lstat, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { messageOf as message } from '../internal/guards.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadChartArchive } from '../chart/load.js';
@@ -15,6 +16,7 @@ import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import { writeFileAtomic } from '../fs.js';
 import type { RegistryClient } from '../oci/client.js';
+import { clientTransport, registerClientTransport } from '../oci/internal/transport.js';
 import { copy } from '../oci/copy.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { digestOf } from '../oci/digest.js';
@@ -85,9 +87,7 @@ export interface AirgapManifest {
   entries: AirgapEntry[];
 }
 
-export function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
+export { message };
 
 export function summarize(results: MirrorResult[], started: number): MirrorReport {
   const summary = { copied: 0, skipped: 0, refused: 0, failed: 0 };
@@ -119,7 +119,7 @@ function bindAll<T extends object>(target: T, override: (key: string | symbol) =
  */
 function withEmptyTarget(client: RegistryClient, spec: MirrorSpec): RegistryClient {
   const targets = new Set(spec.charts.map((c) => targetRepository(spec, c)));
-  return bindAll(client, (key) => {
+  const view = bindAll(client, (key) => {
     if (key !== 'repository') return undefined;
     return (ref: string | Reference, options?: RepositoryOptions): Repository => {
       const repo = client.repository(ref, options);
@@ -134,6 +134,10 @@ function withEmptyTarget(client: RegistryClient, spec: MirrorSpec): RegistryClie
       });
     };
   });
+  // Classic repositories (index.yaml, archives, .prov) are read through the client's
+  // own transport, which the view lends unchanged.
+  registerClientTransport(view, clientTransport(client));
+  return view;
 }
 
 export async function readManifest(dir: string): Promise<AirgapManifest | undefined> {

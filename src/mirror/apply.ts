@@ -11,11 +11,12 @@ import { copy } from '../oci/copy.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import type { Repository } from '../oci/repository.js';
-import { passwordFromEnv } from '../sign/keys.js';
-import type { Signer } from '../sign/signer.js';
+import { passwordFromEnv } from '../keys/keys.js';
+import type { Signer } from '../keys/signer.js';
 import { type MirrorOptions, type MirrorPlanItem, mapLimit, planItem, sourceOf } from './plan.js';
 import { MirrorRunCache } from './run-cache.js';
 import type { MirrorSpec } from './spec.js';
+import { type ChartRequest, chartRequests } from './versions.js';
 
 /** Options of {@link applyMirror}. @public */
 export interface ApplyMirrorOptions extends MirrorOptions {
@@ -83,7 +84,7 @@ export async function internalSigner(
   } catch (e) {
     throw new ChartproofError('IO', `cannot read ${spec.sign.key}: ${(e as Error).message}`, { cause: e });
   }
-  const { keyFileSigner } = await import('../sign/keys.js');
+  const { keyFileSigner } = await import('../keys/keys.js');
   return keyFileSigner(pem, password);
 }
 
@@ -117,6 +118,8 @@ async function copyOne(
       tags: signer ? [] : [tag],
       referrers: carry,
       cosignTags: carry,
+      // The plan listed the target's tags: this version's tag is not there.
+      assumeRootAbsent: item.targetDigest === undefined,
       ...(signal ? { signal } : {}),
     });
     root = copied.descriptor;
@@ -183,14 +186,14 @@ export async function signAndTag(
 
 async function applyOne(
   chart: MirrorSpec['charts'][number],
-  requested: string,
+  request: ChartRequest,
   spec: MirrorSpec,
   signer: Signer | undefined,
   options: ApplyMirrorOptions,
   cache: MirrorRunCache,
 ): Promise<MirrorResult> {
   const t0 = Date.now();
-  const item = await planItem(chart, requested, spec, options, cache);
+  const item = await planItem(chart, request.requested, spec, options, cache, request);
   const result: MirrorResult = {
     name: item.name,
     requested: item.requested,
@@ -247,8 +250,8 @@ export async function applyMirror(spec: MirrorSpec, options: ApplyMirrorOptions)
   // resolve to the same version copy it once (the second finds it at the target).
   const perChart = await mapLimit(spec.charts, spec.concurrency ?? 4, async (chart) => {
     const out: MirrorResult[] = [];
-    for (const requested of chart.versions)
-      out.push(await applyOne(chart, requested, spec, signer, options, cache));
+    for (const request of await chartRequests(chart, options, cache))
+      out.push(await applyOne(chart, request, spec, signer, options, cache));
     return out;
   });
   const results = perChart.flat();

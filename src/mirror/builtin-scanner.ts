@@ -15,12 +15,12 @@ import {
   chartLabel,
   compareFindings,
   type Finding,
-  isSeverity,
   SEVERITIES,
   type ScanOptions,
   type Scanner,
   type Severity,
 } from './scan.js';
+import { isSeverity } from '../workloads/severity.js';
 import {
   bindsClusterAdmin,
   composeImage,

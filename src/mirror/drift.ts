@@ -2,14 +2,21 @@
  * Drift detection: compares what the target holds with what upstream publishes now,
  * without writing anything.
  */
-import semver from 'semver';
-import { ociTagForVersion, versionForOciTag } from '../chart/config.js';
-import { isLenientSemver, parseVersionConstraint } from '../chart/metadata.js';
-import { isStrictVersion } from '../chart/oci.js';
 import { downloadRepoChart, fetchRepoIndex, type RepoIndexEntry } from '../chart/repo.js';
+import {
+  chartVersionTags,
+  compareVersions,
+  isPrerelease,
+  isStrictVersion,
+  ociTagForVersion,
+  parseVersionRequest,
+  requestMatches,
+  type TaggedVersion,
+} from '../chart/version.js';
 import { isNotFoundError } from '../errors.js';
+import { messageOf as message } from '../internal/guards.js';
 import { MediaType } from '../oci/media-types.js';
-import type { Repository } from '../oci/repository.js';
+import type { ManifestFetcher, TagLister } from '../oci/target.js';
 import { type MirrorOptions, mapLimit } from './plan.js';
 import { type MirrorChart, type MirrorSpec, targetRepository } from './spec.js';
 
@@ -63,11 +70,7 @@ export function driftSummaryLine(report: Pick<DriftReport, 'summary'>): string {
   return `Drift: ${s.upToDate} up to date, ${s.newerUpstream} newer upstream, ${s.changedUpstream} changed upstream, ${s.missingUpstream} missing upstream, ${s.failed} failed`;
 }
 
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-async function tagsOf(repo: Repository, signal?: AbortSignal): Promise<string[]> {
+async function tagsOf(repo: TagLister, signal?: AbortSignal): Promise<string[]> {
   try {
     return await repo.tags({ signal });
   } catch (e) {
@@ -77,22 +80,19 @@ async function tagsOf(repo: Repository, signal?: AbortSignal): Promise<string[]>
 }
 
 /** Chart version tags (`X.Y.Z[-pre][+meta]`, `+` as `_`) → version, sorted oldest first. */
-function versionTags(tags: string[]): { tag: string; version: string }[] {
-  return tags
-    .map((tag) => ({ tag, version: versionForOciTag(tag) }))
-    .filter((t) => isStrictVersion(t.version))
-    .sort((a, b) => semver.compare(a.version, b.version));
+function versionTags(tags: string[]): TaggedVersion[] {
+  return chartVersionTags(tags).reverse();
 }
 
 /** Whether the spec would take `version`: it satisfies a range, or is newer than an exact pin. */
 function wanted(chart: MirrorChart, version: string): boolean {
   for (const requested of chart.versions) {
-    if (isLenientSemver(requested)) {
-      if (semver.prerelease(version) === null) return true;
+    const request = parseVersionRequest(requested);
+    if (request.kind === 'exact') {
+      if (!isPrerelease(version)) return true;
       continue;
     }
-    const { range, namesPrerelease } = parseVersionConstraint(requested);
-    if (semver.satisfies(version, range, { includePrerelease: namesPrerelease })) return true;
+    if (requestMatches(request, version)) return true;
   }
   return false;
 }
@@ -145,7 +145,7 @@ async function repoUpstream(chart: MirrorChart, options: MirrorOptions): Promise
 
 /** The chart layer digest of the target manifest (classic sources are compared by archive). */
 async function chartLayer(
-  repo: Repository,
+  repo: ManifestFetcher,
   digest: string,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
@@ -194,8 +194,8 @@ async function driftOf(chart: MirrorChart, spec: MirrorSpec, options: MirrorOpti
   }
   const newest = mirrored.at(-1)?.version;
   const newer = upstream.versions
-    .filter((v) => (newest === undefined || semver.gt(v, newest)) && wanted(chart, v))
-    .sort(semver.compare);
+    .filter((v) => (newest === undefined || compareVersions(v, newest) > 0) && wanted(chart, v))
+    .sort(compareVersions);
   for (const version of [...new Set(newer)]) {
     items.push({
       name: chart.name,

@@ -5,23 +5,23 @@
 import { readFile } from 'node:fs/promises';
 import { loadChartArchive } from '../chart/load.js';
 import { pullFetchedChart, resolveChartVersion } from '../chart/oci.js';
-import { isLenientSemver } from '../chart/metadata.js';
 import type { Descriptor } from '../oci/descriptor.js';
-import type { FetchedManifest } from '../oci/repository.js';
 import { downloadRepoChart, fetchRepoIndex, resolveRepoChartVersion, resolveRepoUrl } from '../chart/repo.js';
-import { ociTagForVersion } from '../chart/config.js';
+import { isLenientSemver, ociTagForVersion, versionForOciTag } from '../chart/version.js';
 import { ChartproofError, isNotFoundError } from '../errors.js';
+import { messageOf as message } from '../internal/guards.js';
 import type { RegistryClient } from '../oci/client.js';
+import { clientTransport } from '../oci/internal/transport.js';
 import { MediaType } from '../oci/media-types.js';
 import { discard } from '../oci/transport/errors.js';
 import { PrefetchedSource } from '../oci/prefetched.js';
-import type { Repository } from '../oci/repository.js';
-import type { ReadOnlyTarget } from '../oci/target.js';
+import type { FetchedManifest, Fetcher, Named, ReadOnlyTarget, Resolver } from '../oci/target.js';
 import type { VerificationPolicy } from '../verify/policy.js';
 import { MirrorRunCache } from './run-cache.js';
 import { renderingScanner } from './rendered-scanner.js';
 import { builtinScanner, type Finding, runScanners, type Scanner } from './scan.js';
 import { type MirrorChart, type MirrorSpec, targetRepository } from './spec.js';
+import { type ChartRequest, chartRequests } from './versions.js';
 
 /**
  * What will happen (plan) or happened (apply) to one chart version:
@@ -98,7 +98,7 @@ export function mirrorPlanEntry(item: MirrorPlanItem): MirrorPlanEntry {
  * served from memory, and the source's tag list answers for absent signature tags.
  * @internal
  */
-export function sourceOf(item: MirrorPlanItem, repo: Repository): ReadOnlyTarget {
+export function sourceOf(item: MirrorPlanItem, repo: ReadOnlyTarget): ReadOnlyTarget {
   const p = item.prefetched;
   return p ? new PrefetchedSource(repo, p.root, p.bytes, p.blobs, p.sourceTags) : repo;
 }
@@ -120,10 +120,6 @@ export interface MirrorEvent {
   version: string;
   step: 'resolved' | 'verified' | 'scanned' | 'copied' | 'signed' | 'tagged' | 'done';
   detail?: string;
-}
-
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 async function policyFor(chart: MirrorChart): Promise<VerificationPolicy | undefined> {
@@ -170,7 +166,7 @@ async function targetDigest(
 
 /** The digest a tag names, or undefined when the tag does not exist. @internal */
 export async function tagDigest(
-  repo: Repository,
+  repo: Resolver,
   tag: string,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
@@ -234,14 +230,17 @@ async function planOci(
   spec: MirrorSpec,
   options: MirrorOptions,
   cache: MirrorRunCache | undefined,
+  version?: string,
 ): Promise<void> {
   const { client, signal } = options;
   const sourceRepo = chart.source!.replace(/^oci:\/\//, '').replace(/\/+$/, '');
   const repo = client.repository(sourceRepo);
   // An exact version is its own tag (Helm's rule); a range lists the tags. One GET
   // then gives the digest and the manifest bytes, reused for scanning and copying.
+  // A range expanded by allMatching is planned as the exact version it matched.
+  const exact = version ?? (isLenientSemver(item.requested) ? item.requested : undefined);
   let tag: string;
-  if (isLenientSemver(item.requested)) tag = ociTagForVersion(item.requested);
+  if (exact !== undefined) tag = ociTagForVersion(exact);
   else {
     const listed = cache ? await cache.tags(repo, signal) : undefined;
     tag = await resolveChartVersion(repo, item.requested, {
@@ -261,7 +260,7 @@ async function planOci(
     );
   }
   const desc = fetched.descriptor;
-  item.version = tag.replaceAll('_', '+');
+  item.version = versionForOciTag(tag);
   item.source = `oci://${sourceRepo}:${tag}`;
   item.sourceDigest = desc.digest;
   item.target = `${targetRepository(spec, chart)}:${ociTagForVersion(item.version)}`;
@@ -278,15 +277,62 @@ async function planOci(
     }
     return;
   }
+  await checkOciChart(
+    item,
+    chart,
+    spec,
+    {
+      target: repo,
+      fetched,
+      tag,
+      verify: async (policy) => {
+        const { verifyChart } = await import('../verify/chart.js');
+        return verifyChart(client, `${sourceRepo}@${desc.digest}`, {
+          policy,
+          ...(signal ? { signal } : {}),
+        });
+      },
+      // The source's tag list tells which signature and referrers tags exist.
+      ...(cache ? { tags: () => cache.tags(repo, signal) } : {}),
+    },
+    options,
+  );
+}
+
+/** An OCI chart version fetched for checking, and how to check its signatures. @internal */
+export interface FetchedOciChart {
+  /** Where the manifest came from: a source repository, or the air-gap quarantine store. */
+  target: Fetcher & Named;
+  fetched: FetchedManifest;
+  /** The tag it was fetched by (`+` as `_`). */
+  tag: string;
+  /** Verifies the manifest's signatures with `policy` where they are stored. */
+  verify: (policy: VerificationPolicy) => Promise<{ format: string }>;
+  /** The tag list of `target`, when listing pays off (absent signature tags then need no request). */
+  tags?: () => Promise<ReadonlySet<string> | undefined>;
+}
+
+/**
+ * The checks of an OCI chart version, the same for plan, apply and the air-gap
+ * import: upstream signatures per the chart's `verify` policy, then the chart is
+ * pulled (config, chart and provenance layers, digest-verified; kept for the copy)
+ * and scanned. Sets `item.action` to `copy`, or to `refuse` with the reason.
+ * @internal
+ */
+export async function checkOciChart(
+  item: MirrorPlanItem,
+  chart: MirrorChart,
+  spec: MirrorSpec,
+  source: FetchedOciChart,
+  options: MirrorOptions,
+): Promise<void> {
+  const { signal } = options;
+  const desc = source.fetched.descriptor;
   const policy = await policyFor(chart);
   const required = chart.verify?.required ?? true;
   if (policy) {
     try {
-      const { verifyChart } = await import('../verify/chart.js');
-      const r = await verifyChart(client, `${sourceRepo}@${desc.digest}`, {
-        policy,
-        ...(signal ? { signal } : {}),
-      });
+      const r = await source.verify(policy);
       item.verification = { method: 'cosign', verified: true, required, format: r.format };
     } catch (e) {
       if (!(e instanceof ChartproofError) || !['SIGNATURE_INVALID', 'SIGNATURE_NOT_FOUND'].includes(e.code))
@@ -307,10 +353,14 @@ async function planOci(
   } else {
     item.verification = { method: 'none', verified: false, required: false };
   }
-  const { pulled, blobs } = await pullFetchedChart(repo, fetched, tag, signal ? { signal } : {});
-  item.prefetched = { root: desc, bytes: fetched.bytes, blobs };
-  // The source's tag list tells which signature and referrers tags exist.
-  const sourceTags = cache ? await cache.tags(repo, signal) : undefined;
+  const { pulled, blobs } = await pullFetchedChart(
+    source.target,
+    source.fetched,
+    source.tag,
+    signal ? { signal } : {},
+  );
+  item.prefetched = { root: desc, bytes: source.fetched.bytes, blobs };
+  const sourceTags = source.tags ? await source.tags() : undefined;
   if (sourceTags) item.prefetched.sourceTags = sourceTags;
   if (!(await scan(item, pulled.archive, spec, options))) return;
   item.action = 'copy';
@@ -323,13 +373,14 @@ async function planRepo(
   options: MirrorOptions,
   cache: MirrorRunCache | undefined,
   listTags: boolean,
+  version?: string,
 ): Promise<void> {
   const { client, signal } = options;
   const name = chart.chart ?? chart.name;
   const index = cache
     ? await cache.index(client, chart.repo!, signal)
     : await fetchRepoIndex(client, chart.repo!, signal ? { signal } : {});
-  const entry = resolveRepoChartVersion(index, name, item.requested);
+  const entry = resolveRepoChartVersion(index, name, version ?? item.requested);
   item.version = entry.version;
   item.target = `${targetRepository(spec, chart)}:${ociTagForVersion(entry.version)}`;
   if (chart.verify && (chart.verify.key || chart.verify.identity || chart.verify.identityRegExp)) {
@@ -375,7 +426,7 @@ async function planRepo(
   if (chart.verify?.keyring) {
     let reason: string | undefined;
     const provUrl = resolveRepoUrl(chart.repo!, `${got.url}.prov`);
-    const res = await client.send({ method: 'GET', url: provUrl, scopes: [], signal });
+    const res = await clientTransport(client).send({ method: 'GET', url: provUrl, scopes: [], signal });
     if (res.status !== 200) {
       await discard(res);
       reason = `no .prov file (${res.status})`;
@@ -430,6 +481,8 @@ export async function provenanceProblem(
 /**
  * Plans one requested version of one chart; never throws for that chart's own failures.
  * With a run cache, tag lists and repository indexes are shared across versions.
+ * `request` carries the version an `allMatching` range was expanded to (or why the
+ * expansion failed): see {@link chartRequests}.
  */
 export async function planItem(
   chart: MirrorChart,
@@ -437,6 +490,7 @@ export async function planItem(
   spec: MirrorSpec,
   options: MirrorOptions,
   runCache?: MirrorRunCache,
+  request?: Omit<ChartRequest, 'requested'>,
 ): Promise<MirrorPlanItem> {
   const item: MirrorPlanItem = {
     name: chart.name,
@@ -453,9 +507,12 @@ export async function planItem(
     // Listing a repository's tags pays off from the second version on (one request
     // instead of one probe per signature tag and target tag per version); a single
     // exact version is cheaper to probe.
+    if (request?.error !== undefined) throw request.error;
     const listTags = chart.versions.length > 1 || !isLenientSemver(requested);
-    if (item.kind === 'oci') await planOci(item, chart, spec, options, listTags ? runCache : undefined);
-    else await planRepo(item, chart, spec, options, runCache, listTags);
+    const version = request?.version;
+    if (item.kind === 'oci')
+      await planOci(item, chart, spec, options, listTags ? runCache : undefined, version);
+    else await planRepo(item, chart, spec, options, runCache, listTags, version);
   } catch (e) {
     options.signal?.throwIfAborted();
     item.action = 'fail';
@@ -485,7 +542,7 @@ export async function mapLimit<T, R>(
 /**
  * Plans a mirror run without writing anything: for each chart and requested
  * version, resolves the version at the source (exact, or the newest match of a
- * range), compares with the target tag (`skip` when it already names the same
+ * range, or with `allMatching` every match), compares with the target tag (`skip` when it already names the same
  * content; `refuse` when it names other content), verifies upstream signatures per
  * the chart's `verify` policy, and runs the scanners. One chart's failure does not
  * stop the others.
@@ -495,8 +552,8 @@ export async function planMirror(spec: MirrorSpec, options: MirrorOptions): Prom
   const cache = new MirrorRunCache();
   const perChart = await mapLimit(spec.charts, spec.concurrency ?? 4, async (chart) => {
     const items: MirrorPlanItem[] = [];
-    for (const requested of chart.versions) {
-      const item = await planItem(chart, requested, spec, options, cache);
+    for (const request of await chartRequests(chart, options, cache)) {
+      const item = await planItem(chart, request.requested, spec, options, cache, request);
       const first = items.find((i) => i.action === 'copy' && i.target === item.target);
       if (item.action === 'copy' && first) {
         item.action = 'skip';

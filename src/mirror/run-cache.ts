@@ -7,7 +7,7 @@
 import { fetchRepoIndex, type RepoIndex } from '../chart/repo.js';
 import { ChartproofError, RegistryError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
-import type { Repository } from '../oci/repository.js';
+import type { Named, TagLister } from '../oci/target.js';
 
 /** Shared per-run state of a mirror run (not exported from `chartproof/mirror`). */
 export class MirrorRunCache {
@@ -19,8 +19,8 @@ export class MirrorRunCache {
    * unknown (`NAME_UNKNOWN`) has none. Undefined when the registry does not list them
    * (401, 403, or a 404 without that code, 405): callers then probe each tag.
    */
-  tags(repo: Repository, signal?: AbortSignal): Promise<Set<string> | undefined> {
-    const key = `${repo.reference.registry}/${repo.reference.repository}`;
+  tags(repo: TagLister & Named, signal?: AbortSignal): Promise<Set<string> | undefined> {
+    const key = repo.name;
     let p = this.#tags.get(key);
     if (!p) {
       p = repo.tags(signal ? { signal } : {}).then(
@@ -44,8 +44,8 @@ export class MirrorRunCache {
   }
 
   /** Records a tag this run wrote, so later versions see it. */
-  async tagged(repo: Repository, tag: string): Promise<void> {
-    const key = `${repo.reference.registry}/${repo.reference.repository}`;
+  async tagged(repo: Named, tag: string): Promise<void> {
+    const key = repo.name;
     const known = await this.#tags.get(key)?.catch(() => undefined);
     known?.add(tag);
   }

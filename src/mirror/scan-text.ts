@@ -8,6 +8,7 @@
  * Everything here is self-contained and internal: nothing is re-exported from an
  * entry point.
  */
+import { isRecord as isMap } from '../internal/guards.js';
 
 // ---- images ----
 
@@ -82,9 +83,7 @@ export function imageMatcher(entry: string): (ref: string) => boolean {
 // ---- values ----
 
 /** True for a plain object (not null, not an array). @internal */
-export function isMap(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+export { isMap };
 
 /** Trimmed non-empty string, or a number as text; undefined otherwise. @internal */
 export function scalarText(v: unknown): string | undefined {

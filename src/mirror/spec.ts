@@ -6,8 +6,14 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseYamlBounded } from '../internal/bounded-parse.js';
+import { isRecord } from '../internal/guards.js';
 import { type HostSettings, readCaFile } from '../oci/transport/fetch.js';
 import { SEVERITIES, type Severity } from './scan.js';
+
+/** Versions one `allMatching` range may expand to unless `maxVersions` says otherwise. @internal */
+export const DEFAULT_MAX_MATCHING_VERSIONS = 100;
+/** Largest `maxVersions` a spec may set. @internal */
+export const MAX_MATCHING_VERSIONS = 1000;
 
 /** Where mirrored charts go: `<registry>/<prefix>/<name>:<version>`. @public */
 export interface MirrorTarget {
@@ -51,8 +57,21 @@ export interface MirrorChart {
   /** Classic source: the repository URL (with `chart` naming the chart, default `name`). */
   repo?: string;
   chart?: string;
-  /** Exact versions or semver ranges (each range selects its newest match). */
+  /**
+   * Exact versions or semver ranges. A range selects its newest match, or every match
+   * with {@link MirrorChart.allMatching}.
+   */
   versions: string[];
+  /**
+   * Mirror every version matching each range of `versions` (oldest first), not only the
+   * newest, as `skopeo sync`/`regsync` do. Exact versions are unaffected. Default false.
+   */
+  allMatching?: boolean;
+  /**
+   * With `allMatching`: the most versions one range may match (1–1000, default 100). A
+   * range matching more is `failed` (`SIZE_LIMIT_EXCEEDED`) rather than truncated.
+   */
+  maxVersions?: number;
   verify?: MirrorVerify;
   /** Source transport: plain HTTP. */
   plainHttp?: boolean;
@@ -108,7 +127,7 @@ function bad(path: string, why: string): ChartproofError {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObj = isRecord;
 
 function str(o: Obj, key: string, path: string, required = false): string | undefined {
   const v = o[key];
@@ -211,7 +230,23 @@ function parseVerify(v: unknown, path: string): MirrorVerify {
 function parseChart(v: unknown, i: number): MirrorChart {
   const path = `charts[${i}]`;
   if (!isObj(v)) throw bad(path, 'must be a mapping');
-  known(v, ['name', 'source', 'repo', 'chart', 'versions', 'verify', 'plainHttp', 'caFile', 'values'], path);
+  known(
+    v,
+    [
+      'name',
+      'source',
+      'repo',
+      'chart',
+      'versions',
+      'allMatching',
+      'maxVersions',
+      'verify',
+      'plainHttp',
+      'caFile',
+      'values',
+    ],
+    path,
+  );
   const name = str(v, 'name', path, true)!;
   if (!/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/.test(name))
     throw bad(`${path}.name`, `${JSON.stringify(name)} is not a valid repository name component`);
@@ -239,6 +274,15 @@ function parseChart(v: unknown, i: number): MirrorChart {
     throw bad(`${path}.chart`, 'applies to repo sources only');
   const plainHttp = bool(v, 'plainHttp', path);
   if (plainHttp !== undefined) c.plainHttp = plainHttp;
+  const allMatching = bool(v, 'allMatching', path);
+  if (allMatching !== undefined) c.allMatching = allMatching;
+  if (v.maxVersions !== undefined && v.maxVersions !== null) {
+    const m = v.maxVersions;
+    if (typeof m !== 'number' || !Number.isInteger(m) || m < 1 || m > MAX_MATCHING_VERSIONS)
+      throw bad(`${path}.maxVersions`, `must be an integer from 1 to ${MAX_MATCHING_VERSIONS}`);
+    if (c.allMatching !== true) throw bad(`${path}.maxVersions`, 'applies with allMatching: true only');
+    c.maxVersions = m;
+  }
   if (v.values !== undefined && v.values !== null) {
     if (!isObj(v.values)) throw bad(`${path}.values`, 'must be a mapping');
     c.values = v.values;

@@ -5,6 +5,7 @@ import type { Credential, CredentialProvider } from './auth/credentials.js';
 import { type CachedToken, fetchToken } from './auth/token.js';
 import { type Reference, apiHost, parseReference } from './reference.js';
 import { Repository, type RepositoryOptions } from './repository.js';
+import { registerClientTransport } from './internal/transport.js';
 import { Deadline, guardBody } from './transport/deadline.js';
 import { discard, toNetworkError, toRegistryError } from './transport/errors.js';
 import type { RegistryEvent } from './transport/events.js';
@@ -25,6 +26,7 @@ import {
   sleep,
 } from './transport/retry.js';
 import { VERSION } from '../version.js';
+import { DigestOffload } from './verify.js';
 
 /** Options of {@link RegistryClient}. @public */
 export interface RegistryClientOptions extends HostSettings {
@@ -77,7 +79,7 @@ export interface RegistryClientOptions extends HostSettings {
   random?: () => number;
 }
 
-/** One request through {@link RegistryClient.send}. @public */
+/** One request through the client's transport (internal to chartproof). */
 export interface RegistryRequest {
   method: string;
   url: string;
@@ -125,20 +127,23 @@ export class RegistryClient {
   readonly #warnings = new Set<string>();
   #requestIds = 0;
 
+  // Whether each registry serves the referrers API, as learned by its repositories.
+  readonly #referrersApi = new Map<string, boolean>();
+  // Hashes large blobs on a helper thread while they download (docs/oci.md, "Verified pulls").
+  readonly #digests = new DigestOffload();
+
   constructor(options: RegistryClientOptions = {}) {
     this.options = { ...options };
-  }
-
-  readonly #referrersApi = new Map<string, boolean>();
-
-  /** Whether a registry is known to serve the referrers API (learned by its repositories). @internal */
-  referrersApiOf(registry: string): boolean | undefined {
-    return this.#referrersApi.get(registry);
-  }
-
-  /** Records a registry's referrers capability. @internal */
-  noteReferrersApi(registry: string, supported: boolean): void {
-    this.#referrersApi.set(registry, supported);
+    // Raw requests are for chartproof's own repository helpers, not part of the API.
+    registerClientTransport(this, {
+      send: (req) => this.#request(req),
+      baseUrl: (registry) => this.#baseUrl(registry),
+      referrersApiOf: (registry) => this.#referrersApi.get(registry),
+      noteReferrersApi: (registry, supported) => {
+        this.#referrersApi.set(registry, supported);
+      },
+      digests: this.#digests,
+    });
   }
 
   /** A repository handle for `registry/name` (tag and digest in the string are ignored). */
@@ -148,7 +153,7 @@ export class RegistryClient {
   }
 
   /** Base URL of a registry's API, e.g. `https://ghcr.io`. */
-  baseUrl(registry: string): string {
+  #baseUrl(registry: string): string {
     if (/[@/\\\s]/.test(registry)) {
       throw new ChartproofError(
         'INVALID_REFERENCE',
@@ -163,8 +168,8 @@ export class RegistryClient {
    * @throws RegistryError `UNAUTHORIZED` for bad credentials
    */
   async ping(registry: string, options: { signal?: AbortSignal } = {}): Promise<void> {
-    const url = `${this.baseUrl(registry)}/v2/`;
-    const res = await this.send({ method: 'GET', url, scopes: [], signal: options.signal });
+    const url = `${this.#baseUrl(registry)}/v2/`;
+    const res = await this.#request({ method: 'GET', url, scopes: [], signal: options.signal });
     if (res.status !== 200) {
       throw await toRegistryError(res, 'GET', url);
     }
@@ -175,7 +180,7 @@ export class RegistryClient {
   async close(): Promise<void> {
     const all = [...this.#fetchers.values()];
     this.#fetchers.clear();
-    await Promise.all(all.map((f) => f.close?.()));
+    await Promise.all([...all.map((f) => f.close?.()), this.#digests.close()]);
   }
 
   /**
@@ -189,7 +194,7 @@ export class RegistryClient {
    * (unless `forwardAuthOnRedirect`), and a 401 challenge from another host (reached
    * by a redirect) is not answered.
    */
-  async send(req: RegistryRequest): Promise<Response> {
+  async #request(req: RegistryRequest): Promise<Response> {
     const target = new URL(req.url);
     if (target.username !== '' || target.password !== '') {
       throw new ChartproofError(
@@ -204,12 +209,14 @@ export class RegistryClient {
     // An upload's headers come after its (possibly large) body: no total deadline there.
     const deadlineMs = transfer === 'blob' && req.body !== undefined ? 0 : requestMs;
     const what = transfer === 'blob' ? 'no response headers' : 'no complete response';
+    // The error is built only if the deadline passes.
     const deadline = new Deadline(
       deadlineMs,
-      new ChartproofError(
-        'TIMEOUT',
-        `${req.method} ${redactUrl(req.url)}: ${what} within ${formatMs(deadlineMs)} (timeouts.request, CLI --timeout)`,
-      ),
+      () =>
+        new ChartproofError(
+          'TIMEOUT',
+          `${req.method} ${redactUrl(req.url)}: ${what} within ${formatMs(deadlineMs)} (timeouts.request, CLI --timeout)`,
+        ),
     );
     const signal = req.signal ? AbortSignal.any([req.signal, deadline.signal]) : deadline.signal;
     const call: Call = { id, req, signal, deadline };

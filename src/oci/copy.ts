@@ -3,7 +3,8 @@ import type { Descriptor } from './descriptor.js';
 import { isIndexMediaType, isManifestMediaType } from './media-types.js';
 import { referrersTag } from './referrers.js';
 import { isValidTag } from './reference.js';
-import { parseManifestJson, Repository } from './repository.js';
+import { parseManifestJson } from './manifest.js';
+import { Repository } from './repository.js';
 import { type CallOptions, isMounter, isReferrerLister, type ReadOnlyTarget, type Target } from './target.js';
 import { MAX_MANIFEST_BYTES, readAll } from './verify.js';
 
@@ -38,6 +39,13 @@ export interface CopyOptions extends CallOptions {
   onProgress?: (event: CopyEvent) => void;
   /** Depth of referrers-of-referrers followed. Default 4. */
   maxReferrerDepth?: number;
+  /**
+   * Skip the existence check of the root manifest at the destination: the caller
+   * knows it is absent (e.g. a mirror plan that listed the destination's tags). Its
+   * blobs are still checked one by one, so a root that is there after all costs those
+   * checks and one `PUT`, never a wrong result. Saves a request per copy. Default false.
+   */
+  assumeRootAbsent?: boolean;
 }
 
 /** Result of {@link copy}. @public */
@@ -100,6 +108,7 @@ export async function copy(
     found.length === 0 &&
     !(options.referrers && isIndexMediaType(root.mediaType));
   if (alone) job.rootTags = { digest: root.digest, tags };
+  if (options.assumeRootAbsent) job.unchecked = root.digest;
   await job.graph(root);
   const copiedReferrers: Descriptor[] = [];
   if (options.referrers) {
@@ -128,6 +137,8 @@ class CopyJob {
   rootTags: { digest: string; tags: string[] } | undefined;
   /** Tags already written. */
   readonly tagged = new Set<string>();
+  /** A digest known to be absent at the destination (`assumeRootAbsent`). */
+  unchecked: string | undefined;
 
   constructor(
     readonly src: ReadOnlyTarget,
@@ -157,7 +168,9 @@ class CopyJob {
   async #node(desc: Descriptor): Promise<void> {
     const o = callOpts(this.options);
     o.signal?.throwIfAborted();
-    const present = await toDestination(desc.digest, () => this.#limit.run(() => this.dst.exists(desc, o)));
+    const present =
+      desc.digest !== this.unchecked &&
+      (await toDestination(desc.digest, () => this.#limit.run(() => this.dst.exists(desc, o))));
     if (present) {
       this.options.onProgress?.({ type: 'skipped', descriptor: desc });
       return;
@@ -225,11 +238,10 @@ class CopyJob {
 
   /** The subject's referrers at the source. */
   async list(subject: Descriptor): Promise<Descriptor[]> {
-    if (!isReferrerLister(this.src)) return [];
+    const src = this.src;
+    if (!isReferrerLister(src)) return [];
     const o = callOpts(this.options);
-    return fromSource(subject.digest, () =>
-      (this.src as ReadOnlyTarget & { referrers: Repository['referrers'] }).referrers(subject, o),
-    );
+    return fromSource(subject.digest, () => src.referrers(subject, o));
   }
 
   async referrers(

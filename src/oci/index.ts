@@ -22,7 +22,7 @@ export {
 } from './auth/credentials.js';
 export type { LoginOptions } from './auth/login.js';
 export { login, logout } from './auth/login.js';
-export type { RegistryClientOptions, RegistryRequest } from './client.js';
+export type { RegistryClientOptions } from './client.js';
 export { RegistryClient } from './client.js';
 export type { CopyEvent, CopyOptions, CopyResult } from './copy.js';
 export { copy } from './copy.js';
@@ -33,6 +33,7 @@ export { createDigester, digestOf, isDigest, parseDigest } from './digest.js';
 export type { LayoutTransferOptions, OciLayoutOpenOptions } from './layout.js';
 export { exportToLayout, importFromLayout, OciLayout } from './layout.js';
 export { isIndexMediaType, isManifestMediaType, MANIFEST_MEDIA_TYPES, MediaType } from './media-types.js';
+export type { MemoryStoreOptions } from './memory-store.js';
 export { MemoryStore } from './memory-store.js';
 export type { ParseReferenceOptions, Reference } from './reference.js';
 export {
@@ -49,15 +50,18 @@ export {
   referenceSelector,
 } from './reference.js';
 export { referrersTag } from './referrers.js';
-export type { FetchedManifest, RepositoryOptions } from './repository.js';
+export type { RepositoryOptions } from './repository.js';
 export { Repository } from './repository.js';
 export type { TagListOptions } from './tags.js';
 export type {
   CallOptions,
   Deleter,
   Exister,
+  FetchedManifest,
   Fetcher,
+  ManifestFetcher,
   Mounter,
+  Named,
   Pusher,
   ReadOnlyTarget,
   ReferrerLister,

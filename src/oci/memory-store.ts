@@ -2,21 +2,87 @@ import { ChartproofError } from '../errors.js';
 import { parseJsonBounded } from '../internal/bounded-parse.js';
 import { type Descriptor, type ImageIndex, type ImageManifest, toDescriptor } from './descriptor.js';
 import { type Digest, isDigest } from './digest.js';
+import { manifestProblem, parseManifestJson } from './manifest.js';
 import { isManifestMediaType } from './media-types.js';
 import { isValidTag } from './reference.js';
-import type { CallOptions, Deleter, ReferrerLister, ReferrersOptions, TagLister, Target } from './target.js';
+import type {
+  CallOptions,
+  Deleter,
+  FetchedManifest,
+  ManifestFetcher,
+  Named,
+  ReferrerLister,
+  ReferrersOptions,
+  TagLister,
+  Target,
+} from './target.js';
 import { MAX_MANIFEST_BYTES, readAll, streamOf, verifyBytes } from './verify.js';
 
+/** Options of a {@link MemoryStore}. @public */
+export interface MemoryStoreOptions {
+  /** What the store is called in messages and pinned references. Default `memory`. */
+  name?: string;
+  /**
+   * Refuse, as a distribution registry does, manifests that are not JSON objects with
+   * `schemaVersion` 2, have a `mediaType` field other than the pushed one or invalid
+   * descriptors, or reference content not stored yet (`INVALID_MANIFEST`). Default
+   * false: any bytes matching their descriptor are stored.
+   */
+  checkManifests?: boolean;
+}
+
 /**
- * A content-addressed store in memory implementing {@link Target}, referrers and
- * tag listing. Useful in tests and as a staging area; the in-memory registry keeps
- * one per repository.
+ * A content-addressed store in memory implementing `Target`, referrers, tag
+ * listing and manifest fetching. Every push is verified against its descriptor, so
+ * what it serves is what was asked for. Useful in tests and as a staging area (the
+ * air-gap import's quarantine); the in-memory registry keeps one per repository.
  * @public
  */
-export class MemoryStore implements Target, ReferrerLister, TagLister, Deleter {
+export class MemoryStore implements Target, ManifestFetcher, Named, ReferrerLister, TagLister, Deleter {
+  /** The store's name in messages (see {@link MemoryStoreOptions.name}). */
+  readonly name: string;
+  readonly #checkManifests: boolean;
   readonly #content = new Map<string, { desc: Descriptor; data: Uint8Array }>();
   readonly #tags = new Map<string, Descriptor>();
   readonly #referrers = new Map<string, Map<string, Descriptor>>();
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.name = options.name ?? 'memory';
+    this.#checkManifests = options.checkManifests ?? false;
+  }
+
+  /** `<name>@<digest>`. */
+  pinned(digest: Digest): string {
+    return `${this.name}@${digest}`;
+  }
+
+  /**
+   * A stored manifest by tag or digest, parsed (JSON object, `schemaVersion` 2) and
+   * with a `mediaType` field, if any, equal to the one it was pushed with.
+   */
+  async fetchManifest(reference: string, options: CallOptions = {}): Promise<FetchedManifest> {
+    const desc = await this.resolve(reference, options);
+    const where = `${this.name}:${reference}`;
+    if (!isManifestMediaType(desc.mediaType))
+      throw new ChartproofError('INVALID_MANIFEST', `${where}: ${desc.mediaType} is not a manifest`);
+    const bytes = this.#content.get(desc.digest)!.data;
+    if (bytes.byteLength > MAX_MANIFEST_BYTES)
+      throw new ChartproofError(
+        'SIZE_LIMIT_EXCEEDED',
+        `${where}: manifest of ${bytes.byteLength} bytes exceeds ${MAX_MANIFEST_BYTES}`,
+      );
+    const manifest = parseManifestJson(bytes, where);
+    if (typeof manifest.mediaType === 'string' && manifest.mediaType !== desc.mediaType)
+      throw new ChartproofError(
+        'INVALID_MANIFEST',
+        `${where}: mediaType ${manifest.mediaType} does not match ${desc.mediaType}`,
+      );
+    return {
+      descriptor: { mediaType: desc.mediaType, digest: desc.digest, size: desc.size },
+      bytes,
+      manifest,
+    };
+  }
 
   async fetch(desc: Descriptor, options: CallOptions = {}): Promise<ReadableStream<Uint8Array>> {
     options.signal?.throwIfAborted();
@@ -48,6 +114,18 @@ export class MemoryStore implements Target, ReferrerLister, TagLister, Deleter {
     options.signal?.throwIfAborted();
     const data = content instanceof Uint8Array ? content : await readAll(content, expected.size + 1);
     verifyBytes(data, expected);
+    if (this.#checkManifests && isManifestMediaType(expected.mediaType)) {
+      const where = `${this.name}@${expected.digest}`;
+      if (data.byteLength > MAX_MANIFEST_BYTES)
+        throw new ChartproofError(
+          'SIZE_LIMIT_EXCEEDED',
+          `${where}: manifest exceeds ${MAX_MANIFEST_BYTES} bytes`,
+        );
+      const problem = manifestProblem(parseManifestJson(data, where), expected.mediaType, (d) =>
+        this.#content.has(d),
+      );
+      if (problem) throw new ChartproofError('INVALID_MANIFEST', `${where}: ${problem}`);
+    }
     this.putVerified(toDescriptor(expected), data);
   }
 

@@ -4,7 +4,7 @@ import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.j
 import type { Descriptor, ImageIndex } from './descriptor.js';
 import { type Digest, isDigest, parseDigest } from './digest.js';
 import { isIndexMediaType, MediaType, stripParameters } from './media-types.js';
-import type { Repository } from './repository.js';
+import type { RepositoryTransport } from './internal/transport.js';
 import { nextLink } from './tags.js';
 import type { CallOptions, ReferrersOptions } from './target.js';
 import { discard, readTextLimited, toRegistryError } from './transport/errors.js';
@@ -26,7 +26,7 @@ export function referrersTag(digest: Digest | string): string {
  * the subject itself (seen on GitLab) and anything that is not an image index.
  */
 export async function listReferrers(
-  repo: Repository,
+  repo: RepositoryTransport,
   subject: Descriptor,
   options: ReferrersOptions = {},
 ): Promise<Descriptor[]> {
@@ -40,13 +40,13 @@ export async function listReferrers(
 }
 
 async function viaReferrersApi(
-  repo: Repository,
+  repo: RepositoryTransport,
   subject: Descriptor,
   options: ReferrersOptions,
 ): Promise<Descriptor[] | undefined> {
   const first = new URL(repo.url(`referrers/${subject.digest}`));
   if (options.artifactType !== undefined) first.searchParams.set('artifactType', options.artifactType);
-  const maxPages = repo.options.maxPages ?? 1000;
+  const maxPages = repo.maxPages;
   const seen = new Set<string>();
   const out: Descriptor[] = [];
   let filtered = true;
@@ -92,7 +92,7 @@ async function viaReferrersApi(
 }
 
 async function viaTag(
-  repo: Repository,
+  repo: RepositoryTransport,
   subject: Descriptor,
   options: ReferrersOptions,
 ): Promise<Descriptor[]> {
@@ -106,7 +106,7 @@ async function viaTag(
 
 /** Fetches the referrers tag index of `subject`, or undefined when absent or unusable. */
 async function fetchReferrersIndex(
-  repo: Repository,
+  repo: RepositoryTransport,
   subject: Descriptor,
   options: CallOptions,
 ): Promise<{ index: ImageIndex; etag: string | undefined } | undefined> {
@@ -140,7 +140,7 @@ async function fetchReferrersIndex(
  * `If-Match` when the registry sends an `ETag`; a lost race (412) is retried.
  */
 export async function updateReferrersTag(
-  repo: Repository,
+  repo: RepositoryTransport,
   subject: Descriptor,
   entry: Descriptor,
   options: CallOptions = {},

@@ -1,18 +1,22 @@
 import type { RequestBody } from './transport/fetch.js';
 import { ChartproofError } from '../errors.js';
-import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import { repositoryScope } from './auth/challenge.js';
-import type { RegistryClient, RegistryRequest } from './client.js';
+import type { RegistryClient } from './client.js';
 import { type Descriptor, toDescriptor } from './descriptor.js';
 import { type Digest, digestOf, isDigest } from './digest.js';
+import { parseManifestJson } from './manifest.js';
 import { isManifestMediaType, MANIFEST_MEDIA_TYPES, stripParameters } from './media-types.js';
+import { type ClientTransport, clientTransport, type RepositoryTransport } from './internal/transport.js';
 import { type Reference, formatReference, isValidTag, parseReference } from './reference.js';
 import { listReferrers, updateReferrersTag } from './referrers.js';
 import { listTags, type TagListOptions } from './tags.js';
 import type {
   CallOptions,
   Deleter,
+  FetchedManifest,
+  ManifestFetcher,
   Mounter,
+  Named,
   ReferrerLister,
   ReferrersOptions,
   TagLister,
@@ -20,7 +24,7 @@ import type {
 } from './target.js';
 import { discard, toRegistryError } from './transport/errors.js';
 import { pushBlob, type UploadOptions } from './upload.js';
-import { MAX_MANIFEST_BYTES, readAll, verifyBytes, verifyStream } from './verify.js';
+import { MAX_MANIFEST_BYTES, readAll, verifyBytes, verifyStreamWith } from './verify.js';
 
 /** Options of a {@link Repository}. @public */
 export interface RepositoryOptions {
@@ -41,24 +45,25 @@ export interface RepositoryOptions {
   referrersApi?: boolean;
 }
 
-/** A fetched manifest: its descriptor and exact bytes. @public */
-export interface FetchedManifest {
-  descriptor: Descriptor;
-  bytes: Uint8Array;
-  /** Parsed JSON. */
-  manifest: Record<string, unknown>;
-}
+export type { FetchedManifest } from './target.js';
 
 /**
- * One repository of a registry. Implements {@link Target} and the optional roles
- * (referrers, tags, mount, delete). Every read is verified against its digest.
+ * One repository of a registry. Implements `Target` and the optional roles
+ * (manifest fetching, naming, referrers, tags, mount, delete). Every read is verified
+ * against its digest. Requests, URLs and token scopes stay private: the tag, referrer
+ * and upload helpers get them through an internal transport interface.
  * @public
  */
-export class Repository implements Target, ReferrerLister, TagLister, Mounter, Deleter {
+export class Repository
+  implements Target, ManifestFetcher, Named, ReferrerLister, TagLister, Mounter, Deleter
+{
   readonly client: RegistryClient;
   readonly reference: Reference;
   readonly options: Readonly<RepositoryOptions>;
   #referrersApi: boolean | undefined;
+  readonly #client: ClientTransport;
+  // What the tag, referrer and upload helpers see of this repository.
+  readonly #transport: RepositoryTransport;
 
   /**
    * Learned referrers capability; see {@link RepositoryOptions.referrersApi}. What one
@@ -66,12 +71,12 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
    * repositories of the same registry do not probe again.
    */
   get referrersApi(): boolean | undefined {
-    return this.#referrersApi ?? this.client.referrersApiOf(this.reference.registry);
+    return this.#referrersApi ?? this.#client.referrersApiOf(this.reference.registry);
   }
 
   set referrersApi(value: boolean | undefined) {
     this.#referrersApi = value;
-    if (value !== undefined) this.client.noteReferrersApi(this.reference.registry, value);
+    if (value !== undefined) this.#client.noteReferrersApi(this.reference.registry, value);
   }
   // Manifests recently pushed or fetched (verified, content-addressed), so that tagging
   // or re-reading them needs no extra round trip. Bounded.
@@ -89,6 +94,28 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
     this.reference = reference;
     this.options = options;
     this.#referrersApi = options.referrersApi;
+    this.#client = clientTransport(client);
+    const self = this;
+    this.#transport = {
+      get name() {
+        return self.name;
+      },
+      get maxPages() {
+        return self.options.maxPages ?? 1000;
+      },
+      get tagPageSize() {
+        return self.options.tagPageSize;
+      },
+      get referrersApi() {
+        return self.referrersApi;
+      },
+      set referrersApi(value) {
+        self.referrersApi = value;
+      },
+      url: (path) => this.#url(path),
+      scopes: (...actions) => this.#scopes(...actions),
+      send: (req) => this.#send(req),
+    };
   }
 
   /** `registry/name`. */
@@ -97,18 +124,18 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
   }
 
   /** URL of `/v2/<name>/<path>`. */
-  url(path: string): string {
-    return `${this.client.baseUrl(this.reference.registry)}/v2/${this.reference.repository}/${path}`;
+  #url(path: string): string {
+    return `${this.#client.baseUrl(this.reference.registry)}/v2/${this.reference.repository}/${path}`;
   }
 
   /** Scopes for reading (`pull`) or writing (`pull,push`). */
-  scopes(...actions: string[]): string[] {
+  #scopes(...actions: string[]): string[] {
     return [repositoryScope(this.reference.repository, ...(actions.length ? actions : ['pull']))];
   }
 
   /** Sends a request with this repository's defaults. */
-  send(req: Omit<RegistryRequest, 'scopes'> & { scopes?: string[] }): Promise<Response> {
-    return this.client.send({ scopes: this.scopes(), ...req });
+  #send(req: Parameters<RepositoryTransport['send']>[0]): Promise<Response> {
+    return this.#client.send({ scopes: this.#scopes(), ...req });
   }
 
   /**
@@ -117,8 +144,8 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
    */
   async resolve(reference?: string, options: CallOptions = {}): Promise<Descriptor> {
     const selector = this.#selector(reference);
-    const url = this.url(`manifests/${selector}`);
-    const res = await this.send({
+    const url = this.#url(`manifests/${selector}`);
+    const res = await this.#send({
       method: 'HEAD',
       url,
       headers: { accept: this.#accept() },
@@ -150,8 +177,8 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
    */
   async fetchManifest(reference?: string, options: CallOptions = {}): Promise<FetchedManifest> {
     const selector = this.#selector(reference);
-    const url = this.url(`manifests/${selector}`);
-    const res = await this.send({
+    const url = this.#url(`manifests/${selector}`);
+    const res = await this.#send({
       method: 'GET',
       url,
       headers: { accept: this.#accept() },
@@ -232,8 +259,8 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
    * disagrees with the descriptor fails before any byte is returned.
    */
   async fetchBlob(desc: Descriptor, options: CallOptions = {}): Promise<ReadableStream<Uint8Array>> {
-    const url = this.url(`blobs/${desc.digest}`);
-    const res = await this.send({ method: 'GET', url, signal: options.signal, transfer: 'blob' });
+    const url = this.#url(`blobs/${desc.digest}`);
+    const res = await this.#send({ method: 'GET', url, signal: options.signal, transfer: 'blob' });
     if (res.status === 404)
       throw await notFound(res, 'GET', url, `${this.name}@${desc.digest}`, 'BLOB_UNKNOWN');
     if (res.status !== 200) throw await toRegistryError(res, 'GET', url);
@@ -246,14 +273,14 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
       );
     }
     const source = res.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
-    return verifyStream(source, desc);
+    return verifyStreamWith(source, desc, this.#client.digests);
   }
 
   /** Whether a manifest or blob exists (HEAD). */
   async exists(desc: Descriptor, options: CallOptions = {}): Promise<boolean> {
     const kind = isManifestMediaType(desc.mediaType) ? 'manifests' : 'blobs';
-    const url = this.url(`${kind}/${desc.digest}`);
-    const res = await this.send({
+    const url = this.#url(`${kind}/${desc.digest}`);
+    const res = await this.#send({
       method: 'HEAD',
       url,
       ...(kind === 'manifests' ? { headers: { accept: this.#accept() } } : {}),
@@ -277,7 +304,7 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
       await this.pushManifest(bytes, { mediaType: expected.mediaType, ...options });
       return;
     }
-    await pushBlob(this, expected, content, { ...this.options.upload, ...options });
+    await pushBlob(this.#transport, expected, content, { ...this.options.upload, ...options });
   }
 
   /**
@@ -324,7 +351,7 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
       if (subjectHeader) this.referrersApi = true;
       else if (this.referrersApi !== true) {
         this.referrersApi = false;
-        await updateReferrersTag(this, subject, referrerEntry(desc, manifest), options);
+        await updateReferrersTag(this.#transport, subject, referrerEntry(desc, manifest), options);
       }
     }
     for (const tag of tags) await this.#putManifest(tag, bytes, mediaType, options.signal);
@@ -337,13 +364,13 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
     mediaType: string,
     signal?: AbortSignal,
   ): Promise<boolean> {
-    const url = this.url(`manifests/${ref}`);
-    const res = await this.send({
+    const url = this.#url(`manifests/${ref}`);
+    const res = await this.#send({
       method: 'PUT',
       url,
       headers: { 'content-type': mediaType },
       body: () => bytes as RequestBody,
-      scopes: this.scopes('pull', 'push'),
+      scopes: this.#scopes('pull', 'push'),
       signal,
     });
     if (res.status !== 201 && res.status !== 200 && res.status !== 202)
@@ -371,12 +398,12 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
 
   /** Lists tags, following `Link` pagination (bounded). */
   tags(options: TagListOptions = {}): Promise<string[]> {
-    return listTags(this, options);
+    return listTags(this.#transport, options);
   }
 
   /** Lists referrers of `subject` via the API, or the `sha256-<hex>` tag fallback. */
   referrers(subject: Descriptor, options: ReferrersOptions = {}): Promise<Descriptor[]> {
-    return listReferrers(this, subject, options);
+    return listReferrers(this.#transport, subject, options);
   }
 
   /**
@@ -384,13 +411,13 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
    * cancels the session) when the registry starts an upload instead.
    */
   async mount(desc: Descriptor, fromRepository: string, options: CallOptions = {}): Promise<boolean> {
-    const url = this.url(
+    const url = this.#url(
       `blobs/uploads/?mount=${encodeURIComponent(desc.digest)}&from=${encodeURIComponent(fromRepository)}`,
     );
-    const res = await this.send({
+    const res = await this.#send({
       method: 'POST',
       url,
-      scopes: [...this.scopes('pull', 'push'), repositoryScope(fromRepository, 'pull')],
+      scopes: [...this.#scopes('pull', 'push'), repositoryScope(fromRepository, 'pull')],
       signal: options.signal,
     });
     await discard(res);
@@ -398,10 +425,10 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
     if (res.status === 202) {
       const location = res.headers.get('location');
       if (location) {
-        const cancel = await this.send({
+        const cancel = await this.#send({
           method: 'DELETE',
           url: new URL(location, url).toString(),
-          scopes: this.scopes('pull', 'push'),
+          scopes: this.#scopes('pull', 'push'),
           signal: options.signal,
         }).catch(() => undefined);
         if (cancel) await discard(cancel);
@@ -415,11 +442,11 @@ export class Repository implements Target, ReferrerLister, TagLister, Mounter, D
   /** Deletes a manifest or blob by digest. */
   async delete(desc: Descriptor, options: CallOptions = {}): Promise<void> {
     const kind = isManifestMediaType(desc.mediaType) ? 'manifests' : 'blobs';
-    const url = this.url(`${kind}/${desc.digest}`);
-    const res = await this.send({
+    const url = this.#url(`${kind}/${desc.digest}`);
+    const res = await this.#send({
       method: 'DELETE',
       url,
-      scopes: this.scopes('delete'),
+      scopes: this.#scopes('delete'),
       signal: options.signal,
     });
     if (res.status === 202 || res.status === 200 || res.status === 204) {
@@ -468,29 +495,6 @@ export function referrerEntry(desc: Descriptor, manifest: Record<string, unknown
   if (annotations && typeof annotations === 'object' && Object.keys(annotations).length > 0)
     entry.annotations = annotations;
   return entry;
-}
-
-/** Parses manifest bytes as a JSON object with `schemaVersion` 2. */
-export function parseManifestJson(bytes: Uint8Array, where: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = parseJsonBounded(new TextDecoder('utf-8', { fatal: true }).decode(bytes), {
-      what: `${where}: manifest`,
-    });
-  } catch (e) {
-    if (isDepthLimitError(e)) throw e;
-    throw new ChartproofError('INVALID_MANIFEST', `${where}: manifest is not valid JSON`, { cause: e });
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ChartproofError('INVALID_MANIFEST', `${where}: manifest is not a JSON object`);
-  }
-  const m = value as Record<string, unknown>;
-  if (m.schemaVersion !== 2)
-    throw new ChartproofError(
-      'INVALID_MANIFEST',
-      `${where}: unsupported schemaVersion ${String(m.schemaVersion)}`,
-    );
-  return m;
 }
 
 async function notFound(

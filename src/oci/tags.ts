@@ -1,6 +1,6 @@
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
-import type { Repository } from './repository.js';
+import type { RepositoryTransport } from './internal/transport.js';
 import type { CallOptions } from './target.js';
 import { toRegistryError } from './transport/errors.js';
 import { MAX_MANIFEST_BYTES, readAll } from './verify.js';
@@ -18,9 +18,9 @@ export interface TagListOptions extends CallOptions {
  * bounded (`maxPages`, default 1000) and a repeated next URL stops the walk, so a
  * misbehaving registry cannot make this loop forever.
  */
-export async function listTags(repo: Repository, options: TagListOptions = {}): Promise<string[]> {
-  const maxPages = repo.options.maxPages ?? 1000;
-  const pageSize = options.pageSize ?? repo.options.tagPageSize;
+export async function listTags(repo: RepositoryTransport, options: TagListOptions = {}): Promise<string[]> {
+  const maxPages = repo.maxPages;
+  const pageSize = options.pageSize ?? repo.tagPageSize;
   const first = new URL(repo.url('tags/list'));
   if (pageSize !== undefined) first.searchParams.set('n', String(pageSize));
   if (options.last !== undefined) first.searchParams.set('last', options.last);

@@ -1,4 +1,5 @@
 import type { Descriptor } from './descriptor.js';
+import type { Digest } from './digest.js';
 
 /** Options every asynchronous call accepts. @public */
 export interface CallOptions {
@@ -61,6 +62,30 @@ export interface Mounter {
 /** Deletes content. @public */
 export interface Deleter {
   delete(desc: Descriptor, options?: CallOptions): Promise<void>;
+}
+
+/** A fetched manifest: its descriptor and exact bytes. @public */
+export interface FetchedManifest {
+  descriptor: Descriptor;
+  bytes: Uint8Array;
+  /** Parsed JSON. */
+  manifest: Record<string, unknown>;
+}
+
+/**
+ * Fetches a manifest by tag or digest in one step: verified against the digest
+ * (when one is asked for), parsed, with its exact bytes. @public
+ */
+export interface ManifestFetcher {
+  fetchManifest(reference: string, options?: CallOptions): Promise<FetchedManifest>;
+}
+
+/** Says which repository a target holds, for messages and pinned references. @public */
+export interface Named {
+  /** `registry/repository`, as shown in messages. */
+  readonly name: string;
+  /** `registry/repository@digest`. */
+  pinned(digest: Digest): string;
 }
 
 /** What read-only algorithms (verify, copy source) need. @public */

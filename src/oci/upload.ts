@@ -1,7 +1,7 @@
 import type { RequestBody } from './transport/fetch.js';
 import { ChartproofError } from '../errors.js';
 import type { Descriptor } from './descriptor.js';
-import type { Repository } from './repository.js';
+import type { RepositoryTransport } from './internal/transport.js';
 import type { CallOptions } from './target.js';
 import { discard, toRegistryError } from './transport/errors.js';
 import { streamOf, verifyBytes, verifyStream } from './verify.js';
@@ -24,7 +24,7 @@ export interface UploadOptions {
  * so no half-written session lingers.
  */
 export async function pushBlob(
-  repo: Repository,
+  repo: RepositoryTransport,
   desc: Descriptor,
   content: ReadableStream<Uint8Array> | Uint8Array,
   options: UploadOptions & CallOptions = {},
@@ -69,7 +69,7 @@ export async function pushBlob(
 }
 
 async function finish(
-  repo: Repository,
+  repo: RepositoryTransport,
   location: string,
   desc: Descriptor,
   body: Uint8Array | ReadableStream<Uint8Array> | undefined,
@@ -104,7 +104,7 @@ async function finish(
 }
 
 async function uploadChunks(
-  repo: Repository,
+  repo: RepositoryTransport,
   location: string,
   desc: Descriptor,
   content: ReadableStream<Uint8Array> | Uint8Array,

@@ -34,6 +34,7 @@ import {
   ReleaseSecretError,
 } from './release.js';
 import { chartReferenceFor, type TrustConfig } from './trust.js';
+import { isRecord as isObj } from '../internal/guards.js';
 
 /** What the webhook does when it cannot decide in time or at all. @public */
 export type AdmissionFailurePolicy = 'Fail' | 'Ignore';
@@ -137,7 +138,6 @@ export interface AdmissionReviewResponse {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A definitive "no" (the review is decided, not failed). */
 class Denial extends Error {}

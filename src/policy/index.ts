@@ -10,6 +10,9 @@
  * - The admission webhook: {@link reviewAdmission} (release Secrets are checked against
  *   the signed chart in the internal registry, Pods against the allowed registries)
  *   and {@link createAdmissionServer} (HTTPS).
+ * - The ValidatingWebhookConfiguration for it ({@link generateWebhookConfiguration}).
+ * - Auditing deployed releases against their signed charts ({@link auditReleases}):
+ *   signature, chart content, manifest re-rendered, image registries and signatures.
  *
  * It also re-exports the error types.
  * @packageDocumentation
@@ -32,6 +35,27 @@ export {
   trustPolicy,
 } from './admission.js';
 export type {
+  AuditCheck,
+  AuditCheckId,
+  AuditCheckStatus,
+  AuditedRelease,
+  AuditOptions,
+  AuditReport,
+  AuditSource,
+} from './audit.js';
+export {
+  AUDIT_CHECKS,
+  auditReleases,
+  DEFAULT_AUDIT_CONCURRENCY,
+  DEFAULT_AUDIT_TIMEOUT_MS,
+  KUBE_PAGE_LIMIT,
+  MAX_AUDIT_INPUT_BYTES,
+  MAX_AUDIT_INPUT_DEPTH,
+  MAX_AUDIT_SECRETS,
+  parseSecretList,
+  renderRevision,
+} from './audit.js';
+export type {
   GenerateKyvernoOptions,
   KyvernoPolicies,
   KyvernoPolicyKind,
@@ -51,6 +75,18 @@ export {
 } from './release.js';
 export type { AdmissionServer, AdmissionServerOptions } from './server.js';
 export { createAdmissionServer, MAX_REVIEW_BODY_BYTES } from './server.js';
+export type {
+  LabelSelector,
+  ValidatingWebhook,
+  ValidatingWebhookConfiguration,
+  WebhookConfigOptions,
+  WebhookConfigResult,
+} from './webhook-config.js';
+export {
+  DEFAULT_WEBHOOK_PATH,
+  DEFAULT_WEBHOOK_TIMEOUT_SECONDS,
+  generateWebhookConfiguration,
+} from './webhook-config.js';
 export type {
   TrustConfig,
   TrustIdentity,

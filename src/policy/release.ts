@@ -15,6 +15,8 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { ChartproofError } from '../errors.js';
 import { assertJsonDepth, DEFAULT_MAX_DEPTH } from '../internal/bounded-parse.js';
+import { decodeBase64 } from '../internal/encoding/base64.js';
+import { isRecord as isObj } from '../internal/guards.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -94,10 +96,6 @@ export interface DecodeReleaseOptions {
 }
 
 const NAME = /^sh\.helm\.release\.v1\.(.+)\.v([1-9][0-9]{0,9})$/;
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function invalid(message: string, cause?: unknown): ReleaseSecretError {
   return new ReleaseSecretError('RELEASE_INVALID', message, cause);
@@ -105,8 +103,9 @@ function invalid(message: string, cause?: unknown): ReleaseSecretError {
 
 /** Strict base64 (Go's StdEncoding): the alphabet, padding, length a multiple of 4. */
 function base64Bytes(text: string, what: string): Buffer {
-  if (text.length % 4 !== 0 || !BASE64.test(text)) throw invalid(`${what} is not valid base64`);
-  return Buffer.from(text, 'base64');
+  const bytes = decodeBase64(text, 'std');
+  if (!bytes) throw invalid(`${what} is not valid base64`);
+  return bytes;
 }
 
 /** Parses a Secret name: the release name and revision, or undefined. @public */

@@ -34,9 +34,18 @@ export interface AdmissionServerOptions extends Omit<ReviewAdmissionOptions, 'si
 export interface AdmissionServer {
   server: Server;
   state: AdmissionState;
-  /** Starts listening; resolves with the bound port. */
+  /**
+   * Starts listening (default port 8443 on 0.0.0.0); resolves with the bound port.
+   * @throws ChartproofError `LISTEN_FAILED` (address in use, not available, port needs privileges)
+   */
   listen(port?: number, host?: string): Promise<number>;
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections, lets reviews in flight finish (at most `graceMs`,
+   * default 10 s, then their connections are closed) and resolves when all are gone.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
+  /** Replaces the TLS key and certificate for new connections (certificate rotation). */
+  setTls(tls: AdmissionServerOptions['tls']): void;
 }
 
 function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
@@ -120,7 +129,13 @@ export function createAdmissionServer(options: AdmissionServerOptions): Admissio
       return send(res, 500, 'internal error\n');
     }
   };
+  let closing = false;
   const server = createServer({ ...tls, minVersion: tls.minVersion ?? 'TLSv1.2' }, (req, res) => {
+    // While closing, answer what is in flight and let the connection go.
+    if (closing) res.setHeader('Connection', 'close');
+    res.on('close', () => {
+      if (closing) setImmediate(() => server.closeIdleConnections());
+    });
     handle(req, res).catch((e: unknown) => {
       onReview?.({ error: e });
       if (!res.headersSent) send(res, 500, 'internal error\n');
@@ -135,18 +150,33 @@ export function createAdmissionServer(options: AdmissionServerOptions): Admissio
     state,
     listen(port = 8443, host = '0.0.0.0') {
       return new Promise((resolve, reject) => {
-        server.once('error', reject);
+        const fail = (e: Error) =>
+          reject(
+            new ChartproofError('LISTEN_FAILED', `cannot listen on ${host}:${port}: ${e.message}`, {
+              cause: e,
+              source: 'local',
+            }),
+          );
+        server.once('error', fail);
         server.listen(port, host, () => {
-          server.off('error', reject);
+          server.off('error', fail);
           resolve((server.address() as AddressInfo).port);
         });
       });
     },
-    close() {
+    close({ graceMs = 10_000 } = {}) {
+      closing = true;
       return new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
+        const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
       });
+    },
+    setTls(next) {
+      server.setSecureContext({ ...next, minVersion: next.minVersion ?? 'TLSv1.2' });
     },
   };
 }

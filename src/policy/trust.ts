@@ -14,7 +14,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseYamlBounded } from '../internal/bounded-parse.js';
-import { loadPublicKey } from '../sign/keys.js';
+import { loadPublicKey } from '../keys/keys.js';
 
 /** Largest trust config accepted, in bytes. @public */
 export const MAX_TRUST_CONFIG_BYTES = 1024 * 1024;

@@ -27,6 +27,8 @@ export interface RenderOptions {
   namespace?: string;
   /** `--is-upgrade`. */
   isUpgrade?: boolean;
+  /** `.Release.Revision` (`helm template` always uses 1; installs and upgrades set the release's). Default 1. */
+  revision?: number;
   /** `--kube-version`, e.g. `1.31.0` or `v1.31`. Default: Helm's (v1.20.0 in Helm's own builds, see docs). */
   kubeVersion?: string;
   /** `--api-versions`, appended to Helm's default list. */
@@ -144,6 +146,7 @@ export function renderChart(chart: Chart, options: RenderOptions = {}): RenderRe
         name: options.releaseName ?? 'release-name',
         namespace: options.namespace ?? 'default',
         ...(options.isUpgrade ? { isUpgrade: true } : {}),
+        ...(options.revision !== undefined ? { revision: options.revision } : {}),
       },
       userValues,
       ...(options.kubeVersion !== undefined ? { kubeVersion: options.kubeVersion } : {}),

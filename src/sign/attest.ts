@@ -11,7 +11,7 @@
  * `pkg/cosign/attestation/attestation.go` (`GenerateStatement`), `pkg/oci/remote/write.go`
  * (`WriteAttestationNewBundleFormat`); in-toto attestation `spec/v1/statement.md`.
  */
-import { utf8Bytes } from '../chart/config.js';
+import { utf8Bytes } from '../internal/encoding/go-json.js';
 import { ChartproofError } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { type Digest, parseDigest } from '../oci/digest.js';
@@ -23,64 +23,24 @@ import {
   createDsseEnvelope,
 } from './legacy-attest.js';
 import { type AttachBundleResult, attachBundle } from './referrer.js';
-import type { Signer } from './signer.js';
-import { type InTotoSubject, inTotoStatement } from './statement.js';
-import { resolveSubject } from './subject.js';
+import type { Signer } from '../keys/signer.js';
+import { type InTotoSubject, inTotoStatement } from '../cosign/statement.js';
+import { resolveSubject } from '../cosign/subject.js';
 
-/** SLSA provenance v1 (`cosign attest --type slsaprovenance1`). @public */
-export const SLSA_PROVENANCE_V1_PREDICATE_TYPE = 'https://slsa.dev/provenance/v1';
-/** SLSA provenance v0.2 (`--type slsaprovenance` / `slsaprovenance02`). @public */
-export const SLSA_PROVENANCE_V02_PREDICATE_TYPE = 'https://slsa.dev/provenance/v0.2';
-/** SPDX document (`--type spdx` / `spdxjson`). @public */
-export const SPDX_PREDICATE_TYPE = 'https://spdx.dev/Document';
-/** CycloneDX BOM (`--type cyclonedx`). @public */
-export const CYCLONEDX_PREDICATE_TYPE = 'https://cyclonedx.org/bom';
-/** cosign's custom predicate `{"Data": …, "Timestamp": …}` (`--type custom`, cosign's default). @public */
-export const COSIGN_CUSTOM_PREDICATE_TYPE = 'https://cosign.sigstore.dev/attestation/v1';
-/** cosign's vulnerability-scan predicate (`--type vuln`). @public */
-export const COSIGN_VULN_PREDICATE_TYPE = 'https://cosign.sigstore.dev/attestation/vuln/v1';
-/** OpenVEX (`--type openvex`). @public */
-export const OPENVEX_PREDICATE_TYPE = 'https://openvex.dev/ns';
-/** in-toto link v1 (`--type link`). @public */
-export const IN_TOTO_LINK_PREDICATE_TYPE = 'https://in-toto.io/Link/v1';
+import { resolvePredicateType } from '../cosign/predicates.js';
 
-/**
- * cosign's `--type` shorthands and the predicate type URIs they stand for, as
- * cosign's `PredicateTypeMap` maps them (`slsaprovenance` is SLSA v0.2, not v1).
- * @public
- */
-export const PREDICATE_TYPE_SHORTHANDS: Readonly<Record<string, string>> = Object.freeze({
-  custom: COSIGN_CUSTOM_PREDICATE_TYPE,
-  slsaprovenance: SLSA_PROVENANCE_V02_PREDICATE_TYPE,
-  slsaprovenance02: SLSA_PROVENANCE_V02_PREDICATE_TYPE,
-  slsaprovenance1: SLSA_PROVENANCE_V1_PREDICATE_TYPE,
-  spdx: SPDX_PREDICATE_TYPE,
-  spdxjson: SPDX_PREDICATE_TYPE,
-  cyclonedx: CYCLONEDX_PREDICATE_TYPE,
-  link: IN_TOTO_LINK_PREDICATE_TYPE,
-  vuln: COSIGN_VULN_PREDICATE_TYPE,
-  openvex: OPENVEX_PREDICATE_TYPE,
-});
-
-/**
- * The predicate type URI for a cosign `--type` value: a shorthand of
- * {@link PREDICATE_TYPE_SHORTHANDS}, or a URI, taken as is. Like cosign's
- * `ParsePredicateType` (Go `url.ParseRequestURI`), anything else is refused: a URI
- * needs a scheme (`https://…`, `urn:…`) or must be an absolute path.
- * @throws ChartproofError `INVALID_ARGUMENT` for anything else
- * @public
- */
-export function resolvePredicateType(type: string): string {
-  if (typeof type !== 'string' || type.length === 0)
-    throw new ChartproofError('INVALID_ARGUMENT', 'the predicate type must be a non-empty string');
-  if (Object.hasOwn(PREDICATE_TYPE_SHORTHANDS, type)) return PREDICATE_TYPE_SHORTHANDS[type]!;
-  if (/\s/.test(type) || !(/^[A-Za-z][A-Za-z0-9+.-]*:/.test(type) || type.startsWith('/')))
-    throw new ChartproofError(
-      'INVALID_ARGUMENT',
-      `invalid predicate type ${JSON.stringify(type)}: use one of ${Object.keys(PREDICATE_TYPE_SHORTHANDS).join(', ')} or a URI`,
-    );
-  return type;
-}
+export {
+  COSIGN_CUSTOM_PREDICATE_TYPE,
+  COSIGN_VULN_PREDICATE_TYPE,
+  CYCLONEDX_PREDICATE_TYPE,
+  IN_TOTO_LINK_PREDICATE_TYPE,
+  OPENVEX_PREDICATE_TYPE,
+  PREDICATE_TYPE_SHORTHANDS,
+  resolvePredicateType,
+  SLSA_PROVENANCE_V02_PREDICATE_TYPE,
+  SLSA_PROVENANCE_V1_PREDICATE_TYPE,
+  SPDX_PREDICATE_TYPE,
+} from '../cosign/predicates.js';
 
 /** cosign's custom predicate (see {@link cosignCustomPredicate}). @public */
 export interface CosignCustomPredicate {

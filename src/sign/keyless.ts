@@ -26,17 +26,21 @@ import {
   TSAWitness,
   type Witness,
 } from '@sigstore/sign';
-import { utf8Bytes } from '../chart/config.js';
+import { utf8Bytes } from '../internal/encoding/go-json.js';
 import { ChartproofError, type ErrorCode } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import type { Repository } from '../oci/repository.js';
 import { dssePae, type SigstoreBundleJson } from './bundle.js';
-import { verifySignature } from './keys.js';
+import { verifySignature } from '../keys/keys.js';
 import { type AttachBundleResult, attachBundle } from './referrer.js';
-import { COSIGN_SIGN_PREDICATE_TYPE, cosignSignStatement, IN_TOTO_PAYLOAD_TYPE } from './statement.js';
-import { resolveSubject } from './subject.js';
+import {
+  COSIGN_SIGN_PREDICATE_TYPE,
+  cosignSignStatement,
+  IN_TOTO_PAYLOAD_TYPE,
+} from '../cosign/statement.js';
+import { resolveSubject } from '../cosign/subject.js';
 
 /** The public-good Fulcio (`https://fulcio.sigstore.dev`, @sigstore/sign's default). @public */
 export const DEFAULT_FULCIO_URL: string = SIGSTORE_FULCIO_URL;

@@ -9,7 +9,7 @@ import {
   encodeDsseEnvelope,
   parseDsseEnvelope,
 } from '../cosign/dsse.js';
-import { loadPublicKey, verifySignature } from './keys.js';
+import { loadPublicKey, verifySignature } from '../keys/keys.js';
 import {
   buildSignatureManifest,
   fetchExisting,
@@ -17,10 +17,10 @@ import {
   pushIfMissing,
   signatureLayers,
 } from './legacy.js';
-import type { Signer } from './signer.js';
-import { COSIGN_SIGNATURE_ANNOTATION, MAX_SIGNATURE_LAYERS } from './simplesigning.js';
-import { IN_TOTO_PAYLOAD_TYPE } from './statement.js';
-import { resolveSubject } from './subject.js';
+import type { Signer } from '../keys/signer.js';
+import { COSIGN_SIGNATURE_ANNOTATION, MAX_SIGNATURE_LAYERS } from '../cosign/simplesigning.js';
+import { IN_TOTO_PAYLOAD_TYPE } from '../cosign/statement.js';
+import { resolveSubject } from '../cosign/subject.js';
 
 export {
   cosignAttestationTag,

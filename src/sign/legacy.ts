@@ -10,15 +10,15 @@
  * `pkg/v1/mutate` and `pkg/v1/config.go`.
  */
 import type { KeyObject } from 'node:crypto';
-import { GoRaw, goJsonString, goJsonStruct, utf8Bytes } from '../chart/config.js';
+import { GoRaw, goJsonString, goJsonStruct, utf8Bytes } from '../internal/encoding/go-json.js';
 import { ChartproofError, RegistryError } from '../errors.js';
 import type { Descriptor, Platform } from '../oci/descriptor.js';
 import { type Digest, digestOf, isDigest } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
 import type { FetchedManifest, Repository } from '../oci/repository.js';
-import { loadPublicKey, verifySignature } from './keys.js';
-import type { Signer } from './signer.js';
-import { resolveSubject } from './subject.js';
+import { loadPublicKey, verifySignature } from '../keys/keys.js';
+import type { Signer } from '../keys/signer.js';
+import { resolveSubject } from '../cosign/subject.js';
 import {
   COSIGN_SIGNATURE_ANNOTATION,
   cosignDockerReference,
@@ -26,7 +26,7 @@ import {
   decodeStdBase64,
   MAX_SIGNATURE_LAYERS,
   simpleSigningPayload,
-} from './simplesigning.js';
+} from '../cosign/simplesigning.js';
 
 // ggcr's zero v1.Time.
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -127,7 +127,7 @@ export interface SignLegacyOptions {
   annotations?: Record<string, string>;
   /**
    * `critical.identity.docker-reference`. Default: the repository without tag, as
-   * cosign writes it ({@link cosignDockerReference} of the repository).
+   * cosign writes it (the repository without tag or digest).
    */
   dockerReference?: string;
   signal?: AbortSignal;

@@ -10,35 +10,38 @@
  * go-containerregistry `pkg/v1/remote/write.go` (`commitSubjectReferrers`);
  * https://github.com/opencontainers/distribution-spec/blob/main/spec.md#referrers-tag-schema
  */
-import { GoRaw, goJsonStruct, utf8Bytes } from '../chart/config.js';
+import { GoRaw, goJsonStruct, utf8Bytes } from '../internal/encoding/go-json.js';
 import { ChartproofError } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
-import { type Digest, digestOf, isDigest } from '../oci/digest.js';
-import { isIndexMediaType, isManifestMediaType, MediaType } from '../oci/media-types.js';
+import { type Digest, digestOf } from '../oci/digest.js';
+import { MediaType } from '../oci/media-types.js';
 import type { Repository } from '../oci/repository.js';
-import { readAll } from '../oci/verify.js';
+import { isBundleVersionAtLeast, parseSigstoreBundle } from '../cosign/bundle.js';
 import {
-  createDsseBundle,
-  isBundleVersionAtLeast,
-  MAX_BUNDLE_BYTES,
-  parseSigstoreBundle,
-  type SigstoreBundleJson,
-  type Witness,
-} from './bundle.js';
-import type { Signer } from './signer.js';
-import { COSIGN_SIGN_PREDICATE_TYPE, cosignSignStatement } from './statement.js';
-import { checkSubject, resolveSubject } from './subject.js';
+  BUNDLE_CONTENT_ANNOTATION,
+  BUNDLE_PREDICATE_TYPE_ANNOTATION,
+  CREATED_ANNOTATION,
+} from '../cosign/referrers.js';
+import { checkSubject, resolveSubject } from '../cosign/subject.js';
+import { createDsseBundle, type SigstoreBundleJson, type Witness } from './bundle.js';
+import type { Signer } from '../keys/signer.js';
+import { COSIGN_SIGN_PREDICATE_TYPE, cosignSignStatement } from '../cosign/statement.js';
 
-/** Manifest annotation: what the bundle holds (`dsse-envelope`). @public */
-export const BUNDLE_CONTENT_ANNOTATION = 'dev.sigstore.bundle.content';
-/** Manifest annotation: the predicate type of the bundle's in-toto statement. @public */
-export const BUNDLE_PREDICATE_TYPE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
-/** Manifest annotation: creation time (RFC 3339). @public */
-export const CREATED_ANNOTATION = 'org.opencontainers.image.created';
+export {
+  BUNDLE_CONTENT_ANNOTATION,
+  BUNDLE_PREDICATE_TYPE_ANNOTATION,
+  type BundleSource,
+  CREATED_ANNOTATION,
+  type FindBundlesOptions,
+  type FindBundlesResult,
+  type FoundBundle,
+  findBundles,
+  type SkippedReferrer,
+} from '../cosign/referrers.js';
+
 /** The `{}` blob of OCI empty configs. @public */
 export const EMPTY_CONFIG = new Uint8Array([0x7b, 0x7d]);
 
-const BUNDLE_LAYER_PREFIX = 'application/vnd.dev.sigstore.bundle';
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
 const RESERVED = new Set([BUNDLE_CONTENT_ANNOTATION, BUNDLE_PREDICATE_TYPE_ANNOTATION, CREATED_ANNOTATION]);
 
@@ -58,7 +61,7 @@ export interface BundleReferrer {
   bytes: Uint8Array;
   /** Descriptor of the manifest. */
   descriptor: Descriptor;
-  /** Descriptor of the `{}` config blob ({@link EMPTY_CONFIG}). */
+  /** Descriptor of the `{}` config blob (the two bytes `{}`). */
   configDescriptor: Descriptor;
   /** Descriptor of the bundle layer. */
   bundleDescriptor: Descriptor;
@@ -252,145 +255,6 @@ export async function signBundle(
     signal,
   });
   return { ...attached, statement, bundle };
-}
-
-/** Options of {@link findBundles}. @public */
-export interface FindBundlesOptions {
-  /** Largest bundle blob read. If unset, {@link MAX_BUNDLE_BYTES} (16 MiB). */
-  maxBundleBytes?: number;
-  /** Most referrers examined (each costs requests). If unset, 256; the rest are skipped. */
-  maxReferrers?: number;
-  signal?: AbortSignal;
-}
-
-/** A bundle found among the referrers of a manifest. Nothing in it is verified yet. @public */
-export interface FoundBundle {
-  /** Digest of the referrer manifest. */
-  manifestDigest: Digest;
-  /** The parsed bundle JSON (structure checked, signatures not). */
-  bundle: SigstoreBundleJson;
-  /** The exact bundle bytes. */
-  bundleBytes: Uint8Array;
-  /** Bundle media type version, e.g. `0.3`. */
-  version: string;
-  /** The manifest's `dev.sigstore.bundle.predicateType` annotation (unsigned; check the statement). */
-  predicateType?: string;
-  /** The manifest's `artifactType`. */
-  artifactType?: string;
-}
-
-/** A referrer {@link findBundles} did not return, and why. @public */
-export interface SkippedReferrer {
-  descriptor: Descriptor;
-  reason: string;
-}
-
-/** Result of {@link findBundles}. @public */
-export interface FindBundlesResult {
-  bundles: FoundBundle[];
-  skipped: SkippedReferrer[];
-}
-
-/**
- * Finds the Sigstore bundles attached to `subject` as cosign's `GetBundles` does:
- * lists its referrers (referrers API when the registry answers 200 with an index,
- * else the `sha256-<hex>` tag) WITHOUT filtering on `artifactType` (cosign 3.0.x
- * wrote the empty-config type into fallback entries), then keeps manifests with
- * exactly one layer whose media type starts with `application/vnd.dev.sigstore.bundle`
- * and whose bundle parses with a media type ≥ v0.3. Other referrers (SBOMs, Notary
- * signatures, broken or oversized entries) are returned in `skipped` with a reason.
- * @throws ChartproofError `INVALID_DIGEST` for an invalid digest; registry and
- *   transport errors other than a listed manifest or blob being absent or corrupt
- * @public
- */
-export async function findBundles(
-  repo: Repository,
-  subject: Descriptor | Digest,
-  options: FindBundlesOptions = {},
-): Promise<FindBundlesResult> {
-  const { signal } = options;
-  const digest = typeof subject === 'string' ? subject : subject.digest;
-  if (!isDigest(digest)) throw new ChartproofError('INVALID_DIGEST', `invalid subject digest ${digest}`);
-  const subjectDesc: Descriptor =
-    typeof subject === 'string' ? { mediaType: MediaType.OciManifest, digest, size: 0 } : subject;
-  const listed = await repo.referrers(subjectDesc, { signal });
-  const max = options.maxReferrers ?? 256;
-  const result: FindBundlesResult = { bundles: [], skipped: [] };
-  for (const [i, d] of listed.entries()) {
-    if (i >= max) {
-      result.skipped.push({ descriptor: d, reason: `more than ${max} referrers; not examined` });
-      continue;
-    }
-    signal?.throwIfAborted();
-    const outcome = await examine(repo, digest, d, options);
-    if ('reason' in outcome) result.skipped.push({ descriptor: d, reason: outcome.reason });
-    else result.bundles.push(outcome);
-  }
-  return result;
-}
-
-// ---------------------------------------------------------------------------------------
-
-// Content problems of one listed referrer skip it; anything else (network, auth,
-// server errors, abort) fails the whole lookup.
-const SKIPPABLE = new Set([
-  'INVALID_MANIFEST',
-  'DIGEST_MISMATCH',
-  'SIZE_MISMATCH',
-  'TRAILING_DATA',
-  'SIZE_LIMIT_EXCEEDED',
-  'SIGNATURE_INVALID',
-  'MANIFEST_UNKNOWN',
-  'BLOB_UNKNOWN',
-  'NOT_FOUND',
-]);
-
-async function examine(
-  repo: Repository,
-  subjectDigest: Digest,
-  d: Descriptor,
-  options: FindBundlesOptions,
-): Promise<FoundBundle | { reason: string }> {
-  const { signal } = options;
-  if (!isManifestMediaType(d.mediaType) || isIndexMediaType(d.mediaType))
-    return { reason: `${d.mediaType} is not an image manifest` };
-  try {
-    const { manifest } = await repo.fetchManifest(d.digest, { signal });
-    const layers = manifest.layers;
-    if (!Array.isArray(layers) || layers.length !== 1)
-      return { reason: `not a bundle referrer: ${Array.isArray(layers) ? layers.length : 'no'} layers` };
-    const layer = layers[0] as Partial<Descriptor> | null;
-    if (
-      !layer ||
-      typeof layer.mediaType !== 'string' ||
-      !layer.mediaType.startsWith(BUNDLE_LAYER_PREFIX) ||
-      typeof layer.digest !== 'string' ||
-      !isDigest(layer.digest) ||
-      !Number.isSafeInteger(layer.size) ||
-      (layer.size as number) < 0
-    ) {
-      return { reason: `not a bundle referrer: layer ${String(layer?.mediaType)}` };
-    }
-    const subject = manifest.subject as Partial<Descriptor> | undefined;
-    if (subject?.digest !== subjectDigest)
-      return { reason: `manifest subject ${String(subject?.digest)} is not ${subjectDigest}` };
-    const maxBytes = options.maxBundleBytes ?? MAX_BUNDLE_BYTES;
-    if ((layer.size as number) > maxBytes)
-      return { reason: `bundle of ${layer.size} bytes exceeds ${maxBytes}` };
-    const desc = { mediaType: layer.mediaType, digest: layer.digest, size: layer.size as number };
-    const bundleBytes = await readAll(await repo.fetchBlob(desc, { signal }), maxBytes);
-    const { bundle, version } = parseSigstoreBundle(bundleBytes, { maxBytes });
-    if (!isBundleVersionAtLeast(version, '0.3')) return { reason: `bundle v${version} is older than v0.3` };
-    const found: FoundBundle = { manifestDigest: d.digest, bundle, bundleBytes, version };
-    const annotations = manifest.annotations as Record<string, unknown> | undefined;
-    const pt = annotations?.[BUNDLE_PREDICATE_TYPE_ANNOTATION];
-    if (typeof pt === 'string') found.predicateType = pt;
-    if (typeof manifest.artifactType === 'string') found.artifactType = manifest.artifactType;
-    return found;
-  } catch (e) {
-    if (e instanceof ChartproofError && SKIPPABLE.has(e.code)) return { reason: e.message };
-    throw e;
-  }
 }
 
 // go-containerregistry `v1.Descriptor` order for the fields cosign sets.

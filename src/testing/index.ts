@@ -6,6 +6,7 @@
 // Types of MemoryStore's signatures, so this entry point is self-contained.
 export type { Descriptor, Platform } from '../oci/descriptor.js';
 export type { Digest } from '../oci/digest.js';
+export type { MemoryStoreOptions } from '../oci/memory-store.js';
 export { MemoryStore } from '../oci/memory-store.js';
 export type {
   CallOptions,

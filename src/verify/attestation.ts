@@ -15,9 +15,9 @@ import { ChartproofError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
 import type { Digest } from '../oci/digest.js';
 import type { Repository } from '../oci/repository.js';
-import { resolvePredicateType } from '../sign/attest.js';
+import { resolvePredicateType } from '../cosign/predicates.js';
 import { decodeDsseBase64 } from '../cosign/dsse.js';
-import { findBundles } from '../sign/referrer.js';
+import { findBundles } from '../cosign/referrers.js';
 import {
   COSIGN_SIGN_PREDICATE_TYPE,
   IN_TOTO_PAYLOAD_TYPE,

@@ -19,6 +19,8 @@ import {
   verify as cryptoVerify,
   X509Certificate,
 } from 'node:crypto';
+import { ChartproofError, type ChartproofErrorOptions } from '../errors.js';
+import { pemBlocksOf } from '../internal/encoding/pem.js';
 import type { TrustedRootJson } from './policy.js';
 
 /** A certificate authority trusted to issue signing certificates. @public */
@@ -48,9 +50,11 @@ export interface CertificateIdentityClaims {
   issuer?: string;
 }
 
-/** A certificate check that does not hold; the message is the reason. @public */
-export class CertificateError extends Error {
-  override name = 'CertificateError';
+/** A certificate check that does not hold (code `SIGNATURE_INVALID`); the message is the reason. @public */
+export class CertificateError extends ChartproofError {
+  constructor(message: string, options: ChartproofErrorOptions = {}) {
+    super('SIGNATURE_INVALID', message, options);
+  }
 }
 
 function fail(reason: string): never {
@@ -210,7 +214,7 @@ function extension(cert: X509Certificate, oid: string): Extension | undefined {
  * @public
  */
 export function parsePemCertificates(pem: string): X509Certificate[] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  const blocks = pemBlocksOf(pem, 'CERTIFICATE');
   return blocks.map((b, i) => {
     try {
       return new X509Certificate(b);

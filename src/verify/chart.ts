@@ -6,17 +6,22 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { parseChartReference } from '../chart/oci.js';
-import { ChartproofError, RegistryError } from '../errors.js';
+import { ChartproofError, isNotFoundError } from '../errors.js';
 import { parseJsonBounded } from '../internal/bounded-parse.js';
 import type { RegistryClient } from '../oci/client.js';
 import type { Digest } from '../oci/digest.js';
 import { formatReference } from '../oci/reference.js';
-import type { Repository } from '../oci/repository.js';
+import type { ReferrerLister } from '../oci/target.js';
 import { loadPublicKey } from '../keys/keys.js';
-import { findBundles } from '../sign/referrer.js';
+import { findBundles } from '../cosign/referrers.js';
 import { COSIGN_SIGN_PREDICATE_TYPE } from '../cosign/statement.js';
 import { type BundleSigner, verifySigstoreBundle } from './bundle.js';
-import { LegacyVerificationError, type LegacyVerifyResult, verifyLegacySignatures } from './legacy.js';
+import {
+  type LegacySignatureSource,
+  LegacyVerificationError,
+  type LegacyVerifyResult,
+  verifyLegacySignatures,
+} from './legacy.js';
 import { type LegacyKeylessVerifyResult, verifyLegacyKeylessSignatures } from './legacy-keyless.js';
 import {
   CHECKS,
@@ -29,6 +34,18 @@ import { rekorKeysFromTrustedRoot } from './rekor.js';
 
 /** A signature format chartproof reads. @public */
 export type SignatureFormat = 'bundle' | 'legacy';
+
+/**
+ * A store holding a chart and its signatures, for {@link verifyChart} without a
+ * registry (the air-gap import's quarantine `MemoryStore`, for one): it fetches and
+ * resolves content, lists referrers (bundles) and holds the `sha256-<hex>.sig` tag.
+ * @public
+ */
+export type ChartSignatureSource = LegacySignatureSource & ReferrerLister;
+
+function isRegistryClient(source: RegistryClient | ChartSignatureSource): source is RegistryClient {
+  return typeof (source as Partial<RegistryClient>).repository === 'function';
+}
 
 /** Options of {@link verifyChart}. @public */
 export interface VerifyChartOptions {
@@ -121,7 +138,7 @@ function bundlePayload(
 }
 
 async function bundleChecks(
-  repo: Repository,
+  repo: ChartSignatureSource,
   reference: string,
   digest: Digest,
   options: VerifyChartOptions,
@@ -167,7 +184,7 @@ async function bundleChecks(
 }
 
 async function legacyChecks(
-  repo: Repository,
+  repo: ChartSignatureSource,
   digest: Digest,
   options: VerifyChartOptions,
 ): Promise<SignatureCheck[]> {
@@ -252,7 +269,7 @@ async function legacyChecks(
   } catch (e) {
     if (e instanceof LegacyVerificationError) result = e.result;
     else if (e instanceof ChartproofError && e.code === 'SIGNATURE_NOT_FOUND') return [];
-    else if (e instanceof RegistryError && e.status === 404) return [];
+    else if (isNotFoundError(e)) return [];
     else throw e;
   }
   return result.layers
@@ -292,7 +309,10 @@ async function legacyChecks(
  * `sha256-<hex>` fallback tag), then legacy `sha256-<hex>.sig` signatures. A format
  * succeeds when at least `policy.threshold` (default 1) of its signatures verify.
  * Every check is made against the resolved digest, and the result carries the
- * digest-pinned reference to install.
+ * digest-pinned reference to install. `source` is a `RegistryClient` (the reference
+ * names the repository to read), or a {@link ChartSignatureSource} holding the chart
+ * and its signatures (the reference then names what is verified, and its tag or
+ * digest is looked up in that store).
  *
  * Transparency-log evidence follows `policy.tlog` (default `require`, like cosign;
  * `skip` = `--insecure-ignore-tlog`): bundles are checked by `@sigstore/verify`
@@ -305,14 +325,14 @@ async function legacyChecks(
  * @public
  */
 export async function verifyChart(
-  client: RegistryClient,
+  source: RegistryClient | ChartSignatureSource,
   reference: string,
   options: VerifyChartOptions,
 ): Promise<ChartVerification> {
   const threshold = policyThreshold(options.policy);
   policyTlogMode(options.policy);
   const parsed = parseChartReference(reference);
-  const repo = client.repository(parsed);
+  const repo = isRegistryClient(source) ? source.repository(parsed) : source;
   const digest =
     parsed.digest ?? (await repo.resolve(parsed.tag ?? 'latest', { signal: options.signal })).digest;
   const pinned = repo.pinned(digest);

@@ -1,37 +1,72 @@
 /**
- * chartproof/verify: verification of cosign signatures.
+ * chartproof/verify: verification of cosign signatures and attestations.
  *
  * {@link verifyChart} is the entry point: it resolves a chart reference to its digest
  * once, tries Sigstore bundles attached as referrers, then legacy signatures, applies
  * a {@link VerificationPolicy} and returns the digest-pinned reference to install.
+ * Verification never loads signing code (`@sigstore/sign` is not imported).
  *
- * Legacy key-based signatures (`sha256-<hex>.sig` tag, simple-signing payloads):
- * {@link verifyLegacySignatures}, the pure check {@link verifySimpleSigningSignature},
- * containers/image (skopeo) `dir:` signature files
- * ({@link readContainersImageSignature}), and their Rekor evidence checked offline
- * ({@link verifyRekorBundleAnnotation}).
- *
- * Sigstore bundles (cosign v3's default format, key-based and keyless):
- * {@link verifySigstoreBundle} checks a bundle against a {@link VerificationPolicy}
- * (keys or certificate identities, trusted root, transparency-log mode, annotations)
- * through `@sigstore/verify`, including the in-toto subject of DSSE bundles; trusted
- * roots come from a file ({@link loadTrustedRoot}) or, on request, from TUF
- * ({@link fetchTrustedRoot}).
- *
- * Attestations: {@link verifyChartAttestations} (bundle referrers, then legacy
- * `sha256-<hex>.att` layers read by {@link findLegacyAttestations} and checked by
- * {@link verifyLegacyAttestationLayer}).
- *
- * It also re-exports the error types.
+ * Why each group is public:
+ * - the policy and result types: what a caller passes and branches on;
+ * - trusted roots: keyless verification needs one, from a file or from TUF;
+ * - per-format verifiers ({@link verifySigstoreBundle}, {@link verifyLegacySignatures},
+ *   {@link verifyLegacyKeylessSignatures}) and their pure one-layer checks: for tools
+ *   that hold signatures outside a registry (air-gapped copies, skopeo `dir:` layouts);
+ * - discovery and parsing ({@link findBundles}, {@link findLegacyAttestations},
+ *   `parse*`): reading what is attached before deciding what to verify; nothing they
+ *   return is trusted;
+ * - the error classes, so callers can branch on them.
+ * Building blocks of these (certificate-chain arithmetic, policy evaluation helpers)
+ * stay internal.
  * @packageDocumentation
  */
 export type { ChartproofErrorOptions, ErrorCode, ErrorSource } from '../errors.js';
 export { ChartproofError, isChartproofError } from '../errors.js';
+
+// The policy and the result of verifying a chart.
+export type {
+  ChartSignatureSource,
+  ChartVerification,
+  SignatureCheck,
+  SignatureFormat,
+  VerifyChartOptions,
+} from './chart.js';
+export { ChartVerificationError, verifyChart } from './chart.js';
+export type {
+  CertificateIdentity,
+  Check,
+  CheckList,
+  TlogMode,
+  TrustedRootJson,
+  VerificationPolicy,
+} from './policy.js';
+export { CHECKS } from './policy.js';
+
+// Trusted roots (Fulcio, Rekor, CT logs, TSAs).
+export type { FetchTrustedRootOptions } from './trusted-root.js';
+export { fetchTrustedRoot, loadTrustedRoot, parseTrustedRoot } from './trusted-root.js';
+
+// Sigstore bundles (cosign v3's default format): discovery, parsing, verification.
+export type {
+  BundleSource,
+  FindBundlesOptions,
+  FindBundlesResult,
+  FoundBundle,
+  SkippedReferrer,
+} from '../cosign/referrers.js';
+export { findBundles } from '../cosign/referrers.js';
+export { MAX_BUNDLE_BYTES, parseSigstoreBundle } from '../cosign/bundle.js';
+export type { SigstoreBundleJson } from '../cosign/dsse.js';
+export type { BundleSigner, BundleTimestamp, BundleVerification, VerifyBundleOptions } from './bundle.js';
+export { verifySigstoreBundle } from './bundle.js';
+
+// Legacy `sha256-<hex>.sig` signatures (simple signing), key-based and keyless.
 export type { ParseSimpleSigningOptions, SimpleSigningPayload } from '../cosign/simplesigning.js';
-export { MAX_SIGNATURE_LAYERS, parseSimpleSigningPayload } from '../cosign/simplesigning.js';
+export { parseSimpleSigningPayload } from '../cosign/simplesigning.js';
 export type {
   ContainersImageSignature,
   LegacyLayerResult,
+  LegacySignatureSource,
   LegacyVerifyResult,
   SimpleSigningSignatureInput,
   SimpleSigningSignatureResult,
@@ -44,76 +79,6 @@ export {
   verifyLegacySignatures,
   verifySimpleSigningSignature,
 } from './legacy.js';
-export type { InTotoStatement, InTotoSubject } from '../cosign/statement.js';
-export { IN_TOTO_STATEMENT_V01, IN_TOTO_STATEMENT_V1 } from '../cosign/statement.js';
-export type { BundleSigner, BundleTimestamp, BundleVerification, VerifyBundleOptions } from './bundle.js';
-export { verifySigstoreBundle } from './bundle.js';
-export type {
-  CertificateIdentity,
-  Check,
-  CheckList,
-  TlogMode,
-  TrustedRootJson,
-  VerificationPolicy,
-} from './policy.js';
-export {
-  anchoredRegExp,
-  assertCertificateIdentity,
-  CHECKS,
-  DEFAULT_TLOG_MODE,
-  identityMismatch,
-  meetsThreshold,
-  policyThreshold,
-  policyTlogMode,
-} from './policy.js';
-export type { ChartVerification, SignatureCheck, SignatureFormat, VerifyChartOptions } from './chart.js';
-export { ChartVerificationError, verifyChart } from './chart.js';
-export type { RekorEntryEvidence, RekorLogKey } from './rekor.js';
-export {
-  RekorEvidenceError,
-  rekorKeysFromTrustedRoot,
-  rekorLogId,
-  verifyRekorBundleAnnotation,
-} from './rekor.js';
-export type { FetchTrustedRootOptions } from './trusted-root.js';
-export { fetchTrustedRoot, loadTrustedRoot, parseTrustedRoot } from './trusted-root.js';
-export type {
-  AttestationVerification,
-  RejectedAttestation,
-  VerifiedAttestation,
-  VerifyAttestationsOptions,
-} from './attestation.js';
-export { AttestationVerificationError, verifyChartAttestations } from './attestation.js';
-export type { SigstoreBundleJson } from '../cosign/dsse.js';
-export type { DsseEnvelopeJson } from '../cosign/dsse.js';
-export type {
-  FindLegacyAttestationsOptions,
-  FindLegacyAttestationsResult,
-  LegacyAttestationInput,
-  LegacyAttestationLayer,
-} from './legacy-attestation.js';
-export {
-  findLegacyAttestations,
-  legacyAttestationBundle,
-  verifyLegacyAttestationLayer,
-} from './legacy-attestation.js';
-export type {
-  CertificateAuthority,
-  CertificateChainOptions,
-  CertificateIdentityClaims,
-  CtLogKey,
-} from './certificate.js';
-export {
-  CertificateError,
-  certificateAuthoritiesFromTrustedRoot,
-  certificateIdentity,
-  certificateValidAt,
-  ctLogKeysFromTrustedRoot,
-  fulcioIssuer,
-  parsePemCertificates,
-  verifyCertificateChain,
-  verifyEmbeddedScts,
-} from './certificate.js';
 export type {
   LegacyCertificateSigner,
   LegacyKeylessCheck,
@@ -125,3 +90,31 @@ export type {
   VerifyLegacyKeylessOptions,
 } from './legacy-keyless.js';
 export { verifyLegacyKeylessLayer, verifyLegacyKeylessSignatures } from './legacy-keyless.js';
+export type { CertificateAuthority, CtLogKey } from './certificate.js';
+export {
+  CertificateError,
+  certificateAuthoritiesFromTrustedRoot,
+  ctLogKeysFromTrustedRoot,
+} from './certificate.js';
+export type { RekorEntryEvidence, RekorLogKey } from './rekor.js';
+export { RekorEvidenceError, rekorKeysFromTrustedRoot, verifyRekorBundleAnnotation } from './rekor.js';
+
+// Attestations (in-toto statements in bundles or legacy `sha256-<hex>.att` layers).
+export type {
+  AttestationVerification,
+  RejectedAttestation,
+  VerifiedAttestation,
+  VerifyAttestationsOptions,
+} from './attestation.js';
+export { AttestationVerificationError, verifyChartAttestations } from './attestation.js';
+export type {
+  FindLegacyAttestationsOptions,
+  FindLegacyAttestationsResult,
+  LegacyAttestationInput,
+  LegacyAttestationLayer,
+} from './legacy-attestation.js';
+export { findLegacyAttestations, verifyLegacyAttestationLayer } from './legacy-attestation.js';
+export type { InTotoStatement, InTotoSubject } from '../cosign/statement.js';
+export { parseInTotoStatement, statementHasSubject } from '../cosign/statement.js';
+export type { DsseEnvelopeJson } from '../cosign/dsse.js';
+export { parseDsseEnvelope } from '../cosign/dsse.js';

@@ -293,7 +293,7 @@ export interface LegacyAttestationInput {
  * identities and a trusted root, a key layer policy keys; `policy.tlog` as for legacy
  * `.sig` signatures (`require`: a `dev.sigstore.cosign/bundle` annotation must be there
  * and verify; `if-present`: verified when there; `skip`: ignored); then
- * `verifySigstoreBundle` on {@link legacyAttestationBundle}: signature over the PAE,
+ * `verifySigstoreBundle` on the layer re-expressed as a bundle: signature over the PAE,
  * certificate chain, SCT, identity and validity at the log's integrated time, the Rekor
  * entry against this envelope, an in-toto subject with the digest's sha256 and
  * `policy.annotations` on it. The predicate type is not checked here.

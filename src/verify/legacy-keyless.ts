@@ -20,7 +20,7 @@ import type { X509Certificate } from 'node:crypto';
 import { ChartproofError } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
-import type { Repository } from '../oci/repository.js';
+import type { Fetcher } from '../oci/target.js';
 import { verifySignature } from '../keys/keys.js';
 import {
   COSIGN_BUNDLE_ANNOTATION,
@@ -43,6 +43,7 @@ import {
 } from './certificate.js';
 import {
   type LegacyLayerResult,
+  type LegacySignatureSource,
   type LegacyVerifyResult,
   MAX_PAYLOAD_BYTES,
   readSignatureLayer,
@@ -441,7 +442,7 @@ export interface VerifyLegacyKeylessOptions extends LegacyKeylessTrust {
  * @public
  */
 export async function verifyLegacyKeylessSignatures(
-  repo: Repository,
+  repo: LegacySignatureSource,
   subject: Digest | string | Descriptor,
   options: VerifyLegacyKeylessOptions,
 ): Promise<LegacyKeylessVerifyResult> {
@@ -462,7 +463,7 @@ export async function verifyLegacyKeylessSignatures(
 }
 
 async function verifyLayer(
-  repo: Repository,
+  repo: Fetcher,
   raw: unknown,
   index: number,
   subjectDigest: Digest,

@@ -14,13 +14,14 @@
  * `internal/signature/signature.go`, `internal/signature/sigstore.go`.
  */
 import type { KeyObject } from 'node:crypto';
-import { ChartproofError, RegistryError } from '../errors.js';
+import { ChartproofError, isNotFoundError } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { type Digest, isDigest } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
-import type { Repository } from '../oci/repository.js';
+import type { Fetcher, ManifestFetcher, Named, Resolver } from '../oci/target.js';
 import { readAll } from '../oci/verify.js';
+import { resolveSubjectDigest } from '../cosign/subject.js';
 import { verifySignature } from '../keys/keys.js';
 import type { TlogMode } from './policy.js';
 import {
@@ -240,7 +241,7 @@ export class LegacyVerificationError extends ChartproofError {
  * @public
  */
 export async function verifyLegacySignatures(
-  repo: Repository,
+  repo: LegacySignatureSource,
   subject: Digest | string | Descriptor,
   options: VerifyLegacyOptions,
 ): Promise<LegacyVerifyResult> {
@@ -256,6 +257,14 @@ export async function verifyLegacySignatures(
     verifyLayer(repo, raw, index, subjectDigest, keys, options, cap),
   );
 }
+
+/**
+ * Where legacy signatures are read from: the subject's repository (a registry
+ * `Repository`, or any store holding the `sha256-<hex>.sig` tag and its blobs, such as
+ * the air-gap quarantine's `MemoryStore`).
+ * @public
+ */
+export type LegacySignatureSource = ManifestFetcher & Fetcher & Resolver & Named;
 
 /** A signature file of containers/image's `dir:` transport, sigstore format. @public */
 export interface ContainersImageSignature {
@@ -334,20 +343,6 @@ function keyList(publicKey: KeyObject | readonly KeyObject[]): readonly KeyObjec
   return keys;
 }
 
-async function resolveSubject(
-  repo: Repository,
-  subject: Digest | string | Descriptor,
-  signal: AbortSignal | undefined,
-): Promise<Digest> {
-  if (typeof subject === 'string') {
-    if (isDigest(subject)) return subject;
-    return (await repo.resolve(subject, { signal })).digest;
-  }
-  if (!subject || typeof subject.digest !== 'string' || !isDigest(subject.digest))
-    throw new ChartproofError('INVALID_ARGUMENT', 'subject descriptor has no valid digest');
-  return subject.digest;
-}
-
 // A payload blob that is missing or does not match its descriptor makes that layer
 // fail; anything else (auth, network, server errors, abort) is not about the signature.
 const CONTENT_ERRORS = new Set(['DIGEST_MISMATCH', 'SIZE_MISMATCH', 'TRAILING_DATA', 'SIZE_LIMIT_EXCEEDED']);
@@ -373,7 +368,7 @@ export function layerFields(raw: unknown): {
  * @internal
  */
 export async function fetchLayerBlob(
-  repo: Repository,
+  repo: Fetcher,
   mediaType: string,
   digest: string,
   size: unknown,
@@ -385,9 +380,10 @@ export async function fetchLayerBlob(
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return 'invalid layer size';
   if (size > cap) return `${what} of ${size} bytes exceeds the limit of ${cap}`;
   try {
-    return await readAll(await repo.fetchBlob({ mediaType, digest, size }, { signal }), cap);
+    // A payload is a blob (its media type was checked): `fetch` reads it as one.
+    return await readAll(await repo.fetch({ mediaType, digest, size }, { signal }), cap);
   } catch (e) {
-    if (e instanceof RegistryError && e.status === 404) return `${what} blob not found`;
+    if (isNotFoundError(e)) return `${what} blob not found`;
     if (e instanceof ChartproofError && CONTENT_ERRORS.has(e.code))
       return `${what} blob rejected: ${e.message}`;
     throw e;
@@ -402,19 +398,19 @@ export async function fetchLayerBlob(
  * @internal
  */
 export async function verifySignatureManifest<L extends LegacyLayerResult>(
-  repo: Repository,
+  repo: LegacySignatureSource,
   subject: Digest | string | Descriptor,
   signal: AbortSignal | undefined,
   check: (raw: unknown, index: number, subjectDigest: Digest) => Promise<L>,
 ): Promise<LegacyVerifyResult & { layers: L[] }> {
-  const subjectDigest = await resolveSubject(repo, subject, signal);
+  const subjectDigest = await resolveSubjectDigest(repo, subject, signal);
   const signatureTag = cosignSignatureTag(subjectDigest);
   const pinned = repo.pinned(subjectDigest);
-  let fetched: Awaited<ReturnType<Repository['fetchManifest']>>;
+  let fetched: Awaited<ReturnType<ManifestFetcher['fetchManifest']>>;
   try {
     fetched = await repo.fetchManifest(signatureTag, { signal });
   } catch (e) {
-    if (e instanceof RegistryError && e.status === 404)
+    if (isNotFoundError(e))
       throw new ChartproofError('SIGNATURE_NOT_FOUND', `no signatures found for ${pinned}`, { cause: e });
     throw e;
   }
@@ -458,7 +454,7 @@ export interface SignatureLayer {
  * @internal
  */
 export async function readSignatureLayer(
-  repo: Repository,
+  repo: Fetcher,
   raw: unknown,
   index: number,
   cap: number,
@@ -491,7 +487,7 @@ export async function readSignatureLayer(
 }
 
 async function verifyLayer(
-  repo: Repository,
+  repo: Fetcher,
   raw: unknown,
   index: number,
   subjectDigest: Digest,

@@ -69,8 +69,7 @@ export interface VerificationPolicy {
   tlog?: TlogMode;
   /**
    * Signatures that must verify. If unset, 1 is used. A Sigstore bundle carries one
-   * signature; callers that verify several signatures of one artifact apply it with
-   * {@link meetsThreshold}.
+   * signature; callers that verify several signatures of one artifact count them against it.
    */
   threshold?: number;
   /** Annotations every accepted signature must carry with exactly these values (cosign `-a k=v`). */

@@ -11,6 +11,8 @@ import {
   X509Certificate,
 } from 'node:crypto';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
+import { ChartproofError, type ChartproofErrorOptions } from '../errors.js';
+import { sha256Hex } from '../internal/hash.js';
 import type { TrustedRootJson } from './policy.js';
 
 /** A Rekor log's public key, by log ID (hex sha256 of the key's SPKI DER). @public */
@@ -29,8 +31,16 @@ export interface RekorEntryEvidence {
   logId: string;
 }
 
-/** Thrown (internally) and reported as a layer's reason when the evidence does not hold. */
-export class RekorEvidenceError extends Error {}
+/**
+ * Rekor evidence that does not hold (code `SIGNATURE_INVALID`); verifiers report it as
+ * a layer's reason.
+ * @public
+ */
+export class RekorEvidenceError extends ChartproofError {
+  constructor(message: string, options: ChartproofErrorOptions = {}) {
+    super('SIGNATURE_INVALID', message, options);
+  }
+}
 
 function fail(reason: string): never {
   throw new RekorEvidenceError(reason);
@@ -163,7 +173,7 @@ export function verifyRekorBundleAnnotation(
       `unsupported Rekor entry ${String(entry.kind)}/${String(entry.apiVersion)} (hashedrekord 0.0.1 expected)`,
     );
   const hash = entry.spec?.data?.hash;
-  const payloadHash = createHash('sha256').update(signed.payload).digest('hex');
+  const payloadHash = sha256Hex(signed.payload);
   if (hash?.algorithm !== 'sha256' || hash.value !== payloadHash)
     fail('the Rekor entry records another payload hash');
   const content = entry.spec?.signature?.content;

@@ -10,15 +10,12 @@ import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import type { TrustedRootJson } from './policy.js';
+import { isRecord as isObject } from '../internal/guards.js';
 
 const MEDIA_TYPE_PREFIX = 'application/vnd.dev.sigstore.trustedroot';
 
 function fail(message: string, cause?: unknown): never {
   throw new ChartproofError('INVALID_ARGUMENT', `invalid trusted root: ${message}`, { cause });
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function list(root: Record<string, unknown>, name: string): Record<string, unknown>[] {

@@ -3,7 +3,7 @@
  * (trivy-checks `checks/kubernetes/*.rego`, `KSV-00xx`) and Pod Security Standards
  * levels. docs/scanning.md has the table and every deviation from Trivy.
  */
-import type { Severity } from '../mirror/scan.js';
+import type { Severity } from './severity.js';
 import type { PodSecurityLevel } from './finding.js';
 
 /** Rule ids of {@link evaluateWorkloadRules}. @public */

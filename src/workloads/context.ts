@@ -2,7 +2,7 @@
  * What the rule families share: the evaluation context, how a finding is emitted, and
  * how values are read as Kubernetes reads them.
  */
-import type { Severity } from '../mirror/scan.js';
+import type { Severity } from './severity.js';
 import { RULES, type WorkloadRule, type WorkloadRuleId } from './catalog.js';
 import { findingAt, printable, type WorkloadFinding } from './finding.js';
 import type { ContainerAt, WorkloadObject } from './pods.js';

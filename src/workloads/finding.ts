@@ -3,7 +3,7 @@
  * {@link Finding} plus where in the rendered objects it was found and which Trivy
  * check and Pod Security Standards level it corresponds to.
  */
-import type { Finding } from '../mirror/scan.js';
+import type { Finding } from './severity.js';
 import type { ContainerKind, WorkloadObject } from './pods.js';
 
 /** Pod Security Standards levels (https://kubernetes.io/docs/concepts/security/pod-security-standards/). @public */

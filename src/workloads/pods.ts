@@ -3,12 +3,11 @@
  * kinds and the pod templates of common CRDs (docs/images.md lists them). Everything
  * here reads plain data from a parsed manifest and never throws on odd shapes.
  */
+import { isRecord as isMap } from '../internal/guards.js';
 import type { ParsedManifest } from '../render/parse.js';
 
 /** A plain object (not null, not an array). @internal */
-export function isMap(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+export { isMap };
 
 /** `o[k]` for an own key of a map, else undefined. @internal */
 export function get(o: unknown, ...path: string[]): unknown {

@@ -6,7 +6,7 @@
  * `rbac-rules.ts`; docs/scanning.md has the table and every deviation from Trivy.
  */
 import { ChartproofError } from '../errors.js';
-import type { Severity } from '../mirror/scan.js';
+import type { Severity } from './severity.js';
 import type { ParsedManifest } from '../render/parse.js';
 import { RULES, type WorkloadRule, type WorkloadRuleId } from './catalog.js';
 import { type Ctx, emit, strings } from './context.js';

@@ -1,38 +1,22 @@
 import { HELM_VECTORS as VECTORS } from '../helpers/vectors.js';
 import { expectChartproofError as expectCode } from '../helpers/expect-error.js';
-import { isLenientSemver } from '../../src/chart/metadata.js';
+import { memoryFixture, TEST_HOST } from '../helpers/registry.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  goJsonString,
-  goJsonStruct,
-  goJsonValue,
-  helmAnnotations,
-  helmConfigJson,
-  ociTagForVersion,
-  sanitizeHelmString,
-  versionForOciTag,
-} from '../../src/chart/config.js';
-import {
-  buildChartManifest,
-  isStrictVersion,
-  pullChart,
-  pushChart,
-  resolveChartVersion,
-} from '../../src/chart/oci.js';
+import { helmAnnotations } from '../../src/chart/annotations.js';
+import { helmConfigJson } from '../../src/chart/config.js';
+import { sanitizeHelmString } from '../../src/chart/sanitize.js';
+import { buildChartManifest, pullChart, pushChart, resolveChartVersion } from '../../src/chart/oci.js';
 import type { ChartMetadata } from '../../src/chart/types.js';
-import { ChartproofError } from '../../src/errors.js';
-import { digestOf, MediaType, RegistryClient } from '../../src/oci/index.js';
-import { MemoryRegistry } from '../../src/testing/index.js';
+import { digestOf, MediaType, type RegistryClient } from '../../src/oci/index.js';
 
 const haveVectors = existsSync(join(VECTORS, 'derived', 'oci', 'oci-signtest-manifest.json'));
 if (!haveVectors) console.warn(`chart OCI golden tests skipped: Helm vectors not found at ${VECTORS}`);
 
 const GOLDEN_DIGEST = 'sha256:fbbade96da6050f68f94f122881e3b80051a18f13ab5f4081868dd494538f5c2';
 const CONFIG_DIGEST = 'sha256:8d17cb6bf6ccd8c29aace9a658495cbd5e2e87fc267876e86117c7db681c9580';
-const HOST = 'registry.test';
 const enc = new TextEncoder();
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -42,12 +26,6 @@ const SIGNTEST: ChartMetadata = {
   description: 'A Helm chart for Kubernetes',
   apiVersion: 'v1',
 };
-
-function setup() {
-  const registry = new MemoryRegistry();
-  const client = new RegistryClient({ fetch: registry.fetch, plainHttp: true });
-  return { registry, client };
-}
 
 function fakeChart(name: string, version: string): { archive: Uint8Array; meta: ChartMetadata } {
   return {
@@ -80,16 +58,16 @@ describe.skipIf(!haveVectors)('Helm golden OCI vector (signtest-0.1.0)', () => {
   it('pushes the golden manifest and pulls the chart back', async () => {
     const archive = await readFile(join(VECTORS, 'pkg/downloader/testdata/signtest-0.1.0.tgz'));
     const provenance = await readFile(join(VECTORS, 'pkg/downloader/testdata/signtest-0.1.0.tgz.prov'));
-    const { client } = setup();
-    const pushed = await pushChart(client, archive, SIGNTEST, `oci://${HOST}/charts`, {
+    const { client } = memoryFixture({ retries: 'default' });
+    const pushed = await pushChart(client, archive, SIGNTEST, `oci://${TEST_HOST}/charts`, {
       creationTime: '1977-09-02T22:04:05Z',
       provenance,
     });
     expect(pushed.digest).toBe(GOLDEN_DIGEST);
-    expect(pushed.ref).toBe(`${HOST}/charts/signtest:0.1.0`);
-    expect(pushed.pinned).toBe(`${HOST}/charts/signtest@${GOLDEN_DIGEST}`);
+    expect(pushed.ref).toBe(`${TEST_HOST}/charts/signtest:0.1.0`);
+    expect(pushed.pinned).toBe(`${TEST_HOST}/charts/signtest@${GOLDEN_DIGEST}`);
     expect(pushed.provenance?.size).toBe(695);
-    const pulled = await pullChart(client, `oci://${HOST}/charts/signtest`, {
+    const pulled = await pullChart(client, `oci://${TEST_HOST}/charts/signtest`, {
       version: '0.1.0',
       provenance: true,
     });
@@ -97,49 +75,6 @@ describe.skipIf(!haveVectors)('Helm golden OCI vector (signtest-0.1.0)', () => {
     expect(Buffer.from(pulled.archive).equals(archive)).toBe(true);
     expect(Buffer.from(pulled.provenance!).equals(provenance)).toBe(true);
     expect(pulled.config).toEqual({ ...SIGNTEST });
-  });
-});
-
-describe('Go encoding/json strings', () => {
-  it('escapes HTML characters and line/paragraph separators', () => {
-    expect(goJsonString('a<b>c&d')).toBe('"a\\u003cb\\u003ec\\u0026d"');
-    expect(goJsonString('>=1.0.0')).toBe('"\\u003e=1.0.0"');
-    expect(goJsonString('x\u2028y\u2029z')).toBe('"x\\u2028y\\u2029z"');
-  });
-
-  it('escapes control characters with Go ≥ 1.22 short forms', () => {
-    expect(goJsonString('\u0001')).toBe('"\\u0001"');
-    expect(goJsonString('\u001f\u0000')).toBe('"\\u001f\\u0000"');
-    expect(goJsonString('a\nb\tc\rd')).toBe('"a\\nb\\tc\\rd"');
-    expect(goJsonString('\b\f')).toBe('"\\b\\f"');
-    expect(goJsonString('q"b\\')).toBe('"q\\"b\\\\"');
-  });
-
-  it('leaves DEL, non-ASCII and non-BMP characters alone, replaces lone surrogates', () => {
-    expect(goJsonString('\u007fé😀')).toBe('"\u007fé😀"');
-    expect(goJsonString('a\ud800b')).toBe('"a\\ufffdb"');
-    expect(goJsonString('\udc00')).toBe('"\\ufffd"');
-  });
-
-  it('sorts map keys bytewise and encodes numbers like float64', () => {
-    expect(goJsonValue({ b: 1, a: [true, null, 'x'], B: 0.5, '\uffff': 1, '😀': 2 })).toBe(
-      '{"B":0.5,"a":[true,null,"x"],"b":1,"\uffff":1,"😀":2}',
-    );
-    expect(goJsonValue([1e21, 1e-7, 123456789, -0])).toBe('[1e+21,1e-7,123456789,-0]');
-    expect(() => goJsonValue(Number.NaN)).toThrow(ChartproofError);
-  });
-
-  it('encodes structs in field order with omitempty', () => {
-    expect(
-      goJsonStruct([
-        ['z', '', true],
-        ['y', '', false],
-        ['x', [], true],
-        ['w', false, true],
-        ['v', { k: 'v' }, true],
-        ['u', {}, true],
-      ]),
-    ).toBe('{"y":"","v":{"k":"v"}}');
   });
 });
 
@@ -245,41 +180,21 @@ describe('helmAnnotations', () => {
   });
 });
 
-describe('tags and versions', () => {
-  it('maps + and _', () => {
-    expect(ociTagForVersion('1.2.3+build.1')).toBe('1.2.3_build.1');
-    expect(versionForOciTag('1.2.3_build.1')).toBe('1.2.3+build.1');
-  });
-
-  it('tells explicit versions from ranges, and strict tags', () => {
-    expect(isLenientSemver('1')).toBe(true);
-    expect(isLenientSemver('v1.2.3')).toBe(true);
-    expect(isLenientSemver('1.2.3-01')).toBe(false);
-    expect(isLenientSemver('^1.0.0')).toBe(false);
-    expect(isLenientSemver('1.x')).toBe(false);
-    expect(isStrictVersion('1.2.3-rc.1+b.2')).toBe(true);
-    expect(isStrictVersion('v1.2.3')).toBe(false);
-    expect(isStrictVersion('01.2.3')).toBe(false);
-    expect(isStrictVersion('1.2')).toBe(false);
-    expect(isStrictVersion('1.2.3-01')).toBe(false);
-  });
-});
-
 describe('push and pull against the in-memory registry', () => {
   async function pushVersions(client: RegistryClient, name: string, versions: string[]) {
     for (const v of versions) {
       const c = fakeChart(name, v);
-      await pushChart(client, c.archive, c.meta, `oci://${HOST}/charts`, {
+      await pushChart(client, c.archive, c.meta, `oci://${TEST_HOST}/charts`, {
         creationTime: '2024-01-01T00:00:00Z',
       });
     }
   }
 
   it('stores 1.2.3+build.1 as tag 1.2.3_build.1 and pulls it back by version', async () => {
-    const { client } = setup();
+    const { client } = memoryFixture({ retries: 'default' });
     const c = fakeChart('app', '1.2.3+build.1');
-    const pushed = await pushChart(client, c.archive, c.meta, `oci://${HOST}/charts/`);
-    expect(pushed.ref).toBe(`${HOST}/charts/app:1.2.3_build.1`);
+    const pushed = await pushChart(client, c.archive, c.meta, `oci://${TEST_HOST}/charts/`);
+    expect(pushed.ref).toBe(`${TEST_HOST}/charts/app:1.2.3_build.1`);
     expect(pushed.provenance).toBeUndefined();
     const manifest = JSON.parse(text(pushed.manifest));
     expect(manifest.annotations['org.opencontainers.image.created']).toMatch(
@@ -287,10 +202,10 @@ describe('push and pull against the in-memory registry', () => {
     );
     expect(Object.keys(manifest)).toEqual(['schemaVersion', 'config', 'layers', 'annotations']);
 
-    const repo = client.repository(`${HOST}/charts/app`);
+    const repo = client.repository(`${TEST_HOST}/charts/app`);
     expect(await repo.tags()).toEqual(['1.2.3_build.1']);
 
-    const pulled = await pullChart(client, `oci://${HOST}/charts/app`, { version: '1.2.3+build.1' });
+    const pulled = await pullChart(client, `oci://${TEST_HOST}/charts/app`, { version: '1.2.3+build.1' });
     expect(pulled.version).toBe('1.2.3+build.1');
     expect(pulled.tag).toBe('1.2.3_build.1');
     expect(pulled.manifestDigest).toBe(pushed.digest);
@@ -298,19 +213,19 @@ describe('push and pull against the in-memory registry', () => {
     expect(pulled.provenance).toBeUndefined();
 
     // a + in the reference's tag works too
-    const byTag = await pullChart(client, `oci://${HOST}/charts/app:1.2.3+build.1`);
+    const byTag = await pullChart(client, `oci://${TEST_HOST}/charts/app:1.2.3+build.1`);
     expect(byTag.manifestDigest).toBe(pushed.digest);
     await expectCode(
-      pullChart(client, `oci://${HOST}/charts/app:1.2.3+build.1`, { version: '1.2.4' }),
+      pullChart(client, `oci://${TEST_HOST}/charts/app:1.2.3+build.1`, { version: '1.2.4' }),
       'INVALID_REFERENCE',
       /version mismatch/,
     );
   });
 
   it('resolves ranges like Helm', async () => {
-    const { client } = setup();
+    const { client } = memoryFixture({ retries: 'default' });
     await pushVersions(client, 'app', ['0.9.0', '1.0.0', '1.4.2', '1.10.0+meta', '2.0.0', '1.11.0-rc.1']);
-    const repo = client.repository(`${HOST}/charts/app`);
+    const repo = client.repository(`${TEST_HOST}/charts/app`);
     expect(await resolveChartVersion(repo, '^1.0.0')).toBe('1.10.0_meta');
     expect(await resolveChartVersion(repo, '^1.0.0', { includePrerelease: true })).toBe('1.11.0-rc.1');
     expect(await resolveChartVersion(repo, '>=1.11.0-rc.0')).toBe('2.0.0');
@@ -323,45 +238,45 @@ describe('push and pull against the in-memory registry', () => {
     await expectCode(resolveChartVersion(repo, '3.0.0'), 'NOT_FOUND', /could not locate a version matching/);
     await expectCode(resolveChartVersion(repo, '>>nonsense'), 'INVALID_ARGUMENT');
 
-    const pulled = await pullChart(client, `oci://${HOST}/charts/app`, { version: '~1.4' });
+    const pulled = await pullChart(client, `oci://${TEST_HOST}/charts/app`, { version: '~1.4' });
     expect(pulled.version).toBe('1.4.2');
-    expect(pulled.pinned).toMatch(new RegExp(`^${HOST}/charts/app@sha256:[0-9a-f]{64}$`));
-    await expectCode(pullChart(client, `oci://${HOST}/charts/app`, { version: '^5' }), 'NOT_FOUND');
+    expect(pulled.pinned).toMatch(new RegExp(`^${TEST_HOST}/charts/app@sha256:[0-9a-f]{64}$`));
+    await expectCode(pullChart(client, `oci://${TEST_HOST}/charts/app`, { version: '^5' }), 'NOT_FOUND');
   });
 
   it('ignores tags that are not strict semver', async () => {
-    const { client } = setup();
+    const { client } = memoryFixture({ retries: 'default' });
     await pushVersions(client, 'app', ['1.0.0']);
-    const repo = client.repository(`${HOST}/charts/app`);
+    const repo = client.repository(`${TEST_HOST}/charts/app`);
     const desc = await repo.resolve('1.0.0');
     await repo.tag(desc, 'latest');
     await repo.tag(desc, 'v9.0.0');
     expect(await resolveChartVersion(repo, '*')).toBe('1.0.0');
-    const empty = client.repository(`${HOST}/charts/none`);
+    const empty = client.repository(`${TEST_HOST}/charts/none`);
     await expectCode(resolveChartVersion(empty, '^1'), 'NOT_FOUND');
   });
 
   it('pulls by digest, and checks a version given with a digest', async () => {
-    const { client } = setup();
+    const { client } = memoryFixture({ retries: 'default' });
     await pushVersions(client, 'app', ['1.0.0', '1.1.0']);
-    const repo = client.repository(`${HOST}/charts/app`);
+    const repo = client.repository(`${TEST_HOST}/charts/app`);
     const d1 = (await repo.resolve('1.0.0')).digest;
-    const pulled = await pullChart(client, `oci://${HOST}/charts/app@${d1}`);
+    const pulled = await pullChart(client, `oci://${TEST_HOST}/charts/app@${d1}`);
     expect(pulled.manifestDigest).toBe(d1);
     expect(pulled.version).toBe('1.0.0');
     expect(pulled.tag).toBe('');
-    expect(pulled.pinned).toBe(`${HOST}/charts/app@${d1}`);
-    expect((await pullChart(client, `oci://${HOST}/charts/app@${d1}`, { version: '1.0.0' })).tag).toBe(
+    expect(pulled.pinned).toBe(`${TEST_HOST}/charts/app@${d1}`);
+    expect((await pullChart(client, `oci://${TEST_HOST}/charts/app@${d1}`, { version: '1.0.0' })).tag).toBe(
       '1.0.0',
     );
     await expectCode(
-      pullChart(client, `oci://${HOST}/charts/app@${d1}`, { version: '1.1.0' }),
+      pullChart(client, `oci://${TEST_HOST}/charts/app@${d1}`, { version: '1.1.0' }),
       'INVALID_REFERENCE',
       /digest mismatch/,
     );
     // the version's tag is missing: the digest is accepted
     expect(
-      (await pullChart(client, `oci://${HOST}/charts/app@${d1}`, { version: '7.0.0' })).manifestDigest,
+      (await pullChart(client, `oci://${TEST_HOST}/charts/app@${d1}`, { version: '7.0.0' })).manifestDigest,
     ).toBe(d1);
   });
 
@@ -372,7 +287,7 @@ describe('push and pull against the in-memory registry', () => {
     layers: Array<{ mediaType: string; data: Uint8Array }>,
     configData = enc.encode('{"name":"bad","version":"1.0.0"}'),
   ) {
-    const repo = client.repository(`${HOST}/charts/bad`);
+    const repo = client.repository(`${TEST_HOST}/charts/bad`);
     const config = { mediaType: configMediaType, digest: digestOf(configData), size: configData.byteLength };
     await repo.push(config, configData);
     const descs = [];
@@ -386,33 +301,37 @@ describe('push and pull against the in-memory registry', () => {
   }
 
   it('rejects manifests that are not Helm charts', async () => {
-    const { client } = setup();
+    const { client } = memoryFixture({ retries: 'default' });
     const chart = { mediaType: MediaType.HelmChartContent, data: enc.encode('tgz') };
     await pushRaw(client, 'image', MediaType.OciConfig, [chart]);
-    await expectCode(pullChart(client, `oci://${HOST}/charts/bad:image`), 'INVALID_MANIFEST', /config/);
+    await expectCode(pullChart(client, `oci://${TEST_HOST}/charts/bad:image`), 'INVALID_MANIFEST', /config/);
     await pushRaw(client, 'two', MediaType.HelmConfig, [chart, { ...chart, data: enc.encode('tgz2') }]);
-    await expectCode(pullChart(client, `oci://${HOST}/charts/bad:two`), 'INVALID_MANIFEST', /2 chart layers/);
+    await expectCode(
+      pullChart(client, `oci://${TEST_HOST}/charts/bad:two`),
+      'INVALID_MANIFEST',
+      /2 chart layers/,
+    );
     await pushRaw(client, 'none', MediaType.HelmConfig, [
       { mediaType: 'application/x-other', data: enc.encode('x') },
     ]);
     await expectCode(
-      pullChart(client, `oci://${HOST}/charts/bad:none`),
+      pullChart(client, `oci://${TEST_HOST}/charts/bad:none`),
       'INVALID_MANIFEST',
       /does not contain/,
     );
     await pushRaw(client, 'cfg', MediaType.HelmConfig, [chart], enc.encode('{"name":1}'));
-    await expectCode(pullChart(client, `oci://${HOST}/charts/bad:cfg`), 'INVALID_CONFIG');
+    await expectCode(pullChart(client, `oci://${TEST_HOST}/charts/bad:cfg`), 'INVALID_CONFIG');
     await pushRaw(client, 'json', MediaType.HelmConfig, [chart], enc.encode('not json'));
-    await expectCode(pullChart(client, `oci://${HOST}/charts/bad:json`), 'INVALID_CONFIG');
+    await expectCode(pullChart(client, `oci://${TEST_HOST}/charts/bad:json`), 'INVALID_CONFIG');
   });
 
   it('accepts the legacy chart media type with a warning', async () => {
-    const { client } = setup();
+    const { client } = memoryFixture({ retries: 'default' });
     await pushRaw(client, 'legacy', MediaType.HelmConfig, [
       { mediaType: 'application/tar+gzip', data: enc.encode('old') },
     ]);
     const warnings: string[] = [];
-    const pulled = await pullChart(client, `oci://${HOST}/charts/bad:legacy`, {
+    const pulled = await pullChart(client, `oci://${TEST_HOST}/charts/bad:legacy`, {
       onWarning: (w) => warnings.push(w),
     });
     expect(text(pulled.archive)).toBe('old');
@@ -420,55 +339,59 @@ describe('push and pull against the in-memory registry', () => {
   });
 
   it('requires the provenance layer when asked', async () => {
-    const { client } = setup();
+    const { client } = memoryFixture({ retries: 'default' });
     await pushVersions(client, 'app', ['1.0.0']);
     await expectCode(
-      pullChart(client, `oci://${HOST}/charts/app:1.0.0`, { provenance: true }),
+      pullChart(client, `oci://${TEST_HOST}/charts/app:1.0.0`, { provenance: true }),
       'INVALID_MANIFEST',
       /application\/vnd\.cncf\.helm\.chart\.provenance\.v1\.prov/,
     );
     const c = fakeChart('signed', '1.0.0');
     const prov = enc.encode('-----BEGIN PGP SIGNED MESSAGE-----\n');
-    const pushed = await pushChart(client, c.archive, c.meta, `oci://${HOST}/charts`, { provenance: prov });
+    const pushed = await pushChart(client, c.archive, c.meta, `oci://${TEST_HOST}/charts`, {
+      provenance: prov,
+    });
     expect(pushed.provenance?.mediaType).toBe(MediaType.HelmProvenance);
-    const pulled = await pullChart(client, `oci://${HOST}/charts/signed:1.0.0`, { provenance: true });
+    const pulled = await pullChart(client, `oci://${TEST_HOST}/charts/signed:1.0.0`, { provenance: true });
     expect(text(pulled.provenance!)).toBe(text(prov));
   });
 
   it('enforces strict mode on full references', async () => {
-    const { client } = setup();
+    const { client } = memoryFixture({ retries: 'default' });
     const c = fakeChart('app', '1.0.0');
     await expectCode(
-      pushChart(client, c.archive, c.meta, `oci://${HOST}/charts/boop:1.0.0`),
+      pushChart(client, c.archive, c.meta, `oci://${TEST_HOST}/charts/boop:1.0.0`),
       'INVALID_REFERENCE',
       /strict mode enabled/,
     );
     await expectCode(
-      pushChart(client, c.archive, c.meta, `oci://${HOST}/charts/app:latest`),
+      pushChart(client, c.archive, c.meta, `oci://${TEST_HOST}/charts/app:latest`),
       'INVALID_REFERENCE',
       /strict mode enabled/,
     );
-    const ok = await pushChart(client, c.archive, c.meta, `oci://${HOST}/charts/app:1.0.0`);
-    expect(ok.ref).toBe(`${HOST}/charts/app:1.0.0`);
-    const loose = await pushChart(client, c.archive, c.meta, `oci://${HOST}/charts/boop:latest`, {
+    const ok = await pushChart(client, c.archive, c.meta, `oci://${TEST_HOST}/charts/app:1.0.0`);
+    expect(ok.ref).toBe(`${TEST_HOST}/charts/app:1.0.0`);
+    const loose = await pushChart(client, c.archive, c.meta, `oci://${TEST_HOST}/charts/boop:latest`, {
       strict: false,
     });
-    expect(loose.ref).toBe(`${HOST}/charts/boop:latest`);
+    expect(loose.ref).toBe(`${TEST_HOST}/charts/boop:latest`);
     expect(loose.digest).toBe(ok.digest);
     await expectCode(
-      pushChart(client, c.archive, c.meta, `oci://${HOST}/charts@${ok.digest}`),
+      pushChart(client, c.archive, c.meta, `oci://${TEST_HOST}/charts@${ok.digest}`),
       'INVALID_REFERENCE',
     );
     await expectCode(
-      pushChart(client, c.archive, c.meta, `oci://${HOST}/charts`, { creationTime: 'yesterday' }),
+      pushChart(client, c.archive, c.meta, `oci://${TEST_HOST}/charts`, { creationTime: 'yesterday' }),
       'INVALID_ARGUMENT',
     );
   });
 
   it('pushes blobs before the manifest', async () => {
-    const { registry, client } = setup();
+    const { registry, client } = memoryFixture({ retries: 'default' });
     const c = fakeChart('app', '1.0.0');
-    await pushChart(client, c.archive, c.meta, `oci://${HOST}/charts`, { provenance: enc.encode('prov') });
+    await pushChart(client, c.archive, c.meta, `oci://${TEST_HOST}/charts`, {
+      provenance: enc.encode('prov'),
+    });
     const puts = registry.requests
       .filter((r) => r.method === 'PUT' || r.method === 'POST')
       .map((r) => `${r.method} ${new URL(r.url).pathname}`);

@@ -5,35 +5,32 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/main.js';
 import { loadChartArchive } from '../../src/chart/load.js';
 import { pushChart } from '../../src/chart/oci.js';
-import { RegistryClient } from '../../src/oci/index.js';
-import { generateKeyPair } from '../../src/sign/keys.js';
-import { MemoryRegistry } from '../../src/testing/index.js';
+import { generateKeyPair } from '../../src/keys/keys.js';
 import { makeChartArchive } from '../helpers/chart-repo.js';
 import { captureIo } from '../helpers/cli-io.js';
+import { type ListeningFixture, listeningFixture } from '../helpers/registry.js';
 
 const PASSWORD = 'attest-pw';
 
 describe('chartproof attest / verify-attestation', () => {
-  let registry: MemoryRegistry;
-  let server: { host: string; close(): Promise<void> };
+  let registry: ListeningFixture;
+  let server: ListeningFixture['server'];
   let dir: string;
   let digest: string;
   let ref: string;
   const file = (name: string) => join(dir, name);
 
   beforeAll(async () => {
-    registry = new MemoryRegistry();
-    server = await registry.listen();
+    registry = await listeningFixture({ retries: 'default' });
+    server = registry.server;
     dir = await mkdtemp(join(tmpdir(), 'chartproof-attest-'));
-    const client = new RegistryClient({ plainHttp: true });
     const archive = await makeChartArchive('app', '1.0.0');
     const pushed = await pushChart(
-      client,
+      registry.client,
       archive,
       (await loadChartArchive(archive)).metadata,
       `oci://${server.host}/charts`,
     );
-    await client.close();
     digest = pushed.digest;
     ref = `oci://${server.host}/charts/app:1.0.0`;
     for (const [prefix, pw] of [
@@ -54,7 +51,7 @@ describe('chartproof attest / verify-attestation', () => {
     await writeFile(file('notes.txt'), 'reviewed by alice\nnot JSON at all\n');
   });
   afterAll(async () => {
-    await server?.close();
+    await registry?.close();
     await rm(dir, { recursive: true, force: true });
   });
 

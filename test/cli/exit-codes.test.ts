@@ -14,11 +14,11 @@ import { run } from '../../src/cli/main.js';
 import { ChartproofError, CopyError, DigestMismatchError } from '../../src/errors.js';
 import { hashReq } from '../../src/lock/digest.js';
 import { formatLock } from '../../src/lock/lockfile.js';
-import { RegistryClient } from '../../src/oci/index.js';
+import type { RegistryClient } from '../../src/oci/index.js';
 import { MemoryRegistry } from '../../src/testing/index.js';
 import { makeChartArchive } from '../helpers/chart-repo.js';
 import { captureIo } from '../helpers/cli-io.js';
-import { chartArtifact, pushAll } from '../helpers/content.js';
+import { type ListeningFixture, listeningFixture, seedTestChart } from '../helpers/registry.js';
 import { freePort } from '../helpers/services.js';
 
 const sha = (data: Uint8Array) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -49,21 +49,19 @@ async function cli(args: string[], env: Record<string, string> = {}) {
 describe('exit codes follow where the input came from', () => {
   let dir: string;
   let bomb: Buffer;
-  let registry: MemoryRegistry;
-  let server: { host: string; close(): Promise<void> };
+  let registry: ListeningFixture;
+  let server: ListeningFixture['server'];
   let client: RegistryClient;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cp-exit-'));
     bomb = await gzipBomb();
     writeFileSync(join(dir, 'bomb-1.0.0.tgz'), bomb);
-    registry = new MemoryRegistry();
-    server = await registry.listen();
-    client = new RegistryClient({ plainHttp: true, retry: { maxRetries: 0 } });
+    registry = await listeningFixture();
+    ({ server, client } = registry);
   });
   afterAll(async () => {
-    await client.close();
-    await server.close();
+    await registry.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -197,10 +195,7 @@ describe('content from a registry that fails its digest is a verification failur
     registry = new MemoryRegistry();
     target = new MemoryRegistry();
     dst = await target.listen();
-    const a = chartArtifact('app', '1.0.0');
-    const store = registry.repository('charts/app');
-    await pushAll(store, [a.config, a.layer, a.manifest]);
-    await store.tag(a.manifest.desc, '1.0.0');
+    await seedTestChart(registry.repository('charts/app'));
     // The source flips one byte of every blob it serves (same length, wrong digest).
     tampering = createServer(async (req, res) => {
       const url = `http://${req.headers.host}${req.url}`;
@@ -243,17 +238,16 @@ describe('content from a registry that fails its digest is a verification failur
 });
 
 describe('deps: registry and network failures exit 3, content failures 1', () => {
-  let registry: MemoryRegistry;
-  let server: { host: string; close(): Promise<void> };
+  let registry: ListeningFixture;
+  let server: ListeningFixture['server'];
   let client: RegistryClient;
   let root: string;
   let n = 0;
   let common: Uint8Array;
 
   beforeAll(async () => {
-    registry = new MemoryRegistry();
-    server = await registry.listen();
-    client = new RegistryClient({ plainHttp: true, retry: { maxRetries: 0 } });
+    registry = await listeningFixture();
+    ({ server, client } = registry);
     root = mkdtempSync(join(tmpdir(), 'cp-deps-exit-'));
     common = await makeChartArchive('common', '1.0.0');
     await pushChart(
@@ -264,8 +258,7 @@ describe('deps: registry and network failures exit 3, content failures 1', () =>
     );
   });
   afterAll(async () => {
-    await client.close();
-    await server.close();
+    await registry.close();
     rmSync(root, { recursive: true, force: true });
   });
 

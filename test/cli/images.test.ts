@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { run } from '../../src/cli/main.js';
@@ -100,5 +101,56 @@ describeVectors(ok)('chartproof images on real charts', () => {
     );
     expect(code).toBe(2);
     expect(cap.err()).toMatch(/^Error: values don't meet the specifications of the schema/);
+  });
+});
+
+describeVectors(ok)('chartproof images --prefix (values overlay)', () => {
+  it('nginx with its features values: source -> target lines, overlay file, every image inside', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cp-images-overlay-'));
+    try {
+      const file = join(dir, 'values-internal.yaml');
+      const cap = captureIo();
+      const args = [
+        'images',
+        'web',
+        join(REALWORLD, 'charts/nginx-22.1.1'),
+        '-f',
+        join(REALWORLD, 'values/nginx/features.yaml'),
+      ];
+      const code = await run([...args, '--prefix', 'registry.internal/mirror', '--overlay', file], cap.io);
+      expect(cap.err()).toBe('');
+      expect(code).toBe(0);
+      const lines = cap.out().trim().split('\n');
+      expect(lines.length).toBeGreaterThan(1);
+      for (const l of lines) expect(l).toMatch(/^\S+ -> registry\.internal\/mirror\/\S+$/);
+      // Rendering with the overlay (after the same -f file) lists only internal images.
+      const after = captureIo();
+      expect(await run([...args, '-f', file], after.io)).toBe(0);
+      const images = after.out().trim().split('\n');
+      expect(images.length).toBeGreaterThan(0);
+      expect(images.filter((i) => !i.startsWith('registry.internal/mirror/'))).toEqual([]);
+      expect(images.sort()).toEqual(lines.map((l) => l.split(' -> ')[1]).sort());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a chart whose test hooks hard-code images: exit 1, IMAGE_OVERLAY_INCOMPLETE in --json', async () => {
+    const cap = captureIo();
+    const code = await run(
+      ['images', join(REALWORLD, 'charts/podinfo-6.14.1'), '--prefix', 'registry.internal/mirror', '--json'],
+      cap.io,
+    );
+    expect(code).toBe(1);
+    const err = JSON.parse(cap.err()) as { error: { code: string; message: string } };
+    expect(err.error.code).toBe('IMAGE_OVERLAY_INCOMPLETE');
+    expect(err.error.message).toContain('docker.io/curlimages/curl:7.69.0');
+  });
+
+  it('--overlay without --prefix is a usage error', async () => {
+    const cap = captureIo();
+    expect(
+      await run(['images', join(REALWORLD, 'charts/podinfo-6.14.1'), '--overlay', '/tmp/x.yaml'], cap.io),
+    ).toBe(2);
   });
 });

@@ -13,11 +13,11 @@ import { formatLock } from '../../src/lock/lockfile.js';
 import { verifyDependencies } from '../../src/lock/verify.js';
 import type { CopyEvent } from '../../src/oci/copy.js';
 import type { Descriptor } from '../../src/oci/descriptor.js';
-import { RegistryClient } from '../../src/oci/index.js';
+import type { RegistryClient } from '../../src/oci/index.js';
 import { MemoryRegistry } from '../../src/testing/index.js';
 import { makeChartArchive } from '../helpers/chart-repo.js';
 import { captureIo } from '../helpers/cli-io.js';
-import { chartArtifact, pushAll } from '../helpers/content.js';
+import { type ListeningFixture, listeningFixture, seedTestChart } from '../helpers/registry.js';
 import { createTestPki, toolAvailable } from '../helpers/services.js';
 
 const sha = (data: Uint8Array) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -61,20 +61,19 @@ const PLAN_FIELDS = new Set([
 ]);
 
 describe('--json is a boolean everywhere; reports to files use --report', () => {
-  let upstream: MemoryRegistry;
+  let upstream: ListeningFixture;
   let target: MemoryRegistry;
-  let up: { host: string; close(): Promise<void> };
+  let up: ListeningFixture['server'];
   let tg: { host: string; close(): Promise<void> };
   let client: RegistryClient;
   let dir: string;
   let spec: string;
 
   beforeAll(async () => {
-    upstream = new MemoryRegistry();
+    upstream = await listeningFixture();
     target = new MemoryRegistry();
-    up = await upstream.listen();
+    ({ server: up, client } = upstream);
     tg = await target.listen();
-    client = new RegistryClient({ plainHttp: true, retry: { maxRetries: 0 } });
     dir = mkdtempSync(join(tmpdir(), 'cp-json-'));
     for (const v of ['1.0.0', '1.1.0'])
       await pushChart(
@@ -98,8 +97,7 @@ describe('--json is a boolean everywhere; reports to files use --report', () => 
     );
   });
   afterAll(async () => {
-    await client.close();
-    await up.close();
+    await upstream.close();
     await tg.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -207,10 +205,7 @@ describe('copy progress', () => {
     registry = new MemoryRegistry();
     server = await registry.listen();
     dst = await new MemoryRegistry().listen();
-    const a = chartArtifact('big', '1.0.0', 2 * 1024 * 1024);
-    const store = registry.repository('charts/big');
-    await pushAll(store, [a.config, a.layer, a.manifest]);
-    await store.tag(a.manifest.desc, '1.0.0');
+    await seedTestChart(registry.repository('charts/big'), 'big', '1.0.0', 2 * 1024 * 1024);
   });
   afterAll(async () => {
     await server.close();
@@ -346,10 +341,7 @@ describe.skipIf(!toolAvailable('openssl'))('copy between a plain-HTTP and a TLS 
     tls.listen(0, '127.0.0.1');
     await new Promise((r) => tls.once('listening', r));
     tlsHost = `127.0.0.1:${(tls.address() as { port: number }).port}`;
-    const a = chartArtifact('app', '2.0.0');
-    const store = plain.repository('charts/app');
-    await pushAll(store, [a.config, a.layer, a.manifest]);
-    await store.tag(a.manifest.desc, '2.0.0');
+    await seedTestChart(plain.repository('charts/app'), 'app', '2.0.0');
   });
   afterAll(async () => {
     await new Promise((r) => tls.close(r));
@@ -399,16 +391,15 @@ describe.skipIf(!toolAvailable('openssl'))('copy between a plain-HTTP and a TLS 
 });
 
 describe('deps: allPinned and replaced archives', () => {
-  let registry: MemoryRegistry;
-  let server: { host: string; close(): Promise<void> };
+  let registry: ListeningFixture;
+  let server: ListeningFixture['server'];
   let client: RegistryClient;
   let root: string;
   let common: Uint8Array;
 
   beforeAll(async () => {
-    registry = new MemoryRegistry();
-    server = await registry.listen();
-    client = new RegistryClient({ plainHttp: true, retry: { maxRetries: 0 } });
+    registry = await listeningFixture();
+    ({ server, client } = registry);
     root = mkdtempSync(join(tmpdir(), 'cp-deps-json-'));
     common = await makeChartArchive('common', '1.0.0');
     await pushChart(
@@ -419,8 +410,7 @@ describe('deps: allPinned and replaced archives', () => {
     );
   });
   afterAll(async () => {
-    await client.close();
-    await server.close();
+    await registry.close();
     rmSync(root, { recursive: true, force: true });
   });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/main.js';
-import { decryptPrivateKey, keyObjectSigner, loadPublicKey, verifySignature } from '../../src/sign/keys.js';
+import { decryptPrivateKey, keyObjectSigner, loadPublicKey, verifySignature } from '../../src/keys/keys.js';
 import { captureIo } from '../helpers/cli-io.js';
 import { toolAvailable } from '../helpers/services.js';
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/main.js';
 import { MemoryRegistry } from '../../src/testing/index.js';
 import { captureIo } from '../helpers/cli-io.js';
-import { chartArtifact, pushAll } from '../helpers/content.js';
+import { seedTestChart } from '../helpers/registry.js';
 
 /** The README's CLI example block. */
 function readmeCliLines(): string[] {
@@ -47,11 +47,7 @@ describe('README: the sign → verify sequence runs as typed', () => {
     registry = new MemoryRegistry();
     server = await registry.listen();
     dir = mkdtempSync(join(tmpdir(), 'cp-readme-'));
-    const a = chartArtifact('podinfo', '6.5.0');
-    const store = registry.repository('charts/podinfo');
-    await pushAll(store, [a.config, a.layer, a.manifest]);
-    await store.tag(a.manifest.desc, '6.5.0');
-    digest = a.manifest.desc.digest;
+    digest = (await seedTestChart(registry.repository('charts/podinfo'), 'podinfo', '6.5.0')).digest;
   });
   afterAll(async () => {
     await server.close();

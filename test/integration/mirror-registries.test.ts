@@ -12,10 +12,10 @@ import { type MirrorEvent, planMirror } from '../../src/mirror/plan.js';
 import { loadMirrorSpec, type MirrorSpec, mirrorHostSettings } from '../../src/mirror/spec.js';
 import { type Descriptor, RegistryClient, staticCredentials } from '../../src/oci/index.js';
 import type { FetchLike } from '../../src/oci/transport/fetch.js';
-import { generateKeyPair, keyFileSigner } from '../../src/sign/keys.js';
+import { generateKeyPair, keyFileSigner } from '../../src/keys/keys.js';
 import { signLegacy } from '../../src/sign/legacy.js';
 import { signBundle } from '../../src/sign/referrer.js';
-import type { Signer } from '../../src/sign/signer.js';
+import type { Signer } from '../../src/keys/signer.js';
 import { verifyChart } from '../../src/verify/chart.js';
 import { ChartRepoServer, makeChartArchive } from '../helpers/chart-repo.js';
 import { captureIo } from '../helpers/cli-io.js';
@@ -536,6 +536,35 @@ describe.skipIf(missing !== undefined)(
       const { tags, problems } = await danglingContent(targetRepos(prefix));
       expect(problems).toEqual([]);
       expect(tags).toBeGreaterThanOrEqual(29);
+    });
+
+    it('allMatching mirrors every version a range selects (the registry lists tags bytewise)', async () => {
+      const prefix = 'charts/all';
+      const spec: MirrorSpec = {
+        target: { registry: internal.host, prefix, caFile: internal.caFile! },
+        charts: [
+          {
+            name: 'echo',
+            source: `oci://${upstream.host}/upstream/echo`,
+            plainHttp: true,
+            versions: ['~1.0.1'],
+            allMatching: true,
+          },
+        ],
+      };
+      const report = await applyMirror(spec, { client });
+      expect(report.results.map((r) => [r.requested, r.version, r.status])).toEqual([
+        ['~1.0.1', '1.0.1', 'copied'],
+        ['~1.0.1', '1.0.2', 'copied'],
+        ['~1.0.1', '1.0.3+build.7', 'copied'],
+      ]);
+      for (const r of report.results) expect(r.digest).toBe(upstreamDigest.get(`echo-${r.version}`));
+      const tags = await client.repository(`${internal.host}/${prefix}/echo`).tags();
+      expect(tags.filter((t) => !t.startsWith('sha256-')).sort()).toEqual([
+        '1.0.1',
+        '1.0.2',
+        '1.0.3_build.7',
+      ]);
     });
   },
 );

@@ -13,14 +13,13 @@ import { loadChartArchive } from '../../src/chart/load.js';
 import { parseRepoIndex } from '../../src/chart/repo.js';
 import { loadMirrorSpec } from '../../src/mirror/spec.js';
 import { readConfigFile } from '../../src/oci/auth/credentials.js';
-import { RegistryClient } from '../../src/oci/client.js';
 import { type Descriptor, digestOf } from '../../src/oci/index.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import { fromYaml } from '../../src/render/funcs/yaml.js';
 import { mapGet } from '../../src/render/template/value.js';
 import { parseValuesYaml } from '../../src/render/values/yaml.js';
-import { MemoryRegistry } from '../../src/testing/index.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
+import { type ListeningFixture, listeningFixture } from '../helpers/registry.js';
 import { header, pax, rawTar } from '../helpers/tar-blocks.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cp-hostile-'));
@@ -119,12 +118,10 @@ describe('hostile nesting through the real call sites', () => {
   });
 
   describe('a deep JSON manifest served by a registry', () => {
-    let registry: MemoryRegistry;
-    let running: { host: string; close(): Promise<void> };
+    let registry: ListeningFixture;
     beforeAll(async () => {
-      registry = new MemoryRegistry();
-      running = await registry.listen();
-      const store = registry.repository('charts/deep');
+      registry = await listeningFixture({ repository: 'charts/deep' });
+      const store = registry.store();
       const data = new TextEncoder().encode(
         `{"schemaVersion":2,"mediaType":"${MediaType.OciManifest}","annotations":${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}}`,
       );
@@ -136,16 +133,10 @@ describe('hostile nesting through the real call sites', () => {
       await store.push(desc, data);
       await store.tag(desc, 'v1');
     });
-    afterAll(() => running.close());
+    afterAll(() => registry.close());
 
     it('fails with the typed error, not after parsing it', async () => {
-      const client = new RegistryClient({ plainHttp: true, retry: { maxRetries: 0 } });
-      try {
-        const repo = client.repository(`${running.host}/charts/deep`);
-        await expectChartproofError(repo.fetchManifest('v1'), 'DEPTH_LIMIT_EXCEEDED', /manifest/);
-      } finally {
-        await client.close();
-      }
+      await expectChartproofError(registry.app.fetchManifest('v1'), 'DEPTH_LIMIT_EXCEEDED', /manifest/);
     });
   });
 

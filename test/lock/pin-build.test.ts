@@ -22,18 +22,18 @@ import { formatLock, readLockFile, writeLockFile } from '../../src/lock/lockfile
 import { pinDependencies } from '../../src/lock/pin.js';
 import { dependencySource } from '../../src/lock/sources.js';
 import { checkLock, verifyDependencies } from '../../src/lock/verify.js';
-import { RegistryClient } from '../../src/oci/index.js';
-import { MemoryRegistry } from '../../src/testing/index.js';
+import type { RegistryClient } from '../../src/oci/index.js';
 import { ChartRepoServer, makeChartArchive } from '../helpers/chart-repo.js';
 import { captureIo } from '../helpers/cli-io.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
+import { type ListeningFixture, listeningFixture } from '../helpers/registry.js';
 
 const sha = (data: Uint8Array) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 const GENERATED = '2025-03-04T05:06:07.123456789+01:00';
 
 describe('deps pin / build / verify --online (memory registry + loopback chart repository)', () => {
-  let registry: MemoryRegistry;
-  let server: { host: string; close(): Promise<void> };
+  let registry: ListeningFixture;
+  let server: ListeningFixture['server'];
   let repo: ChartRepoServer;
   let client: RegistryClient;
   let root: string;
@@ -45,10 +45,9 @@ describe('deps pin / build / verify --online (memory registry + loopback chart r
   const meta = (name: string, version: string) => ({ name, version, apiVersion: 'v2' });
 
   beforeAll(async () => {
-    registry = new MemoryRegistry();
-    server = await registry.listen();
+    registry = await listeningFixture();
+    ({ server, client } = registry);
     repo = await new ChartRepoServer().start();
-    client = new RegistryClient({ plainHttp: true, retry: { maxRetries: 0 } });
     root = mkdtempSync(join(tmpdir(), 'cp-pin-'));
     common = await makeChartArchive('common', '1.0.0', { 'templates/_helpers.tpl': '{{/* common */}}\n' });
     const pushed = await pushChart(client, common, meta('common', '1.0.0'), `oci://${server.host}/charts`);
@@ -59,8 +58,7 @@ describe('deps pin / build / verify --online (memory registry + loopback chart r
     repo.publish('redis', '17.3.1', redis);
   });
   afterAll(async () => {
-    await client.close();
-    await server.close();
+    await registry.close();
     await repo.close();
     rmSync(root, { recursive: true, force: true });
   });

@@ -17,17 +17,17 @@ import { hashReq } from '../../src/lock/digest.js';
 import { readLockFile } from '../../src/lock/lockfile.js';
 import { updateDependencies } from '../../src/lock/update.js';
 import { verifyDependencies } from '../../src/lock/verify.js';
-import { RegistryClient } from '../../src/oci/index.js';
-import { MemoryRegistry } from '../../src/testing/index.js';
+import type { RegistryClient } from '../../src/oci/index.js';
 import { ChartRepoServer, makeChartArchive } from '../helpers/chart-repo.js';
 import { captureIo } from '../helpers/cli-io.js';
+import { type ListeningFixture, listeningFixture } from '../helpers/registry.js';
 
 const sha = (data: Uint8Array) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 const GENERATED = new Date('2025-01-02T03:04:05.678Z');
 
 describe('updateDependencies (deps update)', () => {
-  let registry: MemoryRegistry;
-  let server: { host: string; close(): Promise<void> };
+  let registry: ListeningFixture;
+  let server: ListeningFixture['server'];
   let repo: ChartRepoServer;
   let client: RegistryClient;
   let root: string;
@@ -36,10 +36,9 @@ describe('updateDependencies (deps update)', () => {
   const manifests: Record<string, string> = {};
 
   beforeAll(async () => {
-    registry = new MemoryRegistry();
-    server = await registry.listen();
+    registry = await listeningFixture();
+    ({ server, client } = registry);
     repo = await new ChartRepoServer().start();
-    client = new RegistryClient({ plainHttp: true, retry: { maxRetries: 0 } });
     root = mkdtempSync(join(tmpdir(), 'cp-update-'));
     for (const v of ['1.0.0', '1.1.0', '2.0.0', '1.2.0-rc.1']) {
       const a = await makeChartArchive('common', v);
@@ -59,8 +58,7 @@ describe('updateDependencies (deps update)', () => {
     }
   });
   afterAll(async () => {
-    await client.close();
-    await server.close();
+    await registry.close();
     await repo.close();
     rmSync(root, { recursive: true, force: true });
   });
@@ -113,6 +111,26 @@ describe('updateDependencies (deps update)', () => {
     // What update wrote verifies offline.
     const v = await verifyDependencies(dir);
     expect(v.ok).toBe(true);
+  });
+
+  it('skips OCI tags that are versions to Helm but cannot be ordered (they used to throw a TypeError)', async () => {
+    const repoName = `${server.host}/charts/edge`;
+    for (const v of ['1.0.0', '1.1.0']) {
+      const a = await makeChartArchive('edge', v);
+      await pushChart(
+        client,
+        a,
+        { name: 'edge', version: v, apiVersion: 'v2' },
+        `oci://${server.host}/charts`,
+      );
+    }
+    const r0 = client.repository(repoName);
+    await r0.tag(await r0.resolve('1.0.0'), '9007199254740993.0.0');
+    const dir = parent(`  - name: edge\n    version: '>=1.0.0'\n    repository: ${oci()}\n`);
+    const r = await updateDependencies(dir, { client, generated: GENERATED });
+    expect(r.dependencies.map((d) => [d.name, d.version, d.status])).toEqual([
+      ['edge', '1.1.0', 'downloaded'],
+    ]);
   });
 
   it('writes exactly the Helm lock without pins (--no-pin) and leaves an unchanged lock alone', async () => {

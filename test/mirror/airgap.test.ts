@@ -10,19 +10,20 @@ import { importMirror } from '../../src/mirror/airgap-import.js';
 import { applyMirror } from '../../src/mirror/apply.js';
 import { type MirrorSpec, parseMirrorSpec } from '../../src/mirror/spec.js';
 import { copy } from '../../src/oci/copy.js';
-import { RegistryClient } from '../../src/oci/index.js';
+import { digestOf } from '../../src/oci/digest.js';
+import type { RegistryClient } from '../../src/oci/index.js';
 import { OciLayout } from '../../src/oci/layout.js';
 import { MediaType } from '../../src/oci/media-types.js';
-import { generateKeyPair, keyFileSigner } from '../../src/sign/keys.js';
+import { generateKeyPair, keyFileSigner } from '../../src/keys/keys.js';
 import { signLegacy } from '../../src/sign/legacy.js';
 import { signBundle } from '../../src/sign/referrer.js';
 import { MemoryRegistry } from '../../src/testing/index.js';
 import { verifyChart } from '../../src/verify/chart.js';
 import { ChartRepoServer, makeChartArchive } from '../helpers/chart-repo.js';
 import { captureIo } from '../helpers/cli-io.js';
+import { listeningFixture } from '../helpers/registry.js';
 
 describe('mirror export/import (air gap)', () => {
-  let upstream: MemoryRegistry;
   let direct: MemoryRegistry;
   let airgapped: MemoryRegistry;
   let up: { host: string; close(): Promise<void> };
@@ -56,14 +57,12 @@ describe('mirror export/import (air gap)', () => {
   }
 
   beforeAll(async () => {
-    upstream = new MemoryRegistry();
     direct = new MemoryRegistry({ referrersApi: false });
     airgapped = new MemoryRegistry();
-    up = await upstream.listen();
+    ({ server: up, client } = await listeningFixture());
     dir1 = await direct.listen();
     gap = await airgapped.listen();
     repo = await new ChartRepoServer().start();
-    client = new RegistryClient({ plainHttp: true, retry: { maxRetries: 0 } });
     dir = mkdtempSync(join(tmpdir(), 'cp-airgap-'));
     upstreamKeys = await generateKeyPair({ password: 'up' });
     internalKeys = await generateKeyPair({ password: 'in' });
@@ -203,6 +202,48 @@ describe('mirror export/import (air gap)', () => {
     expect(r.results[0]!.reason).toMatch(/damaged or was tampered/);
     expect(airgapped.repositories()).not.toContain('tampered/nginx');
     await expect(client.repository(`${gap.host}/tampered/nginx`).resolve('1.0.0')).rejects.toThrow();
+  });
+
+  it('refuses a referrer the target would refuse in the quarantine, before writing to the target', async () => {
+    const out = join(dir, 'export-bad-referrer');
+    const only = (): MirrorSpec['charts'] => [
+      { name: 'nginx', source: `oci://${up.host}/charts/nginx`, versions: ['1.0.0'], verify: verifyUp() },
+    ];
+    expect((await exportMirror(spec('127.0.0.1:9', 'x', only()), out, { client })).summary.copied).toBe(1);
+    // A referrer whose digest and blobs are fine, but whose `mediaType` field contradicts
+    // its descriptor: every registry refuses to store it.
+    const layout = await OciLayout.open(join(out, 'nginx'));
+    const root = await layout.resolve('1.0.0');
+    const enc = new TextEncoder();
+    const empty = enc.encode('{}');
+    const payload = enc.encode('not a signature');
+    const d = (mediaType: string, data: Uint8Array) => ({
+      mediaType,
+      digest: digestOf(data),
+      size: data.length,
+    });
+    await layout.push(d(MediaType.OciEmpty, empty), empty);
+    await layout.push(d('application/octet-stream', payload), payload);
+    const bad = enc.encode(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciIndex,
+        artifactType: 'application/vnd.example.note',
+        config: d(MediaType.OciEmpty, empty),
+        layers: [d('application/octet-stream', payload)],
+        subject: root,
+      }),
+    );
+    await layout.push(d(MediaType.OciManifest, bad), bad);
+    expect((await layout.referrers(root)).map((r) => r.digest)).toContain(digestOf(bad));
+
+    const before = writes(airgapped);
+    const r = await importMirror(spec(gap.host, 'bad-referrer', only()), out, { client, env });
+    expect(r.summary).toEqual({ copied: 0, skipped: 0, refused: 1, failed: 0 });
+    expect(r.results[0]!.reason).toMatch(/damaged or was tampered.*does not match/);
+    // Nothing reached the target: no blob, no manifest, no tag.
+    expect(writes(airgapped)).toBe(before);
+    expect(airgapped.repositories()).not.toContain('bad-referrer/nginx');
   });
 
   it('refuses a consistent but substituted layout (other chart under the tag): upstream signature check', async () => {

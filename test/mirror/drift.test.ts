@@ -7,14 +7,14 @@ import { run } from '../../src/cli/main.js';
 import { applyMirror } from '../../src/mirror/apply.js';
 import { detectDrift, driftSummaryLine } from '../../src/mirror/drift.js';
 import { type MirrorSpec, parseMirrorSpec } from '../../src/mirror/spec.js';
-import { RegistryClient } from '../../src/oci/index.js';
-import { generateKeyPair } from '../../src/sign/keys.js';
+import type { RegistryClient } from '../../src/oci/index.js';
+import { generateKeyPair } from '../../src/keys/keys.js';
 import { MemoryRegistry } from '../../src/testing/index.js';
 import { ChartRepoServer, makeChartArchive } from '../helpers/chart-repo.js';
 import { captureIo } from '../helpers/cli-io.js';
+import { listeningFixture } from '../helpers/registry.js';
 
 describe('mirror drift', () => {
-  let upstream: MemoryRegistry;
   let internal: MemoryRegistry;
   let up: { host: string; close(): Promise<void> };
   let inn: { host: string; close(): Promise<void> };
@@ -29,12 +29,10 @@ describe('mirror drift', () => {
   }
 
   beforeAll(async () => {
-    upstream = new MemoryRegistry();
     internal = new MemoryRegistry();
-    up = await upstream.listen();
+    ({ server: up, client } = await listeningFixture());
     inn = await internal.listen();
     repo = await new ChartRepoServer().start();
-    client = new RegistryClient({ plainHttp: true, retry: { maxRetries: 0 } });
     dir = mkdtempSync(join(tmpdir(), 'cp-drift-'));
     const keys = await generateKeyPair({ password: 'in' });
     writeFileSync(join(dir, 'internal.key'), keys.privateKeyPem);

@@ -8,8 +8,8 @@ import { run } from '../../src/cli/main.js';
 import { applyMirror, mirrorSummaryLine } from '../../src/mirror/apply.js';
 import { planMirror } from '../../src/mirror/plan.js';
 import { type MirrorSpec, parseMirrorSpec } from '../../src/mirror/spec.js';
-import { RegistryClient } from '../../src/oci/index.js';
-import { generateKeyPair, keyFileSigner } from '../../src/sign/keys.js';
+import type { RegistryClient } from '../../src/oci/index.js';
+import { generateKeyPair, keyFileSigner } from '../../src/keys/keys.js';
 import { signLegacy } from '../../src/sign/legacy.js';
 import { signBundle } from '../../src/sign/referrer.js';
 import { MemoryRegistry } from '../../src/testing/index.js';
@@ -17,6 +17,7 @@ import { verifyChart } from '../../src/verify/chart.js';
 import { ChartRepoServer, makeChartArchive } from '../helpers/chart-repo.js';
 import { captureIo } from '../helpers/cli-io.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
+import { listeningFixture } from '../helpers/registry.js';
 
 describe('mirror spec', () => {
   const base = { target: { registry: 'internal.example:5000', prefix: 'charts/vendor' } };
@@ -125,12 +126,10 @@ describe('mirror plan/apply (two registries on loopback + a classic repository)'
   }
 
   beforeAll(async () => {
-    upstream = new MemoryRegistry();
     internal = new MemoryRegistry({ referrersApi: false });
-    up = await upstream.listen();
+    ({ registry: upstream, server: up, client } = await listeningFixture());
     inn = await internal.listen();
     repo = await new ChartRepoServer().start();
-    client = new RegistryClient({ plainHttp: true, retry: { maxRetries: 0 } });
     dir = mkdtempSync(join(tmpdir(), 'cp-mirror-'));
     upstreamKeys = await generateKeyPair({ password: 'up' });
     internalKeys = await generateKeyPair({ password: 'in' });

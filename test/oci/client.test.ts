@@ -10,6 +10,7 @@ import {
   referrersTag,
   staticCredentials,
 } from '../../src/oci/index.js';
+import { clientTransport } from '../../src/oci/internal/transport.js';
 import { MemoryRegistry, type MemoryRegistryOptions } from '../../src/testing/index.js';
 import { blob, chartArtifact, pushAll, referrerOf } from '../helpers/content.js';
 
@@ -330,16 +331,16 @@ describe('RegistryClient against the in-memory registry', () => {
       const unknown = fresh.repository(`${HOST}/nobody/here`);
       expect(await unknown.referrers(subject)).toEqual([]);
       expect(unknown.referrersApi).toBeUndefined();
-      expect(fresh.referrersApiOf(HOST)).toBeUndefined();
+      expect(clientTransport(fresh).referrersApiOf(HOST)).toBeUndefined();
       // A registry without the API (404 for the route) is remembered for its other repositories.
       registry.referrersApi = false;
       const first = fresh.repository(`${HOST}/ref/app`);
       expect((await first.referrers(subject)).length).toBe(0);
-      expect(fresh.referrersApiOf(HOST)).toBe(false);
+      expect(clientTransport(fresh).referrersApiOf(HOST)).toBe(false);
       const before = registry.requests.length;
       expect(await fresh.repository(`${HOST}/ref/other`).referrers(subject)).toEqual([]);
       expect(registry.requests.slice(before).some((r) => r.url.includes('/referrers/'))).toBe(false);
-      expect(client.referrersApiOf(HOST)).toBe(true); // each client keeps its own
+      expect(clientTransport(client).referrersApiOf(HOST)).toBe(true); // each client keeps its own
     });
 
     it('does not report the subject itself when the registry answers the referrers tag with it', async () => {

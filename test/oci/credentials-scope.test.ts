@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ChartproofError, RegistryError } from '../../src/errors.js';
 import { staticCredentials } from '../../src/oci/auth/credentials.js';
 import { RegistryClient, type RegistryClientOptions } from '../../src/oci/client.js';
+import { clientTransport } from '../../src/oci/internal/transport.js';
 import type { RegistryEvent } from '../../src/oci/transport/events.js';
 import { MemoryRegistry, type MemoryRegistryOptions } from '../../src/testing/index.js';
 import { chartArtifact, pushAll } from '../helpers/content.js';
@@ -263,7 +264,7 @@ describe('credential scope', () => {
       const client = new RegistryClient({ fetch: () => Promise.reject(new Error('no network')) });
       let err: unknown;
       try {
-        client.baseUrl(`alice:${PASSWORD}@registry.test`);
+        clientTransport(client).baseUrl(`alice:${PASSWORD}@registry.test`);
       } catch (e) {
         err = e;
       }

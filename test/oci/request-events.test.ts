@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/main.js';
 import { staticCredentials } from '../../src/oci/auth/credentials.js';
 import { RegistryClient } from '../../src/oci/client.js';
+import { clientTransport } from '../../src/oci/internal/transport.js';
 import { formatRegistryEvent, type RegistryEvent } from '../../src/oci/transport/events.js';
 import { MemoryRegistry, type MemoryRegistryOptions } from '../../src/testing/index.js';
 import { captureIo } from '../helpers/cli-io.js';
@@ -102,7 +103,7 @@ describe('request events', () => {
 
   it('share one id per logical request and redact secrets in URLs', async () => {
     const { events, client } = await setup({});
-    const res = await client.send({
+    const res = await clientTransport(client).send({
       method: 'GET',
       url: `https://registry.test/v2/?access_token=${PASSWORD}&password=${PASSWORD}`,
       scopes: [],
@@ -112,7 +113,7 @@ describe('request events', () => {
     expect(new Set(events.map((e) => e.id)).size).toBe(1);
     expectClean(events, [PASSWORD]);
     // A URL with userinfo is refused outright, without repeating it.
-    const err = await client
+    const err = await clientTransport(client)
       .send({ method: 'GET', url: `https://u:${PASSWORD}@registry.test/v2/`, scopes: [] })
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'INVALID_ARGUMENT' });

@@ -3,14 +3,13 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { pushChart } from '../../src/chart/oci.js';
-import { RegistryClient } from '../../src/oci/index.js';
 import { AdmissionState, reviewAdmission, type ReviewAdmissionOptions } from '../../src/policy/admission.js';
 import { parseTrustConfig, type TrustConfig } from '../../src/policy/trust.js';
-import { generateKeyPair, keyFileSigner } from '../../src/sign/keys.js';
+import { generateKeyPair, keyFileSigner } from '../../src/keys/keys.js';
 import { signLegacy } from '../../src/sign/legacy.js';
 import { signBundle } from '../../src/sign/referrer.js';
-import { MemoryRegistry } from '../../src/testing/index.js';
 import { makeChartArchive } from '../helpers/chart-repo.js';
+import { memoryFixture, TEST_HOST } from '../helpers/registry.js';
 
 const SHARED = join(process.cwd(), '..', 'shared', 'vectors');
 const haveVectors =
@@ -87,29 +86,33 @@ const testKeys = () => {
   return keyPairs;
 };
 
-async function setup(trustExtra: Json = {}, files: Record<string, string> = CHART_FILES) {
-  const registry = new MemoryRegistry();
+/**
+ * Chart app 1.0.0 pushed to the fixture's `charts/app` (not signed), a key, and review
+ * options trusting it; the client's traffic can be counted, cut (`setDown`) or stalled
+ * (`setHang`).
+ */
+async function admissionScenario(trustExtra: Json = {}, files: Record<string, string> = CHART_FILES) {
   let requests = 0;
   let down = false;
   let hang = false;
-  const fetch: typeof globalThis.fetch = async (input, init) => {
-    requests++;
-    if (down) throw new TypeError('fetch failed');
-    if (hang)
-      await new Promise((_, reject) =>
-        init?.signal?.addEventListener('abort', () => reject(init.signal!.reason)),
-      );
-    return registry.fetch(input, init);
-  };
-  const client = new RegistryClient({ fetch, plainHttp: true, retry: { maxRetries: 0 } });
+  const { client, app: repo } = memoryFixture({
+    wrapFetch: (fetch) => async (input, init) => {
+      requests++;
+      if (down) throw new TypeError('fetch failed');
+      if (hang)
+        await new Promise((_, reject) =>
+          init?.signal?.addEventListener('abort', () => reject(init.signal!.reason)),
+        );
+      return fetch(input, init);
+    },
+  });
   const archive = await makeChartArchive('app', '1.0.0', files);
   await pushChart(
     client,
     archive,
     { name: 'app', version: '1.0.0', apiVersion: 'v2' },
-    'oci://registry.test/charts',
+    `oci://${TEST_HOST}/charts`,
   );
-  const repo = client.repository('registry.test/charts/app');
   const subject = await repo.resolve('1.0.0');
   const [keys] = await testKeys();
   const signer = await keyFileSigner(keys.privateKeyPem, '');
@@ -142,7 +145,7 @@ async function setup(trustExtra: Json = {}, files: Record<string, string> = CHAR
 
 describe('reviewAdmission: Helm release Secrets', () => {
   it('allows a release whose chart matches the signed chart; caches the verification by digest', async () => {
-    const s = await setup();
+    const s = await admissionScenario();
     await signLegacy(s.repo, s.subject, s.signer);
     const out = await reviewAdmission(reviewOf(secretOf(releaseJson())), s.options);
     expect(out).toMatchObject({
@@ -161,7 +164,7 @@ describe('reviewAdmission: Helm release Secrets', () => {
   });
 
   it('denies an unsigned chart, a missing chart and a chart signed by another key', async () => {
-    const s = await setup();
+    const s = await admissionScenario();
     const unsigned = await reviewAdmission(reviewOf(secretOf(releaseJson())), s.options);
     expect(unsigned.response).toMatchObject({ allowed: false, status: { code: 403 } });
     expect(unsigned.response.status?.message).toMatch(
@@ -180,7 +183,7 @@ describe('reviewAdmission: Helm release Secrets', () => {
   });
 
   it('denies a release whose chart content differs, naming what differs', async () => {
-    const s = await setup();
+    const s = await admissionScenario();
     await signBundle(s.repo, s.subject, s.signer);
     const tampered = releaseJson();
     tampered.chart.templates[0].data = Buffer.from('kind: ClusterRoleBinding\n').toString('base64');
@@ -211,7 +214,7 @@ describe('reviewAdmission: Helm release Secrets', () => {
   });
 
   it('tlog require without a trusted root never passes', async () => {
-    const s = await setup();
+    const s = await admissionScenario();
     await signBundle(s.repo, s.subject, s.signer);
     await signLegacy(s.repo, s.subject, s.signer);
     const strict = {
@@ -224,7 +227,7 @@ describe('reviewAdmission: Helm release Secrets', () => {
   });
 
   it('Audit mode allows with a warning; malformed release Secrets are denied', async () => {
-    const s = await setup({ validationFailureAction: 'Audit' });
+    const s = await admissionScenario({ validationFailureAction: 'Audit' });
     const out = await reviewAdmission(reviewOf(secretOf(releaseJson())), s.options);
     expect(out.response.allowed).toBe(true);
     expect(out.response.warnings?.[0]).toMatch(/^audit: chartproof: chart .* is not signed/);
@@ -232,9 +235,9 @@ describe('reviewAdmission: Helm release Secrets', () => {
       'app',
       '1.0.0@sha256:0000000000000000000000000000000000000000000000000000000000000000',
     );
-    const steer = await reviewAdmission(reviewOf(secretOf(hostile)), (await setup()).options);
+    const steer = await reviewAdmission(reviewOf(secretOf(hostile)), (await admissionScenario()).options);
     expect(steer.response.status?.message).toMatch(/chart version ".*" is not a valid chart version/);
-    const enforce = await setup();
+    const enforce = await admissionScenario();
     const bad = secretOf(releaseJson());
     bad.data.release = 'not base64!';
     const denied = await reviewAdmission(reviewOf(bad), enforce.options);
@@ -242,7 +245,7 @@ describe('reviewAdmission: Helm release Secrets', () => {
   });
 
   it('registry failures follow the failure policy; the deadline holds', async () => {
-    const s = await setup();
+    const s = await admissionScenario();
     s.setDown(true);
     const fail = await reviewAdmission(reviewOf(secretOf(releaseJson())), s.options);
     expect(fail.response).toMatchObject({ allowed: false, status: { code: 500 } });
@@ -263,7 +266,7 @@ describe('reviewAdmission: Helm release Secrets', () => {
   });
 
   it('skips what it does not check: DELETE, excluded namespaces, other kinds, unchanged updates', async () => {
-    const s = await setup();
+    const s = await admissionScenario();
     const secret = secretOf(releaseJson());
     expect(
       (await reviewAdmission(reviewOf(secret, { operation: 'DELETE' }), s.options)).response.allowed,
@@ -314,7 +317,7 @@ describe('reviewAdmission: Pods', () => {
   });
 
   it('images must come from the allowed registries; signatures are verified on request', async () => {
-    const s = await setup();
+    const s = await admissionScenario();
     expect(
       (await reviewAdmission(reviewOf(pod(['registry.test/charts/app:1.0.0'])), s.options)).response.allowed,
     ).toBe(true);
@@ -348,7 +351,7 @@ describe('reviewAdmission: Pods', () => {
 
 describe.skipIf(!haveVectors)('reviewAdmission on the shared vectors', () => {
   it('the GKE Pod capture (kube-rs) and the kubewarden requests', async () => {
-    const s = await setup();
+    const s = await admissionScenario();
     const gke = JSON.parse(
       readFileSync(join(SHARED, 'admission', 'kube-rs_gke-pod-create.AdmissionReview.json'), 'utf8'),
     );
@@ -401,11 +404,9 @@ describe.skipIf(!haveVectors)('reviewAdmission on the shared vectors', () => {
     };
     for (const f of [...decoded.chart.templates, ...decoded.chart.files])
       files[f.name] = Buffer.from(f.data, 'base64').toString('utf8');
-    const registry = new MemoryRegistry();
-    const client = new RegistryClient({ fetch: registry.fetch, plainHttp: true, retry: { maxRetries: 0 } });
+    const { client, app: repo } = memoryFixture({ repository: 'charts/nginx' });
     const archive = await makeChartArchive('nginx', '9.5.13', files);
-    await pushChart(client, archive, decoded.chart.metadata, 'oci://registry.test/charts');
-    const repo = client.repository('registry.test/charts/nginx');
+    await pushChart(client, archive, decoded.chart.metadata, `oci://${TEST_HOST}/charts`);
     const [keys] = await testKeys();
     await signLegacy(repo, await repo.resolve('9.5.13'), await keyFileSigner(keys.privateKeyPem, ''));
     const trust = parseTrustConfig({

@@ -52,6 +52,21 @@ function get(port: number, ca: string, path: string) {
   });
 }
 
+/** GET /healthz on a new connection (no keep-alive agent, no TLS session reuse). */
+function fresh(port: number, ca: string) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path: '/healthz', ca, agent: false }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => {
+        text += c.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
 const pod = (image: string) => ({
   apiVersion: 'admission.k8s.io/v1',
   kind: 'AdmissionReview',
@@ -131,6 +146,62 @@ describe.skipIf(!haveOpenssl())('createAdmissionServer over HTTPS', () => {
     expect(noRequest.status).toBe(400);
     expect((await post(port, pki.caPem, '/other', '{}')).status).toBe(404);
     expect((await get(port, pki.caPem, '/validate')).status).toBe(405);
+  });
+
+  it('setTls swaps the certificate for new connections', async () => {
+    const next = createTestPki(makeTempDirSync('admission-tls-next-'));
+    const { readFileSync } = await import('node:fs');
+    webhook.setTls({ key: readFileSync(next.keyFile), cert: next.certPem });
+    try {
+      // new connections see the new certificate only
+      expect((await fresh(port, next.caPem)).body).toBe('ok\n');
+      await expect(fresh(port, pki.caPem)).rejects.toThrow(/certificate|self.signed|verify/i);
+    } finally {
+      webhook.setTls({ key: readFileSync(pki.keyFile), cert: pki.certPem });
+    }
+    expect((await fresh(port, pki.caPem)).status).toBe(200);
+  });
+
+  it('close() answers reviews in flight, then refuses connections', async () => {
+    const { readFileSync } = await import('node:fs');
+    const registry = new MemoryRegistry();
+    // a slow registry: every request takes 400 ms
+    const slow: typeof globalThis.fetch = async (input, init) => {
+      await new Promise((r) => setTimeout(r, 400));
+      return registry.fetch(input, init);
+    };
+    const other = createAdmissionServer({
+      tls: { key: readFileSync(pki.keyFile), cert: pki.certPem },
+      trust: parseTrustConfig({
+        registries: ['registry.test'],
+        verify: {
+          keys: [
+            generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({
+              type: 'spki',
+              format: 'pem',
+            }) as string,
+          ],
+        },
+        validationFailureAction: 'Enforce',
+      }),
+      client: new RegistryClient({ fetch: slow, plainHttp: true, retry: { maxRetries: 0 } }),
+      verifyImages: true,
+    });
+    const p = await other.listen(0, '127.0.0.1');
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const inFlight = post(p, pki.caPem, '/validate', JSON.stringify(pod(`registry.test/app@${digest}`)));
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    const closed = other.close({ graceMs: 5000 });
+    const answer = await inFlight;
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body).response).toMatchObject({ uid: 'u-1', allowed: false });
+    expect(JSON.parse(answer.body).response.status.message).toMatch(
+      /^chartproof: image registry\.test\/app@sha256:a{64} /,
+    );
+    await closed;
+    expect(Date.now() - started).toBeLessThan(4000);
+    await expect(post(p, pki.caPem, '/validate', '{}')).rejects.toThrow(/ECONNREFUSED/);
   });
 
   it('a client that does not trust the CA fails the handshake', async () => {

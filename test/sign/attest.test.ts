@@ -6,7 +6,6 @@ import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { describe, expect, it } from 'vitest';
 import { loadChartArchive } from '../../src/chart/load.js';
 import { pushChart } from '../../src/chart/oci.js';
-import { RegistryClient } from '../../src/oci/index.js';
 import {
   attestChart,
   COSIGN_CUSTOM_PREDICATE_TYPE,
@@ -14,14 +13,13 @@ import {
   PREDICATE_TYPE_SHORTHANDS,
   resolvePredicateType,
 } from '../../src/sign/attest.js';
-import { keyObjectSigner } from '../../src/sign/keys.js';
+import { keyObjectSigner } from '../../src/keys/keys.js';
 import { findBundles } from '../../src/sign/referrer.js';
-import { MemoryRegistry } from '../../src/testing/index.js';
 import { makeChartArchive } from '../helpers/chart-repo.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
+import { memoryFixture, TEST_HOST } from '../helpers/registry.js';
 import { SIGSTORE_VECTORS, sigstoreVectorsAvailable } from '../helpers/vectors.js';
 
-const HOST = 'registry.test';
 const EMPTY_ROOT = {
   mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
   tlogs: [],
@@ -53,19 +51,14 @@ const SLSA = {
   runDetails: { builder: { id: 'https://example.com/builder' }, metadata: { invocationId: 'run-42' } },
 };
 
-async function setup() {
-  const registry = new MemoryRegistry();
-  const client = new RegistryClient({
-    fetch: registry.fetch,
-    plainHttp: true,
-    retry: { baseDelayMs: 1, maxDelayMs: 2 },
-  });
+/** The fixture with chart app 1.0.0 pushed to `charts/app`, and a P-256 signing key. */
+async function pushedChart() {
+  const { registry, client, repo } = memoryFixture({ retries: 'fast' });
   const archive = await makeChartArchive('app', '1.0.0', { 'values.yaml': 'replicas: 1\n' });
   const chart = await loadChartArchive(archive);
-  const pushed = await pushChart(client, archive, chart.metadata, `oci://${HOST}/charts`);
-  const repo = client.repository(`${HOST}/charts/app`);
+  const pushed = await pushChart(client, archive, chart.metadata, `oci://${TEST_HOST}/charts`);
   const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return { registry, client, repo, pushed, keys, signer: keyObjectSigner(keys.privateKey) };
+  return { registry, client, repo: repo(), pushed, keys, signer: keyObjectSigner(keys.privateKey) };
 }
 
 /** @sigstore/verify alone, offline, with the public key; returns the DSSE payload as JSON. */
@@ -122,7 +115,7 @@ describe('cosignCustomPredicate', () => {
 
 describe('attestChart', () => {
   it('attaches a DSSE bundle referrer with the statement about the chart digest (cosign v3 attest layout)', async () => {
-    const { repo, pushed, keys, signer, client } = await setup();
+    const { repo, pushed, keys, signer, client } = await pushedChart();
     const result = await attestChart(repo, '1.0.0', signer, {
       predicateType: 'slsaprovenance1',
       predicate: SLSA,
@@ -164,7 +157,9 @@ describe('attestChart', () => {
     const statement = independentVerify(stored, keys.publicKey);
     expect(statement).toEqual({
       _type: 'https://in-toto.io/Statement/v1',
-      subject: [{ name: `${HOST}/charts/app`, digest: { sha256: pushed.digest.slice('sha256:'.length) } }],
+      subject: [
+        { name: `${TEST_HOST}/charts/app`, digest: { sha256: pushed.digest.slice('sha256:'.length) } },
+      ],
       predicateType: 'https://slsa.dev/provenance/v1',
       predicate: SLSA,
     });
@@ -181,7 +176,7 @@ describe('attestChart', () => {
   });
 
   it('signs subject annotations and honours subjectName: false', async () => {
-    const { repo, pushed, keys, signer } = await setup();
+    const { repo, pushed, keys, signer } = await pushedChart();
     const result = await attestChart(repo, pushed.digest, signer, {
       predicateType: 'https://example.com/custom/v1',
       predicate: { ok: true },
@@ -196,7 +191,7 @@ describe('attestChart', () => {
   });
 
   it('refuses bad predicates and types before touching the registry; a missing tag is a registry error', async () => {
-    const { registry, repo, signer } = await setup();
+    const { registry, repo, signer } = await pushedChart();
     const before = registry.requests.length;
     await expectChartproofError(
       attestChart(repo, '1.0.0', signer, {

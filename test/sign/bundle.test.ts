@@ -16,9 +16,9 @@ import {
   isBundleVersionAtLeast,
   parseSigstoreBundle,
 } from '../../src/sign/bundle.js';
-import { keyObjectSigner } from '../../src/sign/keys.js';
-import type { Signer } from '../../src/sign/signer.js';
-import { cosignSignStatement, parseInTotoStatement } from '../../src/sign/statement.js';
+import { keyObjectSigner } from '../../src/keys/keys.js';
+import type { Signer } from '../../src/keys/signer.js';
+import { cosignSignStatement, parseInTotoStatement } from '../../src/cosign/statement.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
 import { SIGSTORE_VECTORS, sigstoreVectorsAvailable, describeVectors } from '../helpers/vectors.js';
 

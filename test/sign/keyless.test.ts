@@ -18,7 +18,7 @@ import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/main.js';
-import { type Descriptor, MediaType, RegistryClient } from '../../src/oci/index.js';
+import { MediaType } from '../../src/oci/index.js';
 import {
   createKeylessDsseBundle,
   DEFAULT_FULCIO_URL,
@@ -27,8 +27,8 @@ import {
   signBundleKeyless,
 } from '../../src/sign/keyless.js';
 import { findBundles } from '../../src/sign/referrer.js';
-import { COSIGN_SIGN_PREDICATE_TYPE, parseInTotoStatement } from '../../src/sign/statement.js';
-import { MemoryRegistry } from '../../src/testing/index.js';
+import { COSIGN_SIGN_PREDICATE_TYPE, parseInTotoStatement } from '../../src/cosign/statement.js';
+import type { MemoryRegistry } from '../../src/testing/index.js';
 import { ChartVerificationError, verifyChart } from '../../src/verify/chart.js';
 import type { TrustedRootJson, VerificationPolicy } from '../../src/verify/policy.js';
 import { captureIo } from '../helpers/cli-io.js';
@@ -40,8 +40,8 @@ import {
   type TSA,
   threeDigitMillisTsa,
 } from '../helpers/sigstore-mock.js';
-import { chartArtifact, pushAll } from '../helpers/content.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
+import { listeningFixture, memoryFixture, pushTestChart, TEST_HOST } from '../helpers/registry.js';
 
 // @sigstore/mock's mockFulcio/mockRekor/mockTSA register on its own bundled nock 13 and keep
 // the CA / log / TSA keys to themselves, so the trusted root cannot be built from them. The
@@ -52,7 +52,6 @@ const REKOR = 'https://rekor.test';
 const TSA_URL = 'https://tsa.test';
 const ISSUER = 'https://issuer.test';
 const EMAIL = 'alice@example.com';
-const HOST = 'registry.test';
 
 const p256 = () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 
@@ -108,22 +107,6 @@ interface Services {
   tsa: TSA;
 }
 
-function setup() {
-  const registry = new MemoryRegistry();
-  const client = new RegistryClient({
-    fetch: registry.fetch,
-    plainHttp: true,
-    retry: { baseDelayMs: 1, maxDelayMs: 2 },
-  });
-  return { registry, client, repo: client.repository(`${HOST}/charts/app`) };
-}
-
-async function pushChart(repo: ReturnType<typeof setup>['repo']): Promise<Descriptor> {
-  const a = chartArtifact('app', '1.0.0');
-  await pushAll(repo, [a.config, a.layer]);
-  return repo.pushManifest(a.manifest.data, { tags: ['1.0.0'] });
-}
-
 const writes = (registry: MemoryRegistry) =>
   registry.requests.filter((r) => r.method !== 'GET' && r.method !== 'HEAD');
 
@@ -163,8 +146,8 @@ describe('keyless signing', () => {
   const services = { fulcioURL: FULCIO, rekorURL: REKOR, tsaURL: TSA_URL };
 
   it('signs a chart into a cosign-shaped v0.3 bundle with a Fulcio certificate, a Rekor dsse entry and a timestamp', async () => {
-    const { repo, registry } = setup();
-    const subject = await pushChart(repo);
+    const { registry, app: repo } = memoryFixture({ retries: 'fast' });
+    const subject = await pushTestChart(repo);
     const result = await signBundleKeyless(repo, '1.0.0', { identityToken: TOKEN, ...services });
 
     expect(result.subject.digest).toBe(subject.digest);
@@ -247,10 +230,10 @@ describe('keyless signing', () => {
 
   describe('verifyChart with a keyless policy', () => {
     it('verifies the signature for the token identity and issuer (with and without a TSA)', async () => {
-      const { repo, client } = setup();
-      const subject = await pushChart(repo);
+      const { client, app: repo } = memoryFixture({ retries: 'fast' });
+      const subject = await pushTestChart(repo);
       await signBundleKeyless(repo, subject, { identityToken: TOKEN, fulcioURL: FULCIO, rekorURL: REKOR });
-      const ref = `${HOST}/charts/app:1.0.0`;
+      const ref = `${TEST_HOST}/charts/app:1.0.0`;
       const result = await verifyChart(client, ref, { policy: policy() });
       expect(result).toMatchObject({ format: 'bundle', verified: 1, digest: subject.digest });
       expect(result.signatures[0]).toMatchObject({
@@ -276,23 +259,23 @@ describe('keyless signing', () => {
         /subject/,
       ],
     ])('rejects %s', async (_name, over, reason) => {
-      const { repo, client } = setup();
-      await pushChart(repo);
+      const { client, app: repo } = memoryFixture({ retries: 'fast' });
+      await pushTestChart(repo);
       await signBundleKeyless(repo, '1.0.0', { identityToken: TOKEN, ...services });
-      const err = await verifyChart(client, `${HOST}/charts/app:1.0.0`, { policy: policy(over) }).catch(
-        (e) => e,
-      );
+      const err = await verifyChart(client, `${TEST_HOST}/charts/app:1.0.0`, {
+        policy: policy(over),
+      }).catch((e) => e);
       expect(err).toBeInstanceOf(ChartVerificationError);
       expect(err.code).toBe('SIGNATURE_INVALID');
       expect(err.signatures[0].reason).toMatch(reason);
     });
 
     it('rejects a trusted root without the mock CA', async () => {
-      const { repo, client } = setup();
-      await pushChart(repo);
+      const { client, app: repo } = memoryFixture({ retries: 'fast' });
+      await pushTestChart(repo);
       await signBundleKeyless(repo, '1.0.0', { identityToken: TOKEN, ...services });
       // Bundles only: the legacy reader rejects a CA-less root as an invalid policy.
-      const err = await verifyChart(client, `${HOST}/charts/app:1.0.0`, {
+      const err = await verifyChart(client, `${TEST_HOST}/charts/app:1.0.0`, {
         policy: policy({ trustedRoot: mockTrustedRoot(s, { ca: false }) }),
         formats: ['bundle'],
       }).catch((e) => e);
@@ -303,8 +286,8 @@ describe('keyless signing', () => {
 
   describe('errors', () => {
     it('surfaces a Fulcio 500 as UNEXPECTED_STATUS and pushes nothing', async () => {
-      const { repo, registry } = setup();
-      await pushChart(repo);
+      const { registry, app: repo } = memoryFixture({ retries: 'fast' });
+      await pushTestChart(repo);
       const before = writes(registry).length;
       const scope = nock('https://fulcio-broken.test')
         .post('/api/v2/signingCert')
@@ -324,8 +307,8 @@ describe('keyless signing', () => {
     });
 
     it('surfaces a Fulcio 401 as AUTH_FAILED', async () => {
-      const { repo, registry } = setup();
-      await pushChart(repo);
+      const { registry, app: repo } = memoryFixture({ retries: 'fast' });
+      await pushTestChart(repo);
       const before = writes(registry).length;
       nock('https://fulcio-401.test').post('/api/v2/signingCert').reply(401, 'unauthorized');
       await expectChartproofError(
@@ -341,8 +324,8 @@ describe('keyless signing', () => {
     });
 
     it('surfaces a Rekor failure as UNEXPECTED_STATUS and pushes nothing', async () => {
-      const { repo, registry } = setup();
-      await pushChart(repo);
+      const { registry, app: repo } = memoryFixture({ retries: 'fast' });
+      await pushTestChart(repo);
       const before = writes(registry).length;
       nock('https://rekor-broken.test').post('/api/v1/log/entries').reply(503, 'down');
       await expectChartproofError(
@@ -456,13 +439,9 @@ describe('keyless signing', () => {
     }
 
     it('signs keylessly end to end and the result verifies with `verify --certificate-identity`', async () => {
-      const registry = new MemoryRegistry();
-      const server = await registry.listen();
+      const { server, client, app, close } = await listeningFixture({ retries: 'default' });
       try {
-        const client = new RegistryClient({ plainHttp: true });
-        const repo = client.repository(`${server.host}/charts/app`);
-        const subject = await pushChart(repo);
-        await client.close();
+        const subject = await pushTestChart(app);
         const ref = `${server.host}/charts/app:1.0.0`;
         const rootFile = join(work, 'trusted_root.json');
         writeFileSync(rootFile, JSON.stringify(root));
@@ -534,15 +513,10 @@ describe('keyless signing', () => {
           ref,
         ]);
         expect(fromFile.code).toBe(0);
-        const verifier = new RegistryClient({ plainHttp: true });
-        try {
-          const all = await verifyChart(verifier, ref, { policy: policy({ threshold: 3 }) });
-          expect(all.verified).toBe(3);
-        } finally {
-          await verifier.close();
-        }
+        const all = await verifyChart(client, ref, { policy: policy({ threshold: 3 }) });
+        expect(all.verified).toBe(3);
       } finally {
-        await server.close();
+        await close();
       }
     });
 
@@ -567,12 +541,9 @@ describe('keyless signing', () => {
     });
 
     it('exits with a registry/network code and pushes nothing when Fulcio fails', async () => {
-      const registry = new MemoryRegistry();
-      const server = await registry.listen();
+      const { registry, server, app, close } = await listeningFixture({ retries: 'default' });
       try {
-        const client = new RegistryClient({ plainHttp: true });
-        await pushChart(client.repository(`${server.host}/charts/app`));
-        await client.close();
+        await pushTestChart(app);
         const before = writes(registry).length;
         nock('https://fulcio-broken.test').post('/api/v2/signingCert').reply(500, 'boom');
         const r = await cli([
@@ -590,7 +561,7 @@ describe('keyless signing', () => {
         expect(JSON.parse(r.err).error.code).toBe('UNEXPECTED_STATUS');
         expect(writes(registry).length).toBe(before);
       } finally {
-        await server.close();
+        await close();
       }
     });
   });

@@ -4,13 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/main.js';
-import { RegistryClient } from '../../src/oci/index.js';
-import { generateKeyPair } from '../../src/sign/keys.js';
+import { generateKeyPair } from '../../src/keys/keys.js';
 import { encodeDsseEnvelope } from '../../src/sign/legacy-attest.js';
-import { MemoryRegistry } from '../../src/testing/index.js';
 import { findLegacyAttestations } from '../../src/verify/legacy-attestation.js';
 import { captureIo } from '../helpers/cli-io.js';
-import { chartArtifact, pushAll } from '../helpers/content.js';
+import { type ListeningFixture, listeningFixture, pushTestChart } from '../helpers/registry.js';
 
 const SLSA_V1 = 'https://slsa.dev/provenance/v1';
 const SIG = 'dev.cosignproject.cosign/signature';
@@ -21,31 +19,24 @@ const slsa = {
 };
 
 describe('chartproof attest --format legacy / verify-attestation', () => {
-  let registry: MemoryRegistry;
-  let server: { host: string; close(): Promise<void> };
+  let registry: ListeningFixture;
   let dir: string;
   let ref: string;
   let digest: string;
   const file = (name: string) => join(dir, name);
 
   beforeAll(async () => {
-    registry = new MemoryRegistry();
-    server = await registry.listen();
+    registry = await listeningFixture({ retries: 'default' });
     dir = await mkdtemp(join(tmpdir(), 'chartproof-att-'));
-    const client = new RegistryClient({ plainHttp: true });
-    const repo = client.repository(`${server.host}/charts/app`);
-    const chart = chartArtifact('app', '1.0.0');
-    await pushAll(repo, [chart.config, chart.layer]);
-    digest = (await repo.pushManifest(chart.manifest.data, { tags: ['1.0.0'] })).digest;
-    await client.close();
-    ref = `oci://${server.host}/charts/app:1.0.0`;
+    digest = (await pushTestChart(registry.repo())).digest;
+    ref = `oci://${registry.server.host}/charts/app:1.0.0`;
     const pair = await generateKeyPair({ password: 'pw', scryptN: 32768 });
     await writeFile(file('k.key'), pair.privateKeyPem);
     await writeFile(file('k.pub'), pair.publicKeyPem);
     await writeFile(file('slsa.json'), JSON.stringify(slsa));
   });
   afterAll(async () => {
-    await server?.close();
+    await registry?.close();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -160,10 +151,7 @@ describe('chartproof attest --format legacy / verify-attestation', () => {
   });
 
   it('lists DSSE layers with an empty signature annotation, each digest that of the envelope', async () => {
-    const client = new RegistryClient({ plainHttp: true });
-    const repo = client.repository(`${server.host}/charts/app`);
-    const found = await findLegacyAttestations(repo, digest as `sha256:${string}`);
-    await client.close();
+    const found = await findLegacyAttestations(registry.repo(), digest as `sha256:${string}`);
     expect(found.layers.length).toBeGreaterThan(0);
     for (const l of found.layers) {
       expect(l.mediaType).toBe(DSSE);

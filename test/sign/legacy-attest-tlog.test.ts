@@ -8,22 +8,21 @@
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { initializeCA, initializeCTLog, initializeTLog } from '@sigstore/mock';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RegistryClient } from '../../src/oci/index.js';
-import { keyObjectSigner } from '../../src/sign/keys.js';
+import type { RegistryClient } from '../../src/oci/index.js';
+import { keyObjectSigner } from '../../src/keys/keys.js';
 import {
   attachLegacyAttestation,
   createDsseEnvelope,
   parseDsseEnvelope,
 } from '../../src/sign/legacy-attest.js';
-import { inTotoStatement } from '../../src/sign/statement.js';
-import { MemoryRegistry } from '../../src/testing/index.js';
+import { inTotoStatement } from '../../src/cosign/statement.js';
 import { type AttestationVerificationError, verifyChartAttestations } from '../../src/verify/attestation.js';
 import type { TrustedRootJson, VerificationPolicy } from '../../src/verify/policy.js';
-import { chartArtifact, pushAll } from '../helpers/content.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
+import { memoryFixture, pushTestChart, TEST_HOST } from '../helpers/registry.js';
 import { b64, type CA, mockTrustedRoot, rekorAnnotation, type TLog } from '../helpers/sigstore-mock.js';
 
-const REPO = 'registry.test/charts/app';
+const REPO = `${TEST_HOST}/charts/app`;
 const SPDX = 'https://spdx.dev/Document';
 const EMAIL = 'release@example.com';
 const ISSUER = 'https://issuer.test';
@@ -77,13 +76,10 @@ function rekorBody(kind: 'dsse' | 'intoto' | 'hashedrekord', envelope: Uint8Arra
   };
 }
 
-async function setup() {
-  const registry = new MemoryRegistry();
-  const client = new RegistryClient({ fetch: registry.fetch, plainHttp: true, retry: { maxRetries: 0 } });
-  const repo = client.repository(REPO);
-  const chart = chartArtifact('app', '1.0.0');
-  await pushAll(repo, [chart.config, chart.layer]);
-  const subject = await repo.pushManifest(chart.manifest.data, { tags: ['1.0.0'] });
+/** The fixture with a chart pushed to `charts/app` and an SPDX statement about it. */
+async function pushedChart() {
+  const { client, app: repo } = memoryFixture();
+  const subject = await pushTestChart(repo);
   const statement = inTotoStatement(
     [{ name: REPO, digest: { sha256: subject.digest.slice(7) } }],
     SPDX,
@@ -115,7 +111,7 @@ describe('legacy attestations with Rekor evidence and certificates', () => {
 
   for (const kind of ['dsse', 'intoto'] as const) {
     it(`key-signed, with a Rekor ${kind} entry: the SET and the entry are verified offline`, async () => {
-      const { client, repo, subject, statement } = await setup();
+      const { client, repo, subject, statement } = await pushedChart();
       const key = p256();
       const envelope = await createDsseEnvelope(statement, keyObjectSigner(key.privateKey));
       const bundle = await rekorAnnotation(tlog, rekorBody(kind, envelope, pem(key.publicKey)));
@@ -145,7 +141,7 @@ describe('legacy attestations with Rekor evidence and certificates', () => {
   }
 
   it('fails when the logged entry records another signature, or is not a DSSE entry kind', async () => {
-    const { client, repo, subject, statement } = await setup();
+    const { client, repo, subject, statement } = await pushedChart();
     const key = p256();
     const signer = keyObjectSigner(key.privateKey);
     const envelope = await createDsseEnvelope(statement, signer);
@@ -163,7 +159,7 @@ describe('legacy attestations with Rekor evidence and certificates', () => {
     expect(e1.rejected[0]!.reason).toMatch(/signature mismatch/);
 
     const hashed = await rekorAnnotation(tlog, rekorBody('hashedrekord', envelope, pem(key.publicKey)));
-    const other = await setup();
+    const other = await pushedChart();
     const env2 = await createDsseEnvelope(other.statement, signer);
     await attachLegacyAttestation(other.repo, other.subject, env2, {
       predicateType: SPDX,
@@ -177,7 +173,7 @@ describe('legacy attestations with Rekor evidence and certificates', () => {
   });
 
   it('keyless: certificate chain, SCT, identity and validity at the integrated time', async () => {
-    const { client, repo, subject, statement } = await setup();
+    const { client, repo, subject, statement } = await pushedChart();
     const ephemeral = p256();
     const cert = await ca.issueCertificate({
       publicKey: new Uint8Array(ephemeral.publicKey.export({ type: 'spki', format: 'der' })),

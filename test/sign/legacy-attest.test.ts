@@ -1,8 +1,8 @@
 import { generateKeyPairSync, type KeyObject, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { type Descriptor, digestOf, RegistryClient } from '../../src/oci/index.js';
+import { type Descriptor, digestOf, type Repository } from '../../src/oci/index.js';
 import { attestChart } from '../../src/sign/attest.js';
-import { keyObjectSigner } from '../../src/sign/keys.js';
+import { keyObjectSigner } from '../../src/keys/keys.js';
 import {
   attachLegacyAttestation,
   cosignAttestationTag,
@@ -10,16 +10,15 @@ import {
   encodeDsseEnvelope,
   parseDsseEnvelope,
 } from '../../src/sign/legacy-attest.js';
-import { inTotoStatement } from '../../src/sign/statement.js';
-import { MemoryRegistry } from '../../src/testing/index.js';
+import { inTotoStatement } from '../../src/cosign/statement.js';
 import { type AttestationVerificationError, verifyChartAttestations } from '../../src/verify/attestation.js';
 import { findLegacyAttestations } from '../../src/verify/legacy-attestation.js';
 import type { VerificationPolicy } from '../../src/verify/policy.js';
-import { blob, chartArtifact, pushAll } from '../helpers/content.js';
+import { blob } from '../helpers/content.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
+import { memoryFixture, pushTestChart, TEST_HOST } from '../helpers/registry.js';
 
-const HOST = 'registry.test';
-const REPO = `${HOST}/charts/app`;
+const REPO = `${TEST_HOST}/charts/app`;
 const SLSA_V1 = 'https://slsa.dev/provenance/v1';
 const SPDX = 'https://spdx.dev/Document';
 const DSSE = 'application/vnd.dsse.envelope.v1+json';
@@ -42,27 +41,22 @@ const keyPolicy = (
 });
 const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
 
-async function setup() {
-  const registry = new MemoryRegistry();
-  const client = new RegistryClient({ fetch: registry.fetch, plainHttp: true, retry: { maxRetries: 0 } });
-  const repo = client.repository(REPO);
-  const chart = chartArtifact('app', '1.0.0');
-  await pushAll(repo, [chart.config, chart.layer]);
-  const subject = await repo.pushManifest(chart.manifest.data, { tags: ['1.0.0'] });
-  const other = chartArtifact('app', '2.0.0');
-  await pushAll(repo, [other.config, other.layer]);
-  const second = await repo.pushManifest(other.manifest.data, { tags: ['2.0.0'] });
-  return { registry, client, repo, subject, second, store: registry.repository('charts/app') };
+/** The fixture with app 1.0.0 (`subject`) and 2.0.0 (`second`) pushed to `charts/app`. */
+async function pushedCharts() {
+  const { registry, client, app: repo, store } = memoryFixture();
+  const subject = await pushTestChart(repo, 'app', '1.0.0');
+  const second = await pushTestChart(repo, 'app', '2.0.0');
+  return { registry, client, repo, subject, second, store: store() };
 }
 
-async function attManifest(repo: Awaited<ReturnType<typeof setup>>['repo'], digest: string) {
+async function attManifest(repo: Repository, digest: string) {
   const fetched = await repo.fetchManifest(cosignAttestationTag(digest));
   return { ...fetched, layers: fetched.manifest.layers as Descriptor[] };
 }
 
 describe('legacy attestations (sha256-<hex>.att)', () => {
   it('round trip: attestChart format legacy, then verifyChartAttestations reads the .att layer', async () => {
-    const { client, repo, subject } = await setup();
+    const { client, repo, subject } = await pushedCharts();
     const key = p256();
     const r = await attestChart(repo, '1.0.0', keyObjectSigner(key.privateKey), {
       predicateType: 'slsaprovenance1',
@@ -104,7 +98,7 @@ describe('legacy attestations (sha256-<hex>.att)', () => {
   });
 
   it("writes cosign's exact shape: manifest, config, layer annotations and DSSE envelope", async () => {
-    const { repo, subject, store } = await setup();
+    const { repo, subject, store } = await pushedCharts();
     const key = p256();
     const r = await attestChart(repo, subject, keyObjectSigner(key.privateKey), {
       predicateType: 'slsaprovenance1',
@@ -149,7 +143,7 @@ describe('legacy attestations (sha256-<hex>.att)', () => {
   });
 
   it('appending keeps the other layers byte for byte; an identical layer is not added twice', async () => {
-    const { client, repo, subject, store } = await setup();
+    const { client, repo, subject, store } = await pushedCharts();
     const a = p256();
     const b = p256();
     const foreign = blob('not an attestation', 'text/plain');
@@ -200,7 +194,7 @@ describe('legacy attestations (sha256-<hex>.att)', () => {
   });
 
   it('fails with the wrong key, naming the layer', async () => {
-    const { client, repo } = await setup();
+    const { client, repo } = await pushedCharts();
     await attestChart(repo, '1.0.0', keyObjectSigner(p256().privateKey), {
       predicateType: 'spdx',
       predicate: spdx,
@@ -218,7 +212,7 @@ describe('legacy attestations (sha256-<hex>.att)', () => {
   });
 
   it('fails for a statement about another digest (an older push of the tag)', async () => {
-    const { client, repo, subject, second } = await setup();
+    const { client, repo, subject, second } = await pushedCharts();
     const key = p256();
     const otherStatement = inTotoStatement([{ digest: { sha256: second.digest.slice(7) } }], SLSA_V1, slsa);
     await attachLegacyAttestation(
@@ -237,7 +231,7 @@ describe('legacy attestations (sha256-<hex>.att)', () => {
   });
 
   it('fails for a tampered envelope: changed payload, or blob bytes that do not match the layer digest', async () => {
-    const { client, repo, subject, store } = await setup();
+    const { client, repo, subject, store } = await pushedCharts();
     const key = p256();
     const r = await attestChart(repo, subject, keyObjectSigner(key.privateKey), {
       predicateType: 'spdx',
@@ -250,7 +244,7 @@ describe('legacy attestations (sha256-<hex>.att)', () => {
       name: 'evil',
     });
     const tampered = encodeDsseEnvelope({ ...env, payload: Buffer.from(forged).toString('base64') });
-    const other = await setup();
+    const other = await pushedCharts();
     await attachLegacyAttestation(other.repo, other.subject, tampered, { predicateType: SPDX });
     const e1 = (await expectChartproofError(
       verifyChartAttestations(other.client, `${REPO}:1.0.0`, {
@@ -277,7 +271,7 @@ describe('legacy attestations (sha256-<hex>.att)', () => {
   });
 
   it('filters on the signed predicate type, never on the layer annotation', async () => {
-    const { client, repo, subject } = await setup();
+    const { client, repo, subject } = await pushedCharts();
     const key = p256();
     const signer = keyObjectSigner(key.privateKey);
     await attestChart(repo, subject, signer, {
@@ -306,7 +300,7 @@ describe('legacy attestations (sha256-<hex>.att)', () => {
   });
 
   it('tries bundles first, then .att; the result names the format that verified', async () => {
-    const { client, repo, subject } = await setup();
+    const { client, repo, subject } = await pushedCharts();
     const key = p256();
     const both = await attestChart(repo, subject, keyObjectSigner(key.privateKey), {
       predicateType: 'spdx',
@@ -328,7 +322,7 @@ describe('legacy attestations (sha256-<hex>.att)', () => {
     expect(legacyOnly.format).toBe('legacy');
 
     // A bundle by an untrusted key does not stop the legacy layer from verifying.
-    const mixed = await setup();
+    const mixed = await pushedCharts();
     const trusted = p256();
     await attestChart(mixed.repo, mixed.subject, keyObjectSigner(p256().privateKey), {
       predicateType: 'spdx',
@@ -356,7 +350,7 @@ describe('legacy attestations (sha256-<hex>.att)', () => {
   });
 
   it('applies the tlog policy: require needs a Rekor annotation, never passing silently', async () => {
-    const { client, repo, subject } = await setup();
+    const { client, repo, subject } = await pushedCharts();
     const key = p256();
     await attestChart(repo, subject, keyObjectSigner(key.privateKey), {
       predicateType: 'spdx',
@@ -395,7 +389,7 @@ describe('legacy attestations (sha256-<hex>.att)', () => {
   });
 
   it('rejects envelopes it cannot verify and bad arguments', async () => {
-    const { client, repo, subject } = await setup();
+    const { client, repo, subject } = await pushedCharts();
     const key = p256();
     const signer = keyObjectSigner(key.privateKey);
     const st = inTotoStatement([{ digest: { sha256: subject.digest.slice(7) } }], SPDX, spdx);

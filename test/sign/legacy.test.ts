@@ -2,17 +2,17 @@ import { createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } fr
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Descriptor, digestOf, MediaType, RegistryClient } from '../../src/oci/index.js';
+import { type Descriptor, digestOf, MediaType } from '../../src/oci/index.js';
 import { buildSignatureConfig, buildSignatureManifest, signLegacy } from '../../src/sign/legacy.js';
-import type { Signer } from '../../src/sign/signer.js';
-import { cosignSignatureTag } from '../../src/sign/simplesigning.js';
-import { MemoryRegistry } from '../../src/testing/index.js';
+import type { Signer } from '../../src/keys/signer.js';
+import { cosignSignatureTag } from '../../src/cosign/simplesigning.js';
+import type { MemoryRegistry } from '../../src/testing/index.js';
 import { verifyLegacySignatures } from '../../src/verify/legacy.js';
-import { blob, chartArtifact, pushAll } from '../helpers/content.js';
+import { blob } from '../helpers/content.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
+import { memoryFixture, pushTestChart } from '../helpers/registry.js';
 import { SIGSTORE_VECTORS, sigstoreVectorsAvailable, describeVectors } from '../helpers/vectors.js';
 
-const HOST = 'registry.test';
 const SIG = 'dev.cosignproject.cosign/signature';
 
 function ecKey() {
@@ -34,18 +34,12 @@ function testSigner(privateKey: KeyObject, publicKey: KeyObject = createPublicKe
   return signer;
 }
 
-async function setup(name = 'charts/app') {
-  const registry = new MemoryRegistry();
-  const client = new RegistryClient({
-    fetch: registry.fetch,
-    plainHttp: true,
-    retry: { maxRetries: 0 },
-  });
-  const repo = client.repository(`${HOST}/${name}`);
-  const chart = chartArtifact('app', '1.0.0');
-  await pushAll(repo, [chart.config, chart.layer]);
-  const subject = await repo.pushManifest(chart.manifest.data, { tags: ['1.0.0'] });
-  return { registry, client, repo, subject, store: registry.repository(name) };
+/** The fixture with chart app 1.0.0 (`subject`) pushed to repository `name`. */
+async function pushedChart(name = 'charts/app') {
+  const { registry, client, repo: repoOf, store } = memoryFixture();
+  const repo = repoOf(name);
+  const subject = await pushTestChart(repo);
+  return { registry, client, repo, subject, store: store(name) };
 }
 
 function storedManifest(store: ReturnType<MemoryRegistry['repository']>, digest: string) {
@@ -91,7 +85,7 @@ describeVectors(sigstoreVectorsAvailable('legacy signature manifest vector'))(
     });
 
     it('appends to a manifest cosign wrote, keeping its layer byte for byte', async () => {
-      const { repo, store } = await setup('tobby/fixture');
+      const { repo, store } = await pushedChart('tobby/fixture');
       const subject = readFileSync(join(dir, 'subject-digest.txt'), 'utf8').trim();
       // The vector's subject manifest itself is not available (only its digest); seed
       // the signature side as cosign left it and sign a pushed chart next to it.
@@ -187,7 +181,7 @@ describe('buildSignatureManifest', () => {
 
 describe('signLegacy', () => {
   it('pushes payload, config and manifest under sha256-<hex>.sig with cosign’s payload', async () => {
-    const { repo, subject, store, registry } = await setup();
+    const { repo, subject, store, registry } = await pushedChart();
     const key = ecKey();
     const signer = testSigner(key.privateKey);
     const mark = registry.requests.length;
@@ -233,7 +227,7 @@ describe('signLegacy', () => {
   });
 
   it('signs a tag (resolved first) and honours dockerReference', async () => {
-    const { repo, subject } = await setup();
+    const { repo, subject } = await pushedChart();
     const key = ecKey();
     const r = await signLegacy(repo, '1.0.0', testSigner(key.privateKey), {
       dockerReference: 'example.com/custom',
@@ -243,7 +237,7 @@ describe('signLegacy', () => {
   });
 
   it('appends a second key’s signature; each layer verifies with its own key', async () => {
-    const { repo, subject, store } = await setup();
+    const { repo, subject, store } = await pushedChart();
     const k1 = ecKey();
     const k2 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const r1 = await signLegacy(repo, subject, testSigner(k1.privateKey));
@@ -271,7 +265,7 @@ describe('signLegacy', () => {
   });
 
   it('does not add a layer when the same key already signed the same payload', async () => {
-    const { repo, subject, registry } = await setup();
+    const { repo, subject, registry } = await pushedChart();
     const key = ecKey();
     const signer = testSigner(key.privateKey);
     const r1 = await signLegacy(repo, subject, signer);
@@ -290,7 +284,7 @@ describe('signLegacy', () => {
   });
 
   it('does not treat a layer signed by another key as a duplicate', async () => {
-    const { repo, subject, store } = await setup();
+    const { repo, subject, store } = await pushedChart();
     const k1 = ecKey();
     const k2 = ecKey();
     await signLegacy(repo, subject, testSigner(k1.privateKey));
@@ -300,7 +294,7 @@ describe('signLegacy', () => {
   });
 
   it('keeps a foreign (attestation-like) layer and its annotations exactly', async () => {
-    const { repo, subject, store } = await setup();
+    const { repo, subject, store } = await pushedChart();
     const dsse = blob(
       '{"payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":""}]}',
       'application/vnd.dsse.envelope.v1+json',
@@ -336,7 +330,7 @@ describe('signLegacy', () => {
   });
 
   it('leaves the old tag intact when the manifest push fails', async () => {
-    const { repo, subject, store, registry } = await setup();
+    const { repo, subject, store, registry } = await pushedChart();
     const k1 = ecKey();
     const r1 = await signLegacy(repo, subject, testSigner(k1.privateKey));
     registry.failNext({ status: 500, method: 'PUT', path: /\/manifests\/sha256-/ });
@@ -349,20 +343,20 @@ describe('signLegacy', () => {
   });
 
   it('pushes nothing when the signature does not verify with the signer’s public key', async () => {
-    const { repo, subject, store } = await setup();
+    const { repo, subject, store } = await pushedChart();
     const liar = testSigner(ecKey().privateKey, ecKey().publicKey);
     await expectChartproofError(signLegacy(repo, subject, liar), 'SIGNATURE_INVALID', /own public key/);
     await expectChartproofError(store.resolve(cosignSignatureTag(subject.digest)), 'NOT_FOUND');
   });
 
   it('fails for a subject digest that is not in the repository', async () => {
-    const { repo } = await setup();
+    const { repo } = await pushedChart();
     const err = await signLegacy(repo, digestOf('nothing'), testSigner(ecKey().privateKey)).catch((e) => e);
     expect(err).toMatchObject({ status: 404 });
   });
 
   it('refuses to append to a tag that holds an index', async () => {
-    const { repo, subject, store } = await setup();
+    const { repo, subject, store } = await pushedChart();
     const index = blob(
       JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] }),
       MediaType.OciIndex,
@@ -376,7 +370,7 @@ describe('signLegacy', () => {
   });
 
   it('refuses to write a 1001st layer', async () => {
-    const { repo, subject, store } = await setup();
+    const { repo, subject, store } = await pushedChart();
     const p = blob('{}', MediaType.CosignSimpleSigning);
     const seed = buildSignatureManifest(
       Array.from({ length: 1000 }, () => ({ ...p.desc, annotations: { [SIG]: 'AAAA' } })),
@@ -393,7 +387,7 @@ describe('signLegacy', () => {
   });
 
   it('stops when aborted', async () => {
-    const { repo, subject, store } = await setup();
+    const { repo, subject, store } = await pushedChart();
     const controller = new AbortController();
     controller.abort();
     await expect(

@@ -4,22 +4,22 @@ import { join } from 'node:path';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { describe, expect, it } from 'vitest';
-import { type Descriptor, digestOf, MediaType, RegistryClient, referrersTag } from '../../src/oci/index.js';
+import { type Descriptor, digestOf, MediaType, referrersTag } from '../../src/oci/index.js';
 import { createDsseBundle } from '../../src/sign/bundle.js';
-import { keyObjectSigner } from '../../src/sign/keys.js';
+import { keyObjectSigner } from '../../src/keys/keys.js';
 import { attachBundle, buildBundleReferrer, findBundles, signBundle } from '../../src/sign/referrer.js';
 import {
   COSIGN_SIGN_PREDICATE_TYPE,
   cosignSignStatement,
   parseInTotoStatement,
   statementHasSubject,
-} from '../../src/sign/statement.js';
-import { MemoryRegistry } from '../../src/testing/index.js';
-import { blob, chartArtifact, pushAll, referrerOf } from '../helpers/content.js';
+} from '../../src/cosign/statement.js';
+import type { MemoryRegistry } from '../../src/testing/index.js';
+import { blob, pushAll, referrerOf } from '../helpers/content.js';
+import { memoryFixture, pushTestChart } from '../helpers/registry.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
 import { SIGSTORE_VECTORS, sigstoreVectorsAvailable, describeVectors } from '../helpers/vectors.js';
 
-const HOST = 'registry.test';
 const BUNDLE_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const EMPTY_ROOT = {
   mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
@@ -28,22 +28,6 @@ const EMPTY_ROOT = {
   ctlogs: [],
   timestampAuthorities: [],
 } as unknown as Parameters<typeof toTrustMaterial>[0];
-
-function setup(referrersApi: boolean) {
-  const registry = new MemoryRegistry({ referrersApi });
-  const client = new RegistryClient({
-    fetch: registry.fetch,
-    plainHttp: true,
-    retry: { baseDelayMs: 1, maxDelayMs: 2 },
-  });
-  return { registry, client, repo: client.repository(`${HOST}/charts/app`) };
-}
-
-async function pushChart(repo: ReturnType<typeof setup>['repo']) {
-  const a = chartArtifact('app', '1.0.0');
-  await pushAll(repo, [a.config, a.layer]);
-  return repo.pushManifest(a.manifest.data, { tags: ['1.0.0'] });
-}
 
 /** Independent check: @sigstore/verify with the key, then the in-toto subject claim. */
 function verifyFor(json: unknown, publicKey: KeyObject, subject: string): void {
@@ -88,7 +72,7 @@ describeVectors(vectorsOk)('the cosign v3.0.4 bundle referrer', () => {
   });
 
   it('is pushed as the same bytes by attachBundle, with a fallback entry carrying artifactType', async () => {
-    const { registry, repo } = setup(false);
+    const { registry, app: repo } = memoryFixture({ referrersApi: false, retries: 'fast' });
     const res = await attachBundle(repo, subject, bundle, {
       predicateType: COSIGN_SIGN_PREDICATE_TYPE,
       created,
@@ -120,7 +104,7 @@ describeVectors(vectorsOk)('the cosign v3.0.4 bundle referrer', () => {
   }
 
   it('is found through the vector fallback index (empty-config artifactType: no filter)', async () => {
-    const { registry, repo } = setup(false);
+    const { registry, app: repo } = memoryFixture({ referrersApi: false, retries: 'fast' });
     await seed(registry);
     const store = registry.repository('charts/app');
     const indexDesc = blob(index, MediaType.OciIndex).desc;
@@ -140,7 +124,7 @@ describeVectors(vectorsOk)('the cosign v3.0.4 bundle referrer', () => {
   });
 
   it('is found through the referrers API', async () => {
-    const { registry, repo } = setup(true);
+    const { registry, app: repo } = memoryFixture({ referrersApi: true, retries: 'fast' });
     await seed(registry);
     const { bundles } = await findBundles(repo, subject);
     expect(bundles.map((b) => b.manifestDigest)).toEqual([digestOf(manifest)]);
@@ -152,8 +136,8 @@ describeVectors(vectorsOk)('the cosign v3.0.4 bundle referrer', () => {
 
 describe.each([true, false])('signBundle (referrers API %s)', (referrersApi) => {
   it('appends one referrer per signature; all are found and verify independently', async () => {
-    const { registry, repo } = setup(referrersApi);
-    const chart = await pushChart(repo);
+    const { registry, app: repo } = memoryFixture({ referrersApi, retries: 'fast' });
+    const chart = await pushTestChart(repo);
     // Another referrer first: an SBOM-like artifact that must be kept and skipped.
     const sbom = referrerOf(chart, 'application/spdx+json', 'sbom');
     await pushAll(repo, [sbom.empty, sbom.layer]);
@@ -203,8 +187,8 @@ describe.each([true, false])('signBundle (referrers API %s)', (referrersApi) => 
   });
 
   it('leaves no dangling fallback entry when the manifest push fails', async () => {
-    const { registry, repo } = setup(referrersApi);
-    const chart = await pushChart(repo);
+    const { registry, app: repo } = memoryFixture({ referrersApi, retries: 'fast' });
+    const chart = await pushTestChart(repo);
     registry.failNext({ status: 403, method: 'PUT', path: /\/manifests\/sha256:/ });
     await expectChartproofError(signBundle(repo, chart, keyObjectSigner(p256().privateKey)), 'DENIED');
     expect(await registry.repository('charts/app').tags()).toEqual(['1.0.0']);
@@ -214,8 +198,8 @@ describe.each([true, false])('signBundle (referrers API %s)', (referrersApi) => 
 
 describe('findBundles and tampering', () => {
   it('detects a bundle moved to another subject, and a tampered payload', async () => {
-    const { repo } = setup(false);
-    const chart = await pushChart(repo);
+    const { app: repo } = memoryFixture({ referrersApi: false, retries: 'fast' });
+    const chart = await pushTestChart(repo);
     const other = `sha256:${'ef'.repeat(32)}`;
     const { privateKey, publicKey } = p256();
     // Signed for another digest, attached to this chart.
@@ -244,8 +228,8 @@ describe('findBundles and tampering', () => {
   });
 
   it('skips referrers that are not exactly one ≥ v0.3 bundle layer, with reasons', async () => {
-    const { registry, repo } = setup(true);
-    const chart = await pushChart(repo);
+    const { registry, app: repo } = memoryFixture({ referrersApi: true, retries: 'fast' });
+    const chart = await pushTestChart(repo);
     const empty = blob('{}', MediaType.OciEmpty);
     const b = await createDsseBundle(cosignSignStatement(chart.digest), keyObjectSigner(p256().privateKey));
     const v02 = blob(
@@ -293,8 +277,8 @@ describe('findBundles and tampering', () => {
 
   it('returns nothing for a subject without referrers, on both registry kinds', async () => {
     for (const api of [true, false]) {
-      const { repo } = setup(api);
-      const chart = await pushChart(repo);
+      const { app: repo } = memoryFixture({ referrersApi: api, retries: 'fast' });
+      const chart = await pushTestChart(repo);
       expect(await findBundles(repo, chart.digest)).toEqual({ bundles: [], skipped: [] });
     }
   });
@@ -302,8 +286,8 @@ describe('findBundles and tampering', () => {
 
 describe('attachBundle input checks', () => {
   it('rejects non-bundles, pre-v0.3 bundles, reserved annotations, bad times and subjects', async () => {
-    const { repo } = setup(true);
-    const chart = await pushChart(repo);
+    const { app: repo } = memoryFixture({ referrersApi: true, retries: 'fast' });
+    const chart = await pushTestChart(repo);
     const b = await createDsseBundle(cosignSignStatement(chart.digest), keyObjectSigner(p256().privateKey));
     const opts = { predicateType: COSIGN_SIGN_PREDICATE_TYPE };
     await expectChartproofError(
@@ -335,8 +319,8 @@ describe('attachBundle input checks', () => {
   });
 
   it('writes extra annotations sorted among cosign ones and now as created time', async () => {
-    const { repo } = setup(true);
-    const chart = await pushChart(repo);
+    const { app: repo } = memoryFixture({ referrersApi: true, retries: 'fast' });
+    const chart = await pushTestChart(repo);
     const b = await createDsseBundle(cosignSignStatement(chart.digest), keyObjectSigner(p256().privateKey));
     const before = Math.floor(Date.now() / 1000) * 1000;
     const res = await attachBundle(repo, chart.digest, b, {

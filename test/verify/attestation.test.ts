@@ -4,20 +4,19 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadChartArchive } from '../../src/chart/load.js';
 import { pushChart } from '../../src/chart/oci.js';
-import { digestOf, MediaType, RegistryClient } from '../../src/oci/index.js';
+import { digestOf, MediaType, type RegistryClient } from '../../src/oci/index.js';
 import { attestChart } from '../../src/sign/attest.js';
 import { createDsseBundle } from '../../src/sign/bundle.js';
-import { keyObjectSigner } from '../../src/sign/keys.js';
+import { keyObjectSigner } from '../../src/keys/keys.js';
 import { attachBundle, buildBundleReferrer, signBundle } from '../../src/sign/referrer.js';
-import { inTotoStatement } from '../../src/sign/statement.js';
-import { MemoryRegistry } from '../../src/testing/index.js';
+import { inTotoStatement } from '../../src/cosign/statement.js';
 import { AttestationVerificationError, verifyChartAttestations } from '../../src/verify/attestation.js';
 import { loadTrustedRoot } from '../../src/verify/trusted-root.js';
 import { makeChartArchive } from '../helpers/chart-repo.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
+import { memoryFixture, TEST_HOST } from '../helpers/registry.js';
 import { SIGSTORE_VECTORS, sigstoreVectorsAvailable, describeVectors } from '../helpers/vectors.js';
 
-const HOST = 'registry.test';
 const SLSA_V1 = 'https://slsa.dev/provenance/v1';
 const SPDX = 'https://spdx.dev/Document';
 const CUSTOM = 'https://cosign.sigstore.dev/attestation/v1';
@@ -34,25 +33,21 @@ function p256() {
 }
 const pem = (k: ReturnType<typeof p256>) => k.publicKey.export({ type: 'spki', format: 'pem' }).toString();
 
-async function setup(version = '1.0.0', values = 'replicas: 1\n') {
-  const registry = new MemoryRegistry();
-  const client = new RegistryClient({
-    fetch: registry.fetch,
-    plainHttp: true,
-    retry: { baseDelayMs: 1, maxDelayMs: 2 },
-  });
-  const pushed = await pushTo(client, version, values);
-  return { registry, client, repo: client.repository(`${HOST}/charts/app`), pushed };
+/** The fixture with chart app 1.0.0 (a Helm archive) pushed to `charts/app`. */
+async function pushedChart() {
+  const { registry, client, app } = memoryFixture({ retries: 'fast' });
+  const pushed = await pushTo(client, '1.0.0', 'replicas: 1\n');
+  return { registry, client, repo: app, pushed };
 }
 
 async function pushTo(client: RegistryClient, version: string, values: string) {
   const archive = await makeChartArchive('app', version, { 'values.yaml': values });
-  return pushChart(client, archive, (await loadChartArchive(archive)).metadata, `oci://${HOST}/charts`);
+  return pushChart(client, archive, (await loadChartArchive(archive)).metadata, `oci://${TEST_HOST}/charts`);
 }
 
 describe('verifyChartAttestations', () => {
   it('returns only the attestations of the requested type, with their predicates exactly', async () => {
-    const { client, repo, pushed } = await setup();
+    const { client, repo, pushed } = await pushedChart();
     const key = p256();
     const signer = keyObjectSigner(key.privateKey);
     const a = await attestChart(repo, '1.0.0', signer, { predicateType: 'slsaprovenance1', predicate: slsa });
@@ -60,11 +55,11 @@ describe('verifyChartAttestations', () => {
     const c = await attestChart(repo, '1.0.0', signer, { predicateType: 'custom', predicate: custom });
     await signBundle(repo, '1.0.0', signer);
     const policy = { keys: [pem(key)], tlog: 'skip' as const };
-    const ref = `oci://${HOST}/charts/app:1.0.0`;
+    const ref = `oci://${TEST_HOST}/charts/app:1.0.0`;
 
     const got = await verifyChartAttestations(client, ref, { policy, predicateType: 'slsaprovenance1' });
     expect(got.digest).toBe(pushed.digest);
-    expect(got.pinned).toBe(`${HOST}/charts/app@${pushed.digest}`);
+    expect(got.pinned).toBe(`${TEST_HOST}/charts/app@${pushed.digest}`);
     expect(got.predicateType).toBe(SLSA_V1);
     expect(got.attestations).toHaveLength(1);
     expect(got.attestations[0]).toMatchObject({ predicateType: SLSA_V1, manifestDigest: a.manifest.digest });
@@ -89,11 +84,11 @@ describe('verifyChartAttestations', () => {
   });
 
   it('fails with SIGNATURE_INVALID and the reasons for the wrong key', async () => {
-    const { client, repo } = await setup();
+    const { client, repo } = await pushedChart();
     const signer = keyObjectSigner(p256().privateKey);
     const a = await attestChart(repo, '1.0.0', signer, { predicateType: 'slsaprovenance1', predicate: slsa });
     const err = (await expectChartproofError(
-      verifyChartAttestations(client, `${HOST}/charts/app:1.0.0`, {
+      verifyChartAttestations(client, `${TEST_HOST}/charts/app:1.0.0`, {
         policy: { keys: [pem(p256())], tlog: 'skip' },
         predicateType: 'slsaprovenance1',
       }),
@@ -107,7 +102,7 @@ describe('verifyChartAttestations', () => {
   });
 
   it('does not trust the manifest annotation: annotated SLSA, signed SPDX is an SPDX attestation', async () => {
-    const { client, repo, pushed } = await setup();
+    const { client, repo, pushed } = await pushedChart();
     const key = p256();
     const statement = inTotoStatement(
       [{ digest: { sha256: pushed.digest.slice('sha256:'.length) } }],
@@ -117,7 +112,7 @@ describe('verifyChartAttestations', () => {
     const bundle = await createDsseBundle(statement, keyObjectSigner(key.privateKey));
     const attached = await attachBundle(repo, '1.0.0', bundle, { predicateType: SLSA_V1 });
     const policy = { keys: [pem(key)], tlog: 'skip' as const };
-    const ref = `${HOST}/charts/app:1.0.0`;
+    const ref = `${TEST_HOST}/charts/app:1.0.0`;
     const err = (await expectChartproofError(
       verifyChartAttestations(client, ref, { policy, predicateType: 'slsaprovenance1' }),
       'SIGNATURE_NOT_FOUND',
@@ -130,11 +125,11 @@ describe('verifyChartAttestations', () => {
   });
 
   it('does not count a cosign signature bundle as SLSA provenance', async () => {
-    const { client, repo } = await setup();
+    const { client, repo } = await pushedChart();
     const key = p256();
     await signBundle(repo, '1.0.0', keyObjectSigner(key.privateKey));
     const err = (await expectChartproofError(
-      verifyChartAttestations(client, `${HOST}/charts/app:1.0.0`, {
+      verifyChartAttestations(client, `${TEST_HOST}/charts/app:1.0.0`, {
         policy: { keys: [pem(key)], tlog: 'skip' },
         predicateType: 'slsaprovenance',
       }),
@@ -145,7 +140,7 @@ describe('verifyChartAttestations', () => {
   });
 
   it('does not accept an attestation of another digest (chart re-pushed under the same tag)', async () => {
-    const { client, repo, pushed: first } = await setup();
+    const { client, repo, pushed: first } = await pushedChart();
     const key = p256();
     const signer = keyObjectSigner(key.privateKey);
     const old = await attestChart(repo, '1.0.0', signer, {
@@ -155,14 +150,14 @@ describe('verifyChartAttestations', () => {
     const second = await pushTo(client, '1.0.0', 'replicas: 2\n');
     expect(second.digest).not.toBe(first.digest);
     const policy = { keys: [pem(key)], tlog: 'skip' as const };
-    const ref = `${HOST}/charts/app:1.0.0`;
+    const ref = `${TEST_HOST}/charts/app:1.0.0`;
 
     const err = (await expectChartproofError(
       verifyChartAttestations(client, ref, { policy, predicateType: 'slsaprovenance1' }),
       'SIGNATURE_NOT_FOUND',
     )) as AttestationVerificationError;
     expect(err.digest).toBe(second.digest);
-    expect(err.pinned).toBe(`${HOST}/charts/app@${second.digest}`);
+    expect(err.pinned).toBe(`${TEST_HOST}/charts/app@${second.digest}`);
 
     // The old bundle (statement about the first digest) attached to the new manifest.
     await attachBundle(repo, second.digest, old.bundle, { predicateType: SLSA_V1 });
@@ -174,7 +169,7 @@ describe('verifyChartAttestations', () => {
     expect(moved.message).toContain(second.digest);
 
     // The first digest still verifies when asked for by digest.
-    const pinnedOld = await verifyChartAttestations(client, `${HOST}/charts/app@${first.digest}`, {
+    const pinnedOld = await verifyChartAttestations(client, `${TEST_HOST}/charts/app@${first.digest}`, {
       policy,
       predicateType: 'slsaprovenance1',
     });
@@ -182,7 +177,7 @@ describe('verifyChartAttestations', () => {
   });
 
   it('applies the threshold and the annotations to attestations of the requested type', async () => {
-    const { client, repo } = await setup();
+    const { client, repo } = await pushedChart();
     const k1 = p256();
     const k2 = p256();
     await attestChart(repo, '1.0.0', keyObjectSigner(k1.privateKey), {
@@ -195,7 +190,7 @@ describe('verifyChartAttestations', () => {
       predicateType: 'spdx',
       predicate: spdx,
     });
-    const ref = `${HOST}/charts/app:1.0.0`;
+    const ref = `${TEST_HOST}/charts/app:1.0.0`;
     const keys = [pem(k1), pem(k2)];
     await expectChartproofError(
       verifyChartAttestations(client, ref, {
@@ -232,9 +227,9 @@ describe('verifyChartAttestations', () => {
   });
 
   it('refuses an unusable policy or type before reading the registry', async () => {
-    const { client, registry } = await setup();
+    const { client, registry } = await pushedChart();
     const before = registry.requests.length;
-    const ref = `${HOST}/charts/app:1.0.0`;
+    const ref = `${TEST_HOST}/charts/app:1.0.0`;
     await expectChartproofError(verifyChartAttestations(client, ref, { policy: {} }), 'INVALID_ARGUMENT');
     await expectChartproofError(
       verifyChartAttestations(client, ref, {
@@ -260,9 +255,8 @@ describe('verifyChartAttestations', () => {
     const identity = { subject: 'cody@soyland.com', issuer: 'https://github.com/login/oauth' };
 
     async function serve() {
-      const registry = new MemoryRegistry();
-      const client = new RegistryClient({ fetch: registry.fetch, plainHttp: true });
-      const repo = client.repository(`${HOST}/repo`);
+      const { client, repo: repoOf } = memoryFixture({ retries: 'default' });
+      const repo = repoOf('repo');
       const built = buildBundleReferrer(
         { mediaType: MediaType.OciManifest, size: 1000, digest: subject },
         bundleBytes,
@@ -283,11 +277,11 @@ describe('verifyChartAttestations', () => {
         identities: [identity],
         trustedRoot: await loadTrustedRoot(join(dir, 'trusted_root_pgi.json')),
       };
-      const got = await verifyChartAttestations(client, `${HOST}/repo@${subject}`, {
+      const got = await verifyChartAttestations(client, `${TEST_HOST}/repo@${subject}`, {
         policy,
         predicateType: 'custom',
       });
-      expect(got.pinned).toBe(`${HOST}/repo@${subject}`);
+      expect(got.pinned).toBe(`${TEST_HOST}/repo@${subject}`);
       expect(got.attestations).toHaveLength(1);
       expect(got.attestations[0]).toMatchObject({
         manifestDigest: referrer,
@@ -306,7 +300,7 @@ describe('verifyChartAttestations', () => {
     it('rejects it for another identity, and finds no SLSA provenance', async () => {
       const { client } = await serve();
       const trustedRoot = await loadTrustedRoot(join(dir, 'trusted_root_pgi.json'));
-      const ref = `${HOST}/repo@${subject}`;
+      const ref = `${TEST_HOST}/repo@${subject}`;
       await expectChartproofError(
         verifyChartAttestations(client, ref, {
           policy: { identities: [{ ...identity, subject: 'mallory@example.com' }], trustedRoot },

@@ -6,16 +6,18 @@ import { bundleToJSON } from '@sigstore/bundle';
 import { DSSEBundleBuilder, MessageSignatureBundleBuilder, type Signer } from '@sigstore/sign';
 import { describe, expect, it } from 'vitest';
 import {
-  anchoredRegExp,
-  assertCertificateIdentity,
   CHECKS,
-  identityMismatch,
   loadTrustedRoot,
-  meetsThreshold,
   parseTrustedRoot,
   type VerificationPolicy,
   verifySigstoreBundle,
 } from '../../src/verify/index.js';
+import {
+  anchoredRegExp,
+  assertCertificateIdentity,
+  identityMismatch,
+  meetsThreshold,
+} from '../../src/verify/policy.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
 import { SIGSTORE_VECTORS, sigstoreVectorsAvailable, describeVectors } from '../helpers/vectors.js';
 

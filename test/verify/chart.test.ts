@@ -1,25 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { pushChart } from '../../src/chart/oci.js';
-import { RegistryClient } from '../../src/oci/index.js';
 import { attestChart, SLSA_PROVENANCE_V1_PREDICATE_TYPE } from '../../src/sign/attest.js';
-import { generateKeyPair, keyFileSigner } from '../../src/sign/keys.js';
+import { generateKeyPair, keyFileSigner } from '../../src/keys/keys.js';
 import { signLegacy } from '../../src/sign/legacy.js';
 import { signBundle } from '../../src/sign/referrer.js';
-import { MemoryRegistry } from '../../src/testing/index.js';
 import { ChartVerificationError, verifyChart } from '../../src/verify/chart.js';
 import { makeChartArchive } from '../helpers/chart-repo.js';
+import { memoryFixture, TEST_HOST } from '../helpers/registry.js';
 
-async function setup() {
-  const registry = new MemoryRegistry();
-  const client = new RegistryClient({ fetch: registry.fetch, plainHttp: true, retry: { maxRetries: 0 } });
+/** The fixture with chart app 1.0.0 (a Helm archive) pushed to `charts/app`, and a key pair. */
+async function pushedChart() {
+  const { client, app: repo } = memoryFixture();
   const archive = await makeChartArchive('app', '1.0.0');
   const pushed = await pushChart(
     client,
     archive,
     { name: 'app', version: '1.0.0', apiVersion: 'v2' },
-    'oci://registry.test/charts',
+    `oci://${TEST_HOST}/charts`,
   );
-  const repo = client.repository('registry.test/charts/app');
   const subject = await repo.resolve('1.0.0');
   const keys = await generateKeyPair({ password: '' });
   const signer = await keyFileSigner(keys.privateKeyPem, '');
@@ -38,7 +36,7 @@ const failure = async (p: Promise<unknown>): Promise<ChartVerificationError> => 
 
 describe('verifyChart', () => {
   it('an attestation signed with the key is not a signature', async () => {
-    const { client, repo, subject, keys, signer } = await setup();
+    const { client, repo, subject, keys, signer } = await pushedChart();
     await attestChart(repo, subject, signer, {
       predicateType: SLSA_PROVENANCE_V1_PREDICATE_TYPE,
       predicate: { buildDefinition: { buildType: 'x' } },
@@ -56,7 +54,7 @@ describe('verifyChart', () => {
   });
 
   it('threshold: two keys required; one format must carry both', async () => {
-    const { client, repo, subject, keys, signer } = await setup();
+    const { client, repo, subject, keys, signer } = await pushedChart();
     const second = await generateKeyPair({ password: '' });
     const secondSigner = await keyFileSigner(second.privateKeyPem, '');
     const policy = { keys: [keys.publicKeyPem, second.publicKeyPem], tlog: 'skip' as const, threshold: 2 };
@@ -71,7 +69,7 @@ describe('verifyChart', () => {
   });
 
   it('formats restrict what is tried; no signature at all is SIGNATURE_NOT_FOUND', async () => {
-    const { client, repo, subject, keys, signer, pushed } = await setup();
+    const { client, repo, subject, keys, signer, pushed } = await pushedChart();
     const policy = { keys: [keys.publicKeyPem], tlog: 'skip' as const };
     const none = await failure(verifyChart(client, `oci://registry.test/charts/app:1.0.0`, { policy }));
     expect(none.code).toBe('SIGNATURE_NOT_FOUND');

@@ -2,10 +2,9 @@ import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Descriptor, digestOf, MediaType, RegistryClient } from '../../src/oci/index.js';
+import { type Descriptor, digestOf, MediaType } from '../../src/oci/index.js';
 import { buildSignatureManifest } from '../../src/sign/legacy.js';
-import { cosignSignatureTag } from '../../src/sign/simplesigning.js';
-import { MemoryRegistry } from '../../src/testing/index.js';
+import { cosignSignatureTag } from '../../src/cosign/simplesigning.js';
 import { ChartVerificationError, verifyChart } from '../../src/verify/chart.js';
 import { readContainersImageSignature } from '../../src/verify/legacy.js';
 import {
@@ -14,6 +13,7 @@ import {
   verifyLegacyKeylessSignatures,
 } from '../../src/verify/legacy-keyless.js';
 import { CHECKS, type TrustedRootJson } from '../../src/verify/policy.js';
+import { memoryFixture, TEST_HOST } from '../helpers/registry.js';
 import { SIGSTORE_VECTORS, sigstoreVectorsAvailable, describeVectors } from '../helpers/vectors.js';
 
 const CERT = 'dev.sigstore.cosign/certificate';
@@ -306,9 +306,8 @@ describeVectors(sigstoreVectorsAvailable('legacy keyless vectors'))('legacy cert
 
   describe('through the registry', () => {
     async function serve(v: typeof fulcio, annotations = v.annotations) {
-      const registry = new MemoryRegistry();
-      const client = new RegistryClient({ fetch: registry.fetch, plainHttp: true, retry: { maxRetries: 0 } });
-      const store = registry.repository('signed');
+      const { client, repo: repoOf, store: storeOf } = memoryFixture();
+      const store = storeOf('signed');
       const desc: Descriptor = {
         mediaType: MediaType.CosignSimpleSigning,
         digest: digestOf(v.payload),
@@ -322,8 +321,8 @@ describeVectors(sigstoreVectorsAvailable('legacy keyless vectors'))('legacy cert
       await store.tag(built.descriptor, cosignSignatureTag(v.digest));
       return {
         client,
-        repo: client.repository('registry.test/signed'),
-        ref: `registry.test/signed@${v.digest}`,
+        repo: repoOf('signed'),
+        ref: `${TEST_HOST}/signed@${v.digest}`,
       };
     }
 

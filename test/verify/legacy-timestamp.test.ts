@@ -8,17 +8,16 @@
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { initializeCA, initializeCTLog, initializeTLog, initializeTSA } from '@sigstore/mock';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Descriptor, digestOf, MediaType, RegistryClient } from '../../src/oci/index.js';
-import { keyObjectSigner } from '../../src/sign/keys.js';
+import { type Descriptor, digestOf, MediaType, type RegistryClient } from '../../src/oci/index.js';
+import { keyObjectSigner } from '../../src/keys/keys.js';
 import { buildSignatureManifest } from '../../src/sign/legacy.js';
 import {
   attachLegacyAttestation,
   createDsseEnvelope,
   parseDsseEnvelope,
 } from '../../src/sign/legacy-attest.js';
-import { cosignSignatureTag, simpleSigningPayload } from '../../src/sign/simplesigning.js';
-import { inTotoStatement } from '../../src/sign/statement.js';
-import { MemoryRegistry } from '../../src/testing/index.js';
+import { cosignSignatureTag, simpleSigningPayload } from '../../src/cosign/simplesigning.js';
+import { inTotoStatement } from '../../src/cosign/statement.js';
 import { type AttestationVerificationError, verifyChartAttestations } from '../../src/verify/attestation.js';
 import { verifyLegacyAttestationLayer } from '../../src/verify/legacy-attestation.js';
 import {
@@ -27,8 +26,8 @@ import {
   verifyLegacyKeylessSignatures,
 } from '../../src/verify/legacy-keyless.js';
 import { CHECKS, type TrustedRootJson, type VerificationPolicy } from '../../src/verify/policy.js';
-import { chartArtifact, pushAll } from '../helpers/content.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
+import { memoryFixture, pushTestChart, TEST_HOST } from '../helpers/registry.js';
 import {
   b64,
   type CA,
@@ -41,7 +40,7 @@ import {
   type TSA,
 } from '../helpers/sigstore-mock.js';
 
-const REPO = 'registry.test/charts/app';
+const REPO = `${TEST_HOST}/charts/app`;
 const SPDX = 'https://spdx.dev/Document';
 const EMAIL = 'release@example.com';
 const ISSUER = 'https://issuer.test';
@@ -198,9 +197,8 @@ describe('RFC 3161 timestamps on legacy layers', () => {
 
     it('through the registry: tlog modes are unchanged', async () => {
       const input = await layer();
-      const registry = new MemoryRegistry();
-      const client = new RegistryClient({ fetch: registry.fetch, plainHttp: true, retry: { maxRetries: 0 } });
-      const store = registry.repository('signed');
+      const { repo: repoOf, store: storeOf } = memoryFixture();
+      const store = storeOf('signed');
       const desc: Descriptor = {
         mediaType: MediaType.CosignSimpleSigning,
         digest: digestOf(input.payload),
@@ -212,7 +210,7 @@ describe('RFC 3161 timestamps on legacy layers', () => {
       await store.push(built.configDescriptor, built.config);
       await store.push(built.descriptor, built.bytes);
       await store.tag(built.descriptor, cosignSignatureTag(digest));
-      const repo = client.repository('registry.test/signed');
+      const repo = repoOf('signed');
       const ok = await verifyLegacyKeylessSignatures(repo, digest, trust({ tlog: 'if-present' }));
       expect(ok.layers[0]).toMatchObject({ verified: true, tsa: 'verified', rfc3161Timestamp: true });
       await expect(verifyLegacyKeylessSignatures(repo, digest, trust({ tlog: 'require' }))).rejects.toThrow(
@@ -222,13 +220,10 @@ describe('RFC 3161 timestamps on legacy layers', () => {
   });
 
   describe('.att layers (timestamp over the envelope bytes)', () => {
-    async function setup() {
-      const registry = new MemoryRegistry();
-      const client = new RegistryClient({ fetch: registry.fetch, plainHttp: true, retry: { maxRetries: 0 } });
-      const repo = client.repository(REPO);
-      const chart = chartArtifact('app', '1.0.0');
-      await pushAll(repo, [chart.config, chart.layer]);
-      const subject = await repo.pushManifest(chart.manifest.data, { tags: ['1.0.0'] });
+    /** The fixture with a chart pushed to `charts/app` and an SPDX statement about it. */
+    async function pushedChart() {
+      const { client, app: repo } = memoryFixture();
+      const subject = await pushTestChart(repo);
       const statement = inTotoStatement([{ name: REPO, digest: { sha256: subject.digest.slice(7) } }], SPDX, {
         spdxVersion: 'SPDX-2.3',
       });
@@ -238,7 +233,7 @@ describe('RFC 3161 timestamps on legacy layers', () => {
       verifyChartAttestations(client, `${REPO}:1.0.0`, { policy, predicateType: 'spdx' });
 
     it('keyless with only a TSA timestamp verifies (tlog skipped); a forged one fails', async () => {
-      const { client, repo, subject, statement } = await setup();
+      const { client, repo, subject, statement } = await pushedChart();
       const { ephemeral, certPem } = await signer();
       const envelope = await createDsseEnvelope(statement, keyObjectSigner(ephemeral.privateKey));
       const annotations = { [CERT]: certPem, [CHAIN]: '', [TS]: await timestamp(tsa, envelope) };
@@ -308,7 +303,7 @@ describe('RFC 3161 timestamps on legacy layers', () => {
     });
 
     it('keyless with a Rekor dsse entry and a timestamp: both times verified', async () => {
-      const { subject, statement } = await setup();
+      const { subject, statement } = await pushedChart();
       const { ephemeral, certPem } = await signer();
       const envelope = await createDsseEnvelope(statement, keyObjectSigner(ephemeral.privateKey));
       const env = parseDsseEnvelope(envelope);
@@ -342,7 +337,7 @@ describe('RFC 3161 timestamps on legacy layers', () => {
     });
 
     it('key-signed: the timestamp is verified when present (and needs a trusted root)', async () => {
-      const { subject, statement } = await setup();
+      const { subject, statement } = await pushedChart();
       const key = p256();
       const envelope = await createDsseEnvelope(statement, keyObjectSigner(key.privateKey));
       const keys = [key.publicKey];

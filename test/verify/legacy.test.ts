@@ -2,10 +2,10 @@ import { createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Descriptor, type Digest, digestOf, MediaType, RegistryClient } from '../../src/oci/index.js';
+import { type Descriptor, type Digest, digestOf, MediaType } from '../../src/oci/index.js';
 import { buildSignatureManifest } from '../../src/sign/legacy.js';
-import { cosignSignatureTag, simpleSigningPayload } from '../../src/sign/simplesigning.js';
-import { MemoryRegistry } from '../../src/testing/index.js';
+import { cosignSignatureTag, simpleSigningPayload } from '../../src/cosign/simplesigning.js';
+import type { MemoryRegistry } from '../../src/testing/index.js';
 import {
   LegacyVerificationError,
   readContainersImageSignature,
@@ -13,20 +13,14 @@ import {
   verifySimpleSigningSignature,
 } from '../../src/verify/index.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
+import { memoryFixture, TEST_HOST } from '../helpers/registry.js';
 import { SIGSTORE_VECTORS, sigstoreVectorsAvailable, describeVectors } from '../helpers/vectors.js';
 
 const SIG = 'dev.cosignproject.cosign/signature';
 const BUNDLE = 'dev.sigstore.cosign/bundle';
 const CERT = 'dev.sigstore.cosign/certificate';
-const HOST = 'registry.test';
 
 const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
-
-function setup(name = 'tobby/fixture') {
-  const registry = new MemoryRegistry();
-  const client = new RegistryClient({ fetch: registry.fetch, plainHttp: true, retry: { maxRetries: 0 } });
-  return { registry, repo: client.repository(`${HOST}/${name}`), store: registry.repository(name) };
-}
 
 type Store = ReturnType<MemoryRegistry['repository']>;
 
@@ -127,12 +121,13 @@ describeVectors(sigstoreVectorsAvailable('legacy verification vector'))('cosign 
   describe('verifyLegacySignatures end to end', () => {
     /** The registry state cosign left: the exact manifest, config and payload. */
     async function cosignState() {
-      const s = setup();
-      await s.store.push(
+      const s = memoryFixture({ repository: 'tobby/fixture' });
+      const store = s.store();
+      await store.push(
         { mediaType: MediaType.OciConfig, digest: digestOf(configBytes), size: configBytes.byteLength },
         configBytes,
       );
-      await s.store.push(
+      await store.push(
         { mediaType: MediaType.CosignSimpleSigning, digest: digestOf(payload), size: payload.byteLength },
         payload,
       );
@@ -141,9 +136,9 @@ describeVectors(sigstoreVectorsAvailable('legacy verification vector'))('cosign 
         digest: digestOf(manifestBytes),
         size: manifestBytes.byteLength,
       };
-      await s.store.push(desc, manifestBytes);
-      await s.store.tag(desc, cosignSignatureTag(subject));
-      return { ...s, desc };
+      await store.push(desc, manifestBytes);
+      await store.tag(desc, cosignSignatureTag(subject));
+      return { registry: s.registry, repo: s.app, store, desc };
     }
 
     it('verifies the signature cosign pushed', async () => {
@@ -153,7 +148,7 @@ describeVectors(sigstoreVectorsAvailable('legacy verification vector'))('cosign 
       const r = await verifyLegacySignatures(repo, subject, { publicKey: cosignPub });
       expect(r).toMatchObject({
         subjectDigest: subject,
-        pinned: `${HOST}/tobby/fixture@${subject}`,
+        pinned: `${TEST_HOST}/tobby/fixture@${subject}`,
         signatureTag: `sha256-${subject.slice(7)}.sig`,
         signatureManifest: desc,
         verified: 1,
@@ -213,7 +208,7 @@ describeVectors(sigstoreVectorsAvailable('legacy verification vector'))('cosign 
     });
 
     it('answers SIGNATURE_NOT_FOUND without a .sig tag', async () => {
-      const { repo } = setup();
+      const { app: repo } = memoryFixture({ repository: 'tobby/fixture' });
       await expectChartproofError(
         verifyLegacySignatures(repo, subject, { publicKey: cosignPub }),
         'SIGNATURE_NOT_FOUND',
@@ -222,7 +217,8 @@ describeVectors(sigstoreVectorsAvailable('legacy verification vector'))('cosign 
     });
 
     it('fails a missing payload blob', async () => {
-      const { repo, store } = setup();
+      const { app: repo, store: storeOf } = memoryFixture({ repository: 'tobby/fixture' });
+      const store = storeOf();
       await seedSignatures(store, subject, [
         { payload, annotations: { [SIG]: signatureB64 }, skipBlob: true },
       ]);
@@ -261,7 +257,8 @@ describeVectors(sigstoreVectorsAvailable('legacy verification vector'))('cosign 
     });
 
     it('fails garbage base64 in the annotation', async () => {
-      const { repo, store } = setup();
+      const { app: repo, store: storeOf } = memoryFixture({ repository: 'tobby/fixture' });
+      const store = storeOf();
       await seedSignatures(store, subject, [{ payload, annotations: { [SIG]: '%%%garbage%%%' } }]);
       await expectChartproofError(
         verifyLegacySignatures(repo, subject, { publicKey: cosignPub }),
@@ -271,7 +268,8 @@ describeVectors(sigstoreVectorsAvailable('legacy verification vector'))('cosign 
     });
 
     it('passes when one of several layers verifies; reports the others', async () => {
-      const { repo, store } = setup();
+      const { app: repo, store: storeOf } = memoryFixture({ repository: 'tobby/fixture' });
+      const store = storeOf();
       await seedSignatures(store, subject, [
         { payload: new TextEncoder().encode('hello'), mediaType: 'text/plain', annotations: { [SIG]: '' } },
         { payload, annotations: { [SIG]: 'AAAA' } },
@@ -286,7 +284,8 @@ describeVectors(sigstoreVectorsAvailable('legacy verification vector'))('cosign 
     });
 
     it('refuses more than 1000 layers', async () => {
-      const { repo, store } = setup();
+      const { app: repo, store: storeOf } = memoryFixture({ repository: 'tobby/fixture' });
+      const store = storeOf();
       const layer = {
         mediaType: MediaType.CosignSimpleSigning,
         digest: digestOf(payload),
@@ -322,7 +321,8 @@ describeVectors(sigstoreVectorsAvailable('legacy verification vector'))('cosign 
 
 describe('verifyLegacySignatures on a tag subject', () => {
   it('resolves the tag and verifies a signature made with node:crypto', async () => {
-    const { repo, store } = setup('charts/app');
+    const { app: repo, store: storeOf } = memoryFixture();
+    const store = storeOf();
     const cfg = new TextEncoder().encode('{}');
     const cfgDesc = { mediaType: MediaType.OciEmpty, digest: digestOf(cfg), size: 2 };
     await store.push(cfgDesc, cfg);

@@ -2,10 +2,9 @@ import { createHash, createPublicKey, generateKeyPairSync, sign, X509Certificate
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { type Descriptor, digestOf, MediaType, RegistryClient } from '../../src/oci/index.js';
+import { type Descriptor, digestOf, MediaType } from '../../src/oci/index.js';
 import { buildSignatureManifest } from '../../src/sign/legacy.js';
-import { cosignSignatureTag } from '../../src/sign/simplesigning.js';
-import { MemoryRegistry } from '../../src/testing/index.js';
+import { cosignSignatureTag } from '../../src/cosign/simplesigning.js';
 import { verifyLegacySignatures } from '../../src/verify/legacy.js';
 import {
   RekorEvidenceError,
@@ -14,6 +13,7 @@ import {
   verifyRekorBundleAnnotation,
 } from '../../src/verify/rekor.js';
 import { readContainersImageSignature } from '../../src/verify/legacy.js';
+import { memoryFixture } from '../helpers/registry.js';
 import { SIGSTORE_VECTORS, sigstoreVectorsAvailable, describeVectors } from '../helpers/vectors.js';
 
 const SIG = 'dev.cosignproject.cosign/signature';
@@ -103,10 +103,8 @@ describeVectors(sigstoreVectorsAvailable('Rekor SET vectors'))('Rekor bundle ann
     const sig = readContainersImageSignature(new Uint8Array(readFileSync(join(dir, 'signature-1'))));
     const manifest = new Uint8Array(readFileSync(join(dir, 'manifest.json')));
     const key = createPublicKey(readFileSync(join(ci, 'cosign2.pub'), 'utf8'));
-    const registry = new MemoryRegistry();
-    const client = new RegistryClient({ fetch: registry.fetch, plainHttp: true, retry: { maxRetries: 0 } });
-    const repo = client.repository('registry.test/signed');
-    const store = registry.repository('signed');
+    const { app: repo, store: storeOf } = memoryFixture({ repository: 'signed' });
+    const store = storeOf();
     const subject = digestOf(manifest);
     async function seed(annotations: Record<string, string>) {
       const desc: Descriptor = {

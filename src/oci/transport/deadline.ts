@@ -9,16 +9,27 @@ export class Deadline {
   readonly #controller = new AbortController();
   readonly #timer: ReturnType<typeof setTimeout> | undefined;
   readonly #end: number;
-  readonly error: ChartproofError;
+  #error: ChartproofError | (() => ChartproofError);
 
-  constructor(ms: number, error: ChartproofError) {
-    this.error = error;
+  /**
+   * `error` may be a function: it is then called once, if the error is needed (an
+   * error object per request costs a stack trace and message redaction; see the
+   * benchmarks in docs/oci.md).
+   */
+  constructor(ms: number, error: ChartproofError | (() => ChartproofError)) {
+    this.#error = error;
     this.#end = ms > 0 && Number.isFinite(ms) ? Date.now() + ms : Number.POSITIVE_INFINITY;
     if (ms > 0 && Number.isFinite(ms)) {
-      this.#timer = setTimeout(() => this.#controller.abort(error), ms);
+      this.#timer = setTimeout(() => this.#controller.abort(this.error), ms);
       // A pending deadline alone does not keep the process alive.
       this.#timer.unref?.();
     }
+  }
+
+  /** The `TIMEOUT` error the deadline fails with. */
+  get error(): ChartproofError {
+    if (typeof this.#error === 'function') this.#error = this.#error();
+    return this.#error;
   }
 
   get signal(): AbortSignal {

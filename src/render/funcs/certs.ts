@@ -16,6 +16,7 @@ import {
   X509Certificate,
 } from 'node:crypto';
 import { isIP } from 'node:net';
+import { encodePem } from '../../internal/encoding/pem.js';
 import { sprint } from '../template/fmt.js';
 import { type FuncMap, GoStruct, type GoValue, goFunc } from '../template/value.js';
 import { goBase64Decode } from './strings.js';
@@ -254,9 +255,7 @@ function createPublicKeyDer(key: KeyObject): Uint8Array {
 }
 
 function pem(type: string, der: Uint8Array): string {
-  const b64 = Buffer.from(der).toString('base64');
-  const lines = b64.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${type}-----\n${lines.join('\n')}\n-----END ${type}-----\n`;
+  return encodePem(type, der);
 }
 
 /** sprig pemBlockForKey. */

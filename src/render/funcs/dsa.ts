@@ -5,6 +5,7 @@
  * @internal
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { encodePem } from '../../internal/encoding/pem.js';
 
 function readLen(der: Uint8Array, i: number): [number, number] {
   let l = der[i]!;
@@ -69,6 +70,5 @@ export function generateDsaPem(): string {
   const y = modPow(g, x, p);
   const content = Buffer.concat([derInt(0n), derInt(p), derInt(q), derInt(g), derInt(y), derInt(x)]);
   const der = Buffer.concat([Buffer.from([0x30, ...derLen(content.length)]), content]);
-  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
-  return `-----BEGIN DSA PRIVATE KEY-----\n${lines.join('\n')}\n-----END DSA PRIVATE KEY-----\n`;
+  return encodePem('DSA PRIVATE KEY', der);
 }

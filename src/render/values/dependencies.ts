@@ -3,10 +3,8 @@
  * `condition`/`tags` (disabled subcharts removed), then `import-values` bottom-up.
  * Works on a private copy of the chart tree; the input is never modified.
  */
-import semver from 'semver';
-import { parseVersionConstraint } from '../../chart/metadata.js';
-import { normalizeVersion } from '../../chart/repo.js';
 import type { Chart, ChartDependency, ChartMetadata } from '../../chart/types.js';
+import { normalizeVersion, parseVersionConstraint, satisfiesConstraint } from '../../chart/version.js';
 import type { GoValue } from '../template/value.js';
 import {
   coalesceValues,
@@ -51,8 +49,7 @@ export function isCompatibleRange(constraint: string, version: string): boolean 
   const v = normalizeVersion(version.trim());
   if (v === undefined) return false;
   try {
-    const { range, namesPrerelease } = parseVersionConstraint(constraint);
-    return semver.satisfies(v, range, { includePrerelease: namesPrerelease });
+    return satisfiesConstraint(v, parseVersionConstraint(constraint));
   } catch {
     return false;
   }

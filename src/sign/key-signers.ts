@@ -1,2 +1,0 @@
-// Moved to src/keys (verification needs keys without loading signing code); kept for src/sign's own imports.
-export * from '../keys/key-signers.js';

@@ -1,0 +1,93 @@
+/**
+ * What each built entry point really loads: every published entry point (ESM and CJS)
+ * is loaded in a fresh Node process whose module resolution is recorded
+ * (`module.registerHooks`), and the packages it pulled in are checked against the
+ * layering: verification never loads signing code (`@sigstore/sign`), the OCI client
+ * loads no Sigstore, OpenPGP or Kubernetes code, and the Kubernetes client is loaded by
+ * nobody until an audit asks for it. Needs `npm run build` first (npm test does).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const DIST = join(ROOT, 'dist');
+
+interface Conditions {
+  import: { default: string };
+  require: { default: string };
+}
+const EXPORTS = (
+  JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    exports: Record<string, Conditions | string>;
+  }
+).exports;
+
+/** Package names (`@scope/name` or `name`) of the node_modules files `entry` loads, by condition. */
+function loadedPackages(file: string, mode: 'import' | 'require'): string[] {
+  const script = `
+    const { registerHooks } = require('node:module');
+    const seen = new Set();
+    registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); seen.add(r.url); return r; } });
+    const done = () => process.stdout.write(JSON.stringify([...seen]));
+    ${mode === 'require' ? `require(${JSON.stringify(file)}); done();` : `import(${JSON.stringify(`file://${file}`)}).then(done);`}
+  `;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`loading ${file} failed: ${r.stderr}`);
+  const urls = JSON.parse(r.stdout) as string[];
+  const names = new Set<string>();
+  for (const url of urls) {
+    const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+    if (m) names.add(m[1] as string);
+  }
+  return [...names].sort();
+}
+
+const graph = new Map<string, { import: string[]; require: string[] }>();
+
+beforeAll(() => {
+  if (!existsSync(join(DIST, 'verify.js')))
+    throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+  for (const [key, value] of Object.entries(EXPORTS)) {
+    if (typeof value === 'string') continue;
+    graph.set(key, {
+      import: loadedPackages(join(ROOT, value.import.default), 'import'),
+      require: loadedPackages(join(ROOT, value.require.default), 'require'),
+    });
+  }
+}, 120_000);
+
+function packagesOf(entry: string): string[] {
+  const g = graph.get(entry);
+  if (!g) throw new Error(`no entry point ${entry}`);
+  return [...new Set([...g.import, ...g.require])];
+}
+
+describe('built module graph', () => {
+  it('records what an entry point loads (the probe sees packages)', () => {
+    expect(graph.size).toBeGreaterThanOrEqual(10);
+    // Signing does load @sigstore/sign: the probe would see it if verify did.
+    expect(graph.get('./sign')?.import).toContain('@sigstore/sign');
+    expect(graph.get('./sign')?.require).toContain('@sigstore/sign');
+    expect(packagesOf('./verify')).toContain('@sigstore/verify');
+  });
+
+  it('chartproof/verify does not load @sigstore/sign (ESM and CJS)', () => {
+    expect(graph.get('./verify')?.import).not.toContain('@sigstore/sign');
+    expect(graph.get('./verify')?.require).not.toContain('@sigstore/sign');
+  });
+
+  it('chartproof/oci and the root entry load no Sigstore, OpenPGP or Kubernetes code', () => {
+    for (const entry of ['.', './oci']) {
+      const loaded = packagesOf(entry);
+      expect(
+        loaded.filter((p) => p.startsWith('@sigstore/') || p === 'openpgp' || p.startsWith('@kubernetes/')),
+      ).toEqual([]);
+    }
+  });
+
+  it('nothing loads the Kubernetes client up front', () => {
+    for (const [entry] of graph) expect(packagesOf(entry), entry).not.toContain('@kubernetes/client-node');
+  });
+});
