@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { copy, digestOf, formatReference, MediaType, RegistryClient } from '../dist/index.js';
+import { copy, digestOf, formatReference, MediaType, RegistryClient } from '../dist/oci.js';
 import { MemoryRegistry } from '../dist/testing.js';
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
