@@ -1,14 +1,12 @@
 import { parseChartReference } from '../chart/oci.js';
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
+import { type AttestationFormat, attestChart, cosignCustomPredicate } from '../sign/attest.js';
 import {
-  type AttestationFormat,
-  attestChart,
   COSIGN_CUSTOM_PREDICATE_TYPE,
-  cosignCustomPredicate,
   resolvePredicateType,
   SLSA_PROVENANCE_V1_PREDICATE_TYPE,
-} from '../sign/attest.js';
+} from '../cosign/predicates.js';
 import { keyFileSigner, passwordFromEnv } from '../keys/keys.js';
 import { AttestationVerificationError, verifyChartAttestations } from '../verify/attestation.js';
 import type { Command } from './commands.js';

@@ -4,7 +4,7 @@ import type { Chart } from '../chart/types.js';
 import type { RenderOptions } from '../render/render.js';
 import { parseManifests } from '../render/parse.js';
 import { formatImageList, listImages } from '../workloads/images.js';
-import { buildImageOverlay } from '../workloads/overlay.js';
+import { buildImageOverlay, deepMerge } from '../workloads/overlay.js';
 import type { Command } from './commands.js';
 import { Exit, UsageError } from './io.js';
 import { RENDER_OPTIONS, renderForCommand, reportRenderFailure } from './template-command.js';
@@ -101,15 +101,4 @@ async function overlayCommand(
     if (file === undefined) ctx.io.stdout(`---\n${overlay.yaml}`);
   }
   return Exit.ok;
-}
-
-function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    const b = out[k];
-    const isMap = (x: unknown): x is Record<string, unknown> =>
-      x !== null && typeof x === 'object' && !Array.isArray(x);
-    out[k] = isMap(b) && isMap(v) ? deepMerge(b, v) : v;
-  }
-  return out;
 }

@@ -29,19 +29,6 @@ import { resolveSubject } from '../cosign/subject.js';
 
 import { resolvePredicateType } from '../cosign/predicates.js';
 
-export {
-  COSIGN_CUSTOM_PREDICATE_TYPE,
-  COSIGN_VULN_PREDICATE_TYPE,
-  CYCLONEDX_PREDICATE_TYPE,
-  IN_TOTO_LINK_PREDICATE_TYPE,
-  OPENVEX_PREDICATE_TYPE,
-  PREDICATE_TYPE_SHORTHANDS,
-  resolvePredicateType,
-  SLSA_PROVENANCE_V02_PREDICATE_TYPE,
-  SLSA_PROVENANCE_V1_PREDICATE_TYPE,
-  SPDX_PREDICATE_TYPE,
-} from '../cosign/predicates.js';
-
 /** cosign's custom predicate (see {@link cosignCustomPredicate}). @public */
 export interface CosignCustomPredicate {
   [key: string]: string;

@@ -18,7 +18,7 @@ import { MemoryRegistry } from '../../src/testing/index.js';
 import { makeChartArchive } from '../helpers/chart-repo.js';
 import { captureIo } from '../helpers/cli-io.js';
 import { type ListeningFixture, listeningFixture, seedTestChart } from '../helpers/registry.js';
-import { createTestPki, toolAvailable } from '../helpers/services.js';
+import { createTestPki, requireTool } from '../helpers/services.js';
 
 const sha = (data: Uint8Array) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
@@ -312,7 +312,7 @@ describe('copy progress', () => {
   });
 });
 
-describe.skipIf(!toolAvailable('openssl'))('copy between a plain-HTTP and a TLS registry', () => {
+describe.skipIf(requireTool('openssl') !== undefined)('copy between a plain-HTTP and a TLS registry', () => {
   let plain: MemoryRegistry;
   let secure: MemoryRegistry;
   let plainServer: { host: string; close(): Promise<void> };

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/main.js';
 import { decryptPrivateKey, keyObjectSigner, loadPublicKey, verifySignature } from '../../src/keys/keys.js';
 import { captureIo } from '../helpers/cli-io.js';
-import { toolAvailable } from '../helpers/services.js';
+import { requireTool } from '../helpers/services.js';
 
 describe('chartproof keygen', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cp-keygen-'));
@@ -73,7 +73,7 @@ describe('chartproof keygen', () => {
     expect(bad.err).toMatch(/--algorithm must be one of/);
   });
 
-  it.skipIf(!toolAvailable('openssl'))(
+  it.skipIf(requireTool('openssl') !== undefined)(
     'openssl reads the public key and verifies a signature made with the key',
     async () => {
       const prefix = join(dir, 'ossl');

@@ -6,13 +6,12 @@ import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { describe, expect, it } from 'vitest';
 import { loadChartArchive } from '../../src/chart/load.js';
 import { pushChart } from '../../src/chart/oci.js';
+import { attestChart, cosignCustomPredicate } from '../../src/sign/attest.js';
 import {
-  attestChart,
   COSIGN_CUSTOM_PREDICATE_TYPE,
-  cosignCustomPredicate,
   PREDICATE_TYPE_SHORTHANDS,
   resolvePredicateType,
-} from '../../src/sign/attest.js';
+} from '../../src/cosign/predicates.js';
 import { keyObjectSigner } from '../../src/keys/keys.js';
 import { findBundles } from '../../src/sign/referrer.js';
 import { makeChartArchive } from '../helpers/chart-repo.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pushChart } from '../../src/chart/oci.js';
-import { attestChart, SLSA_PROVENANCE_V1_PREDICATE_TYPE } from '../../src/sign/attest.js';
+import { SLSA_PROVENANCE_V1_PREDICATE_TYPE } from '../../src/cosign/predicates.js';
+import { attestChart } from '../../src/sign/attest.js';
 import { generateKeyPair, keyFileSigner } from '../../src/keys/keys.js';
 import { signLegacy } from '../../src/sign/legacy.js';
 import { signBundle } from '../../src/sign/referrer.js';

@@ -5,6 +5,7 @@
  */
 import { createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ENGINE_BOUND_FUNCS, helmFuncs, sprigFuncs } from '../../../src/render/funcs/index.js';
 import { withMethods } from '../../../src/render/template/methods.js';
@@ -23,7 +24,8 @@ describe('function tables', () => {
     expect(Object.hasOwn(sprig, 'toYaml')).toBe(false);
   });
 
-  const reference = '/work/shared/docs/reference/helm-template-functions.md';
+  const reference = join(process.cwd(), '..', 'shared', 'docs', 'reference', 'helm-template-functions.md');
+  if (!existsSync(reference)) console.warn(`function-name reference check skipped: ${reference} not found`);
   it.skipIf(!existsSync(reference))(
     'defines every Sprig and Helm v4.1 function name of the reference list',
     () => {
