@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { writeFileAtomic } from '../fs.js';
 import { exportMirror } from '../mirror/airgap.js';
 import { importMirror } from '../mirror/airgap-import.js';
@@ -6,31 +7,53 @@ import { detectDrift, type DriftReport, driftSummaryLine } from '../mirror/drift
 import { type MirrorPlanItem, mirrorPlanEntry, planMirror } from '../mirror/plan.js';
 import { loadMirrorSpec, type MirrorSpec, mirrorHostSettings } from '../mirror/spec.js';
 import type { RegistryClient } from '../oci/client.js';
+import { fetchValuesOverlays } from '../mirror/images.js';
 import type { Command, CommandContext } from './commands.js';
 import { Exit, local, UsageError } from './io.js';
 
 const USAGE =
   'mirror (plan|apply|drift) --config FILE | export --config FILE --to DIR|FILE.tar | ' +
-  'import --from DIR|FILE.tar --config FILE ' +
-  '[--report FILE] [--concurrency N]';
-const SUBCOMMANDS = ['plan', 'apply', 'export', 'import', 'drift'];
+  'import --from DIR|FILE.tar --config FILE | overlay REF [--prefix P] [--output FILE] ' +
+  '[--report FILE] [--concurrency N] [--overlay-dir DIR]';
+const SUBCOMMANDS = ['plan', 'apply', 'export', 'import', 'drift', 'overlay'];
+const VERB = { copy: 'copy', skip: 'skip', refuse: 'REFUSE', fail: 'FAIL' } as const;
 
-function planLine(i: MirrorPlanItem): string {
+function planLines(i: MirrorPlanItem): string[] {
   const id = `${i.name}-${i.version || i.requested}`;
-  const verb = { copy: 'copy', skip: 'skip', refuse: 'REFUSE', fail: 'FAIL' }[i.action];
   const why = i.reason ? `: ${i.reason}` : '';
-  return `${verb.padEnd(6)} ${id} ${i.source} -> ${i.target}${why}`;
+  const lines = [`${VERB[i.action].padEnd(6)} ${id} ${i.source} -> ${i.target}${why}`];
+  for (const img of i.images ?? []) {
+    const note = img.reason && img.action !== 'skip' ? `: ${img.reason}` : '';
+    const digest = img.digest ? ` (${img.digest})` : '';
+    lines.push(`  ${`image ${VERB[img.action]}`.padEnd(12)} ${img.source} -> ${img.target}${digest}${note}`);
+  }
+  return lines;
+}
+
+/** Writes each result's values overlay to DIR/<name>-<version>.values-internal.yaml. */
+async function writeOverlays(dir: string, report: MirrorReport): Promise<string[]> {
+  const written: string[] = [];
+  for (const r of report.results) {
+    if (!r.overlay || !r.version) continue;
+    const file = join(dir, `${r.name}-${r.version}.values-internal.yaml`);
+    await local(() => writeFileAtomic(file, r.overlay!.yaml, 0o644, { dirMode: 0o755 }));
+    written.push(file);
+  }
+  return written;
 }
 
 /** Exit code of a drift check: 3 when a chart could not be checked, 1 when upstream changed, else 0. */
 function driftExit(summary: DriftReport['summary']): number {
-  if (summary.failed > 0) return Exit.registry;
+  const images = summary.images;
+  if (summary.failed > 0 || (images?.failed ?? 0) > 0) return Exit.registry;
   if (summary.changedUpstream > 0) return Exit.verification;
+  if (images && images['changed-upstream'] + images['changed-target'] > 0) return Exit.verification;
   return Exit.ok;
 }
 
 function reportLines(report: MirrorReport, copiedVerb = 'copied'): string[] {
-  const lines = report.results.map((r) => {
+  const width = Math.max(7, copiedVerb.length);
+  const lines = report.results.flatMap((r) => {
     const id = `${r.name}-${r.version || r.requested}`;
     const extra =
       r.status === 'copied'
@@ -38,7 +61,18 @@ function reportLines(report: MirrorReport, copiedVerb = 'copied'): string[] {
         : r.status === 'skipped'
           ? ` ${r.pinned ?? r.target}`
           : `: ${r.reason}`;
-    return `${(r.status === 'copied' ? copiedVerb : r.status).padEnd(Math.max(7, copiedVerb.length))} ${id}${extra}`;
+    const out = [`${(r.status === 'copied' ? copiedVerb : r.status).padEnd(width)} ${id}${extra}`];
+    for (const img of r.images ?? []) {
+      const detail =
+        img.status === 'copied'
+          ? ` ${img.pinned} (${img.signaturesCarried} carried${img.internalSignature ? ', signed' : ''})`
+          : img.status === 'skipped'
+            ? ` ${img.pinned ?? img.target}`
+            : `: ${img.source}: ${img.reason}`;
+      out.push(`  image ${(img.status === 'copied' ? copiedVerb : img.status).padEnd(width)}${detail}`);
+    }
+    if (r.overlay?.digest) out.push(`  overlay ${r.overlay.prefix} (${r.overlay.digest})`);
+    return out;
   });
   lines.push(mirrorSummaryLine(report));
   return lines;
@@ -102,6 +136,11 @@ export const MIRROR_COMMAND: Command = {
     '        quarantine (signatures, scanners, digests); signs and tags like apply.\n' +
     'drift   compares mirrored versions with upstream: CHANGED (same version, other digest upstream: exit 1),\n' +
     '        missing-upstream, and newer-upstream versions the spec would take. Ends with a Drift: line.\n' +
+    'overlay prints the values-internal.yaml pushed next to a mirrored chart REF (--output FILE writes it;\n' +
+    '        --prefix P picks one of several; --json lists them with their image mappings).\n' +
+    'With images: true in the spec, each chart\u2019s images are copied too (whole indexes, same digests,\n' +
+    'signatures carried, signed, tagged before the chart) and a values overlay is pushed next to the chart;\n' +
+    '--overlay-dir DIR (apply, import) also writes DIR/<name>-<version>.values-internal.yaml.\n' +
     '--report FILE writes the JSON report to FILE; the global --json prints it on stdout instead of the text\n' +
     '(the summary line then goes to stderr). Credentials come from --registry-config.\n',
   options: {
@@ -110,6 +149,9 @@ export const MIRROR_COMMAND: Command = {
     from: { type: 'string' },
     report: { type: 'string' },
     concurrency: { type: 'string' },
+    'overlay-dir': { type: 'string' },
+    prefix: { type: 'string' },
+    output: { type: 'string' },
   },
   async run(ctx) {
     const [sub, ...rest] = ctx.args;
@@ -117,7 +159,13 @@ export const MIRROR_COMMAND: Command = {
       throw new UsageError(
         sub === undefined ? `expected: chartproof ${USAGE}` : `unknown mirror subcommand "${sub}"`,
       );
+    if (sub === 'overlay') return overlayCommand(ctx, rest);
+    for (const flag of ['prefix', 'output'])
+      if (ctx.values[flag] !== undefined) throw new UsageError(`--${flag} applies to mirror overlay`);
     if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
+    const overlayDir = ctx.values['overlay-dir'] as string | undefined;
+    if (overlayDir !== undefined && sub !== 'apply' && sub !== 'import')
+      throw new UsageError('--overlay-dir applies to mirror apply and import');
     const config = ctx.values.config as string | undefined;
     if (!config) throw new UsageError('--config FILE is required');
     const to = ctx.values.to as string | undefined;
@@ -149,7 +197,7 @@ export const MIRROR_COMMAND: Command = {
         summary[
           ({ copy: 'copied', skip: 'skipped', refuse: 'refused', fail: 'failed' } as const)[i.action]
         ]++;
-      const lines = items.map(planLine);
+      const lines = items.flatMap(planLines);
       lines.push(
         `Plan: ${summary.copied} to copy, ${summary.skipped} to skip, ${summary.refused} refused, ${summary.failed} failed`,
       );
@@ -164,7 +212,14 @@ export const MIRROR_COMMAND: Command = {
         const lines = drift.items.map((i) => {
           const verb =
             i.status === 'changed-upstream' ? 'CHANGED' : i.status === 'failed' ? 'FAIL' : i.status;
-          return `${verb.padEnd(16)} ${i.name}${i.version ? `-${i.version}` : ''} ${i.target}${i.reason ? `: ${i.reason}` : ''}`;
+          const line = `${verb.padEnd(16)} ${i.name}${i.version ? `-${i.version}` : ''} ${i.target}${i.reason ? `: ${i.reason}` : ''}`;
+          const images = (i.images ?? []).map((img) => {
+            const v = { 'changed-upstream': 'CHANGED', 'changed-target': 'CHANGED-TARGET', failed: 'FAIL' }[
+              img.status as string
+            ];
+            return `  image ${(v ?? img.status).padEnd(16)} ${img.source || img.target}${img.reason ? `: ${img.reason}` : ''}`;
+          });
+          return [line, ...images].join('\n');
         });
         lines.push(driftSummaryLine(drift));
         ctx.io.stdout(`${lines.join('\n')}\n`);
@@ -185,8 +240,48 @@ export const MIRROR_COMMAND: Command = {
           : applyMirror(spec, { client, env: ctx.io.env, onEvent }),
     );
     if (!json) ctx.io.stdout(`${reportLines(result, sub === 'export' ? 'exported' : 'copied').join('\n')}\n`);
+    if (overlayDir !== undefined) {
+      for (const file of await writeOverlays(overlayDir, result)) ctx.io.stderr(`wrote ${file}\n`);
+    }
     await output(ctx, report, result);
     if (json) ctx.io.stderr(`${mirrorSummaryLine(result)}\n`);
     return exitFor(result.summary);
   },
 };
+
+/**
+ * `chartproof mirror overlay REF [--prefix P] [--output FILE]`: the values overlay pushed
+ * next to a mirrored chart, as `values-internal.yaml` (stdout or FILE); `--json` prints
+ * every overlay with its image mapping. Exit 2 (usage) when none or several match.
+ */
+async function overlayCommand(ctx: CommandContext, args: string[]): Promise<number> {
+  if (args.length !== 1)
+    throw new UsageError('expected: chartproof mirror overlay REF [--prefix P] [--output FILE]');
+  for (const flag of ['config', 'to', 'from', 'report', 'concurrency', 'overlay-dir'])
+    if (ctx.values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to mirror overlay`);
+  const prefix = ctx.values.prefix as string | undefined;
+  const outputFile = ctx.values.output as string | undefined;
+  const overlays = await fetchValuesOverlays(ctx.client, args[0]!, prefix !== undefined ? { prefix } : {});
+  if (ctx.flags.json) {
+    ctx.io.stdout(`${JSON.stringify(overlays, null, 2)}\n`);
+    return overlays.length > 0 ? Exit.ok : Exit.verification;
+  }
+  if (overlays.length === 0) {
+    ctx.io.stderr(
+      `no values overlay refers to ${args[0]}${prefix !== undefined ? ` with prefix ${prefix}` : ''}\n`,
+    );
+    return Exit.verification;
+  }
+  if (overlays.length > 1)
+    throw new UsageError(
+      `${overlays.length} overlays refer to ${args[0]} (prefixes ${overlays.map((o) => o.prefix).join(', ')}): choose one with --prefix`,
+    );
+  const yaml = overlays[0]!.yaml;
+  if (outputFile !== undefined) {
+    await local(() => writeFileAtomic(outputFile, yaml, 0o644, { dirMode: 0o755 }));
+    ctx.io.stderr(
+      `wrote ${outputFile} (${overlays[0]!.images.length} image(s) under ${overlays[0]!.prefix})\n`,
+    );
+  } else ctx.io.stdout(yaml);
+  return Exit.ok;
+}

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { loadChartArchive } from '../chart/load.js';
 import { pushChart } from '../chart/oci.js';
 import { ChartproofError } from '../errors.js';
-import { copy } from '../oci/copy.js';
+import { BlobMountCache, copy } from '../oci/copy.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import type { Repository } from '../oci/repository.js';
@@ -15,7 +15,8 @@ import { passwordFromEnv } from '../keys/keys.js';
 import type { Signer } from '../keys/signer.js';
 import { type MirrorOptions, type MirrorPlanItem, mapLimit, planItem, sourceOf } from './plan.js';
 import { MirrorRunCache } from './run-cache.js';
-import type { MirrorSpec } from './spec.js';
+import { copyImages, type MirrorImageResult, pushOverlay } from './images.js';
+import { chartImages, type MirrorSpec } from './spec.js';
 import { type ChartRequest, chartRequests } from './versions.js';
 
 /** Options of {@link applyMirror}. @public */
@@ -46,7 +47,22 @@ export interface MirrorResult {
   verification?: MirrorPlanItem['verification'];
   findings: MirrorPlanItem['findings'];
   warnings: MirrorPlanItem['warnings'];
+  /** With `images`: what happened to each image the chart deploys. */
+  images?: MirrorImageResult[];
+  /**
+   * With `images`: the values overlay (`values-internal.yaml`) and the digest of the
+   * overlay artifact pushed as a referrer of the mirrored chart.
+   */
+  overlay?: { prefix: string; yaml: string; digest?: string };
   durationMs: number;
+}
+
+/** Image counts of a run with `images`. @public */
+export interface MirrorImageSummary {
+  copied: number;
+  skipped: number;
+  refused: number;
+  failed: number;
 }
 
 /** The report of a mirror run. @public */
@@ -54,7 +70,14 @@ export interface MirrorReport {
   startedAt: string;
   durationMs: number;
   results: MirrorResult[];
-  summary: { copied: number; skipped: number; refused: number; failed: number };
+  summary: {
+    copied: number;
+    skipped: number;
+    refused: number;
+    failed: number;
+    /** Images of the charts, counted once per target reference (with `images`). */
+    images?: MirrorImageSummary;
+  };
 }
 
 const STATUS = { copy: 'copied', skip: 'skipped', refuse: 'refused', fail: 'failed' } as const;
@@ -62,7 +85,26 @@ const STATUS = { copy: 'copied', skip: 'skipped', refuse: 'refused', fail: 'fail
 /** `Mirrored: N copied, M skipped, K refused, F failed`. @public */
 export function mirrorSummaryLine(report: Pick<MirrorReport, 'summary'>): string {
   const s = report.summary;
-  return `Mirrored: ${s.copied} copied, ${s.skipped} skipped, ${s.refused} refused, ${s.failed} failed`;
+  const i = s.images;
+  const images = i
+    ? `; images: ${i.copied} copied, ${i.skipped} skipped, ${i.refused} refused, ${i.failed} failed`
+    : '';
+  return `Mirrored: ${s.copied} copied, ${s.skipped} skipped, ${s.refused} refused, ${s.failed} failed${images}`;
+}
+
+/** Counts the images of `results` (one per target reference; the worst status wins). @internal */
+export function imageSummary(results: readonly MirrorResult[]): MirrorImageSummary | undefined {
+  if (!results.some((r) => r.images !== undefined)) return undefined;
+  const rank = { failed: 0, refused: 1, copied: 2, skipped: 3 } as const;
+  const byTarget = new Map<string, MirrorImageResult['status']>();
+  for (const r of results)
+    for (const img of r.images ?? []) {
+      const prev = byTarget.get(img.target);
+      if (prev === undefined || rank[img.status] < rank[prev]) byTarget.set(img.target, img.status);
+    }
+  const out: MirrorImageSummary = { copied: 0, skipped: 0, refused: 0, failed: 0 };
+  for (const status of byTarget.values()) out[status]++;
+  return out;
 }
 
 /** The internal signer: `options.signer`, else the spec's `sign.key` with `COSIGN_PASSWORD`. @internal */
@@ -115,7 +157,7 @@ async function copyOne(
     // Without an internal signature to add first, copy writes the tag itself, after
     // everything else (with the manifest in one request when nothing travels with it).
     const copied = await copy(source, item.sourceDigest!, dst, undefined, {
-      tags: signer ? [] : [tag],
+      tags: signer || item.overlay ? [] : [tag],
       referrers: carry,
       cosignTags: carry,
       // The plan listed the target's tags: this version's tag is not there.
@@ -140,11 +182,25 @@ async function copyOne(
     };
   }
   options.onEvent?.({ name: item.name, version: item.version, step: 'copied', detail: root.digest });
+  // The overlay goes next to the chart before the tag: a tagged chart has its overlay.
+  if (item.overlay) await overlayFor(item, result, dst, root, options);
   await signAndTag(dst, root, tag, signer, spec, result, item, {
     ...options,
-    tagged: item.kind === 'oci' && !signer,
+    tagged: item.kind === 'oci' && !signer && !item.overlay,
   });
   await cache.tagged(dst, tag);
+}
+
+async function overlayFor(
+  item: MirrorPlanItem,
+  result: MirrorResult,
+  dst: Repository,
+  root: Descriptor,
+  options: MirrorOptions,
+): Promise<void> {
+  const overlay = item.overlay!;
+  const pushed = await pushOverlay(dst, root, overlay, item.images ?? [], options.signal);
+  result.overlay = { prefix: overlay.prefix, yaml: overlay.yaml, digest: pushed.digest };
 }
 
 /**
@@ -158,7 +214,7 @@ export async function signAndTag(
   tag: string,
   signer: Signer | undefined,
   spec: MirrorSpec,
-  result: MirrorResult,
+  result: Pick<MirrorResult, 'internalSignature' | 'digest' | 'pinned'>,
   at: { name: string; version: string },
   options: { signal?: AbortSignal; onEvent?: MirrorOptions['onEvent']; tagged?: boolean },
 ): Promise<void> {
@@ -178,8 +234,8 @@ export async function signAndTag(
     result.internalSignature = sig;
     options.onEvent?.({ name: at.name, version: at.version, step: 'signed' });
   }
-  if (!options.tagged) await dst.tag(root, tag, { signal });
-  options.onEvent?.({ name: at.name, version: at.version, step: 'tagged', detail: tag });
+  if (!options.tagged && tag !== '') await dst.tag(root, tag, { signal });
+  if (tag !== '') options.onEvent?.({ name: at.name, version: at.version, step: 'tagged', detail: tag });
   result.digest = root.digest;
   result.pinned = dst.pinned(root.digest);
 }
@@ -191,6 +247,7 @@ async function applyOne(
   signer: Signer | undefined,
   options: ApplyMirrorOptions,
   cache: MirrorRunCache,
+  mountCache: BlobMountCache,
 ): Promise<MirrorResult> {
   const t0 = Date.now();
   const item = await planItem(chart, request.requested, spec, options, cache, request);
@@ -213,6 +270,40 @@ async function applyOne(
     result.pinned = options.client
       .repository(splitTarget(item.target).repository)
       .pinned(item.targetDigest as Digest);
+  }
+  const images = chartImages(spec, chart);
+  if (images && item.images && (item.action === 'copy' || item.action === 'skip')) {
+    // Images first, then the overlay and the chart: a tagged chart's images are all there.
+    const at = { name: item.name, version: item.version };
+    result.images = await copyImages(
+      item,
+      spec,
+      images,
+      signer,
+      (dst, root, tag, sign, r, tagged) =>
+        signAndTag(dst, root, tag ?? '', sign, spec, r, at, {
+          ...(options.signal ? { signal: options.signal } : {}),
+          tagged,
+        }),
+      mountCache,
+      options,
+    );
+    const failed = result.images.filter((i) => i.status === 'failed');
+    if (failed.length > 0) {
+      result.status = 'failed';
+      result.reason = `image ${failed[0]!.source}${failed.length > 1 ? ` (and ${failed.length - 1} more)` : ''}: ${failed[0]!.reason}`;
+      item.action = 'fail';
+    } else if (item.action === 'skip' && item.overlay && item.targetDigest) {
+      try {
+        const dst = options.client.repository(splitTarget(item.target).repository);
+        const root = await dst.resolve(item.targetDigest, { signal: options.signal });
+        await overlayFor(item, result, dst, root, options);
+      } catch (e) {
+        options.signal?.throwIfAborted();
+        result.status = 'failed';
+        result.reason = `values overlay: ${e instanceof Error ? e.message : String(e)}`;
+      }
+    }
   }
   if (item.action === 'copy') {
     try {
@@ -246,16 +337,19 @@ export async function applyMirror(spec: MirrorSpec, options: ApplyMirrorOptions)
   const started = Date.now();
   const signer = await internalSigner(spec, options);
   const cache = new MirrorRunCache();
+  const mountCache = new BlobMountCache();
   // Charts run in parallel; one chart's versions run in order, so two requests that
   // resolve to the same version copy it once (the second finds it at the target).
   const perChart = await mapLimit(spec.charts, spec.concurrency ?? 4, async (chart) => {
     const out: MirrorResult[] = [];
     for (const request of await chartRequests(chart, options, cache))
-      out.push(await applyOne(chart, request, spec, signer, options, cache));
+      out.push(await applyOne(chart, request, spec, signer, options, cache, mountCache));
     return out;
   });
   const results = perChart.flat();
-  const summary = { copied: 0, skipped: 0, refused: 0, failed: 0 };
+  const summary: MirrorReport['summary'] = { copied: 0, skipped: 0, refused: 0, failed: 0 };
   for (const r of results) summary[r.status]++;
+  const images = imageSummary(results);
+  if (images) summary.images = images;
   return { startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, results, summary };
 }

@@ -16,9 +16,19 @@ import {
 import { isNotFoundError } from '../errors.js';
 import { messageOf as message } from '../internal/guards.js';
 import { MediaType } from '../oci/media-types.js';
-import type { ManifestFetcher, TagLister } from '../oci/target.js';
+import { parseReference } from '../oci/reference.js';
+import type { ManifestFetcher, Resolver, TagLister } from '../oci/target.js';
+import { normalizeImage } from '../workloads/images.js';
+import { fetchValuesOverlays } from './images.js';
 import { type MirrorOptions, mapLimit } from './plan.js';
-import { type MirrorChart, type MirrorSpec, targetRepository } from './spec.js';
+import {
+  chartImages,
+  imagesPrefix,
+  type MirrorChart,
+  type MirrorImages,
+  type MirrorSpec,
+  targetRepository,
+} from './spec.js';
 
 /**
  * `up-to-date`: the target and upstream hold the same content under the version.
@@ -48,6 +58,35 @@ export interface DriftItem {
   /** OCI: the upstream manifest digest; classic: the upstream archive digest. */
   upstreamDigest?: string;
   reason?: string;
+  /**
+   * With `images`: each image recorded in the chart's values overlay at the target,
+   * compared with upstream and with the target.
+   */
+  images?: DriftImage[];
+}
+
+/**
+ * One mirrored image compared: `up-to-date`; `changed-upstream` (the upstream tag now
+ * names another digest: a rebuild, or tampering); `missing-upstream`; `changed-target`
+ * (the internal tag no longer names the mirrored digest); `not-mirrored` (the chart has
+ * no values overlay at the target: its images were never mirrored); `failed`.
+ * @public
+ */
+export interface DriftImage {
+  source: string;
+  target: string;
+  status:
+    | 'up-to-date'
+    | 'changed-upstream'
+    | 'missing-upstream'
+    | 'changed-target'
+    | 'not-mirrored'
+    | 'failed';
+  /** The digest mirrored (from the overlay's image mapping). */
+  digest?: string;
+  upstreamDigest?: string;
+  targetDigest?: string;
+  reason?: string;
 }
 
 /** The report of {@link detectDrift}. @public */
@@ -61,13 +100,19 @@ export interface DriftReport {
     changedUpstream: number;
     missingUpstream: number;
     failed: number;
+    /** With `images`: counts of {@link DriftImage} statuses. */
+    images?: Record<DriftImage['status'], number>;
   };
 }
 
 /** `Drift: N up to date, M newer upstream, K changed upstream, L missing upstream, F failed`. @public */
 export function driftSummaryLine(report: Pick<DriftReport, 'summary'>): string {
   const s = report.summary;
-  return `Drift: ${s.upToDate} up to date, ${s.newerUpstream} newer upstream, ${s.changedUpstream} changed upstream, ${s.missingUpstream} missing upstream, ${s.failed} failed`;
+  const i = s.images;
+  const images = i
+    ? `; images: ${i['up-to-date']} up to date, ${i['changed-upstream']} changed upstream, ${i['missing-upstream']} missing upstream, ${i['changed-target']} changed at the target, ${i['not-mirrored']} not mirrored, ${i.failed} failed`
+    : '';
+  return `Drift: ${s.upToDate} up to date, ${s.newerUpstream} newer upstream, ${s.changedUpstream} changed upstream, ${s.missingUpstream} missing upstream, ${s.failed} failed${images}`;
 }
 
 async function tagsOf(repo: TagLister, signal?: AbortSignal): Promise<string[]> {
@@ -190,6 +235,9 @@ async function driftOf(chart: MirrorChart, spec: MirrorSpec, options: MirrorOpti
       item.status = 'failed';
       item.reason = message(e);
     }
+    const settings = chartImages(spec, chart);
+    if (settings && item.status !== 'failed')
+      item.images = await imageDrift(item.target, spec, settings, options);
     items.push(item);
   }
   const newest = mirrored.at(-1)?.version;
@@ -206,6 +254,81 @@ async function driftOf(chart: MirrorChart, spec: MirrorSpec, options: MirrorOpti
     });
   }
   return items;
+}
+
+async function digestOr(repo: Resolver, ref: string, signal?: AbortSignal): Promise<string | undefined> {
+  try {
+    return (await repo.resolve(ref, { signal })).digest;
+  } catch (e) {
+    if (isNotFoundError(e)) return undefined;
+    throw e;
+  }
+}
+
+/** The images recorded in the overlay next to `chartRef` at the target, compared. */
+async function imageDrift(
+  chartRef: string,
+  spec: MirrorSpec,
+  settings: MirrorImages,
+  options: MirrorOptions,
+): Promise<DriftImage[]> {
+  const { client, signal } = options;
+  const prefix = `${spec.target.registry}/${imagesPrefix(spec, settings)}`;
+  let overlays: Awaited<ReturnType<typeof fetchValuesOverlays>>;
+  try {
+    overlays = await fetchValuesOverlays(client, chartRef, { prefix, ...(signal ? { signal } : {}) });
+  } catch (e) {
+    signal?.throwIfAborted();
+    return [{ source: '', target: prefix, status: 'failed', reason: `values overlay: ${message(e)}` }];
+  }
+  if (overlays.length === 0)
+    return [
+      {
+        source: '',
+        target: prefix,
+        status: 'not-mirrored',
+        reason: `no values overlay for ${prefix} next to the chart: its images were not mirrored`,
+      },
+    ];
+  return mapLimit(overlays[0]!.images, settings.concurrency ?? 2, async (img) => {
+    const out: DriftImage = {
+      source: img.source,
+      target: img.target,
+      status: 'up-to-date',
+      digest: img.digest,
+    };
+    try {
+      const src = normalizeImage(img.source);
+      const dst = parseReference(img.target);
+      const mine = await digestOr(
+        client.repository(`${dst.registry}/${dst.repository}`),
+        dst.tag ?? img.digest,
+        signal,
+      );
+      if (mine !== undefined) out.targetDigest = mine;
+      const theirs = await digestOr(
+        client.repository(`${src.registry}/${src.repository}`),
+        src.digest ?? src.tag!,
+        signal,
+      );
+      if (theirs !== undefined) out.upstreamDigest = theirs;
+      if (mine !== img.digest) {
+        out.status = 'changed-target';
+        out.reason = `the internal reference names ${mine ?? 'nothing'}, ${img.digest} was mirrored`;
+      } else if (theirs === undefined) {
+        out.status = 'missing-upstream';
+        out.reason = 'upstream no longer has this image';
+      } else if (theirs !== img.digest) {
+        out.status = 'changed-upstream';
+        out.reason = `upstream now serves ${theirs}, ${img.digest} was mirrored (rebuilt or tampered)`;
+      }
+    } catch (e) {
+      signal?.throwIfAborted();
+      out.status = 'failed';
+      out.reason = message(e);
+    }
+    return out;
+  });
 }
 
 /**
@@ -239,7 +362,13 @@ export async function detectDrift(spec: MirrorSpec, options: MirrorOptions): Pro
     }
   });
   const items = perChart.flat();
-  const summary = { upToDate: 0, newerUpstream: 0, changedUpstream: 0, missingUpstream: 0, failed: 0 };
+  const summary: DriftReport['summary'] = {
+    upToDate: 0,
+    newerUpstream: 0,
+    changedUpstream: 0,
+    missingUpstream: 0,
+    failed: 0,
+  };
   const key = {
     'up-to-date': 'upToDate',
     'newer-upstream': 'newerUpstream',
@@ -248,5 +377,17 @@ export async function detectDrift(spec: MirrorSpec, options: MirrorOptions): Pro
     failed: 'failed',
   } as const;
   for (const i of items) summary[key[i.status]]++;
+  if (items.some((i) => i.images !== undefined)) {
+    const counts: Record<DriftImage['status'], number> = {
+      'up-to-date': 0,
+      'changed-upstream': 0,
+      'missing-upstream': 0,
+      'changed-target': 0,
+      'not-mirrored': 0,
+      failed: 0,
+    };
+    for (const i of items) for (const img of i.images ?? []) counts[img.status]++;
+    summary.images = counts;
+  }
   return { startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, items, summary };
 }

@@ -30,7 +30,7 @@ export {
   SEVERITIES,
   severityAtLeast,
 } from './scan.js';
-export type { ApplyMirrorOptions, MirrorReport, MirrorResult } from './apply.js';
+export type { ApplyMirrorOptions, MirrorImageSummary, MirrorReport, MirrorResult } from './apply.js';
 export { applyMirror, mirrorSummaryLine } from './apply.js';
 export type {
   MirrorAction,
@@ -42,14 +42,37 @@ export type {
 } from './plan.js';
 export { mirrorPlanEntry, planMirror } from './plan.js';
 export type {
+  ImageMappingDocument,
+  MirrorImageItem,
+  MirrorImageResult,
+  MirrorOverlay,
+  ValuesOverlayArtifact,
+} from './images.js';
+export type { OverlayRewrite } from '../workloads/overlay.js';
+export {
+  fetchValuesOverlays,
+  IMAGE_MAPPING_MEDIA_TYPE,
+  IMAGES_PREFIX_ANNOTATION,
+  VALUES_OVERLAY_ARTIFACT_TYPE,
+  VALUES_OVERLAY_MEDIA_TYPE,
+} from './images.js';
+export type {
   MirrorChart,
+  MirrorImages,
   MirrorScan,
   MirrorSign,
   MirrorSpec,
   MirrorTarget,
   MirrorVerify,
 } from './spec.js';
-export { loadMirrorSpec, mirrorHostSettings, parseMirrorSpec, targetRepository } from './spec.js';
+export {
+  chartImages,
+  imagesPrefix,
+  loadMirrorSpec,
+  mirrorHostSettings,
+  parseMirrorSpec,
+  targetRepository,
+} from './spec.js';
 export type { AirgapEntry, AirgapManifest, ExportMirrorOptions } from './airgap.js';
 export { AIRGAP_MANIFEST_FILE, exportMirror } from './airgap.js';
 export { importMirror } from './airgap-import.js';

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { loadChartArchive } from '../chart/load.js';
-import { pullFetchedChart, resolveChartVersion } from '../chart/oci.js';
+import { pullChart, pullFetchedChart, resolveChartVersion } from '../chart/oci.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { downloadRepoChart, fetchRepoIndex, resolveRepoChartVersion, resolveRepoUrl } from '../chart/repo.js';
 import { isLenientSemver, ociTagForVersion, versionForOciTag } from '../chart/version.js';
@@ -17,10 +17,13 @@ import { discard } from '../oci/transport/errors.js';
 import { PrefetchedSource } from '../oci/prefetched.js';
 import type { FetchedManifest, Fetcher, Named, ReadOnlyTarget, Resolver } from '../oci/target.js';
 import type { VerificationPolicy } from '../verify/policy.js';
+import { mapLimit } from '../internal/map-limit.js';
+import { verifyPolicy } from './policy.js';
 import { MirrorRunCache } from './run-cache.js';
 import { renderingScanner } from './rendered-scanner.js';
 import { builtinScanner, type Finding, runScanners, type Scanner } from './scan.js';
-import { type MirrorChart, type MirrorSpec, targetRepository } from './spec.js';
+import { type MirrorImageItem, type MirrorOverlay, planImages } from './images.js';
+import { chartImages, type MirrorChart, type MirrorSpec, targetRepository } from './spec.js';
 import { type ChartRequest, chartRequests } from './versions.js';
 
 /**
@@ -65,6 +68,16 @@ export interface MirrorPlanItem {
   findings: Finding[];
   /** Findings at or above `scan.warn` (and below `scan.block`). */
   warnings: Finding[];
+  /**
+   * The chart's images when the spec mirrors them (`images`): one entry per image the
+   * chart renders with the spec's values. Any image refused or failed refuses or fails
+   * the chart version.
+   */
+  images?: MirrorImageItem[];
+  /** The values overlay pointing the chart at the mirrored images (with `images`). */
+  overlay?: MirrorOverlay;
+  /** The chart archive planning read (for the image render). @internal */
+  chartArchive?: Uint8Array;
   /** Classic sources: the verified archive and `.prov`, kept for apply. @internal */
   archive?: Uint8Array;
   /** @internal */
@@ -85,11 +98,14 @@ export interface MirrorPlanItem {
  * none of the internal ones (downloaded bytes, prefetched manifests).
  * @public
  */
-export type MirrorPlanEntry = Omit<MirrorPlanItem, 'archive' | 'provenance' | 'created' | 'prefetched'>;
+export type MirrorPlanEntry = Omit<
+  MirrorPlanItem,
+  'archive' | 'provenance' | 'created' | 'prefetched' | 'chartArchive'
+>;
 
 /** The reportable part of a plan item: drops the internal fields (bytes, prefetched content). @public */
 export function mirrorPlanEntry(item: MirrorPlanItem): MirrorPlanEntry {
-  const { archive: _a, provenance: _p, created: _c, prefetched: _f, ...entry } = item;
+  const { archive: _a, provenance: _p, created: _c, prefetched: _f, chartArchive: _r, ...entry } = item;
   return entry;
 }
 
@@ -118,35 +134,9 @@ export interface MirrorOptions {
 export interface MirrorEvent {
   name: string;
   version: string;
-  step: 'resolved' | 'verified' | 'scanned' | 'copied' | 'signed' | 'tagged' | 'done';
+  /** `images`: the chart's images were planned; `image`: one image was copied (detail: its pinned reference). */
+  step: 'resolved' | 'verified' | 'scanned' | 'images' | 'image' | 'copied' | 'signed' | 'tagged' | 'done';
   detail?: string;
-}
-
-async function policyFor(chart: MirrorChart): Promise<VerificationPolicy | undefined> {
-  const v = chart.verify;
-  if (!v || (v.key === undefined && v.identity === undefined && v.identityRegExp === undefined))
-    return undefined;
-  const policy: VerificationPolicy = {};
-  if (v.key) {
-    try {
-      policy.keys = [await readFile(v.key, 'utf8')];
-    } catch (e) {
-      throw new ChartproofError('IO', `cannot read ${v.key}: ${message(e)}`, { cause: e });
-    }
-  } else {
-    const id: NonNullable<VerificationPolicy['identities']>[number] = {};
-    if (v.identity) id.subject = v.identity;
-    if (v.identityRegExp) id.subjectRegExp = v.identityRegExp;
-    if (v.issuer) id.issuer = v.issuer;
-    if (v.issuerRegExp) id.issuerRegExp = v.issuerRegExp;
-    policy.identities = [id];
-  }
-  if (v.trustedRoot) {
-    const { loadTrustedRoot } = await import('../verify/trusted-root.js');
-    policy.trustedRoot = await loadTrustedRoot(v.trustedRoot);
-  }
-  if (v.insecureIgnoreTlog) policy.tlog = 'skip';
-  return policy;
 }
 
 /** The target tag's digest, or undefined when the tag does not exist. */
@@ -328,7 +318,7 @@ export async function checkOciChart(
 ): Promise<void> {
   const { signal } = options;
   const desc = source.fetched.descriptor;
-  const policy = await policyFor(chart);
+  const policy = await verifyPolicy(chart.verify);
   const required = chart.verify?.required ?? true;
   if (policy) {
     try {
@@ -360,6 +350,7 @@ export async function checkOciChart(
     signal ? { signal } : {},
   );
   item.prefetched = { root: desc, bytes: source.fetched.bytes, blobs };
+  item.chartArchive = pulled.archive;
   const sourceTags = source.tags ? await source.tags() : undefined;
   if (sourceTags) item.prefetched.sourceTags = sourceTags;
   if (!(await scan(item, pulled.archive, spec, options))) return;
@@ -513,6 +504,24 @@ export async function planItem(
     if (item.kind === 'oci')
       await planOci(item, chart, spec, options, listTags ? runCache : undefined, version);
     else await planRepo(item, chart, spec, options, runCache, listTags, version);
+    const images = chartImages(spec, chart);
+    if (images && (item.action === 'copy' || item.action === 'skip')) {
+      // A chart already at the target still has its images checked (and copied by apply):
+      // its archive is read back from the target.
+      const archive =
+        item.chartArchive ??
+        item.archive ??
+        (
+          await pullChart(
+            options.client,
+            `${item.target.slice(0, item.target.lastIndexOf(':'))}@${item.targetDigest}`,
+            {
+              ...(options.signal ? { signal: options.signal } : {}),
+            },
+          )
+        ).archive;
+      await planImages(item, archive, spec, chart, images, options);
+    }
   } catch (e) {
     options.signal?.throwIfAborted();
     item.action = 'fail';
@@ -521,23 +530,8 @@ export async function planItem(
   return item;
 }
 
-/** Runs `fn` over `items` with at most `limit` at once, keeping order. @internal */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return out;
-}
+/** @internal */
+export { mapLimit };
 
 /**
  * Plans a mirror run without writing anything: for each chart and requested

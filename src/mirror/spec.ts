@@ -48,6 +48,33 @@ export interface MirrorVerify {
   required?: boolean;
 }
 
+/**
+ * Mirroring the images a chart deploys (spec `images`, per chart or for all): the
+ * chart is rendered with its `values`, every image is copied into
+ * `<target.registry>/<prefix>/<image path>` (whole indexes, same digests, with their
+ * signatures and referrers), and a values overlay pointing the chart at them is
+ * written and pushed next to the chart (docs/mirroring.md). `images: true` is `{}`.
+ * @public
+ */
+export interface MirrorImages {
+  /**
+   * Repository path under the target registry the images go to. Default
+   * `<target.prefix>/images`, or `images` without a target prefix.
+   */
+  prefix?: string;
+  /** Upstream image signatures checked before an image is copied (cosign key or keyless). */
+  verify?: MirrorVerify;
+  /** Sign each copied image with the spec's `sign` key. Default true when `sign` is set. */
+  sign?: boolean;
+  /** Images copied at once per chart version. Default 2. */
+  concurrency?: number;
+  /**
+   * Transport settings of image source registries, by `host[:port]` (the target's and
+   * chart sources' settings apply to their hosts already).
+   */
+  hosts?: Record<string, { plainHttp?: boolean; caFile?: string; insecure?: boolean }>;
+}
+
 /** One chart to mirror. @public */
 export interface MirrorChart {
   /** Chart name; also the target repository's last path component. */
@@ -82,6 +109,11 @@ export interface MirrorChart {
    * values you will install with): findings of both renders are reported.
    */
   values?: Record<string, unknown>;
+  /**
+   * Mirror the images this chart deploys: `true` uses the spec's `images` settings (or
+   * the defaults), a mapping overrides them, `false` turns it off for this chart.
+   */
+  images?: boolean | MirrorImages;
 }
 
 /** Internal signing after the copy. @public */
@@ -119,6 +151,8 @@ export interface MirrorSpec {
   carrySignatures?: boolean;
   /** Charts processed at once. Default 4. */
   concurrency?: number;
+  /** Mirror the images every chart deploys (charts may override). Default off. */
+  images?: MirrorImages;
   charts: MirrorChart[];
 }
 
@@ -180,10 +214,7 @@ function parseTarget(v: unknown): MirrorTarget {
   const t: MirrorTarget = { registry };
   const prefix = str(v, 'prefix', 'target');
   if (prefix !== undefined) {
-    const clean = prefix.replace(/^\/+|\/+$/g, '');
-    if (!/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(clean))
-      throw bad('target.prefix', `${JSON.stringify(prefix)} is not a valid repository path`);
-    t.prefix = clean;
+    t.prefix = repositoryPath(prefix, 'target.prefix');
   }
   copyStrings(t, v, ['caFile'], 'target');
   const plainHttp = bool(v, 'plainHttp', 'target');
@@ -244,6 +275,7 @@ function parseChart(v: unknown, i: number): MirrorChart {
       'plainHttp',
       'caFile',
       'values',
+      'images',
     ],
     path,
   );
@@ -288,6 +320,9 @@ function parseChart(v: unknown, i: number): MirrorChart {
     c.values = v.values;
   }
   if (v.verify !== undefined && v.verify !== null) c.verify = parseVerify(v.verify, `${path}.verify`);
+  if (v.images !== undefined && v.images !== null) {
+    c.images = typeof v.images === 'boolean' ? v.images : parseImages(v.images, `${path}.images`);
+  }
   if (
     c.verify?.keyring !== undefined &&
     c.source !== undefined &&
@@ -296,6 +331,73 @@ function parseChart(v: unknown, i: number): MirrorChart {
   )
     throw bad(`${path}.verify`, 'keyring (.prov) applies to repo sources; OCI sources need key or identity');
   return c;
+}
+
+function parseImages(v: unknown, path: string): MirrorImages {
+  if (v === true) return {};
+  if (!isObj(v)) throw bad(path, 'must be true, false or a mapping');
+  known(v, ['prefix', 'verify', 'sign', 'concurrency', 'hosts'], path);
+  const out: MirrorImages = {};
+  const prefix = str(v, 'prefix', path);
+  if (prefix !== undefined) out.prefix = repositoryPath(prefix, `${path}.prefix`);
+  if (v.verify !== undefined && v.verify !== null) {
+    out.verify = parseVerify(v.verify, `${path}.verify`);
+    if (out.verify.keyring !== undefined)
+      throw bad(`${path}.verify`, 'images are verified with key or identity + issuer, not a keyring');
+  }
+  const sign = bool(v, 'sign', path);
+  if (sign !== undefined) out.sign = sign;
+  if (v.concurrency !== undefined && v.concurrency !== null) {
+    const c = v.concurrency;
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < 1 || c > 16)
+      throw bad(`${path}.concurrency`, 'must be an integer from 1 to 16');
+    out.concurrency = c;
+  }
+  if (v.hosts !== undefined && v.hosts !== null) {
+    if (!isObj(v.hosts)) throw bad(`${path}.hosts`, 'must be a mapping of host[:port] to settings');
+    const hosts: NonNullable<MirrorImages['hosts']> = {};
+    for (const [host, h] of Object.entries(v.hosts)) {
+      const at = `${path}.hosts.${host}`;
+      if (!/^[a-z0-9.-]+(:[0-9]+)?$/i.test(host)) throw bad(at, 'must be host[:port]');
+      if (!isObj(h)) throw bad(at, 'must be a mapping');
+      known(h, ['plainHttp', 'caFile', 'insecure'], at);
+      const entry: NonNullable<MirrorImages['hosts']>[string] = {};
+      const plainHttp = bool(h, 'plainHttp', at);
+      if (plainHttp !== undefined) entry.plainHttp = plainHttp;
+      const insecure = bool(h, 'insecure', at);
+      if (insecure !== undefined) entry.insecure = insecure;
+      copyStrings(entry, h, ['caFile'], at);
+      hosts[host.toLowerCase()] = entry;
+    }
+    out.hosts = hosts;
+  }
+  return out;
+}
+
+function repositoryPath(raw: string, path: string): string {
+  const clean = raw.replace(/^\/+|\/+$/g, '');
+  if (!/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(clean))
+    throw bad(path, `${JSON.stringify(raw)} is not a valid repository path`);
+  return clean;
+}
+
+/**
+ * The image settings that apply to a chart: its own `images` over the spec's, or
+ * undefined when its images are not mirrored.
+ * @public
+ */
+export function chartImages(spec: MirrorSpec, chart: MirrorChart): MirrorImages | undefined {
+  const own = chart.images;
+  if (own === false) return undefined;
+  if (own === undefined) return spec.images;
+  if (own === true) return spec.images ?? {};
+  return { ...(spec.images ?? {}), ...own };
+}
+
+/** The images' repository path under the target registry (see {@link MirrorImages.prefix}). @public */
+export function imagesPrefix(spec: MirrorSpec, images: MirrorImages): string {
+  if (images.prefix !== undefined) return images.prefix;
+  return spec.target.prefix ? `${spec.target.prefix}/images` : 'images';
 }
 
 /**
@@ -307,7 +409,7 @@ function parseChart(v: unknown, i: number): MirrorChart {
  */
 export function parseMirrorSpec(value: unknown, options: { baseDir?: string } = {}): MirrorSpec {
   if (!isObj(value)) throw bad('(root)', 'must be a mapping');
-  known(value, ['target', 'sign', 'scan', 'charts', 'concurrency', 'carrySignatures'], '(root)');
+  known(value, ['target', 'sign', 'scan', 'charts', 'concurrency', 'carrySignatures', 'images'], '(root)');
   const spec: MirrorSpec = { target: parseTarget(value.target), charts: [] };
   if (value.sign !== undefined && value.sign !== null) {
     if (!isObj(value.sign)) throw bad('sign', 'must be a mapping');
@@ -353,6 +455,8 @@ export function parseMirrorSpec(value: unknown, options: { baseDir?: string } = 
       throw bad('concurrency', 'must be an integer from 1 to 64');
     spec.concurrency = c;
   }
+  if (value.images !== undefined && value.images !== null && value.images !== false)
+    spec.images = parseImages(value.images, 'images');
   if (!Array.isArray(value.charts) || value.charts.length === 0)
     throw bad('charts', 'must be a non-empty list');
   spec.charts = value.charts.map((c, i) => parseChart(c, i));
@@ -375,6 +479,20 @@ function resolvePaths(spec: MirrorSpec, base: string): void {
     const v = c.verify;
     if (!v) continue;
     for (const k of ['key', 'trustedRoot', 'keyring'] as const) if (v[k]) v[k] = abs(v[k])!;
+  }
+  const imageSettings = [
+    spec.images,
+    ...spec.charts.map((c) => (typeof c.images === 'object' ? c.images : undefined)),
+  ];
+  for (const i of imageSettings)
+    for (const h of Object.values(i?.hosts ?? {})) if (h.caFile) h.caFile = abs(h.caFile)!;
+  const verifies = [
+    spec.images?.verify,
+    ...spec.charts.map((c) => (typeof c.images === 'object' ? c.images.verify : undefined)),
+  ];
+  for (const v of verifies) {
+    if (!v) continue;
+    for (const k of ['key', 'trustedRoot'] as const) if (v[k]) v[k] = abs(v[k])!;
   }
 }
 
@@ -429,5 +547,10 @@ export function mirrorHostSettings(spec: MirrorSpec): Record<string, HostSetting
     const host = c.source ? c.source.replace(/^oci:\/\//, '').split('/')[0]! : new URL(c.repo!).host;
     if (c.plainHttp || c.caFile) add(host, c);
   }
+  const imageSettings = [
+    spec.images,
+    ...spec.charts.map((c) => (typeof c.images === 'object' ? c.images : undefined)),
+  ];
+  for (const i of imageSettings) for (const [host, h] of Object.entries(i?.hosts ?? {})) add(host, h);
   return hosts;
 }

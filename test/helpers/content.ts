@@ -55,3 +55,49 @@ export async function pushAll(
 ): Promise<void> {
   for (const p of parts) await target.push(p.desc, p.data);
 }
+
+/**
+ * A multi-platform image: one manifest per platform (config + one layer each, plus an
+ * optional `shared` base layer first), under an OCI index. `parts` in push order
+ * (blobs, then manifests, then the index last).
+ */
+export function imageIndex(
+  name: string,
+  options: { platforms?: string[]; layerBytes?: number; shared?: Uint8Array } = {},
+): { parts: Array<{ desc: Descriptor; data: Uint8Array }>; index: { desc: Descriptor; data: Uint8Array } } {
+  const parts: Array<{ desc: Descriptor; data: Uint8Array }> = [];
+  const manifests: Descriptor[] = [];
+  const base = options.shared ? blob(options.shared, 'application/vnd.oci.image.layer.v1.tar') : undefined;
+  if (base) parts.push(base);
+  for (const platform of options.platforms ?? ['linux/amd64', 'linux/arm64']) {
+    const [os, architecture] = platform.split('/') as [string, string];
+    const data = new Uint8Array(options.layerBytes ?? 1024);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7 + name.length * 13 + architecture.length) % 251;
+    const layer = blob(data, 'application/vnd.oci.image.layer.v1.tar');
+    const config = blob(
+      JSON.stringify({
+        architecture,
+        os,
+        rootfs: { type: 'layers', diff_ids: [] },
+        config: { Labels: { name } },
+      }),
+      'application/vnd.oci.image.config.v1+json',
+    );
+    const man = blob(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        config: config.desc,
+        layers: [...(base ? [base.desc] : []), layer.desc],
+      }),
+      MediaType.OciManifest,
+    );
+    parts.push(layer, config, man);
+    manifests.push({ ...man.desc, platform: { os, architecture } } as Descriptor);
+  }
+  const index = blob(
+    JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests }),
+    MediaType.OciIndex,
+  );
+  return { parts, index };
+}
