@@ -247,7 +247,7 @@ async function applyOne(
   signer: Signer | undefined,
   options: ApplyMirrorOptions,
   cache: MirrorRunCache,
-  mountCache: BlobMountCache,
+  run: { mountCache: BlobMountCache; images: Map<string, Promise<MirrorImageResult>> },
 ): Promise<MirrorResult> {
   const t0 = Date.now();
   const item = await planItem(chart, request.requested, spec, options, cache, request);
@@ -285,8 +285,9 @@ async function applyOne(
           ...(options.signal ? { signal: options.signal } : {}),
           tagged,
         }),
-      mountCache,
+      run.mountCache,
       options,
+      run.images,
     );
     const failed = result.images.filter((i) => i.status === 'failed');
     if (failed.length > 0) {
@@ -337,13 +338,13 @@ export async function applyMirror(spec: MirrorSpec, options: ApplyMirrorOptions)
   const started = Date.now();
   const signer = await internalSigner(spec, options);
   const cache = new MirrorRunCache();
-  const mountCache = new BlobMountCache();
+  const run = { mountCache: new BlobMountCache(), images: new Map<string, Promise<MirrorImageResult>>() };
   // Charts run in parallel; one chart's versions run in order, so two requests that
   // resolve to the same version copy it once (the second finds it at the target).
   const perChart = await mapLimit(spec.charts, spec.concurrency ?? 4, async (chart) => {
     const out: MirrorResult[] = [];
     for (const request of await chartRequests(chart, options, cache))
-      out.push(await applyOne(chart, request, spec, signer, options, cache, mountCache));
+      out.push(await applyOne(chart, request, spec, signer, options, cache, run));
     return out;
   });
   const results = perChart.flat();

@@ -260,50 +260,80 @@ export async function copyImages(
   signAndTag: SignAndTag,
   mountCache: BlobMountCache,
   options: MirrorOptions,
+  inflight: Map<string, Promise<MirrorImageResult>> = new Map(),
 ): Promise<MirrorImageResult[]> {
-  const { client, signal } = options;
   const carry = spec.carrySignatures ?? true;
   const sign = settings.sign === false ? undefined : signer;
   return mapLimit(item.images ?? [], settings.concurrency ?? 2, async (img) => {
-    const result: MirrorImageResult = {
-      source: img.source,
-      target: img.target,
-      status: ({ copy: 'copied', skip: 'skipped', refuse: 'refused', fail: 'failed' } as const)[img.action],
-      signaturesCarried: 0,
-    };
-    if (img.reason && img.action !== 'copy') result.reason = img.reason;
-    if (img.verification) result.verification = img.verification;
-    const dst = split(img.target);
-    const dstRepo = client.repository(dst.repository);
-    if (img.action === 'skip' && img.digest) {
-      result.digest = img.digest;
-      result.pinned = dstRepo.pinned(img.digest as Digest);
+    if (img.action !== 'copy') return copyImage(img, item, carry, sign, signAndTag, mountCache, options);
+    // Two charts of one run deploying the same image copy (and sign) it once: the second
+    // waits for the first and reports it as skipped.
+    const running = inflight.get(img.target);
+    if (running) {
+      const first = await running;
+      if (first.status !== 'copied') return { ...first };
+      const { internalSignature: _s, ...rest } = first;
+      return {
+        ...rest,
+        status: 'skipped',
+        reason: 'copied by another chart of this run',
+        signaturesCarried: 0,
+      };
     }
-    if (img.action !== 'copy') return result;
-    try {
-      const src = normalizeImage(img.source);
-      const srcRepo = client.repository(`${src.registry}/${src.repository}`);
-      const copied = await copy(srcRepo, img.digest!, dstRepo, undefined, {
-        tags: sign || dst.tag === undefined ? [] : [dst.tag],
-        referrers: carry,
-        cosignTags: carry,
-        assumeRootAbsent: true,
-        mountCache,
-        ...(signal ? { signal } : {}),
-      });
-      result.signaturesCarried = copied.referrers.length + copied.cosignTags.length;
-      await signAndTag(dstRepo, copied.descriptor, dst.tag, sign, result, !sign);
-      result.digest = copied.descriptor.digest;
-      result.pinned = dstRepo.pinned(copied.descriptor.digest as Digest);
-      result.status = 'copied';
-      options.onEvent?.({ name: item.name, version: item.version, step: 'image', detail: result.pinned });
-    } catch (e) {
-      signal?.throwIfAborted();
-      result.status = 'failed';
-      result.reason = message(e);
-    }
-    return result;
+    const p = copyImage(img, item, carry, sign, signAndTag, mountCache, options);
+    inflight.set(img.target, p);
+    return p;
   });
+}
+
+async function copyImage(
+  img: MirrorImageItem,
+  item: MirrorPlanItem,
+  carry: boolean,
+  sign: Signer | undefined,
+  signAndTag: SignAndTag,
+  mountCache: BlobMountCache,
+  options: MirrorOptions,
+): Promise<MirrorImageResult> {
+  const { client, signal } = options;
+  const result: MirrorImageResult = {
+    source: img.source,
+    target: img.target,
+    status: ({ copy: 'copied', skip: 'skipped', refuse: 'refused', fail: 'failed' } as const)[img.action],
+    signaturesCarried: 0,
+  };
+  if (img.reason && img.action !== 'copy') result.reason = img.reason;
+  if (img.verification) result.verification = img.verification;
+  const dst = split(img.target);
+  const dstRepo = client.repository(dst.repository);
+  if (img.action === 'skip' && img.digest) {
+    result.digest = img.digest;
+    result.pinned = dstRepo.pinned(img.digest as Digest);
+  }
+  if (img.action !== 'copy') return result;
+  try {
+    const src = normalizeImage(img.source);
+    const srcRepo = client.repository(`${src.registry}/${src.repository}`);
+    const copied = await copy(srcRepo, img.digest!, dstRepo, undefined, {
+      tags: sign || dst.tag === undefined ? [] : [dst.tag],
+      referrers: carry,
+      cosignTags: carry,
+      assumeRootAbsent: true,
+      mountCache,
+      ...(signal ? { signal } : {}),
+    });
+    result.signaturesCarried = copied.referrers.length + copied.cosignTags.length;
+    await signAndTag(dstRepo, copied.descriptor, dst.tag, sign, result, !sign);
+    result.digest = copied.descriptor.digest;
+    result.pinned = dstRepo.pinned(copied.descriptor.digest as Digest);
+    result.status = 'copied';
+    options.onEvent?.({ name: item.name, version: item.version, step: 'image', detail: result.pinned });
+  } catch (e) {
+    signal?.throwIfAborted();
+    result.status = 'failed';
+    result.reason = message(e);
+  }
+  return result;
 }
 
 /** The overlay artifact's manifest and layers: the same overlay always gives the same bytes. */

@@ -96,6 +96,7 @@ describe('mirror with images (two in-memory registries on loopback)', () => {
       `image:\n  registry: ${up.server.host}\n  repository: team/app\n  tag: "1.0"\nsidecar:\n  image: ${up.server.host}/${sidecar}\n`;
     await publishChart('web', '1.0.0', { 'templates/deploy.yaml': DEPLOYMENT }, values('team/sidecar:2.0'));
     await publishChart('web', '2.0.0', { 'templates/deploy.yaml': DEPLOYMENT }, values('team/unsigned:1.0'));
+    await publishChart('api', '1.0.0', { 'templates/deploy.yaml': DEPLOYMENT }, values('team/sidecar:2.0'));
     await publishChart(
       'web',
       '3.0.0',
@@ -302,6 +303,33 @@ describe('mirror with images (two in-memory registries on loopback)', () => {
     beforeEach(async () => {
       fresh = await listeningFixture();
       return () => fresh.close();
+    });
+
+    it('copies an image two charts of one run deploy once', async () => {
+      const s = parseMirrorSpec({
+        target: { registry: fresh.server.host, prefix: 'mirror', plainHttp: true },
+        images: true,
+        concurrency: 2,
+        charts: ['web', 'api'].map((name) => ({
+          name,
+          source: `oci://${up.server.host}/charts/${name}`,
+          versions: ['1.0.0'],
+        })),
+      });
+      const puts: string[] = [];
+      const report = await applyMirror(s, {
+        client,
+        onEvent: (e) => {
+          if (e.step === 'image') puts.push(e.detail!);
+        },
+      });
+      expect(report.results.map((r) => r.status)).toEqual(['copied', 'copied']);
+      // Each image copied once (two image events, not four), the other chart reports it skipped.
+      expect(puts).toHaveLength(2);
+      expect(report.summary.images).toEqual({ copied: 2, skipped: 0, refused: 0, failed: 0 });
+      const statuses = report.results.flatMap((r) => r.images!.map((i) => i.status)).sort();
+      expect(statuses.filter((x) => x === 'copied')).toHaveLength(2);
+      expect(statuses.filter((x) => x === 'skipped')).toHaveLength(2);
     });
 
     it('resumes after an abort: no chart tag before its images, the re-run completes', async () => {
