@@ -425,11 +425,13 @@ export class Repository
     if (res.status === 202) {
       const location = res.headers.get('location');
       if (location) {
+        // Its own deadline, not the caller's signal: an abort right after the 202 must
+        // still close the session the registry opened.
         const cancel = await this.#send({
           method: 'DELETE',
           url: new URL(location, url).toString(),
           scopes: this.#scopes('pull', 'push'),
-          signal: options.signal,
+          signal: AbortSignal.timeout(10_000),
         }).catch(() => undefined);
         if (cancel) await discard(cancel);
       }

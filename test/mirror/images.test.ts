@@ -378,6 +378,13 @@ describe('mirror spec images', () => {
     expect(imagesPrefix(plain, chartImages(plain, plain.charts[0]!)!)).toBe('charts/images');
   });
 
+  it('the example spec mirrors images', async () => {
+    const { loadMirrorSpec } = await import('../../src/mirror/spec.js');
+    const example = await loadMirrorSpec(join(import.meta.dirname, '../../examples/mirror-spec.yaml'));
+    expect(example.images).toEqual({});
+    expect(example.charts.length).toBeGreaterThan(0);
+  });
+
   it.each([
     [{ images: { bogus: 1 } }, /images\.bogus: unknown field/],
     [{ images: 'yes' }, /images: must be true, false or a mapping/],
