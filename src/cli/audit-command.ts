@@ -78,7 +78,7 @@ async function readSource(ctx: CommandContext): Promise<AuditSource> {
     for (const flag of ['context', 'namespace'])
       if (ctx.values[flag] !== undefined) throw new UsageError(`--${flag} needs --kubeconfig`);
     if (from === '-') {
-      const text = await ctx.io.readStdin();
+      const text = await ctx.io.readStdin({ maxBytes: MAX_AUDIT_INPUT_BYTES, what: 'Secret list' });
       return { json: text, what: 'standard input' };
     }
     return local(async () => {

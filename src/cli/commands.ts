@@ -21,7 +21,7 @@ import { TEMPLATE_COMMAND } from './template-command.js';
 import { VERIFY_IMAGES_COMMAND } from './verify-images-command.js';
 import { VERIFY_BUNDLE_COMMAND } from './verify-bundle-command.js';
 import { WEBHOOK_COMMAND } from './webhook-command.js';
-import { type CliIo, Exit, expectArgs, local, UsageError } from './io.js';
+import { type CliIo, Exit, expectArgs, local, MAX_SECRET_STDIN_BYTES, UsageError } from './io.js';
 import { createProgress } from './progress.js';
 import { verboseHook } from './transport-flags.js';
 
@@ -88,7 +88,10 @@ const loginCommand: Command = {
     if (ctx.values['password-stdin']) {
       if (password !== undefined)
         throw new UsageError('--password and --password-stdin are mutually exclusive');
-      password = (await ctx.io.readStdin()).replace(/\r?\n$/, '');
+      password = (await ctx.io.readStdin({ maxBytes: MAX_SECRET_STDIN_BYTES, what: 'password' })).replace(
+        /\r?\n$/,
+        '',
+      );
     } else if (password !== undefined) {
       ctx.io.stderr('Warning: using --password on the command line is insecure; prefer --password-stdin\n');
     }

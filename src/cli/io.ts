@@ -130,11 +130,58 @@ export function remote<T>(fn: () => T | Promise<T>): Promise<T> {
   return attributeErrors('remote', fn);
 }
 
+/**
+ * How much one read of standard input may take, and what it is (named in the error).
+ * Standard input is local input: past `maxBytes` the read fails with
+ * `SIZE_LIMIT_EXCEEDED` (`source: 'local'`, exit 2) as soon as the limit is passed.
+ */
+export interface StdinLimit {
+  /** Bytes accepted; one more fails. */
+  maxBytes: number;
+  /** What is read, for the message (`password`, `values`, `Secret list`…). */
+  what: string;
+}
+
+/** Largest password or passphrase read from standard input (registry tokens are a few KiB). */
+export const MAX_SECRET_STDIN_BYTES = 64 * 1024;
+/**
+ * Largest values text read from standard input (`-f -`, `--set-file k=-`): the
+ * renderer's values-file bound (`ValuesYamlLimits.maxBytes` default, 16 MiB).
+ */
+export const MAX_VALUES_STDIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads `chunks` to the end as UTF-8 text, failing with `SIZE_LIMIT_EXCEEDED` as soon
+ * as more than `limit.maxBytes` bytes have come: reading stops there (the iterator
+ * is closed, which destroys a Node stream), nothing past the limit is kept.
+ */
+export async function readBounded(
+  chunks: AsyncIterable<Uint8Array | string>,
+  limit: StdinLimit,
+): Promise<string> {
+  const parts: Buffer[] = [];
+  let total = 0;
+  for await (const c of chunks) {
+    const b = Buffer.isBuffer(c) ? c : typeof c === 'string' ? Buffer.from(c, 'utf8') : Buffer.from(c);
+    total += b.byteLength;
+    if (total > limit.maxBytes) {
+      throw new ChartproofError(
+        'SIZE_LIMIT_EXCEEDED',
+        `standard input (${limit.what}) is larger than ${limit.maxBytes} bytes`,
+        { source: 'local' },
+      );
+    }
+    parts.push(b);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
 /** Where the CLI writes; injectable for tests. */
 export interface CliIo {
   stdout: (chunk: string | Uint8Array) => void;
   stderr: (text: string) => void;
-  readStdin: () => Promise<string>;
+  /** Reads standard input to the end, bounded by `limit` (see {@link readBounded}). */
+  readStdin: (limit: StdinLimit) => Promise<string>;
   env: Record<string, string | undefined>;
   /** stderr is a terminal (progress is then redrawn in place). */
   stderrIsTTY?: boolean;
@@ -149,11 +196,7 @@ export function processIo(): CliIo {
     stderr: (t) => {
       process.stderr.write(t);
     },
-    readStdin: async () => {
-      const chunks: Buffer[] = [];
-      for await (const c of process.stdin) chunks.push(c as Buffer);
-      return Buffer.concat(chunks).toString('utf8');
-    },
+    readStdin: (limit) => readBounded(process.stdin, limit),
     env: process.env,
     stderrIsTTY: process.stderr.isTTY === true,
   };

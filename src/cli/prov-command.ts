@@ -5,7 +5,7 @@ import { signProvenance, verifyProvenance } from '../chart/provenance.js';
 import { ChartproofError } from '../errors.js';
 import { writeFileAtomic } from '../fs.js';
 import type { Command, CommandContext } from './commands.js';
-import { Exit, UsageError } from './io.js';
+import { Exit, MAX_SECRET_STDIN_BYTES, UsageError } from './io.js';
 
 const USAGE =
   'prov (verify FILE.tgz --keyring KEYRING [--prov FILE.prov] | sign FILE.tgz --key SECRET_KEY [--passphrase-file F])';
@@ -78,7 +78,9 @@ async function verify(ctx: CommandContext, chartPath: string): Promise<number> {
 
 async function readPassphrase(ctx: CommandContext, file: string): Promise<string> {
   const text =
-    file === '-' ? await ctx.io.readStdin() : new TextDecoder().decode(await readInput(file, 'open'));
+    file === '-'
+      ? await ctx.io.readStdin({ maxBytes: MAX_SECRET_STDIN_BYTES, what: 'passphrase' })
+      : new TextDecoder().decode(await readInput(file, 'open'));
   return text.split('\n', 1)[0]!.replace(/\r$/, '');
 }
 

@@ -16,7 +16,11 @@ import {
 import { TemplateSet } from '../render/template/index.js';
 import { writeRenderOutputDir } from '../render/output-dir.js';
 import type { Command, CommandContext } from './commands.js';
-import { Exit, remote, UsageError } from './io.js';
+import { Exit, MAX_VALUES_STDIN_BYTES, remote, type StdinLimit, UsageError } from './io.js';
+
+/** `-f -` and `--set-file K=-`: standard input bounded like a values file. */
+const STDIN_VALUES: StdinLimit = { maxBytes: MAX_VALUES_STDIN_BYTES, what: 'values' };
+const STDIN_SET_FILE: StdinLimit = { maxBytes: MAX_VALUES_STDIN_BYTES, what: '--set-file value' };
 
 /** Helm's StringSlice flags split on commas. */
 function slice(v: unknown): string[] {
@@ -58,7 +62,7 @@ export async function renderForCommand(
   const valueFiles = await Promise.all(
     slice(v.values).map(async (f) => ({
       name: f,
-      text: f === '-' ? await ctx.io.readStdin() : await readFile(f, 'utf8'),
+      text: f === '-' ? await ctx.io.readStdin(STDIN_VALUES) : await readFile(f, 'utf8'),
     })),
   );
   const setFiles = new Map<string, string>();
@@ -66,7 +70,10 @@ export async function renderForCommand(
     const eq = line.indexOf('=');
     const path = eq === -1 ? '' : line.slice(eq + 1);
     if (path !== '' && !setFiles.has(path)) {
-      setFiles.set(path, path === '-' ? await ctx.io.readStdin() : await readFile(path, 'utf8'));
+      setFiles.set(
+        path,
+        path === '-' ? await ctx.io.readStdin(STDIN_SET_FILE) : await readFile(path, 'utf8'),
+      );
     }
   }
   const chart = await loadChart(ctx, chartRef, v.version as string | undefined);

@@ -266,24 +266,55 @@ export async function copyImages(
   const sign = settings.sign === false ? undefined : signer;
   return mapLimit(item.images ?? [], settings.concurrency ?? 2, async (img) => {
     if (img.action !== 'copy') return copyImage(img, item, carry, sign, signAndTag, mountCache, options);
-    // Two charts of one run deploying the same image copy (and sign) it once: the second
-    // waits for the first and reports it as skipped.
-    const running = inflight.get(img.target);
-    if (running) {
-      const first = await running;
-      if (first.status !== 'copied') return { ...first };
-      const { internalSignature: _s, ...rest } = first;
-      return {
-        ...rest,
-        status: 'skipped',
-        reason: 'copied by another chart of this run',
-        signaturesCarried: 0,
-      };
-    }
+    // One copy (and one signature) per internal repository and digest in a run: two
+    // charts deploying the same image, or one chart naming it twice (`app:1.0` and
+    // `app:1.0@sha256:…`), wait for the first copy; a different tag is then added.
+    const key = `${split(img.target).repository}@${img.digest}`;
+    const running = inflight.get(key);
+    if (running) return sameContent(img, await running, options);
     const p = copyImage(img, item, carry, sign, signAndTag, mountCache, options);
-    inflight.set(img.target, p);
+    inflight.set(key, p);
     return p;
   });
+}
+
+/** The result of an image whose content another copy of this run placed. */
+async function sameContent(
+  img: MirrorImageItem,
+  first: MirrorImageResult,
+  options: MirrorOptions,
+): Promise<MirrorImageResult> {
+  const result: MirrorImageResult = {
+    source: img.source,
+    target: img.target,
+    status: first.status,
+    signaturesCarried: 0,
+  };
+  if (img.verification) result.verification = img.verification;
+  if (first.status !== 'copied' && first.status !== 'skipped') {
+    result.reason = `${first.target}: ${first.reason ?? first.status}`;
+    return result;
+  }
+  const dst = split(img.target);
+  const repo = options.client.repository(dst.repository);
+  try {
+    // The first copy wrote its own tag (after its signature); this reference's tag, if
+    // another, goes on the same digest.
+    if (dst.tag !== undefined && dst.tag !== split(first.target).tag) {
+      const root = await repo.resolve(img.digest!, { signal: options.signal });
+      await repo.tag(root, dst.tag, { signal: options.signal });
+    }
+  } catch (e) {
+    options.signal?.throwIfAborted();
+    result.status = 'failed';
+    result.reason = message(e);
+    return result;
+  }
+  result.status = 'skipped';
+  result.reason = `same content as ${first.target}, placed in this run`;
+  if (first.digest) result.digest = first.digest;
+  if (first.pinned) result.pinned = first.pinned;
+  return result;
 }
 
 async function copyImage(

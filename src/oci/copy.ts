@@ -1,6 +1,7 @@
 import { ChartproofError, CopyError, isNotFoundError } from '../errors.js';
 import type { Descriptor } from './descriptor.js';
 import { isIndexMediaType, isManifestMediaType } from './media-types.js';
+import type { BlobMountCache } from './mount-cache.js';
 import { referrersTag } from './referrers.js';
 import { isValidTag } from './reference.js';
 import { parseManifestJson } from './manifest.js';
@@ -46,7 +47,18 @@ export interface CopyOptions extends CallOptions {
    * checks and one `PUT`, never a wrong result. Saves a request per copy. Default false.
    */
   assumeRootAbsent?: boolean;
+  /**
+   * Shared by copies into one destination registry (e.g. the images of a mirror run;
+   * only used when `dst` is a `Repository`): a blob another copy pushed, mounted or
+   * found is mounted from that repository (at most the 2 most recent ones are tried)
+   * before it is uploaded, and a blob another copy is placing in the same registry is
+   * waited for, then mounted, instead of uploaded twice. Default: none (each copy on
+   * its own).
+   */
+  mountCache?: BlobMountCache;
 }
+
+export { BlobMountCache, type BlobMountCacheOptions } from './mount-cache.js';
 
 /** Result of {@link copy}. @public */
 export interface CopyResult {
@@ -129,10 +141,18 @@ export async function copy(
   return { descriptor: root, referrers: copiedReferrers, cosignTags };
 }
 
+/** The destination registry and repository of a copy that uses a mount cache. */
+interface Shared {
+  readonly cache: BlobMountCache;
+  readonly registry: string;
+  readonly repository: string;
+}
+
 class CopyJob {
   readonly #done = new Map<string, Promise<void>>();
   readonly #limit: Limiter;
   readonly #mountFrom: string[];
+  readonly #shared: Shared | undefined;
   /** Tags to write together with the root manifest, when allowed. */
   rootTags: { digest: string; tags: string[] } | undefined;
   /** Tags already written. */
@@ -154,6 +174,11 @@ class CopyJob {
       src.reference.repository !== dst.reference.repository
         ? [src.reference.repository]
         : []);
+    const cache = options.mountCache;
+    this.#shared =
+      cache && dst instanceof Repository
+        ? { cache, registry: dst.reference.registry, repository: dst.reference.repository }
+        : undefined;
   }
 
   graph(desc: Descriptor): Promise<void> {
@@ -171,12 +196,15 @@ class CopyJob {
     const present =
       desc.digest !== this.unchecked &&
       (await toDestination(desc.digest, () => this.#limit.run(() => this.dst.exists(desc, o))));
+    const shared = this.#shared;
     if (present) {
+      if (shared && !isManifestMediaType(desc.mediaType))
+        shared.cache.record(shared.registry, desc.digest, shared.repository);
       this.options.onProgress?.({ type: 'skipped', descriptor: desc });
       return;
     }
     if (!isManifestMediaType(desc.mediaType)) {
-      await this.#limit.run(() => this.#blob(desc));
+      await (shared ? this.#sharedBlob(desc, shared) : this.#limit.run(() => this.#blob(desc)));
       return;
     }
     const bytes = await fromSource(desc.digest, () =>
@@ -201,23 +229,88 @@ class CopyJob {
     this.options.onProgress?.({ type: 'copied', descriptor: desc });
   }
 
-  async #mount(desc: Descriptor): Promise<boolean> {
+  /**
+   * Places an absent blob when copies share a mount cache. One copy at a time places a
+   * given blob in the registry (a "flight"); the others wait for it and then mount
+   * from where it landed. Two uploads of one blob committing at once race in
+   * distribution 2.8's filesystem driver (both write its data and link files), and
+   * cost the bytes twice.
+   *
+   * No deadlock: a flight is claimed only by a copy holding one of its own concurrency
+   * slots, and what runs in that slot (mounts, source read, upload) never waits for
+   * another copy; waiting happens outside the slots. So every flight finishes, and a
+   * copy never waits for itself (its walk visits each digest once).
+   */
+  async #sharedBlob(desc: Descriptor, shared: Shared): Promise<void> {
+    const { cache, registry, repository } = shared;
+    const signal = this.options.signal;
+    for (;;) {
+      signal?.throwIfAborted();
+      const busy = cache.flight(registry, desc.digest);
+      if (busy) {
+        const landed = await untilSettled(busy.done, signal);
+        if (landed && busy.repository === repository) {
+          this.options.onProgress?.({ type: 'skipped', descriptor: desc });
+          return;
+        }
+        continue; // landed elsewhere (mount from there) or failed (place it ourselves)
+      }
+      const placed = await this.#limit.run(async () => {
+        // Another copy may have claimed the blob while this one waited for a slot.
+        const flight = cache.claim(registry, desc.digest, repository);
+        if (!flight) return false;
+        let ok = false;
+        try {
+          await this.#placeShared(desc, shared);
+          ok = true;
+        } finally {
+          flight.land(ok);
+        }
+        return true;
+      });
+      if (placed) return;
+    }
+  }
+
+  /** Mounts from where the cache saw the blob, else uploads it (in a slot, claimed). */
+  async #placeShared(desc: Descriptor, { cache, registry, repository }: Shared): Promise<void> {
+    const known = cache.locations(registry, desc.digest);
+    if (known.includes(repository)) {
+      // Another copy into this repository placed it after this copy's existence check.
+      const o = callOpts(this.options);
+      if (await toDestination(desc.digest, () => this.dst.exists(desc, o))) {
+        this.options.onProgress?.({ type: 'skipped', descriptor: desc });
+        return;
+      }
+      cache.forget(registry, desc.digest, repository);
+    }
+    await this.#blob(
+      desc,
+      known.filter((r) => r !== repository && !this.#mountFrom.includes(r)),
+    );
+  }
+
+  async #mount(desc: Descriptor, cached: readonly string[]): Promise<boolean> {
     if (!isMounter(this.dst)) return false;
     const dst = this.dst;
-    for (const from of this.#mountFrom) {
+    for (const from of [...this.#mountFrom, ...cached]) {
       if (await toDestination(desc.digest, () => dst.mount(desc, from, callOpts(this.options)))) {
         this.options.onProgress?.({ type: 'mounted', descriptor: desc, from });
         return true;
       }
+      // Refused (gone, or not readable with these credentials): do not offer it again.
+      if (this.#shared && cached.includes(from))
+        this.#shared.cache.forget(this.#shared.registry, desc.digest, from);
     }
     return false;
   }
 
-  async #blob(desc: Descriptor): Promise<void> {
+  /** Mounts (from `mountFrom`, then `cached`) or uploads an absent blob. */
+  async #blob(desc: Descriptor, cached: readonly string[] = []): Promise<void> {
     const o = callOpts(this.options);
     // Mount only what is absent: re-linking present blobs concurrently is not safe on every
     // registry (distribution's filesystem driver rewrites the link file in place).
-    if (await this.#mount(desc)) return;
+    if (await this.#mount(desc, cached)) return;
     const fetched = await fromSource(desc.digest, () => this.src.fetch(desc, o));
     const source = watched(fetched, desc, this.options.onProgress);
     try {
@@ -345,6 +438,20 @@ async function toDestination<T>(digest: string, fn: () => Promise<T>, onError?: 
     }
     throw new CopyError(origin, digest, e);
   }
+}
+
+/** `done`, or the signal's reason when it aborts first. `done` must not reject. */
+function untilSettled<T>(done: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return done;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void done.then((value) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(value);
+    });
+  });
 }
 
 function isAbort(e: unknown): boolean {

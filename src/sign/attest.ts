@@ -15,7 +15,6 @@ import { utf8Bytes } from '../internal/encoding/go-json.js';
 import { ChartproofError } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { type Digest, parseDigest } from '../oci/digest.js';
-import type { Repository } from '../oci/repository.js';
 import { createDsseBundle, type SigstoreBundleJson, type Witness } from './bundle.js';
 import {
   type AttachLegacyAttestationResult,
@@ -28,6 +27,7 @@ import { type InTotoSubject, inTotoStatement } from '../cosign/statement.js';
 import { resolveSubject } from '../cosign/subject.js';
 
 import { resolvePredicateType } from '../cosign/predicates.js';
+import type { SignatureTarget } from './target.js';
 
 /** cosign's custom predicate (see {@link cosignCustomPredicate}). @public */
 export interface CosignCustomPredicate {
@@ -149,27 +149,27 @@ export interface AttestChartLegacyResult {
  * @public
  */
 export function attestChart(
-  repo: Repository,
+  repo: SignatureTarget,
   subject: Descriptor | Digest | string,
   signer: Signer,
   options: AttestChartOptions & { format: 'legacy' },
 ): Promise<AttestChartLegacyResult>;
 /** {@inheritDoc (attestChart:1)} @public */
 export function attestChart(
-  repo: Repository,
+  repo: SignatureTarget,
   subject: Descriptor | Digest | string,
   signer: Signer,
   options: AttestChartOptions & { format?: 'bundle' | 'both' },
 ): Promise<AttestChartResult>;
 /** {@inheritDoc (attestChart:1)} @public */
 export function attestChart(
-  repo: Repository,
+  repo: SignatureTarget,
   subject: Descriptor | Digest | string,
   signer: Signer,
   options: AttestChartOptions,
 ): Promise<AttestChartResult | AttestChartLegacyResult>;
 export async function attestChart(
-  repo: Repository,
+  repo: SignatureTarget,
   subject: Descriptor | Digest | string,
   signer: Signer,
   options: AttestChartOptions,

@@ -51,6 +51,10 @@ export {
 } from '../keys/keys.js';
 export type { SignOptions, Signer } from '../keys/signer.js';
 
+// What the signing functions write to: the roles of `chartproof/oci` they use
+// (a registry `Repository`, a `MemoryStore`, …).
+export type { BundleTarget, SignatureTarget } from './target.js';
+
 // Legacy `sha256-<hex>.sig` signatures (simple signing).
 export type { SimpleSigningPayload } from '../cosign/simplesigning.js';
 export { cosignSignatureTag, simpleSigningPayload } from '../cosign/simplesigning.js';

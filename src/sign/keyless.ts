@@ -31,7 +31,6 @@ import { ChartproofError, type ErrorCode } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
-import type { Repository } from '../oci/repository.js';
 import { dssePae, type SigstoreBundleJson } from './bundle.js';
 import { verifySignature } from '../keys/keys.js';
 import { type AttachBundleResult, attachBundle } from './referrer.js';
@@ -41,6 +40,7 @@ import {
   IN_TOTO_PAYLOAD_TYPE,
 } from '../cosign/statement.js';
 import { resolveSubject } from '../cosign/subject.js';
+import type { BundleTarget } from './target.js';
 
 /** The public-good Fulcio (`https://fulcio.sigstore.dev`, @sigstore/sign's default). @public */
 export const DEFAULT_FULCIO_URL: string = SIGSTORE_FULCIO_URL;
@@ -194,7 +194,7 @@ export interface SignBundleKeylessResult extends AttachBundleResult {
  * @public
  */
 export async function signBundleKeyless(
-  repo: Repository,
+  repo: BundleTarget,
   subject: Descriptor | Digest | string,
   options: SignBundleKeylessOptions,
 ): Promise<SignBundleKeylessResult> {

@@ -1,7 +1,6 @@
 import { ChartproofError } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { type Digest, digestOf } from '../oci/digest.js';
-import type { Repository } from '../oci/repository.js';
 import {
   cosignAttestationTag,
   DSSE_ENVELOPE_MEDIA_TYPE,
@@ -21,6 +20,7 @@ import type { Signer } from '../keys/signer.js';
 import { COSIGN_SIGNATURE_ANNOTATION, MAX_SIGNATURE_LAYERS } from '../cosign/simplesigning.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../cosign/statement.js';
 import { resolveSubject } from '../cosign/subject.js';
+import { pushManifestTagged, type SignatureTarget } from './target.js';
 
 export {
   cosignAttestationTag,
@@ -117,6 +117,8 @@ export interface AttachLegacyAttestationResult {
  * is not checked here (see {@link createDsseEnvelope}). A concurrent writer can
  * overwrite the tag between read and write, as with cosign.
  *
+ * @param repo - the subject's repository: a registry `Repository`, a `MemoryStore`, or
+ *   any {@link SignatureTarget}
  * @param subject - the attested manifest: a descriptor (trusted as given), a digest or
  *   a tag of `repo` (resolved with HEAD; must exist)
  * @throws ChartproofError `INVALID_ARGUMENT` for an empty predicate type, reserved or
@@ -126,7 +128,7 @@ export interface AttachLegacyAttestationResult {
  * @public
  */
 export async function attachLegacyAttestation(
-  repo: Repository,
+  repo: SignatureTarget,
   subject: Descriptor | Digest | string,
   envelope: Uint8Array,
   options: AttachLegacyAttestationOptions,
@@ -168,11 +170,7 @@ export async function attachLegacyAttestation(
   const built = buildSignatureManifest([...layers, layer], manifestOptions(existing));
   await pushIfMissing(repo, layer, envelope, signal);
   await pushIfMissing(repo, built.configDescriptor, built.config, signal);
-  const pushed = await repo.pushManifest(built.bytes, {
-    mediaType: built.descriptor.mediaType,
-    tags: [tag],
-    signal,
-  });
+  const pushed = await pushManifestTagged(repo, built.descriptor, built.bytes, [tag], signal);
   return { tag, subjectDigest, manifestDigest: pushed.digest, layer, appended: true };
 }
 

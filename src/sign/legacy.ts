@@ -11,14 +11,15 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { GoRaw, goJsonString, goJsonStruct, utf8Bytes } from '../internal/encoding/go-json.js';
-import { ChartproofError, RegistryError } from '../errors.js';
+import { ChartproofError, isNotFoundError } from '../errors.js';
 import type { Descriptor, Platform } from '../oci/descriptor.js';
 import { type Digest, digestOf, isDigest } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
-import type { FetchedManifest, Repository } from '../oci/repository.js';
+import type { Exister, FetchedManifest, ManifestFetcher, Pusher } from '../oci/target.js';
 import { loadPublicKey, verifySignature } from '../keys/keys.js';
 import type { Signer } from '../keys/signer.js';
 import { resolveSubject } from '../cosign/subject.js';
+import { hasRegistryReference, pushManifestTagged, type SignatureTarget } from './target.js';
 import {
   COSIGN_SIGNATURE_ANNOTATION,
   cosignDockerReference,
@@ -127,7 +128,9 @@ export interface SignLegacyOptions {
   annotations?: Record<string, string>;
   /**
    * `critical.identity.docker-reference`. Default: the repository without tag, as
-   * cosign writes it (the repository without tag or digest).
+   * cosign writes it (the repository without tag or digest; Docker Hub as
+   * `index.docker.io`); for a target that is not a registry repository (a
+   * `MemoryStore`), its `name`.
    */
   dockerReference?: string;
   signal?: AbortSignal;
@@ -168,6 +171,8 @@ export interface SignLegacyResult {
  * key, nothing is signed or pushed (`appended: false`). A concurrent signer can still
  * overwrite the tag between read and write; cosign has the same race.
  *
+ * @param repo - the subject's repository: a registry `Repository`, a `MemoryStore`, or
+ *   any {@link SignatureTarget}.
  * @param subject - the signed manifest: a descriptor (trusted as given), a digest or
  *   a tag of `repo` (resolved with HEAD; must exist).
  * @throws ChartproofError `INVALID_MANIFEST` when the tag holds something that is not
@@ -182,7 +187,7 @@ export interface SignLegacyResult {
  * @public
  */
 export async function signLegacy(
-  repo: Repository,
+  repo: SignatureTarget,
   subject: Descriptor | Digest | string,
   signer: Signer,
   options: SignLegacyOptions = {},
@@ -190,7 +195,10 @@ export async function signLegacy(
   const { signal } = options;
   const subjectDigest = (await resolveSubject(repo, subject, signal)).digest;
   const tag = cosignSignatureTag(subjectDigest);
-  const dockerReference = options.dockerReference ?? cosignDockerReference(repo.reference);
+  // cosign names the repository; a target that is not a registry repository has only its name.
+  const dockerReference =
+    options.dockerReference ??
+    (hasRegistryReference(repo) ? cosignDockerReference(repo.reference) : repo.name);
   const payload = simpleSigningPayload(dockerReference, subjectDigest, options.annotations);
   const payloadDigest = digestOf(payload);
 
@@ -237,11 +245,7 @@ export async function signLegacy(
   signal?.throwIfAborted();
   await pushIfMissing(repo, layer, payload, signal);
   await pushIfMissing(repo, built.configDescriptor, built.config, signal);
-  const pushed = await repo.pushManifest(built.bytes, {
-    mediaType: built.descriptor.mediaType,
-    tags: [tag],
-    signal,
-  });
+  const pushed = await pushManifestTagged(repo, built.descriptor, built.bytes, [tag], signal);
   return {
     tag,
     subjectDigest,
@@ -260,14 +264,15 @@ export async function signLegacy(
  * @internal
  */
 export async function fetchExisting(
-  repo: Repository,
+  repo: ManifestFetcher,
   tag: string,
   signal: AbortSignal | undefined,
 ): Promise<FetchedManifest | undefined> {
   try {
     return await repo.fetchManifest(tag, { signal });
   } catch (e) {
-    if (e instanceof RegistryError && e.status === 404) return undefined;
+    // A registry's 404 (RegistryError), or a store's `NOT_FOUND`.
+    if (isNotFoundError(e)) return undefined;
     throw e;
   }
 }
@@ -329,7 +334,7 @@ function isSameSignature(
 
 /** Pushes a blob unless the registry already has it. @internal */
 export async function pushIfMissing(
-  repo: Repository,
+  repo: Exister & Pusher,
   desc: Descriptor,
   data: Uint8Array,
   signal: AbortSignal | undefined,

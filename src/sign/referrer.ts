@@ -3,7 +3,8 @@
  * cosign v3 stores them (`cosign sign`, `cosign attest`): an empty `{}` config, one
  * layer holding the bundle JSON, a `subject` pointing at the signed manifest, pushed
  * by digest. Registries without the referrers API get the `sha256-<hex>` referrers
- * tag index (maintained by `Repository.pushManifest`).
+ * tag index (maintained by `Repository.pushManifest`). Any {@link BundleTarget} works:
+ * a `MemoryStore` indexes the `subject` itself.
  *
  * References: cosign `pkg/oci/remote/write.go` (`WriteAttestationNewBundleFormat`,
  * `WriteReferrer`), `specs/BUNDLE_SPEC.md`, `pkg/cosign/verify.go` (`GetBundles`);
@@ -15,7 +16,7 @@ import { ChartproofError } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { type Digest, digestOf } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
-import type { Repository } from '../oci/repository.js';
+import type { Exister, Pusher } from '../oci/target.js';
 import { isBundleVersionAtLeast, parseSigstoreBundle } from '../cosign/bundle.js';
 import {
   BUNDLE_CONTENT_ANNOTATION,
@@ -26,6 +27,7 @@ import { checkSubject, resolveSubject } from '../cosign/subject.js';
 import { createDsseBundle, type SigstoreBundleJson, type Witness } from './bundle.js';
 import type { Signer } from '../keys/signer.js';
 import { COSIGN_SIGN_PREDICATE_TYPE, cosignSignStatement } from '../cosign/statement.js';
+import { type BundleTarget, pushReferrerManifest, referrersApiOf } from './target.js';
 
 export {
   BUNDLE_CONTENT_ANNOTATION,
@@ -144,7 +146,8 @@ export interface AttachBundleResult {
   bundleDescriptor: Descriptor;
   /**
    * Whether the registry has the referrers API; false means the `sha256-<hex>`
-   * referrers tag index was updated.
+   * referrers tag index was updated. Undefined for targets that are not registries
+   * (a `MemoryStore` indexes referrers itself).
    */
   referrersApi: boolean | undefined;
 }
@@ -159,6 +162,8 @@ export interface AttachBundleResult {
  * @param subject - the signed manifest: a descriptor (trusted as given; only
  *   `mediaType`, `size`, `digest` are written), or a digest or tag of `repo`
  *   (resolved with HEAD, as cosign does).
+ * @param repo - where the subject is and the referrer goes: a registry `Repository`
+ *   (probes the referrers API, maintains the tag index without it), a `MemoryStore`, …
  * @param bundle - the bundle bytes (stored as given) or JSON (serialised compactly).
  *   Its media type must be a Sigstore bundle ≥ v0.3.
  * @throws ChartproofError `INVALID_ARGUMENT` for an invalid bundle, subject, time or
@@ -166,7 +171,7 @@ export interface AttachBundleResult {
  * @public
  */
 export async function attachBundle(
-  repo: Repository,
+  repo: BundleTarget,
   subject: Descriptor | Digest | string,
   bundle: Uint8Array | SigstoreBundleJson,
   options: AttachBundleOptions,
@@ -190,16 +195,17 @@ export async function attachBundle(
   // Learn whether the registry has the referrers API before pushing, so a registry
   // that has it but omits `OCI-Subject` does not get a needless referrers tag
   // (go-containerregistry probes the API for the same reason).
-  if (repo.referrersApi === undefined) await repo.referrers(subjectDesc, { signal });
+  const registry = referrersApiOf(repo);
+  if (registry && registry.referrersApi === undefined) await registry.referrers(subjectDesc, { signal });
   signal?.throwIfAborted();
   await pushIfMissing(repo, built.configDescriptor, EMPTY_CONFIG, signal);
   await pushIfMissing(repo, built.bundleDescriptor, bytes, signal);
-  const manifest = await repo.pushManifest(built.bytes, { mediaType: MediaType.OciManifest, signal });
+  const manifest = await pushReferrerManifest(repo, built.descriptor, built.bytes, signal);
   return {
     subject: subjectDesc,
     manifest,
     bundleDescriptor: built.bundleDescriptor,
-    referrersApi: repo.referrersApi,
+    referrersApi: registry?.referrersApi,
   };
 }
 
@@ -236,7 +242,7 @@ export interface SignBundleResult extends AttachBundleResult {
  * @public
  */
 export async function signBundle(
-  repo: Repository,
+  repo: BundleTarget,
   subject: Descriptor | Digest | string,
   signer: Signer,
   options: SignBundleOptions = {},
@@ -279,7 +285,7 @@ function formatCreated(created: Date | string | undefined): string {
 }
 
 async function pushIfMissing(
-  repo: Repository,
+  repo: Exister & Pusher,
   desc: Descriptor,
   data: Uint8Array,
   signal: AbortSignal | undefined,

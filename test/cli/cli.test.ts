@@ -2,10 +2,11 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/main.js';
-import type { CliIo } from '../../src/cli/io.js';
+import { type CliIo, readBounded } from '../../src/cli/io.js';
 import { MemoryRegistry } from '../../src/testing/index.js';
 import { chartArtifact, pushAll, referrerOf } from '../helpers/content.js';
 
@@ -19,7 +20,7 @@ function captureIo(env: Record<string, string | undefined> = {}, stdin = '') {
     stderr: (t) => {
       err += t;
     },
-    readStdin: async () => stdin,
+    readStdin: (limit) => readBounded(Readable.from([Buffer.from(stdin)]), limit),
     env: { HOME: '/nonexistent', ...env },
   };
   return {

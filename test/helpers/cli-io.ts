@@ -1,8 +1,23 @@
 import type { CommandContext } from '../../src/cli/commands.js';
-import type { CliIo } from '../../src/cli/io.js';
+import { type CliIo, readBounded } from '../../src/cli/io.js';
 
-/** A CLI IO that records stdout/stderr; `stdin` is what `--password-stdin` etc. read. */
-export function captureIo(stdin = '', env: Record<string, string | undefined> = { HOME: '/nonexistent' }) {
+/** Standard input of a fake {@link CliIo}: text, or a source of chunks (e.g. endless). */
+export type FakeStdin = string | (() => AsyncIterable<Uint8Array | string>);
+
+/** Yields `text` in 64 KiB pieces, as a pipe would. */
+async function* pieces(text: string): AsyncGenerator<Uint8Array> {
+  const bytes = Buffer.from(text, 'utf8');
+  for (let i = 0; i < bytes.byteLength; i += 65536) yield bytes.subarray(i, i + 65536);
+}
+
+/**
+ * A CLI IO that records stdout/stderr; `stdin` is what `--password-stdin` etc. read,
+ * through the CLI's own bounded reader (so the commands' stdin limits apply).
+ */
+export function captureIo(
+  stdin: FakeStdin = '',
+  env: Record<string, string | undefined> = { HOME: '/nonexistent' },
+) {
   let out = '';
   let err = '';
   const io: CliIo = {
@@ -12,7 +27,7 @@ export function captureIo(stdin = '', env: Record<string, string | undefined> = 
     stderr: (t) => {
       err += t;
     },
-    readStdin: async () => stdin,
+    readStdin: (limit) => readBounded(typeof stdin === 'string' ? pieces(stdin) : stdin(), limit),
     env,
   };
   return { io, out: () => out, err: () => err };
