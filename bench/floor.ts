@@ -3,10 +3,13 @@
  * copier has to do, written against undici's `request` with nothing in the way.
  * Per artifact:
  *
- * 1. `GET` the source manifest (by tag);
+ * 1. `GET` the source manifest (by tag); for an index, steps 1–3 for each child
+ *    manifest (in parallel, by digest) instead of step 2;
  * 2. per blob (config and layers, in parallel): `HEAD` at the destination; when
  *    absent, a cross-repository mount (`POST ?mount=&from=`, same registry only) or a
  *    `GET` from the source and a monolithic upload (`POST`, then `PUT ?digest=`);
+ *    blobs of 1 MiB or more are streamed from the `GET` into the `PUT`, smaller ones
+ *    buffered;
  * 3. `PUT` the manifest under its tag.
  *
  * No verification (no digest computed, no size checked), no authentication, no
@@ -19,6 +22,11 @@
  * transferred twice. Concurrent mounts of one blob make distribution 2.8 rewrite its
  * link file while others read it, which fails their manifest `PUT` with
  * `MANIFEST_BLOB_UNKNOWN` (and a `HEAD` with 500).
+ *
+ * With `mountShared` (the image benchmark: base layers shared between images), a blob
+ * the run already placed in another repository of the destination registry is mounted
+ * from there (after that transfer ends) instead of transferred again, as chartproof's
+ * `BlobMountCache` and skopeo's blob info cache do.
  *
  * chartproof's time over this one is what its own work costs (verification, the
  * client, planning, scanning); its time against a `skopeo copy` loop mostly measures
@@ -35,13 +43,23 @@ export interface FloorJob {
 const ACCEPT = [
   'application/vnd.oci.image.manifest.v1+json',
   'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
 ].join(', ');
+
+/** Blobs at least this large are streamed from the source into the upload, not buffered. */
+const STREAM_BYTES = 1024 * 1024;
+
+/** A request body: bytes, or a stream (undici `request`: a Node readable; `fetch`: a web stream). */
+type Body = Buffer | NodeJS.ReadableStream | ReadableStream<Uint8Array>;
 
 /** One answer, whichever undici API fetched it. */
 interface Answer {
   status: number;
   header(name: string): string | undefined;
   bytes(): Promise<Buffer>;
+  /** The body as a stream, to pass on as another request's body. */
+  stream(): Body;
   /** Reads the body to its end (so the connection is reused). */
   discard(): Promise<void>;
 }
@@ -62,9 +80,17 @@ export class FloorCopier {
   retries = 0;
   /** Blob copies under way, by destination and digest. */
   readonly #inFlight = new Map<string, Promise<void>>();
+  readonly #mountShared: boolean;
+  /** With `mountShared`: the first repository each blob went to, by destination registry and digest. */
+  readonly #placed = new Map<string, { repository: string; done: Promise<void> }>();
 
-  constructor(connections = 16, transport: FloorTransport = 'request') {
+  constructor(
+    connections = 16,
+    transport: FloorTransport = 'request',
+    options: { mountShared?: boolean } = {},
+  ) {
     this.#transport = transport;
+    this.#mountShared = options.mountShared ?? false;
     const agent = new Agent({ connections, keepAliveTimeout: 10_000 });
     // The same HEAD keep-alive as chartproof's transport (createFetch keepAliveAfterHead).
     this.#dispatcher = agent.compose(
@@ -93,41 +119,67 @@ export class FloorCopier {
   }
 
   async copy({ src, dst }: FloorJob): Promise<void> {
+    await this.#manifest(src, dst, src.tag, dst.tag);
+  }
+
+  /** Copies the manifest `ref` (its children or blobs first) and puts it under `putRef`. */
+  async #manifest(src: FloorJob['src'], dst: FloorJob['dst'], ref: string, putRef: string): Promise<void> {
     const srcBase = `http://${src.host}/v2/${src.repository}`;
     const dstBase = `http://${dst.host}/v2/${dst.repository}`;
-    const m = await this.#send('GET', `${srcBase}/manifests/${src.tag}`, { accept: ACCEPT });
+    const m = await this.#send('GET', `${srcBase}/manifests/${ref}`, { accept: ACCEPT });
     const bytes = await m.bytes();
     expectStatus(m.status, [200], 'GET manifest');
     const manifest = JSON.parse(bytes.toString('utf8')) as {
       mediaType?: string;
-      config: { digest: string };
-      layers: Array<{ digest: string }>;
+      config?: { digest: string; size: number };
+      layers?: Array<{ digest: string; size: number }>;
+      manifests?: Array<{ digest: string }>;
     };
     const mediaType = manifest.mediaType ?? m.header('content-type') ?? '';
-    await Promise.all(
-      [manifest.config, ...manifest.layers].map(async ({ digest }) => {
-        const head = await this.#send('HEAD', `${dstBase}/blobs/${digest}`);
-        await head.discard();
-        if (head.status === 200) return;
-        expectStatus(head.status, [404], 'HEAD blob');
-        const key = `${dstBase} ${digest}`;
-        let transfer = this.#inFlight.get(key);
-        if (!transfer) {
-          transfer = this.#transfer(srcBase, src.repository, dstBase, digest, src.host === dst.host);
-          this.#inFlight.set(key, transfer);
-          transfer.finally(() => this.#inFlight.delete(key)).catch(() => {});
-        }
-        await transfer;
-      }),
-    );
+    if (manifest.manifests) {
+      await Promise.all(manifest.manifests.map((c) => this.#manifest(src, dst, c.digest, c.digest)));
+    } else {
+      const blobs = [...(manifest.config ? [manifest.config] : []), ...(manifest.layers ?? [])];
+      await Promise.all(blobs.map((b) => this.#blob(src, dst, b.digest, b.size)));
+    }
     const put = await this.#send(
       'PUT',
-      `${dstBase}/manifests/${dst.tag}`,
+      `${dstBase}/manifests/${putRef}`,
       { 'content-type': mediaType },
       bytes,
     );
     const answer = (await put.bytes()).toString('utf8');
     expectStatus(put.status, [201], `PUT manifest (${answer.slice(0, 300)})`);
+  }
+
+  /** Places one blob at the destination unless it is there. */
+  async #blob(src: FloorJob['src'], dst: FloorJob['dst'], digest: string, size: number): Promise<void> {
+    const srcBase = `http://${src.host}/v2/${src.repository}`;
+    const dstBase = `http://${dst.host}/v2/${dst.repository}`;
+    const head = await this.#send('HEAD', `${dstBase}/blobs/${digest}`);
+    await head.discard();
+    if (head.status === 200) return;
+    expectStatus(head.status, [404], 'HEAD blob');
+    const key = `${dstBase} ${digest}`;
+    let transfer = this.#inFlight.get(key);
+    if (!transfer) {
+      const placedKey = `${dst.host} ${digest}`;
+      const placed = this.#mountShared ? this.#placed.get(placedKey) : undefined;
+      transfer = this.#transfer(
+        srcBase,
+        src.repository,
+        dstBase,
+        digest,
+        size,
+        src.host === dst.host,
+        placed,
+      );
+      this.#inFlight.set(key, transfer);
+      transfer.finally(() => this.#inFlight.delete(key)).catch(() => {});
+      if (this.#mountShared && !placed)
+        this.#placed.set(placedKey, { repository: dst.repository, done: transfer });
+    }
+    await transfer;
   }
 
   /** Mounts (same registry) or downloads and uploads one blob the destination lacks. */
@@ -136,13 +188,20 @@ export class FloorCopier {
     srcRepository: string,
     dstBase: string,
     digest: string,
+    size: number,
     sameRegistry: boolean,
+    placed: { repository: string; done: Promise<void> } | undefined,
   ): Promise<void> {
     let location: string | undefined;
-    if (sameRegistry) {
+    let from = sameRegistry ? srcRepository : undefined;
+    if (from === undefined && placed) {
+      // Mount from where this run is placing it, once it is there (or upload if that failed).
+      if (await placed.done.then(() => true).catch(() => false)) from = placed.repository;
+    }
+    if (from !== undefined) {
       const mount = await this.#send(
         'POST',
-        `${dstBase}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(srcRepository)}`,
+        `${dstBase}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`,
       );
       await mount.discard();
       if (mount.status === 201) return;
@@ -150,8 +209,9 @@ export class FloorCopier {
       location = required(mount, 'location');
     }
     const blob = await this.#send('GET', `${srcBase}/blobs/${digest}`);
-    const data = await blob.bytes();
+    if (blob.status !== 200) await blob.discard();
     expectStatus(blob.status, [200], 'GET blob');
+    const data = size >= STREAM_BYTES ? blob.stream() : await blob.bytes();
     if (location === undefined) {
       const start = await this.#send('POST', `${dstBase}/blobs/uploads/`);
       await start.discard();
@@ -165,7 +225,7 @@ export class FloorCopier {
       url.toString(),
       {
         'content-type': 'application/octet-stream',
-        'content-length': String(data.byteLength),
+        'content-length': String(Buffer.isBuffer(data) ? data.byteLength : size),
       },
       data,
     );
@@ -177,7 +237,7 @@ export class FloorCopier {
     method: string,
     url: string,
     headers: Record<string, string> = {},
-    body?: Buffer,
+    body?: Body,
   ): Promise<Answer> {
     for (let attempt = 1; ; attempt++) {
       this.requests[method] = (this.requests[method] ?? 0) + 1;
@@ -192,19 +252,22 @@ export class FloorCopier {
     method: string,
     url: string,
     headers: Record<string, string>,
-    body: Buffer | undefined,
+    body: Body | undefined,
   ): Promise<Answer> {
     if (this.#transport === 'fetch') {
       const res = await fetch(url, {
         method,
         headers,
         dispatcher: this.#dispatcher,
-        ...(body ? { body } : {}),
+        ...(body
+          ? { body: body as Buffer, ...(Buffer.isBuffer(body) ? {} : { duplex: 'half' as const }) }
+          : {}),
       });
       return {
         status: res.status,
         header: (name) => res.headers.get(name) ?? undefined,
         bytes: async () => Buffer.from(await res.arrayBuffer()),
+        stream: () => res.body as ReadableStream<Uint8Array>,
         discard: async () => {
           await res.arrayBuffer();
         },
@@ -214,7 +277,7 @@ export class FloorCopier {
       method: method as Dispatcher.HttpMethod,
       headers,
       dispatcher: this.#dispatcher,
-      ...(body ? { body } : {}),
+      ...(body ? { body: body as Buffer } : {}),
     });
     return {
       status: res.statusCode,
@@ -223,6 +286,7 @@ export class FloorCopier {
         return Array.isArray(v) ? v[0] : v;
       },
       bytes: async () => Buffer.from(await res.body.arrayBuffer()),
+      stream: () => res.body,
       discard: () => res.body.dump(),
     };
   }

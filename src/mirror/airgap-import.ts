@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { pullFetchedChart } from '../chart/oci.js';
+import { pullChart, pullFetchedChart } from '../chart/oci.js';
 import {
   isLenientSemver,
   ociTagForVersion,
@@ -8,12 +8,13 @@ import {
   versionForOciTag,
 } from '../chart/version.js';
 import { attributeErrors, ChartproofError, isNotFoundError } from '../errors.js';
-import { copy } from '../oci/copy.js';
+import { BlobMountCache, copy } from '../oci/copy.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import { unpackTar } from '../oci/dir-tar.js';
 import { OciLayout } from '../oci/layout.js';
 import { MemoryStore } from '../oci/memory-store.js';
+import type { Repository } from '../oci/repository.js';
 import type { Signer } from '../keys/signer.js';
 import {
   type ApplyMirrorOptions,
@@ -30,7 +31,15 @@ import {
   provenanceProblem,
   tagDigest,
 } from './plan.js';
-import { type MirrorChart, type MirrorSpec, targetRepository } from './spec.js';
+import {
+  chartImages,
+  type MirrorChart,
+  type MirrorImages,
+  type MirrorSpec,
+  targetRepository,
+} from './spec.js';
+import { pushOverlay } from './images.js';
+import { checkImportImages, copyImportImages } from './airgap-images.js';
 
 import {
   AIRGAP_MANIFEST_FILE,
@@ -77,7 +86,7 @@ async function quarantine(
   spec: MirrorSpec,
   result: MirrorResult,
   options: MirrorOptions,
-): Promise<{ store: MemoryStore; root: Descriptor } | { refuse: string }> {
+): Promise<{ store: MemoryStore; root: Descriptor; archive: Uint8Array } | { refuse: string }> {
   const { signal } = options;
   // Manifests are checked on the way in as a registry checks them, so what the target
   // would refuse is refused here, before anything is written to the target.
@@ -121,6 +130,7 @@ async function quarantine(
   if (item.action !== 'copy') return { refuse: item.reason ?? `not importable (${item.action})` };
   if (item.sourceDigest !== root.digest)
     return { refuse: `quarantine resolved ${item.sourceDigest}, expected ${root.digest}` };
+  let archive = item.chartArchive;
   if (entry.kind === 'repo') {
     // As `pullChart` by digest: the manifest and its layers, from the quarantine.
     const fetched = await store.fetchManifest(root.digest, signal ? { signal } : {});
@@ -129,6 +139,7 @@ async function quarantine(
       return {
         refuse: `the chart archive is ${pulled.chartDigest}, the export recorded ${entry.sourceDigest}`,
       };
+    archive = pulled.archive;
     const required = chart.verify?.required ?? true;
     if (chart.verify?.keyring) {
       let reason: string | undefined;
@@ -146,7 +157,8 @@ async function quarantine(
       result.verification = { method: 'none', verified: false, required: false };
     }
   }
-  return { store, root };
+  if (!archive) return { refuse: 'the chart archive was not read in the quarantine' };
+  return { store, root, archive };
 }
 
 /**
@@ -227,6 +239,7 @@ async function importEntry(
   dir: string,
   spec: MirrorSpec,
   signer: Signer | undefined,
+  mountCache: BlobMountCache,
   options: ApplyMirrorOptions,
 ): Promise<MirrorResult> {
   const t0 = Date.now();
@@ -255,8 +268,33 @@ async function importEntry(
   const { chart } = admitted;
   result.target = `${targetRepository(spec, chart)}:${entry.tag}`;
   const dst = client.repository(targetRepository(spec, chart));
+  const settings = chartImages(spec, chart);
   try {
     const current = await tagDigest(dst, entry.tag, signal);
+    if (settings) {
+      if (current !== undefined && current !== entry.digest) {
+        result.digest = current;
+        result.pinned = dst.pinned(current as Digest);
+        return done(
+          'refused',
+          `the target tag names ${current}, the export ${entry.digest}: not overwritten (upstream re-published, or the target was changed)`,
+        );
+      }
+      const status = await importWithImages(
+        entry,
+        chart,
+        settings,
+        current,
+        dir,
+        dst,
+        spec,
+        signer,
+        mountCache,
+        result,
+        options,
+      );
+      return done(status.status, status.reason);
+    }
     if (current !== undefined) {
       result.digest = current;
       result.pinned = dst.pinned(current as Digest);
@@ -292,6 +330,106 @@ async function importEntry(
     signal?.throwIfAborted();
     return done('failed', message(e));
   }
+}
+
+/**
+ * A chart version whose images the spec mirrors, in apply's order: the chart verified in
+ * its quarantine (or, when the target already has it, read back from the target), its
+ * overlay computed again, every image verified in its own quarantine; only then the
+ * images copied (signed, tagged last), then the chart, its overlay artifact, and the
+ * chart tag last.
+ */
+async function importWithImages(
+  entry: AirgapEntry,
+  chart: MirrorChart,
+  settings: MirrorImages,
+  current: string | undefined,
+  dir: string,
+  dst: Repository,
+  spec: MirrorSpec,
+  signer: Signer | undefined,
+  mountCache: BlobMountCache,
+  result: MirrorResult,
+  options: ApplyMirrorOptions,
+): Promise<{ status: MirrorResult['status']; reason?: string }> {
+  const { client, signal } = options;
+  let archive: Uint8Array;
+  let checked: { store: MemoryStore; root: Descriptor } | undefined;
+  if (current !== undefined) {
+    // Already imported (same digest): the target's copy is what the chart's images are
+    // computed from, as apply does for a chart the target holds.
+    archive = (await pullChart(client, `${dst.name}@${current}`, signal ? { signal } : {})).archive;
+  } else {
+    let layout: OciLayout;
+    try {
+      layout = await OciLayout.open(join(dir, chart.name), signal ? { signal } : {});
+    } catch (e) {
+      if (e instanceof ChartproofError && e.code !== 'IO')
+        return { status: 'refused', reason: `the layout is damaged or missing: ${e.message}` };
+      throw e;
+    }
+    const q = await quarantine(entry, chart, layout, spec, result, options);
+    if ('refuse' in q) return { status: 'refused', reason: q.refuse };
+    checked = q;
+    archive = q.archive;
+  }
+  const images = await checkImportImages(
+    entry,
+    chart,
+    settings,
+    archive,
+    dir,
+    spec,
+    `${QUARANTINE}/source`,
+    options,
+  );
+  if ('refuse' in images) {
+    if (images.images) result.images = images.images;
+    return { status: 'refused', reason: images.refuse };
+  }
+  const at = { name: entry.name, version: entry.version };
+  result.images = await copyImportImages(
+    images.images,
+    at,
+    spec,
+    settings,
+    signer,
+    (repo, root, tag, sign, r, tagged) =>
+      signAndTag(repo, root, tag ?? '', sign, spec, r, at, { ...(signal ? { signal } : {}), tagged }),
+    mountCache,
+    options,
+  );
+  const failed = result.images.filter((i) => i.status === 'failed');
+  if (failed.length > 0)
+    return {
+      status: 'failed',
+      reason: `image ${failed[0]!.source}${failed.length > 1 ? ` (and ${failed.length - 1} more)` : ''}: ${failed[0]!.reason}`,
+    };
+  const items = images.images.map((i) => i.item);
+  if (!checked) {
+    // The chart is there: only its overlay may be missing (pushed unless already listed).
+    const root = await dst.resolve(current!, { signal });
+    const pushed = await pushOverlay(dst, root, images.overlay, items, signal);
+    result.overlay = { prefix: images.overlay.prefix, yaml: images.overlay.yaml, digest: pushed.digest };
+    result.digest = current!;
+    result.pinned = dst.pinned(current! as Digest);
+    return { status: 'skipped', reason: 'the target already has this digest' };
+  }
+  const carry = spec.carrySignatures ?? true;
+  const copied = await copy(checked.store, checked.root.digest, dst, undefined, {
+    tags: [],
+    referrers: carry,
+    cosignTags: carry,
+    ...(signal ? { signal } : {}),
+  });
+  const root = copied.descriptor;
+  result.signaturesCarried = copied.referrers.length + copied.cosignTags.length;
+  options.onEvent?.({ name: entry.name, version: entry.version, step: 'copied', detail: root.digest });
+  // The overlay goes next to the chart before the tag: a tagged chart has its overlay.
+  const pushed = await pushOverlay(dst, root, images.overlay, items, signal);
+  result.overlay = { prefix: images.overlay.prefix, yaml: images.overlay.yaml, digest: pushed.digest };
+  await signAndTag(dst, root, entry.tag, signer, spec, result, entry, options);
+  return { status: 'copied' };
 }
 
 /**
@@ -342,11 +480,12 @@ async function importFromDir(
       { source: 'local' },
     );
   const signer = await internalSigner(spec, options);
+  const mountCache = new BlobMountCache();
   const byChart = new Map<string, AirgapEntry[]>();
   for (const e of manifest.entries) byChart.set(e.name, [...(byChart.get(e.name) ?? []), e]);
   const perChart = await mapLimit([...byChart.values()], spec.concurrency ?? 4, async (entries) => {
     const out: MirrorResult[] = [];
-    for (const e of entries) out.push(await importEntry(e, dir, spec, signer, options));
+    for (const e of entries) out.push(await importEntry(e, dir, spec, signer, mountCache, options));
     return out;
   });
   return summarize(perChart.flat(), started);

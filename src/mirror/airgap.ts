@@ -25,7 +25,8 @@ import { OciLayout } from '../oci/layout.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Reference } from '../oci/reference.js';
 import type { Repository, RepositoryOptions } from '../oci/repository.js';
-import type { MirrorReport, MirrorResult } from './apply.js';
+import { imageSummary, type MirrorReport, type MirrorResult } from './apply.js';
+import { canonicalizeLayoutIndex, exportChartImages, type ImageLayouts } from './airgap-images.js';
 import {
   type MirrorOptions,
   type MirrorPlanItem,
@@ -35,7 +36,7 @@ import {
   sourceOf,
 } from './plan.js';
 import type { Finding } from './scan.js';
-import { type MirrorSpec, targetRepository } from './spec.js';
+import { chartImages, imagesPrefix, type MirrorSpec, targetRepository } from './spec.js';
 
 /** Name of the manifest file written at the top of an export directory. @public */
 export const AIRGAP_MANIFEST_FILE = 'chartproof-mirror.json';
@@ -67,6 +68,42 @@ export interface AirgapEntry {
   verification?: MirrorVerification;
   findings: Finding[];
   warnings: Finding[];
+  /**
+   * With `images` (the exporting spec mirrors this chart's images): every image the
+   * chart renders with the spec's values, each stored whole in its own layout. Absent in
+   * exports of charts whose images are not mirrored (and in exports made before images
+   * were supported); `[]` for a chart that deploys no image.
+   */
+  images?: AirgapImage[];
+  /**
+   * With `images`: the values overlay the exporting spec computed (its `prefix` names the
+   * exporting spec's target). For review only: import computes the overlay again from
+   * the verified chart and the importing spec and never reads this one.
+   */
+  overlay?: { prefix: string; yaml: string };
+}
+
+/** One image of an exported chart version ({@link AirgapEntry.images}). @public */
+export interface AirgapImage {
+  /** The normalised upstream reference the chart renders (`docker.io/library/nginx:1.27`). */
+  source: string;
+  /** The internal reference under the exporting spec's target (import computes its own). */
+  target: string;
+  /** The manifest or index digest (the upstream digest; an index keeps every platform). */
+  digest: string;
+  /** Its media type. */
+  mediaType?: string;
+  /**
+   * The image's layout directory, relative to the export directory:
+   * `images/<registry>/<repository>` of the upstream reference (a port's `:` written `_`).
+   * One layout per image repository, shared by every chart and tag of that repository.
+   */
+  layout: string;
+  /** The tag in that layout (the upstream tag; absent for a reference by digest only). */
+  tag?: string;
+  /** Upstream signatures, attestations and referrers stored with it. */
+  signatures: number;
+  verification?: MirrorVerification;
 }
 
 /** Options of {@link exportMirror}. @public */
@@ -90,8 +127,10 @@ export interface AirgapManifest {
 export { message };
 
 export function summarize(results: MirrorResult[], started: number): MirrorReport {
-  const summary = { copied: 0, skipped: 0, refused: 0, failed: 0 };
+  const summary: MirrorReport['summary'] = { copied: 0, skipped: 0, refused: 0, failed: 0 };
   for (const r of results) summary[r.status]++;
+  const images = imageSummary(results);
+  if (images) summary.images = images;
   return { startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, results, summary };
 }
 
@@ -119,17 +158,26 @@ function bindAll<T extends object>(target: T, override: (key: string | symbol) =
  */
 function withEmptyTarget(client: RegistryClient, spec: MirrorSpec): RegistryClient {
   const targets = new Set(spec.charts.map((c) => targetRepository(spec, c)));
+  // The images' repositories: everything under each images prefix of the target.
+  const imagePrefixes = new Set<string>();
+  for (const c of spec.charts) {
+    const images = chartImages(spec, c);
+    if (images) imagePrefixes.add(`${spec.target.registry}/${imagesPrefix(spec, images)}/`);
+  }
+  const isTarget = (name: string) => targets.has(name) || [...imagePrefixes].some((p) => name.startsWith(p));
   const view = bindAll(client, (key) => {
     if (key !== 'repository') return undefined;
     return (ref: string | Reference, options?: RepositoryOptions): Repository => {
       const repo = client.repository(ref, options);
-      if (!targets.has(`${repo.reference.registry}/${repo.reference.repository}`)) return repo;
+      if (!isTarget(`${repo.reference.registry}/${repo.reference.repository}`)) return repo;
+      const absent = async (reference: string | Descriptor) => {
+        const what = typeof reference === 'string' ? reference : reference.digest;
+        throw new ChartproofError('NOT_FOUND', `${what}: not looked up at the target on export`);
+      };
       return bindAll(repo, (k) => {
-        if (k === 'resolve')
-          return async (reference: string) => {
-            throw new ChartproofError('NOT_FOUND', `${reference}: not looked up at the target on export`);
-          };
-        if (k === 'tags') return async () => [];
+        if (k === 'resolve' || k === 'fetchManifest') return absent;
+        if (k === 'exists') return async () => false;
+        if (k === 'tags' || k === 'referrers') return async () => [];
         return undefined;
       });
     };
@@ -186,8 +234,31 @@ export async function readManifest(dir: string): Promise<AirgapManifest | undefi
     if (bad) throw new ChartproofError('INVALID_ARGUMENT', `${path}: entries[${i}].${bad} must be a string`);
     if (e.kind !== 'oci' && e.kind !== 'repo')
       throw new ChartproofError('INVALID_ARGUMENT', `${path}: entries[${i}].kind must be oci or repo`);
+    checkImages(e, `${path}: entries[${i}]`);
   });
   return m as AirgapManifest;
+}
+
+/** Checks the shape of an entry's optional `images` and `overlay` (added after schemaVersion 1 was set). */
+function checkImages(e: AirgapEntry, where: string): void {
+  const bad = (what: string) => new ChartproofError('INVALID_ARGUMENT', `${where}.${what}`);
+  const record = e as unknown as Record<string, unknown>;
+  if (record.images !== undefined) {
+    if (!Array.isArray(record.images)) throw bad('images must be a list');
+    record.images.forEach((img: unknown, j: number) => {
+      const r = img as Record<string, unknown> | null;
+      if (typeof r !== 'object' || r === null) throw bad(`images[${j}] must be a mapping`);
+      for (const k of ['source', 'target', 'digest', 'layout'])
+        if (typeof r[k] !== 'string') throw bad(`images[${j}].${k} must be a string`);
+      for (const k of ['tag', 'mediaType'])
+        if (r[k] !== undefined && typeof r[k] !== 'string') throw bad(`images[${j}].${k} must be a string`);
+    });
+  }
+  if (record.overlay !== undefined) {
+    const o = record.overlay as Record<string, unknown> | null;
+    if (typeof o !== 'object' || o === null || typeof o.prefix !== 'string' || typeof o.yaml !== 'string')
+      throw bad('overlay must have prefix and yaml strings');
+  }
 }
 
 /** Writes a planned `copy` item into the chart's layout; returns its manifest and referrer count. */
@@ -324,6 +395,7 @@ async function exportToDir(
   const byChart = new Map<string, MirrorPlanItem[]>();
   for (const item of plan) byChart.set(item.name, [...(byChart.get(item.name) ?? []), item]);
   const exported = new Map<MirrorPlanItem, AirgapEntry>();
+  const imageLayouts: ImageLayouts = new Map();
   const perChart = await mapLimit([...byChart.values()], spec.concurrency ?? 4, async (items) => {
     const out: MirrorResult[] = [];
     let layout: OciLayout | undefined;
@@ -332,6 +404,24 @@ async function exportToDir(
       const result = resultOf(item);
       if (item.action === 'copy') {
         try {
+          // Images first, as apply copies them: a chart is exported with all its images or not at all.
+          const chart = spec.charts.find((c) => c.name === item.name);
+          const settings = chart ? chartImages(spec, chart) : undefined;
+          let images: AirgapImage[] | undefined;
+          if (settings) {
+            if (!item.images || !item.overlay)
+              throw new ChartproofError('INVALID_ARGUMENT', 'the chart’s images were not planned');
+            const out = await exportChartImages(item, settings, dir, imageLayouts, options);
+            result.images = out.results;
+            if (!out.entries) {
+              const failed = out.results.filter((r) => r.status !== 'copied');
+              throw new ChartproofError(
+                'COPY_FAILED',
+                `image ${failed[0]!.source}${failed.length > 1 ? ` (and ${failed.length - 1} more)` : ''}: ${failed[0]!.reason}`,
+              );
+            }
+            images = out.entries;
+          }
           layout ??= await OciLayout.open(join(dir, item.name), { create: true, signal: options.signal });
           const { root, signatures } = await exportItem(item, layout, options);
           const { tag } = splitTarget(item.target);
@@ -351,6 +441,11 @@ async function exportToDir(
           };
           if (item.kind === 'repo') entry.fileName = item.source.slice(item.source.lastIndexOf('/') + 1);
           if (item.verification) entry.verification = item.verification;
+          if (images) {
+            entry.images = images;
+            entry.overlay = { prefix: item.overlay!.prefix, yaml: item.overlay!.yaml };
+            result.overlay = { ...entry.overlay };
+          }
           exported.set(item, entry);
           result.digest = root.digest;
           result.pinned = `${splitTarget(item.target).repository}@${root.digest}`;
@@ -368,6 +463,16 @@ async function exportToDir(
     }
     return out;
   });
+  // Concurrent copies recorded manifests in varying order: canonical order, same bytes.
+  const chartLayouts = [...new Set([...exported.values()].map((e) => e.layout))];
+  for (const path of [...chartLayouts, ...[...imageLayouts.keys()].sort()])
+    if (
+      await (imageLayouts.get(path) ?? Promise.resolve()).then(
+        () => true,
+        () => false,
+      )
+    )
+      await canonicalizeLayoutIndex(join(dir, path));
   // Plan order, whatever order the charts finished in.
   const entries = plan.flatMap((i) => exported.get(i) ?? []);
   const key = (e: AirgapEntry) => `${e.layout}:${e.tag}`;
