@@ -38,6 +38,8 @@ export const IMAGES_PREFIX_ANNOTATION = 'dev.chartproof.images.prefix';
 
 const MAX_OVERLAY_LAYER_BYTES = 4 * 1024 * 1024;
 const MAX_OVERLAYS = 64;
+/** Images one chart version may deploy when its images are mirrored. */
+const MAX_IMAGES_PER_CHART = 500;
 const EMPTY_JSON = new TextEncoder().encode('{}');
 
 /**
@@ -145,6 +147,11 @@ export async function planImages(
     if (!isChartproofError(e)) throw e;
     item.action = 'refuse';
     item.reason = `images: ${e.message}`;
+    return;
+  }
+  if (overlay.images.length > MAX_IMAGES_PER_CHART) {
+    item.action = 'refuse';
+    item.reason = `images: the chart deploys ${overlay.images.length} images, more than ${MAX_IMAGES_PER_CHART} (SIZE_LIMIT_EXCEEDED)`;
     return;
   }
   item.overlay = { prefix, yaml: overlay.yaml, values: overlay.values, rewrites: overlay.rewrites };

@@ -205,6 +205,27 @@ describe('mirror with images (two in-memory registries on loopback)', () => {
     expect(await inn.registry.repository('mirror/images/team/unsigned').tags()).toEqual([]);
   });
 
+  it('refuses a chart deploying more images than the bound, before resolving any', async () => {
+    const many = `apiVersion: v1
+kind: Pod
+metadata:
+  name: many
+spec:
+  containers:
+{{- range $i, $img := .Values.images }}
+    - name: c{{ $i }}
+      image: {{ $img.repository }}:1
+{{- end }}
+`;
+    const values = `images:\n${Array.from({ length: 501 }, (_, i) => `  - repository: ${up.server.host}/many/img${i}\n`).join('')}`;
+    await publishChart('many', '1.0.0', { 'templates/pod.yaml': many }, values);
+    const s = spec({}, { name: 'many', source: `oci://${up.server.host}/charts/many` });
+    const [item] = await planMirror(s, { client });
+    expect(item!.action).toBe('refuse');
+    expect(item!.reason).toMatch(/deploys 501 images, more than 500/);
+    expect(item!.images).toBeUndefined();
+  });
+
   it('refuses a chart with an image its values do not expose', async () => {
     const [item] = await planMirror(spec({}, { versions: ['3.0.0'] }), { client });
     expect(item!.action).toBe('refuse');
