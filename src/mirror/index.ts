@@ -73,9 +73,9 @@ export {
   parseMirrorSpec,
   targetRepository,
 } from './spec.js';
-export type { AirgapEntry, AirgapManifest, ExportMirrorOptions } from './airgap.js';
+export type { AirgapEntry, AirgapImage, AirgapManifest, ExportMirrorOptions } from './airgap.js';
 export { AIRGAP_MANIFEST_FILE, exportMirror } from './airgap.js';
 export { importMirror } from './airgap-import.js';
-export type { DriftItem, DriftReport, DriftStatus } from './drift.js';
+export type { DriftImage, DriftItem, DriftReport, DriftStatus } from './drift.js';
 export { detectDrift, driftSummaryLine } from './drift.js';
 export { type RenderingScannerOptions, renderingScanner } from './rendered-scanner.js';
