@@ -6,6 +6,7 @@ import { referrersTag } from './referrers.js';
 import { isValidTag } from './reference.js';
 import { parseManifestJson } from './manifest.js';
 import { Repository } from './repository.js';
+import type { VerifiedPushOptions } from './upload.js';
 import { type CallOptions, isMounter, isReferrerLister, type ReadOnlyTarget, type Target } from './target.js';
 import { MAX_MANIFEST_BYTES, readAll } from './verify.js';
 
@@ -290,6 +291,16 @@ class CopyJob {
     );
   }
 
+  /**
+   * A `Repository` source streams verified content (it errors before its end unless every
+   * byte matches): a `Repository` destination then does not hash it a second time.
+   */
+  #pushOptions(o: CallOptions): CallOptions {
+    if (!(this.src instanceof Repository) || !(this.dst instanceof Repository)) return o;
+    const verified: VerifiedPushOptions = { ...o, sourceVerified: true };
+    return verified;
+  }
+
   async #mount(desc: Descriptor, cached: readonly string[]): Promise<boolean> {
     if (!isMounter(this.dst)) return false;
     const dst = this.dst;
@@ -316,7 +327,7 @@ class CopyJob {
     try {
       await toDestination(
         desc.digest,
-        () => this.dst.push(desc, source.stream, o),
+        () => this.dst.push(desc, source.stream, this.#pushOptions(o)),
         () => source.stream.cancel().catch(() => {}),
       );
     } catch (e) {

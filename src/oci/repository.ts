@@ -23,7 +23,7 @@ import type {
   Target,
 } from './target.js';
 import { discard, toRegistryError } from './transport/errors.js';
-import { pushBlob, type UploadOptions } from './upload.js';
+import { pushBlob, type UploadOptions, type VerifiedPushOptions } from './upload.js';
 import { MAX_MANIFEST_BYTES, readAll, verifyBytes, verifyStreamWith } from './verify.js';
 
 /** Options of a {@link Repository}. @public */
@@ -301,10 +301,13 @@ export class Repository
     if (isManifestMediaType(expected.mediaType)) {
       const bytes = content instanceof Uint8Array ? content : await readAll(content, MAX_MANIFEST_BYTES);
       verifyBytes(bytes, expected);
-      await this.pushManifest(bytes, { mediaType: expected.mediaType, ...options });
+      await this.pushManifest(bytes, { mediaType: expected.mediaType, signal: options.signal });
       return;
     }
-    await pushBlob(this.#transport, expected, content, { ...this.options.upload, ...options });
+    await pushBlob(this.#transport, expected, content, {
+      ...this.options.upload,
+      ...(options as VerifiedPushOptions),
+    });
   }
 
   /**

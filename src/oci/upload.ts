@@ -19,6 +19,16 @@ export interface UploadOptions {
 }
 
 /**
+ * Push options of a copy whose source stream is one of chartproof's own verified
+ * streams (a `Repository`'s `fetch`): it errors before its end unless every byte matches
+ * the descriptor, so hashing it again on the way out would only cost CPU.
+ * @internal
+ */
+export interface VerifiedPushOptions extends CallOptions {
+  sourceVerified?: boolean;
+}
+
+/**
  * Uploads a blob: `POST` to open a session, then a monolithic `PUT ?digest=` or a
  * chunked `PATCH` series closed by `PUT`. A failed upload is cancelled (best effort)
  * so no half-written session lingers.
@@ -27,7 +37,7 @@ export async function pushBlob(
   repo: RepositoryTransport,
   desc: Descriptor,
   content: ReadableStream<Uint8Array> | Uint8Array,
-  options: UploadOptions & CallOptions = {},
+  options: UploadOptions & VerifiedPushOptions = {},
 ): Promise<void> {
   if (content instanceof Uint8Array) verifyBytes(content, desc);
   const scopes = repo.scopes('pull', 'push');
@@ -55,7 +65,12 @@ export async function pushBlob(
       await finish(repo, location, desc, undefined, options);
     } else {
       const body = content instanceof Uint8Array ? content : undefined;
-      const stream = content instanceof Uint8Array ? undefined : verifyStream(content, desc);
+      const stream =
+        content instanceof Uint8Array
+          ? undefined
+          : options.sourceVerified === true
+            ? content
+            : verifyStream(content, desc);
       await finish(repo, location, desc, body ?? stream, options);
     }
     options.onProgress?.(desc.size);

@@ -1,0 +1,502 @@
+/**
+ * Mirroring the images of a chart (issue 13): several multi-platform images with layers
+ * of 10–100 MiB of random bytes (base layers shared between images), on a source
+ * `docker-registry`, mirrored into a second one by chartproof (`applyMirror` with
+ * `images: true`, in a fresh Node process on the built `dist/`) and by a
+ * `skopeo copy --all --preserve-digests` loop, in the same run. Prints throughput (ours
+ * vs skopeo, target at least 1.0×) and chartproof's peak RSS for layers of 10 MiB and of
+ * up to 100 MiB (target: flat, within +32 MiB). Asserts only correctness: every image
+ * at both destinations has the source's digests.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pushChart } from '../src/chart/oci.js';
+import { type MirrorSpec, parseMirrorSpec } from '../src/mirror/spec.js';
+import { type Descriptor, digestOf, MediaType, RegistryClient, type Repository } from '../src/oci/index.js';
+import { makeChartArchive } from '../test/helpers/chart-repo.js';
+import { type StartedRegistry, startDockerRegistry } from '../test/helpers/docker-registry.js';
+import { requireTool } from '../test/helpers/services.js';
+import { skopeoCopy } from '../test/helpers/skopeo.js';
+import { FloorCopier, reportFloor } from './floor.js';
+
+const execFileP = promisify(execFile);
+const missing = requireTool('docker-registry') ?? requireTool('skopeo');
+const MIB = 1024 * 1024;
+const PLATFORMS = ['linux/amd64', 'linux/arm64'] as const;
+/** Images copied at once by chartproof (the mirror's `images.concurrency` default). */
+const IMAGE_CONCURRENCY = 2;
+/** Peak RSS with the large layers may exceed the small layers' by this much and still be "flat". */
+const FLAT_TOLERANCE = 32 * MIB;
+
+/**
+ * A set of images: one per entry of `apps`, each an OCI index of two platform
+ * manifests whose layers are a base layer of `base` bytes (one per platform, shared by
+ * every image of the set, as base images are) and an application layer of its own.
+ */
+interface SetShape {
+  name: string;
+  base: number;
+  apps: number[];
+}
+
+/** The throughput set: layers of 10–100 MiB, 470 MiB of distinct blobs, 4 images. */
+const LARGE: SetShape = { name: 'large', base: 50 * MIB, apps: [10, 25, 50, 100].map((n) => n * MIB) };
+/** The same shape with every layer 10 MiB (100 MiB of blobs), for the memory comparison. */
+const SMALL: SetShape = { name: 'small', base: 10 * MIB, apps: [10, 10, 10, 10].map((n) => n * MIB) };
+
+interface SyntheticImage {
+  /** Repository path at the source, e.g. `bench/large-app-0`. */
+  path: string;
+  tag: string;
+  index: Descriptor;
+}
+
+interface ImageSet {
+  shape: SetShape;
+  images: SyntheticImage[];
+  /** Bytes of the distinct blobs and manifests a full copy of the set writes. */
+  bytes: number;
+  largestLayer: number;
+  /** The chart whose templates deploy the set's images. */
+  chart: { name: string; version: string; source: string };
+}
+
+/** One measured run of chartproof in its own process. */
+interface OursRun {
+  /** Wall time seen from here, Node start and module loading included (as skopeo's). */
+  wallMs: number;
+  /** Time of the mirroring itself, inside the process. */
+  ms: number;
+  cpuMs: number;
+  baseline: number;
+  peak: number;
+  requests: Record<string, number>;
+  retries: number;
+  summary?: {
+    copied: number;
+    skipped: number;
+    refused: number;
+    failed: number;
+    images?: Record<string, number>;
+  };
+  imageStatuses?: string[];
+}
+
+/**
+ * chartproof's side, run in a fresh Node process on the built library (`dist/`, what the
+ * CLI loads) so its peak RSS is the mirroring process's alone. Mode `apply`:
+ * `applyMirror` with a spec whose chart deploys the images and `images: true` (render,
+ * plan, copy with a shared mount cache, overlay). Mode `copy`: the images alone, each
+ * through `copy()` with referrers, cosign tags and a shared `BlobMountCache`,
+ * `IMAGE_CONCURRENCY` at a time (what the mirror does per chart version, without the
+ * chart). Prints JSON.
+ */
+const CHILD = `
+const [dist, mode, argJson] = process.argv.slice(1);
+const arg = JSON.parse(argJson);
+const { applyMirror, mirrorHostSettings, parseMirrorSpec } = await import(new URL('mirror.js', dist).href);
+const { BlobMountCache, copy, RegistryClient } = await import(new URL('oci.js', dist).href);
+const requests = {};
+let retries = 0;
+const onEvent = (e) => {
+  if (e.type === 'request') requests[e.method] = (requests[e.method] ?? 0) + 1;
+  if (e.type === 'retry') retries++;
+};
+const spec = mode === 'apply' ? parseMirrorSpec(arg.spec) : undefined;
+const client = new RegistryClient(spec ? { hosts: mirrorHostSettings(spec), onEvent } : { plainHttp: true, onEvent });
+globalThis.gc?.();
+const baseline = process.memoryUsage().rss;
+let peak = baseline;
+let lastGc = performance.now();
+const timer = setInterval(() => {
+  if (arg.gcEveryMs && performance.now() - lastGc >= arg.gcEveryMs) {
+    globalThis.gc();
+    lastGc = performance.now();
+  }
+  peak = Math.max(peak, process.memoryUsage().rss);
+}, 5);
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+let out = {};
+if (spec) {
+  const report = await applyMirror(spec, { client });
+  out = {
+    summary: report.summary,
+    imageStatuses: report.results.flatMap((r) => (r.images ?? []).map((i) => i.status + (i.reason ? ': ' + i.reason : ''))),
+    reasons: report.results.map((r) => r.reason).filter(Boolean),
+  };
+} else {
+  const mountCache = new BlobMountCache();
+  const queue = [...arg.images];
+  await Promise.all(
+    Array.from({ length: arg.concurrency }, async () => {
+      for (let img = queue.shift(); img; img = queue.shift()) {
+        const src = client.repository(arg.src + '/' + img.path);
+        const dst = client.repository(arg.dst + '/' + img.path);
+        await copy(src, img.tag, dst, img.tag, { referrers: true, cosignTags: true, mountCache });
+      }
+    }),
+  );
+}
+const ms = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
+clearInterval(timer);
+await client.close();
+const maxRss = process.resourceUsage().maxRSS * 1024;
+process.stdout.write(
+  JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, baseline, peak: Math.max(peak, maxRss), requests, retries, ...out }),
+);
+`;
+
+type OursMode = (
+  | { kind: 'apply'; spec: MirrorSpec }
+  | { kind: 'copy'; src: string; dst: string; images: Array<{ path: string; tag: string }> }
+) & {
+  /** Force a full GC this often in the child (live memory rather than RSS as run). */
+  gcEveryMs?: number | undefined;
+};
+
+/**
+ * Mirrors the images of a chart with chartproof in a fresh Node process (see CHILD):
+ * `applyMirror` (the product; the headline) or the `copy()` loop it is built on (for
+ * reference).
+ */
+async function mirrorImagesOurs(mode: OursMode): Promise<OursRun> {
+  const dist = `${pathToFileURL(join(process.cwd(), 'dist')).href}/`;
+  const arg = {
+    gcEveryMs: mode.gcEveryMs ?? 0,
+    ...(mode.kind === 'apply'
+      ? { spec: mode.spec }
+      : { src: mode.src, dst: mode.dst, images: mode.images, concurrency: IMAGE_CONCURRENCY }),
+  };
+  const t = performance.now();
+  const { stdout } = await execFileP(
+    process.execPath,
+    ['--expose-gc', '--input-type=module', '-e', CHILD, dist, mode.kind, JSON.stringify(arg)],
+    { encoding: 'utf8', timeout: 300_000, maxBuffer: 16 * MIB },
+  );
+  const wallMs = performance.now() - t;
+  return { wallMs, ...(JSON.parse(stdout) as Omit<OursRun, 'wallMs'>) };
+}
+
+/** Why the separate-process run cannot happen (dist/ missing or older than image mirroring), else undefined. */
+function distProblem(): string | undefined {
+  const file = join(process.cwd(), 'dist', 'mirror.js');
+  if (!existsSync(file)) return 'dist/mirror.js is missing (run `npm run bench`, which builds first)';
+  if (!readFileSync(file, 'utf8').includes('copyImages'))
+    return 'dist/mirror.js predates image mirroring (run `npm run bench`, which builds first)';
+  return undefined;
+}
+
+/** A chart whose Deployment runs one container per image of the set (`{ repository, tag }` values). */
+function chartFiles(host: string, images: SyntheticImage[]): Record<string, string> {
+  const key = (i: number) => `app${i}`;
+  const values = images
+    .map((img, i) => `${key(i)}:\n  image:\n    repository: ${host}/${img.path}\n    tag: "${img.tag}"\n`)
+    .join('');
+  const containers = images
+    .map((_, i) =>
+      [
+        `        - name: ${key(i)}`,
+        `          image: "{{ .Values.${key(i)}.image.repository }}:{{ .Values.${key(i)}.image.tag }}"`,
+        '          resources: { limits: { cpu: 100m, memory: 64Mi } }',
+        '          securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false }',
+      ].join('\n'),
+    )
+    .join('\n');
+  return {
+    'values.yaml': values,
+    'templates/deployment.yaml': [
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata:',
+      '  name: {{ .Release.Name }}',
+      'spec:',
+      '  selector:',
+      '    matchLabels: { app: images-bench }',
+      '  template:',
+      '    metadata: { labels: { app: images-bench } }',
+      '    spec:',
+      '      containers:',
+      containers,
+      '',
+    ].join('\n'),
+  };
+}
+
+/** Pushes one random blob (generated here, dropped after the push) and returns its descriptor. */
+async function pushRandom(repo: Repository, size: number): Promise<Descriptor> {
+  const data = randomBytes(size);
+  const desc: Descriptor = { mediaType: MediaType.OciLayer, digest: digestOf(data), size };
+  await repo.push(desc, data);
+  return desc;
+}
+
+/** Creates the images of `shape` on the source registry, and a chart deploying them. */
+async function pushImageSet(client: RegistryClient, host: string, shape: SetShape): Promise<ImageSet> {
+  const images: SyntheticImage[] = [];
+  const seen = new Map<string, number>();
+  const count = (d: Descriptor) => seen.set(d.digest, d.size);
+  const bases: Descriptor[] = [];
+  for (let i = 0; i < shape.apps.length; i++) {
+    const path = `bench/${shape.name}-app-${i}`;
+    const repo = client.repository(`${host}/${path}`);
+    const manifests: Descriptor[] = [];
+    for (const [p, platform] of PLATFORMS.entries()) {
+      const [os, architecture] = platform.split('/') as [string, string];
+      // The base layer: uploaded once, mounted into the other images' repositories.
+      if (i === 0) bases[p] = await pushRandom(repo, shape.base);
+      else expect(await repo.mount(bases[p]!, `bench/${shape.name}-app-0`)).toBe(true);
+      const base = bases[p]!;
+      const app = await pushRandom(repo, shape.apps[i]!);
+      const configBytes = new TextEncoder().encode(
+        JSON.stringify({
+          architecture,
+          os,
+          rootfs: { type: 'layers', diff_ids: [] },
+          config: { Labels: { path } },
+        }),
+      );
+      const config: Descriptor = {
+        mediaType: MediaType.OciConfig,
+        digest: digestOf(configBytes),
+        size: configBytes.byteLength,
+      };
+      await repo.push(config, configBytes);
+      const m = await repo.pushManifest(
+        new TextEncoder().encode(
+          JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciManifest, config, layers: [base, app] }),
+        ),
+      );
+      for (const d of [base, app, config, m]) count(d);
+      manifests.push({
+        mediaType: m.mediaType,
+        digest: m.digest,
+        size: m.size,
+        platform: { os, architecture },
+      });
+    }
+    const index = await repo.pushManifest(
+      new TextEncoder().encode(
+        JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests }),
+      ),
+      { tags: ['1.0'] },
+    );
+    count(index);
+    images.push({ path, tag: '1.0', index });
+  }
+  const chartName = `images-${shape.name}`;
+  const archive = await makeChartArchive(chartName, '1.0.0', chartFiles(host, images));
+  await pushChart(
+    client,
+    archive,
+    { apiVersion: 'v2', name: chartName, version: '1.0.0' },
+    `oci://${host}/charts`,
+  );
+  return {
+    shape,
+    images,
+    bytes: [...seen.values()].reduce((a, b) => a + b, 0),
+    largestLayer: Math.max(shape.base, ...shape.apps),
+    chart: { name: chartName, version: '1.0.0', source: `oci://${host}/charts/${chartName}` },
+  };
+}
+
+/** Checks that every image of `set` under `dstHost/prefix` is the source's: index, manifests and blobs. */
+async function expectMirrored(client: RegistryClient, dstHost: string, prefix: string, set: ImageSet) {
+  for (const img of set.images) {
+    const dst = client.repository(`${dstHost}/${prefix}/${img.path}`);
+    const { descriptor, bytes } = await dst.fetchManifest(img.tag);
+    expect(descriptor.digest, `${prefix}/${img.path}:${img.tag}`).toBe(img.index.digest);
+    const index = JSON.parse(new TextDecoder().decode(bytes)) as { manifests: Descriptor[] };
+    expect(index.manifests).toHaveLength(PLATFORMS.length);
+    for (const m of index.manifests) {
+      const man = JSON.parse(new TextDecoder().decode((await dst.fetchManifest(m.digest)).bytes)) as {
+        config: Descriptor;
+        layers: Descriptor[];
+      };
+      for (const d of [man.config, ...man.layers])
+        expect(await dst.exists(d), `${prefix}/${img.path} ${d.digest}`).toBe(true);
+    }
+  }
+}
+
+function mib(n: number): string {
+  return (n / MIB).toFixed(1);
+}
+
+describe.skipIf(missing !== undefined)(
+  'image mirroring benchmark (two docker-registry instances on loopback)',
+  () => {
+    let source: StartedRegistry;
+    let target: StartedRegistry;
+    /** A second destination, so that the second skopeo run cannot mount what the first wrote. */
+    let target2: StartedRegistry;
+    let client: RegistryClient;
+    let large: ImageSet;
+    let small: ImageSet;
+
+    beforeAll(async () => {
+      [source, target, target2] = await Promise.all([
+        startDockerRegistry('plain'),
+        startDockerRegistry('plain'),
+        startDockerRegistry('plain'),
+      ]);
+      client = new RegistryClient({ plainHttp: true });
+      large = await pushImageSet(client, source.host, LARGE);
+      small = await pushImageSet(client, source.host, SMALL);
+    }, 180_000);
+
+    afterAll(async () => {
+      await client?.close();
+      await Promise.all([source?.stop(), target?.stop(), target2?.stop()]);
+    });
+
+    function spec(set: ImageSet, registry: string, prefix: string): MirrorSpec {
+      return parseMirrorSpec({
+        target: { registry, prefix, plainHttp: true },
+        charts: [
+          {
+            name: set.chart.name,
+            source: set.chart.source,
+            plainHttp: true,
+            versions: [set.chart.version],
+            images: true,
+          },
+        ],
+      });
+    }
+
+    it('mirrors a chart’s images (layers of 10–100 MiB) at least as fast as skopeo copy --all, memory flat in layer size', async (ctx) => {
+      const problem = distProblem();
+      if (problem !== undefined) {
+        console.log(`image mirroring benchmark skipped: ${problem}`);
+        ctx.skip();
+        return;
+      }
+      const skopeoRun = async (dst: StartedRegistry, prefix: string) => {
+        const t = performance.now();
+        for (const img of large.images) {
+          await skopeoCopy(
+            `docker://${source.host}/${img.path}:${img.tag}`,
+            `docker://${dst.host}/${prefix}/${img.path}:${img.tag}`,
+            {
+              src: { tlsVerify: false },
+              dest: { tlsVerify: false },
+              extra: ['--all', '--preserve-digests'],
+              timeoutMs: 180_000,
+            },
+          );
+        }
+        const ms = performance.now() - t;
+        await expectMirrored(client, dst.host, prefix, large);
+        return ms;
+      };
+      const oursRun = async (set: ImageSet, dst: StartedRegistry, prefix: string, gcEveryMs?: number) => {
+        const run = await mirrorImagesOurs({ kind: 'apply', spec: spec(set, dst.host, prefix), gcEveryMs });
+        expect(run.summary, JSON.stringify(run)).toMatchObject({
+          copied: 1,
+          failed: 0,
+          images: { copied: set.images.length, failed: 0 },
+        });
+        // applyMirror puts the images under `<prefix>/images/<source path>`.
+        await expectMirrored(client, dst.host, `${prefix}/images`, set);
+        return run;
+      };
+
+      // Warm-up, untimed: the small set through chartproof (also its memory figure; first
+      // writes into a fresh storage tree are slower).
+      const small1 = await oursRun(small, target, 'ours-small');
+
+      // Ours, skopeo, skopeo, ours, each into fresh repositories: the mean of each pair
+      // cancels a drift of the machine's load. The second pair goes to the second
+      // destination: skopeo (as root) remembers where it wrote each blob
+      // (/var/lib/containers/cache) and would mount the first run's blobs instead of
+      // copying them. Each destination sees one run of each, in opposite orders.
+      const oursA = await oursRun(large, target, 'ours-a');
+      const skopeoA = await skopeoRun(target, 'skopeo-a');
+      const skopeoB = await skopeoRun(target2, 'skopeo-b');
+      const oursB = await oursRun(large, target2, 'ours-b');
+
+      // The floor (bench/floor.ts on undici fetch, chartproof's HTTP stack: streamed, no
+      // verification, shared blobs mounted), as many images at once as chartproof.
+      const floor = new FloorCopier(16, 'fetch', { mountShared: true });
+      const tFloor = performance.now();
+      await floor
+        .copyAll(
+          large.images.map((img) => ({
+            src: { host: source.host, repository: img.path, tag: img.tag },
+            dst: { host: target2.host, repository: `floor/${img.path}`, tag: img.tag },
+          })),
+          IMAGE_CONCURRENCY,
+        )
+        .finally(() => floor.close());
+      const floorMs = performance.now() - tFloor;
+      await expectMirrored(client, target2.host, 'floor', large);
+
+      // For reference: the images alone through `copy()` (no chart, render or overlay).
+      const copyOnly = await mirrorImagesOurs({
+        kind: 'copy',
+        src: source.host,
+        dst: `${target.host}/copy`,
+        images: large.images.map(({ path, tag }) => ({ path, tag })),
+      });
+      await expectMirrored(client, target.host, 'copy', large);
+
+      // Live memory: both sets again with a full GC every 25 ms in the child, so that the
+      // peak shows what the copy holds rather than when V8 collects what it let go of.
+      const smallGc = await oursRun(small, target2, 'ours-small-gc', 25);
+      const largeGc = await oursRun(large, target, 'ours-large-gc', 25);
+
+      const ours = (oursA.wallMs + oursB.wallMs) / 2;
+      const peer = (skopeoA + skopeoB) / 2;
+      const rate = (ms: number) => large.bytes / MIB / (ms / 1000);
+      const ratio = rate(ours) / rate(peer);
+      console.log(
+        `${`mirror ${large.images.length} images, ${mib(large.bytes)} MiB (ratio ${ratio.toFixed(2)}x skopeo)`.padEnd(52)} chartproof ${rate(ours).toFixed(0).padStart(4)} MiB/s ${ours.toFixed(0).padStart(6)} ms | skopeo ${rate(peer).toFixed(0).padStart(4)} MiB/s ${peer.toFixed(0).padStart(6)} ms | target >= 1.0x ${ratio >= 1 ? 'MET' : 'MISSED'}`,
+      );
+      console.log(
+        `${'  runs (chartproof a / b; skopeo a / b)'.padEnd(52)} ${oursA.wallMs.toFixed(0)} / ${oursB.wallMs.toFixed(0)} ms; ${skopeoA.toFixed(0)} / ${skopeoB.toFixed(0)} ms`,
+      );
+      console.log(
+        `${'  chartproof inside its process (no Node start)'.padEnd(52)} ${((oursA.ms + oursB.ms) / 2).toFixed(0)} ms, Node CPU ${((oursA.cpuMs + oursB.cpuMs) / 2).toFixed(0)} ms, ${oursA.retries + oursB.retries} retries, requests ${JSON.stringify(oursA.requests)}`,
+      );
+      reportFloor(
+        `  ${large.images.length} images, inside the process`,
+        (oursA.ms + oursB.ms) / 2,
+        floorMs,
+        1.5,
+      );
+      console.log(
+        `${'  floor throughput'.padEnd(52)} ${rate(floorMs).toFixed(0)} MiB/s, requests ${JSON.stringify(floor.requests)}, ${floor.retries} retries`,
+      );
+      console.log(
+        `${'  images through copy() alone (reference)'.padEnd(52)} ${rate(copyOnly.wallMs).toFixed(0)} MiB/s ${copyOnly.wallMs.toFixed(0)} ms (${copyOnly.ms.toFixed(0)} ms inside), Node CPU ${copyOnly.cpuMs.toFixed(0)} ms, ${copyOnly.retries} retries`,
+      );
+
+      // Memory: the large set's peak against the small set's (same images, same layer
+      // count, layers up to 10× larger).
+      const memoryLine = (label: string, s: OursRun, l: OursRun) => {
+        const flat = l.peak <= s.peak + FLAT_TOLERANCE;
+        console.log(
+          `${label.padEnd(52)} ${mib(s.peak)} MiB (+${mib(s.peak - s.baseline)}) | ${mib(l.peak)} MiB (+${mib(l.peak - l.baseline)}) | target <= +${mib(FLAT_TOLERANCE)} MiB ${flat ? 'MET' : 'MISSED'}`,
+        );
+      };
+      const largeAsRun = oursA.peak >= oursB.peak ? oursA : oursB;
+      memoryLine(
+        `peak RSS, layers of ${mib(small.largestLayer)} | up to ${mib(large.largestLayer)} MiB`,
+        small1,
+        largeAsRun,
+      );
+      memoryLine('  same, with a GC every 25 ms (live memory)', smallGc, largeGc);
+      console.log(
+        `${'  images through copy() alone (reference)'.padEnd(52)} ${mib(copyOnly.peak)} MiB (+${mib(copyOnly.peak - copyOnly.baseline)})`,
+      );
+    });
+  },
+);
