@@ -8,7 +8,6 @@
 import { constants } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadChartArchive } from '../chart/load.js';
 import { ChartproofError, isChartproofError } from '../errors.js';
 import { messageOf as message } from '../internal/guards.js';
 import { mapLimit } from '../internal/map-limit.js';
@@ -40,12 +39,17 @@ import type {
 } from '../oci/target.js';
 import { MAX_MANIFEST_BYTES, readAll, streamOf, verifyStream } from '../oci/verify.js';
 import { normalizeImage } from '../workloads/images.js';
-import { buildImageOverlay } from '../workloads/overlay.js';
 import type { AirgapEntry, AirgapImage } from './airgap.js';
-import type { MirrorImageItem, MirrorImageResult, MirrorOverlay, SignAndTag } from './images.js';
+import {
+  chartImageOverlay,
+  type MirrorImageItem,
+  type MirrorImageResult,
+  type MirrorOverlay,
+  type SignAndTag,
+} from './images.js';
 import type { MirrorOptions, MirrorPlanItem, MirrorVerification } from './plan.js';
 import { verifyPolicy } from './policy.js';
-import { imagesPrefix, type MirrorChart, type MirrorImages, type MirrorSpec } from './spec.js';
+import { type MirrorChart, type MirrorImages, type MirrorSpec } from './spec.js';
 
 /** Directory of the image layouts inside an export. */
 const IMAGES_DIR = 'images';
@@ -336,22 +340,16 @@ export async function checkImportImages(
   const { client, signal } = options;
   if (entry.images === undefined)
     return { refuse: 'the spec mirrors this chart’s images, the export has none (exported without images)' };
-  const prefix = `${spec.target.registry}/${imagesPrefix(spec, settings)}`;
-  let built: ReturnType<typeof buildImageOverlay>;
-  try {
-    const loaded = await loadChartArchive(archive, signal ? { signal } : {});
-    built = buildImageOverlay(loaded, {
-      prefix,
-      ...(chart.values ? { values: chart.values } : {}),
-      ...(spec.scan?.kubeVersion !== undefined ? { render: { kubeVersion: spec.scan.kubeVersion } } : {}),
-      chart: `${entry.name}-${entry.version}`,
-    });
-  } catch (e) {
-    signal?.throwIfAborted();
-    if (!isChartproofError(e)) throw e;
-    return { refuse: `images: ${e.message}` };
-  }
-  const overlay: MirrorOverlay = { prefix, yaml: built.yaml, values: built.values, rewrites: built.rewrites };
+  const built = await chartImageOverlay(
+    archive,
+    spec,
+    chart,
+    settings,
+    `${entry.name}-${entry.version}`,
+    signal,
+  );
+  if ('refuse' in built) return built;
+  const overlay: MirrorOverlay = built.overlay;
   const policy = await verifyPolicy(settings.verify);
   const required = settings.verify?.required ?? true;
   const layouts = new Map<string, Promise<OciLayout>>();

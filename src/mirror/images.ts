@@ -20,7 +20,7 @@ import type { Repository } from '../oci/repository.js';
 import { MAX_MANIFEST_BYTES, readAll } from '../oci/verify.js';
 import type { Signer } from '../keys/signer.js';
 import type { VerificationPolicy } from '../verify/policy.js';
-import { buildImageOverlay, type OverlayRewrite } from '../workloads/overlay.js';
+import { buildImageOverlay, type ImageMapping, type OverlayRewrite } from '../workloads/overlay.js';
 import { normalizeImage } from '../workloads/images.js';
 import { mapLimit } from '../internal/map-limit.js';
 import { verifyPolicy } from './policy.js';
@@ -116,6 +116,46 @@ function split(ref: string): { repository: string; tag?: string; digest?: string
 }
 
 /**
+ * The values overlay of a chart version for the spec's images prefix and values, proven
+ * by the second render, with the images it maps; or why the chart's images cannot be
+ * mirrored (overlay incomplete, render error, more than {@link MAX_IMAGES_PER_CHART}).
+ * The same for plan, apply and the air-gap import.
+ * @internal
+ */
+export async function chartImageOverlay(
+  archive: Uint8Array,
+  spec: MirrorSpec,
+  chart: MirrorChart,
+  settings: MirrorImages,
+  label: string,
+  signal: AbortSignal | undefined,
+): Promise<{ overlay: MirrorOverlay; images: ImageMapping[] } | { refuse: string }> {
+  const prefix = `${spec.target.registry}/${imagesPrefix(spec, settings)}`;
+  let built: ReturnType<typeof buildImageOverlay>;
+  try {
+    const loaded = await loadChartArchive(archive, signal ? { signal } : {});
+    built = buildImageOverlay(loaded, {
+      prefix,
+      ...(chart.values ? { values: chart.values } : {}),
+      ...(spec.scan?.kubeVersion !== undefined ? { render: { kubeVersion: spec.scan.kubeVersion } } : {}),
+      chart: label,
+    });
+  } catch (e) {
+    signal?.throwIfAborted();
+    if (!isChartproofError(e)) throw e;
+    return { refuse: `images: ${e.message}` };
+  }
+  if (built.images.length > MAX_IMAGES_PER_CHART)
+    return {
+      refuse: `images: the chart deploys ${built.images.length} images, more than ${MAX_IMAGES_PER_CHART} (SIZE_LIMIT_EXCEEDED)`,
+    };
+  return {
+    overlay: { prefix, yaml: built.yaml, values: built.values, rewrites: built.rewrites },
+    images: built.images,
+  };
+}
+
+/**
  * Plans the images of one chart version (an item about to be copied or already at the
  * target): renders the chart with the spec's values, builds the overlay and proves it by
  * a second render, then resolves, compares and verifies each image. An image that cannot
@@ -132,29 +172,21 @@ export async function planImages(
   options: MirrorOptions,
 ): Promise<void> {
   const { client, signal } = options;
-  const prefix = `${spec.target.registry}/${imagesPrefix(spec, settings)}`;
-  let overlay: ReturnType<typeof buildImageOverlay>;
-  try {
-    const loaded = await loadChartArchive(archive, signal ? { signal } : {});
-    overlay = buildImageOverlay(loaded, {
-      prefix,
-      ...(chart.values ? { values: chart.values } : {}),
-      ...(spec.scan?.kubeVersion !== undefined ? { render: { kubeVersion: spec.scan.kubeVersion } } : {}),
-      chart: `${item.name}-${item.version}`,
-    });
-  } catch (e) {
-    signal?.throwIfAborted();
-    if (!isChartproofError(e)) throw e;
+  const built = await chartImageOverlay(
+    archive,
+    spec,
+    chart,
+    settings,
+    `${item.name}-${item.version}`,
+    signal,
+  );
+  if ('refuse' in built) {
     item.action = 'refuse';
-    item.reason = `images: ${e.message}`;
+    item.reason = built.refuse;
     return;
   }
-  if (overlay.images.length > MAX_IMAGES_PER_CHART) {
-    item.action = 'refuse';
-    item.reason = `images: the chart deploys ${overlay.images.length} images, more than ${MAX_IMAGES_PER_CHART} (SIZE_LIMIT_EXCEEDED)`;
-    return;
-  }
-  item.overlay = { prefix, yaml: overlay.yaml, values: overlay.values, rewrites: overlay.rewrites };
+  const overlay = built;
+  item.overlay = built.overlay;
   const policy = await verifyPolicy(settings.verify);
   const required = settings.verify?.required ?? true;
   item.images = await mapLimit(overlay.images, settings.concurrency ?? 2, async (m) => {
