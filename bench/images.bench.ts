@@ -99,18 +99,24 @@ interface OursRun {
 const CHILD = `
 const [dist, mode, argJson] = process.argv.slice(1);
 const arg = JSON.parse(argJson);
+const trace = arg.trace ? (line) => process.stderr.write(performance.now().toFixed(0).padStart(6) + ' ms ' + line + '\\n') : undefined;
+trace?.('started');
 const { applyMirror, mirrorHostSettings, parseMirrorSpec } = await import(new URL('mirror.js', dist).href);
 const { BlobMountCache, copy, RegistryClient } = await import(new URL('oci.js', dist).href);
+trace?.('loaded');
 const requests = {};
 let retries = 0;
 const onEvent = (e) => {
   if (e.type === 'request') requests[e.method] = (requests[e.method] ?? 0) + 1;
   if (e.type === 'retry') retries++;
+  if (e.type === 'request' || e.type === 'response') trace?.(e.type + ' ' + e.method + ' ' + e.url + (e.status ? ' ' + e.status : ''));
 };
 const spec = mode === 'apply' ? parseMirrorSpec(arg.spec) : undefined;
 const client = new RegistryClient(spec ? { hosts: mirrorHostSettings(spec), onEvent } : { plainHttp: true, onEvent });
 globalThis.gc?.();
-const baseline = process.memoryUsage().rss;
+// rss() alone: the full memoryUsage() walks the heap spaces, which every 5 ms costs
+// the measured process about 80 ms of CPU per run.
+const baseline = process.memoryUsage.rss();
 let peak = baseline;
 let lastGc = performance.now();
 const timer = setInterval(() => {
@@ -118,13 +124,16 @@ const timer = setInterval(() => {
     globalThis.gc();
     lastGc = performance.now();
   }
-  peak = Math.max(peak, process.memoryUsage().rss);
+  peak = Math.max(peak, process.memoryUsage.rss());
 }, 5);
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 let out = {};
 if (spec) {
-  const report = await applyMirror(spec, { client });
+  const report = await applyMirror(spec, {
+    client,
+    onEvent: trace && ((e) => trace('mirror ' + e.step + ' ' + e.name + '@' + e.version + ' ' + (e.detail ?? ''))),
+  });
   out = {
     summary: report.summary,
     imageStatuses: report.results.flatMap((r) => (r.images ?? []).map((i) => i.status + (i.reason ? ': ' + i.reason : ''))),
@@ -170,17 +179,30 @@ async function mirrorImagesOurs(mode: OursMode): Promise<OursRun> {
   const dist = `${pathToFileURL(join(process.cwd(), 'dist')).href}/`;
   const arg = {
     gcEveryMs: mode.gcEveryMs ?? 0,
+    // CHARTPROOF_BENCH_TRACE=1: the child prints a timeline (loading, mirror steps, requests) to stderr.
+    trace: process.env.CHARTPROOF_BENCH_TRACE === '1',
     ...(mode.kind === 'apply'
       ? { spec: mode.spec }
       : { src: mode.src, dst: mode.dst, images: mode.images, concurrency: IMAGE_CONCURRENCY }),
   };
   const t = performance.now();
-  const { stdout } = await execFileP(
+  const { stdout, stderr } = await execFileP(
     process.execPath,
-    ['--expose-gc', '--input-type=module', '-e', CHILD, dist, mode.kind, JSON.stringify(arg)],
+    [
+      '--expose-gc',
+      // e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile chartproof's side.
+      ...(process.env.CHARTPROOF_BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
+      '--input-type=module',
+      '-e',
+      CHILD,
+      dist,
+      mode.kind,
+      JSON.stringify(arg),
+    ],
     { encoding: 'utf8', timeout: 300_000, maxBuffer: 16 * MIB },
   );
   const wallMs = performance.now() - t;
+  if (arg.trace) console.log(`chartproof (${mode.kind}) timeline, wall ${wallMs.toFixed(0)} ms:\n${stderr}`);
   return { wallMs, ...(JSON.parse(stdout) as Omit<OursRun, 'wallMs'>) };
 }
 
@@ -423,9 +445,10 @@ describe.skipIf(missing !== undefined)(
       const skopeoB = await skopeoRun(target2, 'skopeo-b');
       const oursB = await oursRun(large, target2, 'ours-b');
 
-      // The floor (bench/floor.ts on undici fetch, chartproof's HTTP stack: streamed, no
-      // verification, shared blobs mounted), as many images at once as chartproof.
-      const floor = new FloorCopier(16, 'fetch', { mountShared: true });
+      // The floor (bench/floor.ts on undici's request API, chartproof's default HTTP
+      // stack: streamed, no verification, shared blobs mounted), as many images at once
+      // as chartproof.
+      const floor = new FloorCopier(16, 'request', { mountShared: true });
       const tFloor = performance.now();
       await floor
         .copyAll(

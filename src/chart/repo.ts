@@ -12,6 +12,7 @@ import type { RegistryClient } from '../oci/client.js';
 import { clientTransport } from '../oci/internal/transport.js';
 import type { Digest } from '../oci/digest.js';
 import { discard, toRegistryError } from '../oci/transport/errors.js';
+import type { HttpResponse } from '../oci/transport/fetch.js';
 import { readAll } from '../oci/verify.js';
 import { goMapKeyOfScalar, goStringOfScalar } from './go-scalar.js';
 import { goYamlOptions, validateChartMetadata } from './metadata.js';
@@ -387,6 +388,14 @@ async function getCapped(
 ): Promise<Uint8Array> {
   const res = await clientTransport(client).send({ method: 'GET', url, scopes: [], signal });
   if (res.status !== 200) throw await toRegistryError(res, 'GET', url);
+  return readCapped(res, maxBytes, what);
+}
+
+/**
+ * Reads a response body of at most `maxBytes` (a larger declared length is refused
+ * before reading), else `SIZE_LIMIT_EXCEEDED` naming `what`. @internal
+ */
+export async function readCapped(res: HttpResponse, maxBytes: number, what: string): Promise<Uint8Array> {
   const length = Number(res.headers.get('content-length') ?? Number.NaN);
   if (Number.isFinite(length) && length > maxBytes) {
     await discard(res);

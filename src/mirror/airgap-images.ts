@@ -49,7 +49,7 @@ import {
 } from './images.js';
 import type { MirrorOptions, MirrorPlanItem, MirrorVerification } from './plan.js';
 import { verifyPolicy } from './policy.js';
-import { type MirrorChart, type MirrorImages, type MirrorSpec } from './spec.js';
+import type { MirrorChart, MirrorImages, MirrorSpec } from './spec.js';
 
 /** Directory of the image layouts inside an export. */
 const IMAGES_DIR = 'images';

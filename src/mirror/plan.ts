@@ -6,7 +6,13 @@ import { readFile } from 'node:fs/promises';
 import { loadChartArchive } from '../chart/load.js';
 import { pullChart, pullFetchedChart, resolveChartVersion } from '../chart/oci.js';
 import type { Descriptor } from '../oci/descriptor.js';
-import { downloadRepoChart, fetchRepoIndex, resolveRepoChartVersion, resolveRepoUrl } from '../chart/repo.js';
+import {
+  downloadRepoChart,
+  fetchRepoIndex,
+  readCapped,
+  resolveRepoChartVersion,
+  resolveRepoUrl,
+} from '../chart/repo.js';
 import { isLenientSemver, ociTagForVersion, versionForOciTag } from '../chart/version.js';
 import { ChartproofError, isNotFoundError } from '../errors.js';
 import { messageOf as message } from '../internal/guards.js';
@@ -14,6 +20,7 @@ import type { RegistryClient } from '../oci/client.js';
 import { clientTransport } from '../oci/internal/transport.js';
 import { MediaType } from '../oci/media-types.js';
 import { discard } from '../oci/transport/errors.js';
+import { MAX_MANIFEST_BYTES } from '../oci/verify.js';
 import { PrefetchedSource } from '../oci/prefetched.js';
 import type { FetchedManifest, Fetcher, Named, ReadOnlyTarget, Resolver } from '../oci/target.js';
 import type { VerificationPolicy } from '../verify/policy.js';
@@ -422,7 +429,7 @@ async function planRepo(
       await discard(res);
       reason = `no .prov file (${res.status})`;
     } else {
-      item.provenance = new Uint8Array(await res.arrayBuffer());
+      item.provenance = await readCapped(res, MAX_MANIFEST_BYTES, `${provUrl}`);
       reason = await provenanceProblem(got.archive, item.provenance, chart.verify.keyring, {
         fileName: got.url.slice(got.url.lastIndexOf('/') + 1),
       });

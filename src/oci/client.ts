@@ -11,10 +11,12 @@ import { discard, toNetworkError, toRegistryError } from './transport/errors.js'
 import type { RegistryEvent } from './transport/events.js';
 import {
   type CreateFetchOptions,
-  createFetch,
+  createClientTransport,
   DEFAULT_MIN_THROUGHPUT,
   DEFAULT_REQUEST_TIMEOUT,
   type FetchLike,
+  type HttpFetch,
+  type HttpResponse,
   type HostSettings,
   type Timeouts,
 } from './transport/fetch.js';
@@ -121,7 +123,7 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
  */
 export class RegistryClient {
   readonly options: Readonly<RegistryClientOptions>;
-  readonly #fetchers = new Map<string, FetchLike & { close?(): Promise<void> }>();
+  readonly #fetchers = new Map<string, HttpFetch & { close?(): Promise<void> }>();
   readonly #hostAuth = new Map<string, HostAuth>();
   readonly #tokens = new Map<string, CachedToken>();
   readonly #warnings = new Set<string>();
@@ -194,7 +196,7 @@ export class RegistryClient {
    * (unless `forwardAuthOnRedirect`), and a 401 challenge from another host (reached
    * by a redirect) is not answered.
    */
-  async #request(req: RegistryRequest): Promise<Response> {
+  async #request(req: RegistryRequest): Promise<HttpResponse> {
     const target = new URL(req.url);
     if (target.username !== '' || target.password !== '') {
       throw new ChartproofError(
@@ -220,7 +222,7 @@ export class RegistryClient {
     );
     const signal = req.signal ? AbortSignal.any([req.signal, deadline.signal]) : deadline.signal;
     const call: Call = { id, req, signal, deadline };
-    let res: Response;
+    let res: HttpResponse;
     try {
       res = await this.#send(call);
     } catch (e) {
@@ -253,7 +255,7 @@ export class RegistryClient {
     return guardBody(res, { deadline, signal: req.signal, mapError, onSettled });
   }
 
-  async #send(call: Call): Promise<Response> {
+  async #send(call: Call): Promise<HttpResponse> {
     const { req, signal } = call;
     const host = new URL(req.url).host;
     const scopes = mergeScopes(req.scopes);
@@ -313,7 +315,7 @@ export class RegistryClient {
     return out;
   }
 
-  #fetchFor(host: string): FetchLike {
+  #fetchFor(host: string): HttpFetch {
     if (this.options.fetch) return this.options.fetch;
     const s = this.#settings(host);
     const key = JSON.stringify([s.insecureSkipTlsVerify ?? false, s.ca ?? null]);
@@ -324,7 +326,7 @@ export class RegistryClient {
       if (s.ca !== undefined) opts.ca = s.ca;
       if (this.options.timeouts) opts.timeouts = this.options.timeouts;
       if (this.options.proxyFromEnv !== undefined) opts.proxyFromEnv = this.options.proxyFromEnv;
-      f = createFetch(opts);
+      f = createClientTransport(opts);
       this.#fetchers.set(key, f);
     }
     return f;
@@ -437,7 +439,7 @@ export class RegistryClient {
     });
     const base = this.#fetchFor(realmUrl.host);
     // The token exchange runs within the deadline of the request that needs it.
-    const guarded: FetchLike = async (input, init) =>
+    const guarded: HttpFetch = async (input, init) =>
       guardBody(await base(input, init), {
         deadline: call.deadline,
         signal: call.req.signal,
@@ -614,7 +616,7 @@ export class RegistryClient {
     });
   }
 
-  #collectWarnings(res: Response): void {
+  #collectWarnings(res: HttpResponse): void {
     const header = res.headers.get('warning');
     if (!header || !this.options.onWarning) return;
     for (const m of header.matchAll(/299\s+-\s+"((?:[^"\\]|\\.)*)"/g)) {
@@ -628,7 +630,7 @@ export class RegistryClient {
 
 /** A response and the URL that answered it (after redirects). */
 interface Answer {
-  res: Response;
+  res: HttpResponse;
   url: string;
 }
 

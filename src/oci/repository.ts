@@ -1,4 +1,4 @@
-import type { RequestBody } from './transport/fetch.js';
+import type { HttpResponse, RequestBody } from './transport/fetch.js';
 import { ChartproofError } from '../errors.js';
 import { repositoryScope } from './auth/challenge.js';
 import type { RegistryClient } from './client.js';
@@ -134,7 +134,7 @@ export class Repository
   }
 
   /** Sends a request with this repository's defaults. */
-  #send(req: Parameters<RepositoryTransport['send']>[0]): Promise<Response> {
+  #send(req: Parameters<RepositoryTransport['send']>[0]): Promise<HttpResponse> {
     return this.#client.send({ scopes: this.#scopes(), ...req });
   }
 
@@ -503,7 +503,7 @@ export function referrerEntry(desc: Descriptor, manifest: Record<string, unknown
 }
 
 async function notFound(
-  res: Response,
+  res: HttpResponse,
   method: string,
   url: string,
   what: string,

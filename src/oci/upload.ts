@@ -1,4 +1,4 @@
-import type { RequestBody } from './transport/fetch.js';
+import type { HttpResponse, RequestBody } from './transport/fetch.js';
 import { ChartproofError } from '../errors.js';
 import type { Descriptor } from './descriptor.js';
 import type { RepositoryTransport } from './internal/transport.js';
@@ -213,7 +213,7 @@ async function uploadChunks(
   return location;
 }
 
-function sessionUrl(res: Response, base: string): string {
+function sessionUrl(res: HttpResponse, base: string): string {
   const location = res.headers.get('location');
   if (!location)
     throw new ChartproofError(

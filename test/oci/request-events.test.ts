@@ -1,3 +1,4 @@
+import { discard } from '../../src/oci/transport/errors.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -108,7 +109,7 @@ describe('request events', () => {
       url: `https://registry.test/v2/?access_token=${PASSWORD}&password=${PASSWORD}`,
       scopes: [],
     });
-    await res.arrayBuffer();
+    await discard(res);
     expect(events.length).toBeGreaterThan(1);
     expect(new Set(events.map((e) => e.id)).size).toBe(1);
     expectClean(events, [PASSWORD]);

@@ -1,3 +1,4 @@
+import { discard } from '../../src/oci/transport/errors.js';
 import { describe, expect, it } from 'vitest';
 import { pullFetchedChart, resolveChartVersion } from '../../src/chart/oci.js';
 import { ChartproofError } from '../../src/errors.js';
@@ -26,7 +27,7 @@ describe('the public OCI objects', () => {
     expect(t.baseUrl(HOST)).toBe(`http://${HOST}`);
     const res = await t.send({ method: 'GET', url: `http://${HOST}/v2/`, scopes: [] });
     expect(res.status).toBe(200);
-    await res.arrayBuffer();
+    await discard(res);
     expect(() => clientTransport({} as RegistryClient)).toThrow(ChartproofError);
   });
 });

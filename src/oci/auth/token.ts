@@ -1,6 +1,6 @@
 import { ChartproofError, redactUrl } from '../../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../../internal/bounded-parse.js';
-import type { FetchLike } from '../transport/fetch.js';
+import type { HttpFetch, HttpResponse } from '../transport/fetch.js';
 import { readTextLimited, toNetworkError } from '../transport/errors.js';
 import type { Credential } from './credentials.js';
 
@@ -22,7 +22,7 @@ export interface TokenRequest {
   clientId: string;
   /** Use the OAuth2 POST flow with username/password (GET is the default). */
   forceOAuth2: boolean;
-  fetch: FetchLike;
+  fetch: HttpFetch;
   userAgent: string;
   signal?: AbortSignal | undefined;
   now?: () => number;
@@ -85,13 +85,13 @@ const MAX_TOKEN_REDIRECTS = 5;
  * `Authorization`, no form body, no `account`), since a token server is trusted with
  * the registry's credentials only because the registry named it.
  */
-async function send(req: TokenRequest, url: string, init: RequestInit): Promise<Response> {
+async function send(req: TokenRequest, url: string, init: RequestInit): Promise<HttpResponse> {
   let current = url;
   let method = String(init.method);
   let body = init.body;
   const headers = { ...(init.headers as Record<string, string>) };
   for (let hop = 0; ; hop++) {
-    let res: Response;
+    let res: HttpResponse;
     try {
       res = await req.fetch(current, {
         ...init,
@@ -142,7 +142,7 @@ async function send(req: TokenRequest, url: string, init: RequestInit): Promise<
 }
 
 async function parseTokenResponse(
-  res: Response,
+  res: HttpResponse,
   method: string,
   url: string,
   now: number,

@@ -7,11 +7,12 @@
 import { ChartproofError } from '../../errors.js';
 import type { RegistryClient, RegistryRequest } from '../client.js';
 import type { DigestOffload } from '../verify.js';
+import type { HttpResponse } from '../transport/fetch.js';
 
 /** What a client lends its own package: authenticated requests and per-registry facts. */
 export interface ClientTransport {
   /** One request with authentication, retries, redirects and deadlines (`RegistryClient`). */
-  send(req: RegistryRequest): Promise<Response>;
+  send(req: RegistryRequest): Promise<HttpResponse>;
   /** Base URL of a registry's API, e.g. `https://ghcr.io`. */
   baseUrl(registry: string): string;
   /** Whether a registry is known to serve the referrers API (learned by its repositories). */
@@ -37,7 +38,7 @@ export interface RepositoryTransport {
   /** Scopes for reading (`pull`) or writing (`pull,push`). */
   scopes(...actions: string[]): string[];
   /** Sends a request with the repository's default (pull) scopes. */
-  send(req: Omit<RegistryRequest, 'scopes'> & { scopes?: string[] }): Promise<Response>;
+  send(req: Omit<RegistryRequest, 'scopes'> & { scopes?: string[] }): Promise<HttpResponse>;
 }
 
 // Per-client transports, keyed by the client object: the client registers its own at

@@ -1,5 +1,5 @@
 import type { ChartproofError } from '../../errors.js';
-import type { MinThroughput } from './fetch.js';
+import type { HttpResponse, MinThroughput } from './fetch.js';
 
 /**
  * A total deadline: its `signal` aborts (with a `TIMEOUT` error as reason) once `ms`
@@ -74,7 +74,7 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
  * Errors surface on the read that detects them and cancel the underlying body (which
  * releases the connection).
  */
-export function guardBody(res: Response, guard: BodyGuard): Response {
+export function guardBody(res: HttpResponse, guard: BodyGuard): HttpResponse {
   if (!res.body || NULL_BODY_STATUSES.has(res.status)) {
     guard.onSettled();
     return res;
@@ -139,7 +139,7 @@ export function guardBody(res: Response, guard: BodyGuard): Response {
           ticker.unref?.();
         }
         pendingSince = now();
-        let result: { done: true; value?: undefined } | { done: false; value: Uint8Array };
+        let result: Awaited<ReturnType<typeof reader.read>>;
         try {
           result = await reader.read();
         } catch (e) {
@@ -171,5 +171,5 @@ export function guardBody(res: Response, guard: BodyGuard): Response {
     },
     { highWaterMark: 0 },
   );
-  return new Response(stream, { status: res.status, statusText: res.statusText, headers: res.headers });
+  return { status: res.status, statusText: res.statusText, headers: res.headers, body: stream };
 }

@@ -1,9 +1,10 @@
 import { ChartproofError, type RegistryDiagnostic, RegistryError, redactUrl } from '../../errors.js';
 import { parseJsonBounded } from '../../internal/bounded-parse.js';
 import { MAX_ERROR_BODY_BYTES } from '../verify.js';
+import type { HttpResponse } from './fetch.js';
 
 /** Reads at most `limit` bytes of a response body as text, discarding the rest. */
-export async function readTextLimited(res: Response, limit: number): Promise<string> {
+export async function readTextLimited(res: HttpResponse, limit: number): Promise<string> {
   if (!res.body) return '';
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -36,7 +37,7 @@ const DRAIN_LIMIT = 64 * 1024;
  * pool: cancelling a body aborts the exchange and closes the socket, which costs a
  * new connection (and the registry's work to accept it) for the next request.
  */
-export async function discard(res: Response): Promise<void> {
+export async function discard(res: HttpResponse): Promise<void> {
   const body = res.body;
   if (!body) return;
   const declared = res.headers.get('content-length');
@@ -58,7 +59,11 @@ export async function discard(res: Response): Promise<void> {
 }
 
 /** Converts an unexpected response into a {@link RegistryError} (body capped at 64 KiB). */
-export async function toRegistryError(res: Response, method: string, url: string): Promise<RegistryError> {
+export async function toRegistryError(
+  res: HttpResponse,
+  method: string,
+  url: string,
+): Promise<RegistryError> {
   const text = method === 'HEAD' ? '' : await readTextLimited(res, MAX_ERROR_BODY_BYTES);
   return new RegistryError({ status: res.status, method, url, diagnostics: parseErrorBody(text) });
 }

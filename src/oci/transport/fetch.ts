@@ -2,9 +2,26 @@ import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher, EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
 import { ChartproofError } from '../../errors.js';
+import { requestFetch } from './request-fetch.js';
 
 /** A WHATWG `fetch`-compatible function. @public */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/**
+ * What chartproof reads of an HTTP answer: a slice of `Response` (every `fetch`
+ * result is one). The built-in transport answers with a plain object of this shape,
+ * which spares loading and building WHATWG `Response`/`Headers` objects (Node loads
+ * its own copy of undici for those globals). Not exported from an entry point.
+ */
+export interface HttpResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: { get(name: string): string | null; has(name: string): boolean };
+  readonly body: ReadableStream<Uint8Array> | null;
+}
+
+/** A transport as the client uses it: any {@link FetchLike} is one. Not exported from an entry point. */
+export type HttpFetch = (input: string | URL, init?: RequestInit) => Promise<HttpResponse>;
 
 /** TLS and connection settings for one registry host. @public */
 export interface HostSettings {
@@ -88,7 +105,11 @@ export interface CreateFetchOptions extends HostSettings {
  * @public
  */
 export function createFetch(options: CreateFetchOptions = {}): FetchLike & { close(): Promise<void> } {
-  const dispatcher = createDispatcher(options);
+  return fetchOn(createDispatcher(options));
+}
+
+/** A `fetch` on `dispatcher` (which its `close()` closes). */
+function fetchOn(dispatcher: Dispatcher): FetchLike & { close(): Promise<void> } {
   const f = ((input: string | URL | Request, init?: RequestInit) =>
     undiciFetch(
       input as never,
@@ -96,6 +117,20 @@ export function createFetch(options: CreateFetchOptions = {}): FetchLike & { clo
     ) as unknown as Promise<Response>) as FetchLike & {
     close(): Promise<void>;
   };
+  f.close = () => dispatcher.close();
+  return f;
+}
+
+/**
+ * The `RegistryClient`'s default transport: {@link createFetch}'s pool and settings,
+ * with requests sent through undici's `request` API (see `requestFetch`). Not
+ * exported from an entry point.
+ */
+export function createClientTransport(
+  options: CreateFetchOptions = {},
+): HttpFetch & { close(): Promise<void> } {
+  const dispatcher = createDispatcher(options);
+  const f = requestFetch(dispatcher) as HttpFetch & { close(): Promise<void> };
   f.close = () => dispatcher.close();
   return f;
 }
