@@ -1,5 +1,3 @@
-import { stat } from 'node:fs/promises';
-import { ChartproofError } from '../errors.js';
 import {
   AUDIT_CHECKS,
   type AuditOptions,
@@ -81,18 +79,10 @@ async function readSource(ctx: CommandContext): Promise<AuditSource> {
       const text = await ctx.io.readStdin({ maxBytes: MAX_AUDIT_INPUT_BYTES, what: 'Secret list' });
       return { json: text, what: 'standard input' };
     }
-    return local(async () => {
-      const info = await stat(from);
-      if (info.size > MAX_AUDIT_INPUT_BYTES)
-        throw new ChartproofError(
-          'SIZE_LIMIT_EXCEEDED',
-          `${from} is larger than ${MAX_AUDIT_INPUT_BYTES} bytes`,
-          {
-            source: 'local',
-          },
-        );
-      return { json: await readTextFile(from, 'Secret list'), what: from };
-    });
+    return local(async () => ({
+      json: await readTextFile(from, 'Secret list', MAX_AUDIT_INPUT_BYTES),
+      what: from,
+    }));
   }
   const source: AuditSource = { kubeconfig: kubeconfig! };
   if (ctx.values.context !== undefined) source.context = ctx.values.context as string;

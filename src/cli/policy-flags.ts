@@ -2,12 +2,12 @@
  * cosign's verification-policy flags, shared by `verify`, `verify-attestation` and
  * `verify-bundle`, and small file helpers.
  */
-import { readFile } from 'node:fs/promises';
-import { ChartproofError } from '../errors.js';
+import type { ChartproofError } from '../errors.js';
 import type { CertificateIdentity, VerificationPolicy } from '../verify/policy.js';
 import { fetchTrustedRoot, loadTrustedRoot } from '../verify/trusted-root.js';
 import type { Command, CommandContext } from './commands.js';
 import { local, UsageError } from './io.js';
+import { readTextFileBounded } from '../internal/read-file.js';
 
 /** The warning cosign prints with `--insecure-ignore-tlog`. */
 export const TLOG_WARNING =
@@ -66,13 +66,19 @@ export function annotationsFromFlags(ctx: CommandContext): Record<string, string
   return out;
 }
 
-/** Reads a file as text; `IO` error (exit 2) when it cannot be read. */
-export async function readTextFile(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    throw new ChartproofError('IO', `cannot read ${what} ${path}: ${(e as Error).message}`, { cause: e });
-  }
+/** Largest key, predicate or Secret-list file read by the CLI unless told otherwise. */
+const MAX_TEXT_FILE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads a file as text, at most `maxBytes` (`SIZE_LIMIT_EXCEEDED` past it); `IO` error
+ * (exit 2) when it cannot be read.
+ */
+export async function readTextFile(
+  path: string,
+  what: string,
+  maxBytes: number = MAX_TEXT_FILE_BYTES,
+): Promise<string> {
+  return readTextFileBounded(path, { maxBytes, what });
 }
 
 /**

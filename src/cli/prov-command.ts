@@ -6,6 +6,7 @@ import { ChartproofError } from '../errors.js';
 import { writeFileAtomic } from '../fs.js';
 import type { Command, CommandContext } from './commands.js';
 import { Exit, MAX_SECRET_STDIN_BYTES, UsageError } from './io.js';
+import { readTextFileBounded } from '../internal/read-file.js';
 
 const USAGE =
   'prov (verify FILE.tgz --keyring KEYRING [--prov FILE.prov] | sign FILE.tgz --key SECRET_KEY [--passphrase-file F])';
@@ -80,7 +81,7 @@ async function readPassphrase(ctx: CommandContext, file: string): Promise<string
   const text =
     file === '-'
       ? await ctx.io.readStdin({ maxBytes: MAX_SECRET_STDIN_BYTES, what: 'passphrase' })
-      : new TextDecoder().decode(await readInput(file, 'open'));
+      : await readTextFileBounded(file, { maxBytes: MAX_SECRET_STDIN_BYTES, what: 'passphrase file' });
   return text.split('\n', 1)[0]!.replace(/\r$/, '');
 }
 

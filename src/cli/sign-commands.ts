@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { parseChartReference } from '../chart/oci.js';
 import { keyFileSigner, passwordFromEnv } from '../keys/keys.js';
 import { identityTokenFromEnv, type SignBundleKeylessOptions, signBundleKeyless } from '../sign/keyless.js';
@@ -6,7 +5,7 @@ import { signLegacy } from '../sign/legacy.js';
 import { signBundle } from '../sign/referrer.js';
 import { ChartVerificationError, verifyChart } from '../verify/chart.js';
 import type { Command, CommandContext } from './commands.js';
-import { Exit, expectArgs, local, UsageError } from './io.js';
+import { Exit, expectArgs, local, MAX_SECRET_STDIN_BYTES, UsageError } from './io.js';
 import {
   annotationsFromFlags,
   POLICY_OPTIONS,
@@ -17,6 +16,8 @@ import {
   TLOG_WARNING,
   verifyFormatFromFlags,
 } from './policy-flags.js';
+import { ChartproofError } from '../errors.js';
+import { readTextFileBounded } from '../internal/read-file.js';
 
 const FORMATS = ['legacy', 'bundle', 'both'] as const;
 
@@ -27,8 +28,11 @@ async function identityToken(value: string): Promise<string> {
   const trimmed = value.trim();
   if (JWT.test(trimmed)) return trimmed;
   try {
-    return (await readFile(value, 'utf8')).trim();
-  } catch {
+    return (
+      await readTextFileBounded(value, { maxBytes: MAX_SECRET_STDIN_BYTES, what: 'identity token' })
+    ).trim();
+  } catch (e) {
+    if (e instanceof ChartproofError && e.code === 'SIZE_LIMIT_EXCEEDED') throw e;
     // Not quoted: the value may be a (malformed) token.
     throw new UsageError('--identity-token is neither a JWT nor a readable file holding one');
   }

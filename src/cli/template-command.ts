@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { loadChartArchive, loadChartFile } from '../chart/load.js';
 import { pullChart } from '../chart/oci.js';
 import { loadChartDirectory } from '../chart/package.js';
@@ -17,6 +17,7 @@ import { TemplateSet } from '../render/template/index.js';
 import { writeRenderOutputDir } from '../render/output-dir.js';
 import type { Command, CommandContext } from './commands.js';
 import { Exit, MAX_VALUES_STDIN_BYTES, remote, type StdinLimit, UsageError } from './io.js';
+import { readTextFileBounded } from '../internal/read-file.js';
 
 /** `-f -` and `--set-file K=-`: standard input bounded like a values file. */
 const STDIN_VALUES: StdinLimit = { maxBytes: MAX_VALUES_STDIN_BYTES, what: 'values' };
@@ -62,7 +63,10 @@ export async function renderForCommand(
   const valueFiles = await Promise.all(
     slice(v.values).map(async (f) => ({
       name: f,
-      text: f === '-' ? await ctx.io.readStdin(STDIN_VALUES) : await readFile(f, 'utf8'),
+      text:
+        f === '-'
+          ? await ctx.io.readStdin(STDIN_VALUES)
+          : await readTextFileBounded(f, { maxBytes: MAX_VALUES_STDIN_BYTES, what: 'values file' }),
     })),
   );
   const setFiles = new Map<string, string>();
@@ -72,7 +76,9 @@ export async function renderForCommand(
     if (path !== '' && !setFiles.has(path)) {
       setFiles.set(
         path,
-        path === '-' ? await ctx.io.readStdin(STDIN_SET_FILE) : await readFile(path, 'utf8'),
+        path === '-'
+          ? await ctx.io.readStdin(STDIN_SET_FILE)
+          : await readTextFileBounded(path, { maxBytes: MAX_VALUES_STDIN_BYTES, what: '--set-file' }),
       );
     }
   }

@@ -2,7 +2,6 @@
  * `chartproof webhook serve` (the admission webhook over HTTPS, until SIGTERM/SIGINT)
  * and `chartproof webhook config` (its ValidatingWebhookConfiguration on stdout).
  */
-import { readFile } from 'node:fs/promises';
 import { ChartproofError } from '../errors.js';
 import type { AdmissionFailurePolicy } from '../policy/admission.js';
 import { type AdmissionServer, createAdmissionServer } from '../policy/server.js';
@@ -11,6 +10,7 @@ import { DEFAULT_WEBHOOK_TIMEOUT_SECONDS, generateWebhookConfiguration } from '.
 import { loadTrustedRoot } from '../verify/trusted-root.js';
 import type { Command, CommandContext } from './commands.js';
 import { Exit, local, UsageError } from './io.js';
+import { readFileBounded } from '../internal/read-file.js';
 
 /** How often `serve` re-reads the TLS files (certificate rotation). */
 const TLS_RELOAD_MS = 60_000;
@@ -34,21 +34,8 @@ function timeoutFlag(ctx: CommandContext): number {
   return n;
 }
 
-async function readBounded(path: string, what: string): Promise<Buffer> {
-  let data: Buffer;
-  try {
-    data = await readFile(path);
-  } catch (e) {
-    throw new ChartproofError('IO', `cannot read ${what} ${path}: ${(e as Error).message}`, {
-      cause: e,
-      source: 'local',
-    });
-  }
-  if (data.length > MAX_TLS_FILE_BYTES)
-    throw new ChartproofError('SIZE_LIMIT_EXCEEDED', `${what} ${path} is larger than 1 MiB`, {
-      source: 'local',
-    });
-  return data;
+function readBounded(path: string, what: string): Promise<Buffer> {
+  return readFileBounded(path, { maxBytes: MAX_TLS_FILE_BYTES, what });
 }
 
 function required(ctx: CommandContext, flag: string): string {

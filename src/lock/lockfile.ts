@@ -3,13 +3,14 @@
  * (`sigs.k8s.io/yaml.Marshal(lock)`: sorted keys, unindented sequences), with the
  * per-dependency `digest` of helm/helm#32243 and chartproof's `manifestDigest`.
  */
-import { lstat, readFile, readlink } from 'node:fs/promises';
+import { lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatLock } from '../chart/lock-yaml.js';
 import { parseLock } from '../chart/metadata.js';
 import type { ChartLock } from '../chart/types.js';
 import { ChartproofError } from '../errors.js';
 import { writeFileAtomic } from '../fs.js';
+import { readFileBounded } from '../internal/read-file.js';
 
 export { formatLock };
 
@@ -26,14 +27,12 @@ export function lockFileName(apiVersion: string): 'Chart.lock' | 'requirements.l
  */
 export async function readLockFile(chartDir: string, fileName: string): Promise<ChartLock> {
   const path = join(chartDir, fileName);
-  let data: Buffer;
-  try {
-    data = await readFile(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException | null)?.code;
-    if (code === 'ENOENT') throw new ChartproofError('NOT_FOUND', `${path} does not exist`, { cause: err });
-    throw new ChartproofError('IO', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
-  }
+  // The bound of one file in a chart archive (the loader's `maxFileBytes` default).
+  const data = await readFileBounded(path, {
+    maxBytes: 5 * 1024 * 1024,
+    what: fileName,
+    notFoundCode: true,
+  });
   return parseLock(data, fileName);
 }
 

@@ -3,7 +3,6 @@
  * (`oci://`), classic chart repositories (`index.yaml`), or the chart itself
  * (`file://` and empty repositories).
  */
-import { readFile } from 'node:fs/promises';
 import { loadChartArchive } from '../chart/load.js';
 import { pullChart } from '../chart/oci.js';
 import { downloadRepoChart } from '../chart/repo.js';
@@ -14,6 +13,7 @@ import { isDepthLimitError, parseYamlBounded } from '../internal/bounded-parse.j
 import { helmConfigPath } from '../oci/auth/credentials.js';
 import { digestOf } from '../oci/digest.js';
 import type { RegistryClient } from '../oci/client.js';
+import { readTextFileBounded } from '../internal/read-file.js';
 
 /**
  * Where a dependency is fetched from: an OCI reference (`oci://registry/repo/name:tag`),
@@ -160,14 +160,11 @@ export function dependencyId(dep: { name: string; version?: string }): string {
  * @public
  */
 export async function readHelmRepositories(path: string): Promise<Record<string, string>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException | null)?.code;
-    if (code === 'ENOENT') throw new ChartproofError('NOT_FOUND', `${path} does not exist`, { cause: err });
-    throw new ChartproofError('IO', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
-  }
+  const text = await readTextFileBounded(path, {
+    maxBytes: 4 * 1024 * 1024,
+    what: 'repositories file',
+    notFoundCode: true,
+  });
   let doc: unknown;
   try {
     doc = parseYamlBounded(text, { maxAliasCount: 100 }, { what: path, source: 'local' });

@@ -166,10 +166,13 @@ const COUNTER_MASK = 0x3fffffff;
 const RING_BYTES = 4 * 1024 * 1024; // a power of two, well below 2^30
 const PUBLISH_BYTES = 256 * 1024; // the thread is woken at most once per this many bytes
 
-// The thread's code, run with `eval` so that it needs no file next to the bundle.
-const HASH_THREAD = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
+// The thread's code, run with `eval` so that it needs no file next to the bundle. It
+// loads built-ins with `process.getBuiltinModule`, not `require`: a worker inherits the
+// process's flags, and under `--input-type=module` an eval'd thread is an ES module
+// where `require` does not exist. @internal (exported for tests)
+export const HASH_THREAD = `
+const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
+const { createHash } = process.getBuiltinModule('node:crypto');
 const ring = new Uint8Array(workerData.ring);
 const ctl = new Int32Array(workerData.ctl);
 const size = ring.length;
@@ -371,7 +374,12 @@ export class DigestOffload {
       if (t.dead) return;
       t.dead = true;
       t.free = false;
-      if (!this.#threads.delete(t)) this.#starting = Math.max(0, this.#starting - 1);
+      if (!this.#threads.delete(t)) {
+        this.#starting = Math.max(0, this.#starting - 1);
+        // It never came up: starting more would fail the same way, each at the cost
+        // of a thread's start-up. Hash inline from now on.
+        if (error !== undefined) this.#closed = true;
+      }
       const settle = t.settle;
       t.settle = undefined;
       settle?.({ error: error ?? new Error('the hashing thread exited') });

@@ -13,13 +13,13 @@
  * in bytes. The library is imported lazily, so users who never audit a cluster never
  * load it. Credentials never appear in errors.
  */
-import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { type Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { dirname } from 'node:path';
 import { ChartproofError } from '../errors.js';
 import { parseJsonBounded } from '../internal/bounded-parse.js';
 import { isRecord as isObj } from '../internal/guards.js';
+import { readTextFileBounded } from '../internal/read-file.js';
 
 /** Largest Secret list accepted (file, stdin or one page of the API), in bytes. @public */
 export const MAX_AUDIT_INPUT_BYTES = 256 * 1024 * 1024;
@@ -215,15 +215,7 @@ async function kubeGet(
 
 /** Loads a kubeconfig file with client-node (imported here, lazily) and selects the context. */
 async function loadKubeConfig(path: string, context: string | undefined): Promise<KubeConfigLike> {
-  const info = await stat(path).catch((e: unknown) => {
-    throw new ChartproofError('IO', `cannot read kubeconfig ${path}: ${(e as Error).message}`, {
-      cause: e,
-      source: 'local',
-    });
-  });
-  if (info.size > MAX_KUBECONFIG_BYTES)
-    throw tooLarge(`kubeconfig ${path}`, MAX_KUBECONFIG_BYTES, 'bytes', 'local');
-  const text = await readFile(path, 'utf8');
+  const text = await readTextFileBounded(path, { maxBytes: MAX_KUBECONFIG_BYTES, what: 'kubeconfig' });
   const k8s = await import('@kubernetes/client-node');
   const kc = new k8s.KubeConfig() as unknown as KubeConfigLike;
   try {

@@ -9,12 +9,12 @@
  * say (PEM keys that parse, regular expressions that compile, a subject and an issuer
  * per identity).
  */
-import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseYamlBounded } from '../internal/bounded-parse.js';
 import { loadPublicKey } from '../keys/keys.js';
+import { readTextFileBounded } from '../internal/read-file.js';
 
 /** Largest trust config accepted, in bytes. @public */
 export const MAX_TRUST_CONFIG_BYTES = 1024 * 1024;
@@ -312,16 +312,8 @@ export function parseTrustConfigYaml(
  * @public
  */
 export async function loadTrustConfig(path: string): Promise<TrustConfig> {
-  const info = await stat(path);
-  if (info.size > MAX_TRUST_CONFIG_BYTES)
-    throw new ChartproofError(
-      'SIZE_LIMIT_EXCEEDED',
-      `${path} is larger than ${MAX_TRUST_CONFIG_BYTES} bytes`,
-      {
-        source: 'local',
-      },
-    );
-  const config = parseTrustConfigYaml(await readFile(path, 'utf8'), { what: path, allowKeyFiles: true });
+  const text = await readTextFileBounded(path, { maxBytes: MAX_TRUST_CONFIG_BYTES, what: 'trust config' });
+  const config = parseTrustConfigYaml(text, { what: path, allowKeyFiles: true });
   const base = dirname(path);
   const keys: string[] = [];
   for (const [i, k] of config.verify.keys.entries()) {
@@ -330,12 +322,15 @@ export async function loadTrustConfig(path: string): Promise<TrustConfig> {
       continue;
     }
     const file = isAbsolute(k) ? k : resolve(base, k);
-    const size = (await stat(file)).size;
-    if (size > 16384)
+    let pem: string;
+    try {
+      pem = await readTextFileBounded(file, { maxBytes: 16384, what: 'public key' });
+    } catch (e) {
+      if (!(e instanceof ChartproofError && e.code === 'SIZE_LIMIT_EXCEEDED')) throw e;
       throw new TrustConfigError(`verify.keys[${i}]`, `${k}: not a public key file (too large)`, {
         what: path,
       });
-    const pem = await readFile(file, 'utf8');
+    }
     try {
       loadPublicKey(pem);
     } catch (e) {

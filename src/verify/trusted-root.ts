@@ -5,12 +5,12 @@
  * References: sigstore/protobuf-specs `protos/sigstore_trustroot.proto`,
  * sigstore/sigstore-js `packages/tuf`.
  */
-import { readFile } from 'node:fs/promises';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import type { TrustedRootJson } from './policy.js';
 import { isRecord as isObject } from '../internal/guards.js';
+import { readTextFileBounded } from '../internal/read-file.js';
 
 const MEDIA_TYPE_PREFIX = 'application/vnd.dev.sigstore.trustedroot';
 
@@ -76,14 +76,8 @@ export function parseTrustedRoot(json: unknown): TrustedRootJson {
  * @public
  */
 export async function loadTrustedRoot(path: string): Promise<TrustedRootJson> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new ChartproofError('IO', `cannot read trusted root ${path}: ${(e as Error).message}`, {
-      cause: e,
-    });
-  }
+  // The public-good trusted root is ~10 KiB; 16 MiB leaves room for any private one.
+  const text = await readTextFileBounded(path, { maxBytes: 16 * 1024 * 1024, what: 'trusted root' });
   let json: unknown;
   try {
     json = parseJsonBounded(text, { what: path, source: 'local' });

@@ -180,6 +180,36 @@ describe('commands reading standard input are bounded', () => {
     expect(set.error.message).toMatch(/^standard input \(--set-file value\) is larger than/);
   });
 
+  it('template -f FILE and --set-file K=FILE: an endless file fails at the values-file limit, exit 2', async () => {
+    const r = await failing(['template', 'r', chart, '-f', '/dev/zero'], '');
+    expect(r.code).toBe(2);
+    expect(r.error.code).toBe('SIZE_LIMIT_EXCEEDED');
+    expect(r.error.message).toBe(`values file /dev/zero is larger than ${MAX_VALUES_STDIN_BYTES} bytes`);
+    expect(r.out).toBe('');
+    const set = await failing(['template', 'r', chart, '--set-file', 'file=/dev/zero'], '');
+    expect(set.code).toBe(2);
+    expect(set.error.message).toMatch(/^--set-file \/dev\/zero is larger than/);
+  });
+
+  it('prov sign --passphrase-file FILE: bounded like a password', async () => {
+    const args = ['prov', 'sign', join(dir, 'chart.tgz'), '--key', join(dir, 'secret.asc')];
+    const big = await failing([...args, '--passphrase-file', '/dev/zero'], '');
+    expect(big.code).toBe(2);
+    expect(big.error).toMatchObject({ code: 'SIZE_LIMIT_EXCEEDED', source: 'local' });
+    expect(big.error.message).toBe(
+      `passphrase file /dev/zero is larger than ${MAX_SECRET_STDIN_BYTES} bytes`,
+    );
+  });
+
+  it('sign --key FILE: an endless key file fails with exit 2', async () => {
+    const c = captureIo('', { HOME: dir, COSIGN_PASSWORD: '' });
+    const code = await run(['--json', 'sign', '--key', '/dev/zero', 'registry.test/a:1'], c.io);
+    const r = { code, error: JSON.parse(c.err()).error as Record<string, unknown> };
+    expect(r.code).toBe(2);
+    expect(r.error).toMatchObject({ code: 'SIZE_LIMIT_EXCEEDED', source: 'local' });
+    expect(r.error.message).toMatch(/^key \/dev\/zero is larger than/);
+  });
+
   it('audit --from -: stdin past the audit limit fails while reading, with exit 2', async () => {
     // The same 4 MiB chunk again and again: the reader keeps references, not copies.
     const { state, source } = endless(new Uint8Array(4 * 1024 * 1024).fill(0x20));

@@ -1,9 +1,12 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ChartproofError, DigestMismatchError } from '../../src/errors.js';
 import { createDigester, type Digest, digestOf, isDigest, parseDigest } from '../../src/oci/digest.js';
 import {
   DigestOffload,
+  HASH_THREAD,
   readAll,
   streamOf,
   verifyBytes,
@@ -303,6 +306,35 @@ describe('verifyStreamWith on a hashing thread (DigestOffload)', () => {
     expect(await offload.warm()).toBe(true);
     return offload;
   }
+
+  describe('when the process runs with --input-type=module', () => {
+    // Workers inherit the process's flags; an eval'd thread is then an ES module. The
+    // thread must come up there too (it once used `require` and failed on every blob).
+    it('the thread starts and hashes', async () => {
+      const script = `
+        import { Worker } from 'node:worker_threads';
+        const ring = new SharedArrayBuffer(4 * 1024 * 1024);
+        const ctl = new Int32Array(new SharedArrayBuffer(32));
+        const w = new Worker(process.env.HASH_THREAD, { eval: true, workerData: { ring, ctl: ctl.buffer, idleMs: 5000 } });
+        w.on('error', (e) => { console.log('error ' + e.message); process.exit(0); });
+        w.on('message', (m) => {
+          if (m.type !== 'ready') { console.log(JSON.stringify(m)); w.terminate(); return; }
+          new Uint8Array(ring).set(new TextEncoder().encode('abc'));
+          Atomics.store(ctl, 0, 3);
+          Atomics.store(ctl, 2, 2);
+          Atomics.add(ctl, 3, 1);
+          Atomics.notify(ctl, 3);
+        });`;
+      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+        env: { ...process.env, HASH_THREAD },
+        timeout: 20_000,
+      });
+      expect(JSON.parse(stdout)).toEqual({
+        type: 'digest',
+        digest: createHash('sha256').update('abc').digest('hex'),
+      });
+    });
+  });
 
   describe('when the content matches', () => {
     it.each([1000, 65_536, 3 * MIB])('passes chunks of %i bytes through unchanged', async (chunk) => {

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, posix, win32 } from 'node:path';
 import { ChartproofError } from '../../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../../internal/bounded-parse.js';
 import { DOCKER_HUB, normalizeRegistry } from '../reference.js';
 import type { CallOptions } from '../target.js';
+import { readTextFileBounded } from '../../internal/read-file.js';
 
 /**
  * Credentials for one registry. `identityToken` is an OAuth2 refresh token (Docker's
@@ -159,10 +159,14 @@ export function defaultCredentials(
 export async function readConfigFile(path: string): Promise<DockerConfigFile | undefined> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readTextFileBounded(path, {
+      maxBytes: 4 * 1024 * 1024,
+      what: 'credentials file',
+      notFoundCode: true,
+    });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ChartproofError('IO', `cannot read ${path}: ${(e as Error).message}`, { cause: e });
+    if (e instanceof ChartproofError && e.code === 'NOT_FOUND') return undefined;
+    throw e;
   }
   if (text.trim() === '') return {};
   try {
