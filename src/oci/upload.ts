@@ -94,8 +94,15 @@ async function finish(
   url.searchParams.set('digest', desc.digest);
   const target = url.toString();
   const streamed = body instanceof ReadableStream;
-  const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
-  if (!streamed) headers['content-length'] = String(body?.byteLength ?? 0);
+  // A streamed body is declared with the descriptor's size too: sent as is rather than
+  // in chunked framing (no per-chunk framing writes here, no de-framing at the
+  // registry). A stream that delivers another length has already failed by then
+  // (`SIZE_MISMATCH`/`TRAILING_DATA` from the verifying stream), so the declared
+  // length is never a promise broken silently.
+  const headers: Record<string, string> = {
+    'content-type': 'application/octet-stream',
+    'content-length': String(streamed ? desc.size : (body?.byteLength ?? 0)),
+  };
   const res = await repo.send({
     method: 'PUT',
     url: target,

@@ -143,6 +143,10 @@ function decoded(body: Readable, encoding: string | null): Readable {
  * (which aborts the exchange and frees the connection).
  */
 function webBody(body: Readable): ReadableStream<Uint8Array> {
+  // Errors reach the reader through the iterator; until it has started (or after a
+  // cancel, whose destroy emits an abort error) nothing else listens, and an
+  // unheard 'error' would be an uncaught exception.
+  body.on('error', () => {});
   const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   return new ReadableStream<Uint8Array>(
     {
