@@ -114,9 +114,11 @@ describe.skipIf(missing !== undefined)('OCI client benchmarks (docker-registry o
       'target >= 5x',
       ratio >= 5,
     );
-    reportFloor(`copy ${ARTIFACTS} artifacts`, ours, floorMs, 1.2);
+    // The target applies to the floor on undici `request`, chartproof's default
+    // transport since 5 Dec; the floor on undici `fetch` is printed for reference.
+    reportFloor(`copy ${ARTIFACTS} artifacts`, ours, requestFloorMs, 1.2);
     console.log(
-      `${`  floor on undici request instead: ${(ours / requestFloorMs).toFixed(2)}x`.padEnd(52)} chartproof ${ours.toFixed(0).padStart(6)} ms | floor ${requestFloorMs.toFixed(0).padStart(6)} ms`,
+      `${`  floor on undici fetch instead: ${(ours / floorMs).toFixed(2)}x`.padEnd(52)} chartproof ${ours.toFixed(0).padStart(6)} ms | floor ${floorMs.toFixed(0).padStart(6)} ms`,
     );
     console.log(
       `${'  requests per artifact'.padEnd(52)} chartproof ${perArtifact(ourRequests, ARTIFACTS)}, ${ourRetries} retries | floor ${perArtifact(floors.fetch.requests, 2 * ARTIFACTS)}, ${floors.fetch.retries + floors.request.retries} retries`,
