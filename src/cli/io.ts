@@ -80,6 +80,24 @@ function causes(err: unknown): unknown[] {
 }
 
 /**
+ * The CLI's JSON error object (`--json`): `{code, message, exitCode, source?}`, the same
+ * for failures a command reports itself and for those that reach the top level.
+ */
+export function errorJson(err: unknown, message: string, exitCode: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    code: isChartproofError(err)
+      ? err.code
+      : err instanceof UsageError || isParseArgsError(err)
+        ? 'USAGE'
+        : 'INTERNAL',
+    message,
+    exitCode,
+  };
+  if (isChartproofError(err) && err.source) out.source = err.source;
+  return out;
+}
+
+/**
  * Maps an error to the CLI's exit code (docs/errors.md, "Exit codes"):
  * - 1: content or a signature failed verification (`DIGEST_MISMATCH`, `SIZE_MISMATCH`,
  *   `TRAILING_DATA`, `SIGNATURE_*`, `LOCK_OUT_OF_SYNC`), also when wrapped (a

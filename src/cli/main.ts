@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { isChartproofError } from '../errors.js';
 import {
   chainCredentials,
   configFileCredentials,
@@ -11,7 +10,16 @@ import { readCaFile } from '../oci/transport/fetch.js';
 import { VERSION } from '../version.js';
 import { COMMANDS, type Command, type GlobalFlags } from './commands.js';
 import { TRANSPORT_HELP, TRANSPORT_OPTIONS, timeoutsFromFlags, verboseHook } from './transport-flags.js';
-import { type CliIo, Exit, exitCodeFor, isParseArgsError, local, processIo, UsageError } from './io.js';
+import {
+  type CliIo,
+  Exit,
+  errorJson,
+  exitCodeFor,
+  isParseArgsError,
+  local,
+  processIo,
+  UsageError,
+} from './io.js';
 
 const GLOBAL_HELP = `chartproof ${VERSION}: supply-chain security for Helm charts
 
@@ -124,20 +132,6 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
 }
 
 /** The documented `--json` error object: `{ code, message, exitCode[, source] }`. */
-function errorJson(err: unknown, message: string, exitCode: number): Record<string, unknown> {
-  const out: Record<string, unknown> = {
-    code: isChartproofError(err)
-      ? err.code
-      : err instanceof UsageError || isParseArgsError(err)
-        ? 'USAGE'
-        : 'INTERNAL',
-    message,
-    exitCode,
-  };
-  if (isChartproofError(err) && err.source) out.source = err.source;
-  return out;
-}
-
 const GLOBAL_STRING_FLAGS = new Set(
   Object.entries(GLOBAL_OPTIONS)
     .filter(([, o]) => o.type === 'string')

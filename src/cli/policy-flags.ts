@@ -6,7 +6,7 @@ import type { ChartproofError } from '../errors.js';
 import type { CertificateIdentity, VerificationPolicy } from '../verify/policy.js';
 import { fetchTrustedRoot, loadTrustedRoot } from '../verify/trusted-root.js';
 import type { Command, CommandContext } from './commands.js';
-import { local, UsageError } from './io.js';
+import { errorJson, local, UsageError } from './io.js';
 import { readTextFileBounded } from '../internal/read-file.js';
 
 /** The warning cosign prints with `--insecure-ignore-tlog`. */
@@ -35,8 +35,7 @@ export function printChecks(ctx: CommandContext, ref: string, checks: readonly s
  * CLI's JSON error object (`{"error":{"code","message","exitCode"}}`).
  */
 export function printFailure(ctx: CommandContext, e: ChartproofError, exitCode: number): void {
-  if (ctx.flags.json)
-    ctx.io.stderr(`${JSON.stringify({ error: { code: e.code, message: e.message, exitCode } })}\n`);
+  if (ctx.flags.json) ctx.io.stderr(`${JSON.stringify({ error: errorJson(e, e.message, exitCode) })}\n`);
   else ctx.io.stderr(`Error: ${e.message}\n`);
 }
 

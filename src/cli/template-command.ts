@@ -16,7 +16,7 @@ import {
 import { TemplateSet } from '../render/template/index.js';
 import { writeRenderOutputDir } from '../render/output-dir.js';
 import type { Command, CommandContext } from './commands.js';
-import { Exit, MAX_VALUES_STDIN_BYTES, remote, type StdinLimit, UsageError } from './io.js';
+import { Exit, errorJson, MAX_VALUES_STDIN_BYTES, remote, type StdinLimit, UsageError } from './io.js';
 import { readTextFileBounded } from '../internal/read-file.js';
 
 /** `-f -` and `--set-file K=-`: standard input bounded like a values file. */
@@ -133,16 +133,11 @@ export function reportRenderFailure(ctx: CommandContext, e: unknown, showOnly: s
     }
   }
   const message = err instanceof Error ? err.message : String(err);
-  if (ctx.flags.json) {
-    ctx.io.stderr(
-      `${JSON.stringify({ error: { code: isChartproofError(err) ? err.code : 'INTERNAL', message } })}\n`,
-    );
-  } else {
-    ctx.io.stderr(`Error: ${message}${suffix}\n`);
-  }
-  return isChartproofError(err) && ['NETWORK', 'TIMEOUT', 'TLS'].includes(err.code)
-    ? Exit.registry
-    : Exit.usage;
+  const exitCode =
+    isChartproofError(err) && ['NETWORK', 'TIMEOUT', 'TLS'].includes(err.code) ? Exit.registry : Exit.usage;
+  if (ctx.flags.json) ctx.io.stderr(`${JSON.stringify({ error: errorJson(err, message, exitCode) })}\n`);
+  else ctx.io.stderr(`Error: ${message}${suffix}\n`);
+  return exitCode;
 }
 
 /** `helm template`'s flags, shared by `template` and `images`. */

@@ -168,8 +168,8 @@ describe('commands reading standard input are bounded', () => {
     const { state, source } = endless(new Uint8Array(1024 * 1024).fill(0x61));
     const r = await failing(['template', 'r', chart, '-f', '-'], source);
     expect(r.code).toBe(2);
-    // `template` reports its own failures (Helm's wording; `{ code, message }` only).
-    expect(r.error.code).toBe('SIZE_LIMIT_EXCEEDED');
+    // `template` reports its own failures (Helm's wording), with the CLI's JSON error object.
+    expect(r.error).toMatchObject({ code: 'SIZE_LIMIT_EXCEEDED', exitCode: 2, source: 'local' });
     expect(r.error.message).toBe(`standard input (values) is larger than ${MAX_VALUES_STDIN_BYTES} bytes`);
     expect(state.pulled).toBe(MAX_VALUES_STDIN_BYTES / (1024 * 1024) + 1);
     expect(r.out).toBe('');
