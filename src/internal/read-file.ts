@@ -8,6 +8,7 @@
  *
  * Internal: never exported from the public entry points.
  */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { ChartproofError, type ErrorSource } from '../errors.js';
 
@@ -64,6 +65,47 @@ export async function readFileBounded(path: string, options: ReadFileBoundedOpti
     throw failed(path, what, e, source, options.notFoundCode === true);
   } finally {
     await handle.close().catch(() => {});
+  }
+}
+
+/** {@link readFileBounded} for synchronous APIs (no `signal`). */
+export function readFileBoundedSync(path: string, options: Omit<ReadFileBoundedOptions, 'signal'>): Buffer {
+  const { maxBytes, what } = options;
+  const source = options.source ?? 'local';
+  const tooLarge = () =>
+    new ChartproofError('SIZE_LIMIT_EXCEEDED', `${what} ${path} is larger than ${maxBytes} bytes`, {
+      source,
+    });
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw failed(path, what, e, source, options.notFoundCode === true);
+  }
+  try {
+    const info = fstatSync(fd);
+    if (info.isFile() && info.size > maxBytes) throw tooLarge();
+    const parts: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const want = Math.min(CHUNK, maxBytes + 1 - total);
+      const buf = Buffer.allocUnsafe(want);
+      const n = readSync(fd, buf, 0, want, null);
+      if (n === 0) break;
+      total += n;
+      if (total > maxBytes) throw tooLarge();
+      parts.push(n === want ? buf : buf.subarray(0, n));
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
+  } catch (e) {
+    if (e instanceof ChartproofError) throw e;
+    throw failed(path, what, e, source, options.notFoundCode === true);
+  } finally {
+    try {
+      closeSync(fd);
+    } catch {
+      // already failed or closed: nothing to add
+    }
   }
 }
 

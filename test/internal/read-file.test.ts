@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ChartproofError } from '../../src/errors.js';
-import { readFileBounded, readTextFileBounded } from '../../src/internal/read-file.js';
+import { readFileBounded, readFileBoundedSync, readTextFileBounded } from '../../src/internal/read-file.js';
+import { readCaFile } from '../../src/oci/transport/fetch.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cp-read-file-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -84,5 +85,43 @@ describe('readFileBounded', () => {
       const e = await failure(readFileBounded(dir, { maxBytes: 10, what: 'values file' }));
       expect(e.code).toBe('IO');
     });
+  });
+});
+
+describe('readFileBoundedSync and readCaFile', () => {
+  function syncFailure(fn: () => unknown): ChartproofError {
+    let e: unknown;
+    try {
+      fn();
+    } catch (err) {
+      e = err;
+    }
+    expect(e).toBeInstanceOf(ChartproofError);
+    return e as ChartproofError;
+  }
+
+  it('reads a file up to the bound and refuses one byte more', () => {
+    const path = join(dir, 'sync');
+    writeFileSync(path, Buffer.alloc(100_000, 3));
+    expect(readFileBoundedSync(path, { maxBytes: 100_000, what: 'x' }).byteLength).toBe(100_000);
+    expect(syncFailure(() => readFileBoundedSync(path, { maxBytes: 99_999, what: 'x' })).code).toBe(
+      'SIZE_LIMIT_EXCEEDED',
+    );
+  });
+
+  it('readCaFile: a PEM file is returned; an endless, missing or non-PEM file fails typed', () => {
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const ca = join(dir, 'ca.pem');
+    writeFileSync(ca, pem);
+    expect(readCaFile(ca)).toBe(pem);
+    const endless = syncFailure(() => readCaFile('/dev/zero'));
+    expect(endless.code).toBe('SIZE_LIMIT_EXCEEDED');
+    expect(endless.message).toBe('CA file /dev/zero is larger than 4194304 bytes');
+    const missing = syncFailure(() => readCaFile(join(dir, 'absent.pem')));
+    expect(missing.code).toBe('IO');
+    expect(missing.message).toMatch(/^cannot read CA file /);
+    const text = join(dir, 'not-pem');
+    writeFileSync(text, 'hello');
+    expect(syncFailure(() => readCaFile(text)).code).toBe('INVALID_ARGUMENT');
   });
 });

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher, EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
 import { ChartproofError } from '../../errors.js';
 import { requestFetch } from './request-fetch.js';
+import { readFileBoundedSync } from '../../internal/read-file.js';
 
 /** A WHATWG `fetch`-compatible function. @public */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -178,21 +178,19 @@ function withHeadKeepAlive(agent: Dispatcher, options: CreateFetchOptions): Disp
 
 /**
  * Reads PEM CA certificates from a file.
- * @throws ChartproofError `IO`
+ * @throws ChartproofError `IO`; `SIZE_LIMIT_EXCEEDED` over 4 MiB
  * @public
  */
 export function readCaFile(path: string): string {
-  try {
-    const pem = readFileSync(path, 'utf8');
-    if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-      throw new ChartproofError('INVALID_ARGUMENT', `${path}: no PEM certificate found`);
-    }
-    return pem;
-  } catch (e) {
-    if (e instanceof ChartproofError) throw e;
-    throw new ChartproofError('IO', `cannot read CA file ${path}: ${(e as Error).message}`, { cause: e });
+  // A system bundle of every public root is ~220 KiB.
+  const pem = readFileBoundedSync(path, { maxBytes: MAX_CA_FILE_BYTES, what: 'CA file' }).toString('utf8');
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new ChartproofError('INVALID_ARGUMENT', `${path}: no PEM certificate found`);
   }
+  return pem;
 }
+
+const MAX_CA_FILE_BYTES = 4 * 1024 * 1024;
 
 /** A request body accepted by {@link FetchLike}. @public */
 export type RequestBody = NonNullable<RequestInit['body']>;
