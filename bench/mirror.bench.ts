@@ -279,15 +279,15 @@ describe.skipIf(missing !== undefined)('mirror benchmark (two docker-registry in
     };
     const children: ChildRun[] = [];
     // The floors (bench/floor.ts) at the same concurrency, into fresh repositories of the
-    // same target, right before and right after each separate-process run: `fetch` (on
-    // undici's fetch, chartproof's HTTP stack; the target applies to it) and, at the
-    // spec's concurrency, `request` (undici's leaner API) for reference.
+    // same target, right before and right after each separate-process run: `target` (on
+    // undici's request API, chartproof's default transport; the target applies to it)
+    // and, at the spec's concurrency, `reference` (on undici's fetch) for comparison.
     const floors = {
-      fetch: new FloorCopier(CONCURRENCY, 'fetch'),
-      request: new FloorCopier(CONCURRENCY),
+      target: new FloorCopier(CONCURRENCY, 'request'),
+      reference: new FloorCopier(CONCURRENCY, 'fetch'),
     };
-    const floorCpuMs = { fetch: 0, request: 0 };
-    const floorRuns = { fetch: 0, request: 0 };
+    const floorCpuMs = { target: 0, reference: 0 };
+    const floorRuns = { target: 0, reference: 0 };
     const floorRun = async (kind: keyof typeof floors, concurrency: number, path: string) => {
       const jobs: FloorJob[] = refs.map((r) => ({
         src: { host: upstream.host, repository: `upstream/${r.name}`, tag: r.tag },
@@ -302,13 +302,13 @@ describe.skipIf(missing !== undefined)('mirror benchmark (two docker-registry in
       floorRuns[kind]++;
       return ms;
     };
-    let requestFloor: number | undefined;
+    let referenceFloor: number | undefined;
     if (problem === undefined) {
       const dist = `${pathToFileURL(join(process.cwd(), 'dist')).href}/`;
       for (const concurrency of [CONCURRENCY, 4]) {
-        const requestBefore =
-          concurrency === CONCURRENCY ? await floorRun('request', concurrency, 'mirror-floor-request-a') : 0;
-        const before = await floorRun('fetch', concurrency, `mirror-floor-${concurrency}-a`);
+        const referenceBefore =
+          concurrency === CONCURRENCY ? await floorRun('reference', concurrency, 'mirror-floor-fetch-a') : 0;
+        const before = await floorRun('target', concurrency, `mirror-floor-${concurrency}-a`);
         const childSpec = {
           ...s,
           concurrency,
@@ -319,10 +319,10 @@ describe.skipIf(missing !== undefined)('mirror benchmark (two docker-registry in
           ['--expose-gc', '--input-type=module', '-e', CHILD, dist, JSON.stringify(childSpec)],
           { encoding: 'utf8', timeout: 300_000 },
         );
-        const after = await floorRun('fetch', concurrency, `mirror-floor-${concurrency}-b`);
+        const after = await floorRun('target', concurrency, `mirror-floor-${concurrency}-b`);
         if (concurrency === CONCURRENCY)
-          requestFloor =
-            (requestBefore + (await floorRun('request', concurrency, 'mirror-floor-request-b'))) / 2;
+          referenceFloor =
+            (referenceBefore + (await floorRun('reference', concurrency, 'mirror-floor-fetch-b'))) / 2;
         const child = {
           concurrency,
           floorMs: (before + after) / 2,
@@ -334,8 +334,8 @@ describe.skipIf(missing !== undefined)('mirror benchmark (two docker-registry in
       }
     }
     const inProcessFloor =
-      problem === undefined ? undefined : await floorRun('fetch', CONCURRENCY, 'mirror-floor-in-process');
-    await Promise.all([floors.fetch.close(), floors.request.close()]);
+      problem === undefined ? undefined : await floorRun('target', CONCURRENCY, 'mirror-floor-in-process');
+    await Promise.all([floors.target.close(), floors.reference.close()]);
     // The floor copied the same bytes.
     const floorPath = problem === undefined ? `mirror-floor-${CONCURRENCY}-b` : 'mirror-floor-in-process';
     for (const r of [refs[0]!, refs[refs.length - 1]!]) {
@@ -360,15 +360,15 @@ describe.skipIf(missing !== undefined)('mirror benchmark (two docker-registry in
       );
       for (const c of children) {
         reportFloor(`  concurrency ${c.concurrency}: mirror ${refs.length}`, c.ms, c.floorMs, 1.5);
-        if (c.concurrency === CONCURRENCY && requestFloor !== undefined)
+        if (c.concurrency === CONCURRENCY && referenceFloor !== undefined)
           console.log(
-            `${`    floor on undici request instead: ${(c.ms / requestFloor).toFixed(2)}x`.padEnd(52)} floor ${requestFloor.toFixed(0).padStart(6)} ms, Node CPU ${(floorCpuMs.request / floorRuns.request).toFixed(0)} ms per run`,
+            `${`    floor on undici fetch instead: ${(c.ms / referenceFloor).toFixed(2)}x`.padEnd(52)} floor ${referenceFloor.toFixed(0).padStart(6)} ms, Node CPU ${(floorCpuMs.reference / floorRuns.reference).toFixed(0)} ms per run`,
           );
         console.log(
-          `${'    requests per version'.padEnd(52)} chartproof ${perArtifact(c.requests, refs.length)}, ${c.retries} retries | floor ${perArtifact(floors.fetch.requests, floorRuns.fetch * refs.length)}, ${floors.fetch.retries} retries`,
+          `${'    requests per version'.padEnd(52)} chartproof ${perArtifact(c.requests, refs.length)}, ${c.retries} retries | floor ${perArtifact(floors.target.requests, floorRuns.target * refs.length)}, ${floors.target.retries} retries`,
         );
         console.log(
-          `${'    floor runs (before / after); Node CPU'.padEnd(52)} ${c.floorRuns[0].toFixed(0)} ms / ${c.floorRuns[1].toFixed(0)} ms; chartproof ${c.cpuMs.toFixed(0)} ms, floor ${(floorCpuMs.fetch / floorRuns.fetch).toFixed(0)} ms per run`,
+          `${'    floor runs (before / after); Node CPU'.padEnd(52)} ${c.floorRuns[0].toFixed(0)} ms / ${c.floorRuns[1].toFixed(0)} ms; chartproof ${c.cpuMs.toFixed(0)} ms, floor ${(floorCpuMs.target / floorRuns.target).toFixed(0)} ms per run`,
         );
         const peakMiB = c.peak / MIB;
         console.log(
