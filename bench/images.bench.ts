@@ -10,7 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -20,7 +20,7 @@ import { type MirrorSpec, parseMirrorSpec } from '../src/mirror/spec.js';
 import { type Descriptor, digestOf, MediaType, RegistryClient, type Repository } from '../src/oci/index.js';
 import { makeChartArchive } from '../test/helpers/chart-repo.js';
 import { type StartedRegistry, startDockerRegistry } from '../test/helpers/docker-registry.js';
-import { requireTool } from '../test/helpers/services.js';
+import { makeTempDir, removeDir, requireTool } from '../test/helpers/services.js';
 import { skopeoCopy } from '../test/helpers/skopeo.js';
 import { FloorCopier, reportFloor } from './floor.js';
 
@@ -396,7 +396,11 @@ describe.skipIf(missing !== undefined)(
     });
 
     function spec(set: ImageSet, registry: string, prefix: string): MirrorSpec {
-      return parseMirrorSpec({
+      return parseMirrorSpec(specInput(set, registry, prefix));
+    }
+
+    function specInput(set: ImageSet, registry: string, prefix: string): Record<string, unknown> {
+      return {
         target: { registry, prefix, plainHttp: true },
         charts: [
           {
@@ -407,7 +411,32 @@ describe.skipIf(missing !== undefined)(
             images: true,
           },
         ],
-      });
+      };
+    }
+
+    /**
+     * The same mirror run through the program (`chartproof mirror apply --config`), as a
+     * person runs it: the CLI's start and module loading included.
+     */
+    async function cliRun(set: ImageSet, dst: StartedRegistry, prefix: string) {
+      const dir = await makeTempDir('chartproof-images-bench-');
+      try {
+        const config = join(dir, 'mirror.json');
+        writeFileSync(config, JSON.stringify(specInput(set, dst.host, prefix)));
+        const t = performance.now();
+        const cpuBefore = childrenCpuMs();
+        await execFileP(
+          process.execPath,
+          [join(process.cwd(), 'dist', 'cli.js'), 'mirror', 'apply', '--config', config, '--no-progress'],
+          { encoding: 'utf8', timeout: 300_000, maxBuffer: 16 * MIB },
+        );
+        const wallMs = performance.now() - t;
+        const cpuMs = childrenCpuMs() - cpuBefore;
+        await expectMirrored(client, dst.host, `${prefix}/images`, set);
+        return { wallMs, cpuMs };
+      } finally {
+        removeDir(dir);
+      }
     }
 
     it('mirrors a chart’s images (layers of 10–100 MiB) at least as fast as skopeo copy --all, memory flat in layer size', async (ctx) => {
@@ -481,6 +510,10 @@ describe.skipIf(missing !== undefined)(
       const floorMs = performance.now() - tFloor;
       await expectMirrored(client, target2.host, 'floor', large);
 
+      // The same through the CLI, once into each destination (fresh repositories).
+      const cliA = await cliRun(large, target, 'cli-a');
+      const cliB = await cliRun(large, target2, 'cli-b');
+
       // For reference: the images alone through `copy()` (no chart, render or overlay).
       const copyOnly = await mirrorImagesOurs({
         kind: 'copy',
@@ -519,6 +552,10 @@ describe.skipIf(missing !== undefined)(
       );
       console.log(
         `${'  floor throughput'.padEnd(52)} ${rate(floorMs).toFixed(0)} MiB/s, requests ${JSON.stringify(floor.requests)}, ${floor.retries} retries`,
+      );
+      const cli = (cliA.wallMs + cliB.wallMs) / 2;
+      console.log(
+        `${`  through the CLI (chartproof mirror apply; ${(rate(cli) / rate(peer)).toFixed(2)}x)`.padEnd(52)} ${rate(cli).toFixed(0).padStart(4)} MiB/s ${cli.toFixed(0).padStart(6)} ms (${cliA.wallMs.toFixed(0)} / ${cliB.wallMs.toFixed(0)}), CPU ${((cliA.cpuMs + cliB.cpuMs) / 2).toFixed(0)} ms`,
       );
       console.log(
         `${'  images through copy() alone (reference)'.padEnd(52)} ${rate(copyOnly.wallMs).toFixed(0)} MiB/s ${copyOnly.wallMs.toFixed(0)} ms (${copyOnly.ms.toFixed(0)} ms inside), Node CPU ${copyOnly.cpuMs.toFixed(0)} ms, ${copyOnly.retries} retries`,

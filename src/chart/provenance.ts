@@ -5,7 +5,12 @@
  */
 
 import { marshalGoYaml } from './go-yaml.js';
-import * as openpgp from 'openpgp';
+import type * as OpenPgp from 'openpgp';
+
+/** openpgp.js, loaded on first use (~80 ms), not with this module (which the CLI and chart entry load for every command). */
+function loadOpenPgp(): Promise<typeof OpenPgp> {
+  return import('openpgp');
+}
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseYamlBounded } from '../internal/bounded-parse.js';
 import { isRecord as isObject, messageOf } from '../internal/guards.js';
@@ -79,7 +84,8 @@ export function provenanceMessageBlock(
 // Verify
 // ---------------------------------------------------------------------------------------
 
-async function readKeyring(keyring: Uint8Array | string): Promise<openpgp.Key[]> {
+async function readKeyring(keyring: Uint8Array | string): Promise<OpenPgp.Key[]> {
+  const openpgp = await loadOpenPgp();
   try {
     if (isArmored(keyring)) return await openpgp.readKeys({ armoredKeys: textOf(keyring) });
     const bytes = typeof keyring === 'string' ? new TextEncoder().encode(keyring) : keyring;
@@ -126,15 +132,16 @@ export async function verifyProvenance(
   keyring: Uint8Array | string,
   options: VerifyProvenanceOptions = {},
 ): Promise<ProvenanceVerification> {
+  const openpgp = await loadOpenPgp();
   const keys = await readKeyring(keyring);
-  let message: openpgp.CleartextMessage;
+  let message: OpenPgp.CleartextMessage;
   try {
     message = await openpgp.readCleartextMessage({ cleartextMessage: textOf(provenance) });
   } catch (err) {
     throw invalid(`signature block not found: ${messageOf(err)}`, err);
   }
   let signed: string;
-  let signerKey: openpgp.Key | undefined;
+  let signerKey: OpenPgp.Key | undefined;
   let keyId = '';
   try {
     const result = await openpgp.verify({ message, verificationKeys: keys, expectSigned: true });
@@ -219,7 +226,8 @@ export async function signProvenance(
   secretKey: Uint8Array | string,
   options: SignProvenanceOptions = {},
 ): Promise<string> {
-  let key: openpgp.PrivateKey;
+  const openpgp = await loadOpenPgp();
+  let key: OpenPgp.PrivateKey;
   try {
     key = isArmored(secretKey)
       ? await openpgp.readPrivateKey({ armoredKey: textOf(secretKey) })

@@ -40,6 +40,8 @@ const MAX_OVERLAY_LAYER_BYTES = 4 * 1024 * 1024;
 const MAX_OVERLAYS = 64;
 /** Images one chart version may deploy when its images are mirrored. */
 const MAX_IMAGES_PER_CHART = 500;
+/** Images of one chart version looked up at once while planning (at least `images.concurrency`). */
+const PLAN_LOOKUPS = 8;
 const EMPTY_JSON = new TextEncoder().encode('{}');
 
 /**
@@ -189,7 +191,10 @@ export async function planImages(
   item.overlay = built.overlay;
   const policy = await verifyPolicy(settings.verify);
   const required = settings.verify?.required ?? true;
-  item.images = await mapLimit(overlay.images, settings.concurrency ?? 2, async (m) => {
+  // Planning sends small requests only (a tag resolution and a check per image, and the
+  // signatures with a policy), so more images are looked up at once than are copied.
+  const lookups = Math.max(PLAN_LOOKUPS, settings.concurrency ?? 2);
+  item.images = await mapLimit(overlay.images, lookups, async (m) => {
     const img: MirrorImageItem = { source: m.source, target: m.target, action: 'fail' };
     try {
       await planImage(img, client, policy, required, signal);
@@ -223,21 +228,27 @@ async function planImage(
 ): Promise<void> {
   const src = normalizeImage(img.source);
   const srcRepo = client.repository(`${src.registry}/${src.repository}`);
+  const dst = split(img.target);
+  const dstRepo = client.repository(dst.repository);
+  // The target tag is looked up beside the source (its answer is only used once the
+  // source has resolved; a failed source lookup wins).
+  const targetTag =
+    dst.tag === undefined
+      ? undefined
+      : dstRepo.resolve(dst.tag, { signal }).then(
+          (d) => ({ digest: d.digest as string | undefined }),
+          (e: unknown) => ({ digest: undefined, error: e }),
+        );
   const desc = await srcRepo.resolve(src.digest ?? src.tag!, { signal });
   if (src.digest !== undefined && desc.digest !== src.digest)
     throw new ChartproofError('DIGEST_MISMATCH', `${img.source}: the registry answered for ${desc.digest}`);
   img.digest = desc.digest;
   img.mediaType = desc.mediaType;
-  const dst = split(img.target);
-  const dstRepo = client.repository(dst.repository);
   let present: boolean;
-  if (dst.tag !== undefined) {
-    let current: string | undefined;
-    try {
-      current = (await dstRepo.resolve(dst.tag, { signal })).digest;
-    } catch (e) {
-      if (!isNotFoundError(e)) throw e;
-    }
+  if (targetTag !== undefined) {
+    const found = await targetTag;
+    if ('error' in found && !isNotFoundError(found.error)) throw found.error;
+    const current = found.digest;
     if (current !== undefined && current !== desc.digest) {
       img.targetDigest = current;
       img.action = 'refuse';
@@ -462,9 +473,13 @@ export async function pushOverlay(
   // Listing also teaches the repository whether the registry has the referrers API.
   const listed = await dst.referrers(chartRoot, { artifactType: VALUES_OVERLAY_ARTIFACT_TYPE, signal });
   if (listed.some((d) => d.digest === digest)) return { digest, pushed: false };
-  for (const b of built.blobs) {
-    if (!(await dst.exists(b.desc, { signal }))) await dst.push(b.desc, b.bytes, { signal });
-  }
+  // The blobs (config, overlay, mapping) at once, each digest once; the manifest after all.
+  const blobs = new Map(built.blobs.map((b) => [b.desc.digest, b]));
+  await Promise.all(
+    [...blobs.values()].map(async (b) => {
+      if (!(await dst.exists(b.desc, { signal }))) await dst.push(b.desc, b.bytes, { signal });
+    }),
+  );
   await dst.pushManifest(built.manifest, { mediaType: MediaType.OciManifest, signal });
   return { digest, pushed: true };
 }

@@ -101,21 +101,33 @@ export async function copy(
   const job = new CopyJob(src, dst, options);
   // What travels with the root is found first: when nothing does, the root is pushed
   // and tagged in one request; otherwise the tags wait until the rest is copied.
-  const rootReferrers = options.referrers ? await job.list(root) : [];
-  const found: Array<{ tag: string; desc: Descriptor }> = [];
-  if (options.cosignTags) {
-    const base = referrersTag(root.digest);
-    for (const suffix of ['sig', 'att', 'sbom']) {
-      const tag = `${base}.${suffix}`;
-      if ((src as { knownAbsent?: (ref: string) => boolean }).knownAbsent?.(tag)) continue;
-      try {
-        found.push({ tag, desc: await src.resolve(tag, callOpts(options)) });
-      } catch (e) {
-        if (isNotFoundError(e)) continue;
-        throw new CopyError('source', undefined, e);
-      }
-    }
-  }
+  // The lookups are independent source reads: sent at once.
+  const lookups = options.cosignTags
+    ? ['sig', 'att', 'sbom']
+        .map((suffix) => `${referrersTag(root.digest)}.${suffix}`)
+        .filter((tag) => !(src as { knownAbsent?: (ref: string) => boolean }).knownAbsent?.(tag))
+        .map((tag) =>
+          src.resolve(tag, callOpts(options)).then(
+            (desc) => ({ tag, desc }),
+            (e: unknown) => {
+              if (isNotFoundError(e)) return undefined;
+              throw new CopyError('source', undefined, e);
+            },
+          ),
+        )
+    : [];
+  const rootListing = options.referrers ? job.list(root) : Promise.resolve([]);
+  // An index's children's referrers are listed beside the copy of its content (they are
+  // copied after it): otherwise each listing would wait for the whole transfer. After
+  // the root's listing, which teaches the client whether the registry has the
+  // referrers API (else each listing would try it).
+  if (options.referrers && isIndexMediaType(root.mediaType))
+    rootListing.then(
+      () => job.prefetchChildReferrers(root),
+      () => {},
+    );
+  const [rootReferrers, ...tagged] = await Promise.all([rootListing, ...lookups] as const);
+  const found = tagged.filter((t) => t !== undefined);
   const alone =
     rootReferrers.length === 0 &&
     found.length === 0 &&
@@ -151,6 +163,8 @@ interface Shared {
 
 class CopyJob {
   readonly #done = new Map<string, Promise<void>>();
+  /** Referrer listings at the source, by subject digest. */
+  readonly #listed = new Map<string, Promise<Descriptor[]>>();
   readonly #limit: Limiter;
   readonly #mountFrom: string[];
   readonly #shared: Shared | undefined;
@@ -340,12 +354,34 @@ class CopyJob {
     this.options.onProgress?.({ type: 'copied', descriptor: desc });
   }
 
-  /** The subject's referrers at the source. */
-  async list(subject: Descriptor): Promise<Descriptor[]> {
+  /** The subject's referrers at the source (listed once per copy). */
+  list(subject: Descriptor): Promise<Descriptor[]> {
     const src = this.src;
-    if (!isReferrerLister(src)) return [];
+    if (!isReferrerLister(src)) return Promise.resolve([]);
+    let listed = this.#listed.get(subject.digest);
+    if (!listed) {
+      const o = callOpts(this.options);
+      listed = fromSource(subject.digest, () => src.referrers(subject, o));
+      this.#listed.set(subject.digest, listed);
+    }
+    return listed;
+  }
+
+  /**
+   * Starts listing the referrers of `index`'s child manifests (read by {@link referrers}
+   * later). A failure surfaces there, where the listing is awaited; nothing here waits.
+   */
+  prefetchChildReferrers(index: Descriptor): void {
+    if (!isReferrerLister(this.src)) return;
     const o = callOpts(this.options);
-    return fromSource(subject.digest, () => src.referrers(subject, o));
+    fromSource(index.digest, async () => readAll(await this.src.fetch(index, o), MAX_MANIFEST_BYTES))
+      .then((bytes) => {
+        const children = (parseManifestJson(bytes, index.digest) as { manifests?: Descriptor[] }).manifests;
+        for (const child of Array.isArray(children) ? children : []) {
+          if (typeof child?.digest === 'string') this.list(child).catch(() => {});
+        }
+      })
+      .catch(() => {});
   }
 
   async referrers(

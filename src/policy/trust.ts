@@ -10,7 +10,8 @@
  * per identity).
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { Ajv, ErrorObject } from 'ajv';
+import { requireDependency } from '../internal/lazy-require.js';
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseYamlBounded } from '../internal/bounded-parse.js';
 import { loadPublicKey } from '../keys/keys.js';
@@ -138,7 +139,9 @@ export const TRUST_CONFIG_SCHEMA = {
 
 function validator(): ReturnType<Ajv['compile']> {
   // Compiled per call (a config is parsed once per process; no module state).
-  return new Ajv({ allErrors: false, strict: true }).compile(TRUST_CONFIG_SCHEMA);
+  // ajv is loaded here, on first use (~40 ms), not with the module.
+  const { Ajv: AjvClass } = requireDependency<{ Ajv: typeof Ajv }>('ajv');
+  return new AjvClass({ allErrors: false, strict: true }).compile(TRUST_CONFIG_SCHEMA);
 }
 
 /** ajv's instancePath (`/verify/identities/0`) → `verify.identities[0]`. */

@@ -17,7 +17,7 @@ import {
   type RFC3161SignedTimestamp,
   type TransparencyLogEntry,
 } from '@sigstore/bundle';
-import { DSSEBundleBuilder, type Signer as SigstoreSigner } from '@sigstore/sign';
+import type { Signer as SigstoreSigner } from '@sigstore/sign';
 import { dssePae, type SigstoreBundleJson } from '../cosign/dsse.js';
 import { ChartproofError } from '../errors.js';
 import { keyHint, loadPublicKey, verifySignature } from '../keys/keys.js';
@@ -91,6 +91,9 @@ export async function createDsseBundle(
       key: { $case: 'publicKey', publicKey: pem, hint },
     }),
   };
+  // Loaded on first use: @sigstore/sign (with its HTTP stack) costs ~170 ms to load, which
+  // every process importing this module (the CLI, for any command) would pay otherwise.
+  const { DSSEBundleBuilder } = await import('@sigstore/sign');
   signal?.throwIfAborted();
   const builder = new DSSEBundleBuilder({ signer: adapter, witnesses: options.witnesses ?? [] });
   const bundle = await builder.create({ data: Buffer.from(statement), type: payloadType });

@@ -16,16 +16,7 @@
  */
 import { generateKeyPairSync, type KeyObject, sign as nodeSign, X509Certificate } from 'node:crypto';
 import { bundleToJSON } from '@sigstore/bundle';
-import {
-  DSSEBundleBuilder,
-  FulcioSigner,
-  RekorWitness,
-  DEFAULT_FULCIO_URL as SIGSTORE_FULCIO_URL,
-  DEFAULT_REKOR_URL as SIGSTORE_REKOR_URL,
-  type Signer as SigstoreSigner,
-  TSAWitness,
-  type Witness,
-} from '@sigstore/sign';
+import type { Signer as SigstoreSigner, Witness } from '@sigstore/sign';
 import { utf8Bytes } from '../internal/encoding/go-json.js';
 import { ChartproofError, type ErrorCode } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
@@ -43,9 +34,9 @@ import { resolveSubject } from '../cosign/subject.js';
 import type { BundleTarget } from './target.js';
 
 /** The public-good Fulcio (`https://fulcio.sigstore.dev`, @sigstore/sign's default). @public */
-export const DEFAULT_FULCIO_URL: string = SIGSTORE_FULCIO_URL;
+export const DEFAULT_FULCIO_URL: string = 'https://fulcio.sigstore.dev';
 /** The public-good Rekor (`https://rekor.sigstore.dev`, @sigstore/sign's default). @public */
-export const DEFAULT_REKOR_URL: string = SIGSTORE_REKOR_URL;
+export const DEFAULT_REKOR_URL: string = 'https://rekor.sigstore.dev';
 /** The environment variable cosign and sigstore-js read an OIDC identity token from. @public */
 export const SIGSTORE_ID_TOKEN_ENV = 'SIGSTORE_ID_TOKEN';
 
@@ -138,6 +129,9 @@ export async function createKeylessDsseBundle(
       key: { $case: 'publicKey', publicKey: publicPem },
     }),
   };
+  // Loaded on first use (~170 ms), not with this module.
+  const { DSSEBundleBuilder, FulcioSigner, RekorWitness, TSAWitness } = await import('@sigstore/sign');
+  signal?.throwIfAborted();
   const signer = new FulcioSigner({
     fulcioBaseURL: fulcioURL,
     identityProvider: { getToken: async () => token },

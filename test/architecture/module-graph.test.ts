@@ -4,7 +4,10 @@
  * (`module.registerHooks`), and the packages it pulled in are checked against the
  * layering: verification never loads signing code (`@sigstore/sign`), the OCI client
  * loads no Sigstore, OpenPGP or Kubernetes code, and the Kubernetes client is loaded by
- * nobody until an audit asks for it. Needs `npm run build` first (npm test does).
+ * nobody until an audit asks for it. The heavy dependencies only some calls need
+ * (`@sigstore/sign`, `openpgp`, `ajv`, `re2js`) are loaded on first use: no entry point,
+ * nor the `chartproof` program, loads them up front. Needs `npm run build` first (npm
+ * test does).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -24,18 +27,31 @@ const EXPORTS = (
   }
 ).exports;
 
+/** Packages loaded on first use only (see the file comment). */
+const ON_FIRST_USE = ['@sigstore/sign', 'openpgp', 'ajv', 're2js'];
+
 /** Package names (`@scope/name` or `name`) of the node_modules files `entry` loads, by condition. */
-function loadedPackages(file: string, mode: 'import' | 'require'): string[] {
+function loadedPackages(file: string, mode: 'import' | 'require' | 'program', args: string[] = []): string[] {
+  const load =
+    mode === 'require'
+      ? `require(${JSON.stringify(file)}); done();`
+      : mode === 'import'
+        ? `import(${JSON.stringify(`file://${file}`)}).then(done);`
+        : // The program runs its command after the import settles: report at exit, on stderr.
+          `process.argv.splice(1, Infinity, ${JSON.stringify(file)}, ...${JSON.stringify(args)});
+           process.on('exit', () => process.stderr.write('\\n' + JSON.stringify([...seen])));
+           import(${JSON.stringify(`file://${file}`)});`;
   const script = `
     const { registerHooks } = require('node:module');
     const seen = new Set();
     registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); seen.add(r.url); return r; } });
     const done = () => process.stdout.write(JSON.stringify([...seen]));
-    ${mode === 'require' ? `require(${JSON.stringify(file)}); done();` : `import(${JSON.stringify(`file://${file}`)}).then(done);`}
+    ${load}
   `;
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
   if (r.status !== 0) throw new Error(`loading ${file} failed: ${r.stderr}`);
-  const urls = JSON.parse(r.stdout) as string[];
+  const recorded = mode === 'program' ? (r.stderr.trim().split('\n').at(-1) ?? '') : r.stdout;
+  const urls = JSON.parse(recorded) as string[];
   const names = new Set<string>();
   for (const url of urls) {
     const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
@@ -67,10 +83,25 @@ function packagesOf(entry: string): string[] {
 describe('built module graph', () => {
   it('records what an entry point loads (the probe sees packages)', () => {
     expect(graph.size).toBeGreaterThanOrEqual(10);
-    // Signing does load @sigstore/sign: the probe would see it if verify did.
-    expect(graph.get('./sign')?.import).toContain('@sigstore/sign');
-    expect(graph.get('./sign')?.require).toContain('@sigstore/sign');
-    expect(packagesOf('./verify')).toContain('@sigstore/verify');
+    // Verification loads @sigstore/verify up front: the probe would see @sigstore/sign likewise.
+    expect(graph.get('./verify')?.import).toContain('@sigstore/verify');
+    expect(graph.get('./verify')?.require).toContain('@sigstore/verify');
+    expect(packagesOf('./render')).toContain('yaml');
+  });
+
+  it('no entry point loads @sigstore/sign, openpgp, ajv or re2js before a call needs them', () => {
+    for (const [entry] of graph)
+      expect(
+        packagesOf(entry).filter((p) => ON_FIRST_USE.includes(p)),
+        entry,
+      ).toEqual([]);
+  });
+
+  it('the chartproof program loads none of them to start (here: --version)', () => {
+    const loaded = loadedPackages(join(DIST, 'cli.js'), 'program', ['--version']);
+    // The probe sees the program's own dependencies (its transport).
+    expect(loaded).toContain('undici');
+    expect(loaded.filter((p) => ON_FIRST_USE.includes(p))).toEqual([]);
   });
 
   it('chartproof/verify does not load @sigstore/sign (ESM and CJS)', () => {

@@ -425,6 +425,12 @@ describe('keyless signing', () => {
     expect(DEFAULT_REKOR_URL).toBe('https://rekor.sigstore.dev');
   });
 
+  it("keeps the public-good defaults equal to @sigstore/sign's (written out so the module loads without it)", async () => {
+    const sigstoreSign = await import('@sigstore/sign');
+    expect(DEFAULT_FULCIO_URL).toBe(sigstoreSign.DEFAULT_FULCIO_URL);
+    expect(DEFAULT_REKOR_URL).toBe(sigstoreSign.DEFAULT_REKOR_URL);
+  });
+
   describe('CLI sign --identity-token', () => {
     let work: string;
     beforeAll(() => {

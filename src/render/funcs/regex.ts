@@ -4,7 +4,13 @@
  * (`$1`, `${name}`) behave like Go.
  * @internal
  */
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { requireDependency } from '../../internal/lazy-require.js';
+
+/** re2js, loaded when a template first uses a regular expression (not with the renderer). @internal */
+export function re2(): typeof RE2JS {
+  return requireDependency<{ RE2JS: typeof RE2JS }>('re2js').RE2JS;
+}
 import { quote as goQuote } from '../template/fmt.js';
 import { type FuncMap, goFunc, utf8 } from '../template/value.js';
 import { checkListSize, checkStringSize, fromUtf8, nilSlice, num, typed } from './util.js';
@@ -22,7 +28,7 @@ interface Compiled {
 export function compileUncached(pattern: string): Compiled {
   if (pattern.length > 1 << 20) throw new Error('error parsing regexp: expression too large');
   try {
-    const r = RE2JS.compile(pattern);
+    const r = re2().compile(pattern);
     const re = r.re2();
     const names = new Map(Object.entries(r.namedGroups()));
     return { re, names, ngroups: r.groupCount(), expr: pattern };

@@ -6,7 +6,8 @@
  * leftmost-first alternation matches exactly.
  * @internal
  */
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { re2 } from './regex.js';
 import { type FuncMap, type GoFunc, GoStruct, type GoValue, goFunc } from '../template/value.js';
 
 const CV = String.raw`v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?`;
@@ -24,11 +25,11 @@ let regexes:
   | undefined;
 function re() {
   regexes ??= {
-    version: RE2JS.compile(`^${SEMVER}$`),
-    constraint: RE2JS.compile(String.raw`^\s*(${OPS})\s*(${CV})\s*$`),
-    range: RE2JS.compile(String.raw`\s*(${CV})\s+-\s+(${CV})\s*`),
-    find: RE2JS.compile(String.raw`(${OPS})\s*(${CV})`),
-    valid: RE2JS.compile(String.raw`^(\s*(${OPS})\s*(${CV})\s*)((?:\s+|,\s*)(${OPS})\s*(${CV})\s*)*$`),
+    version: re2().compile(`^${SEMVER}$`),
+    constraint: re2().compile(String.raw`^\s*(${OPS})\s*(${CV})\s*$`),
+    range: re2().compile(String.raw`\s*(${CV})\s+-\s+(${CV})\s*`),
+    find: re2().compile(String.raw`(${OPS})\s*(${CV})`),
+    valid: re2().compile(String.raw`^(\s*(${OPS})\s*(${CV})\s*)((?:\s+|,\s*)(${OPS})\s*(${CV})\s*)*$`),
   };
   return regexes;
 }

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { RegistryClient } from '../../src/oci/client.js';
+import { copy } from '../../src/oci/copy.js';
+import { CopyError } from '../../src/errors.js';
+import { referrersTag } from '../../src/oci/referrers.js';
+import { MemoryRegistry } from '../../src/testing/index.js';
+import { imageIndex, pushAll, referrerOf } from '../helpers/content.js';
+
+// What `copy()` looks up at the source besides the content (the root's referrers, the
+// cosign tags, the referrers of an index's children) is sent at once and beside the
+// transfer, not one request after another: on a registry far away each lookup in
+// series is a round trip on the copy's critical path.
+
+/** A multi-platform image with a cosign `.sig` tag on the index and a referrer of its first child. */
+async function setup(options: { failChildReferrers?: boolean } = {}) {
+  const registry = new MemoryRegistry();
+  const img = imageIndex('app', { layerBytes: 64 * 1024 });
+  const src = registry.repository('images/app');
+  await pushAll(src, img.parts);
+  await src.push(img.index.desc, img.index.data);
+  await src.tag(img.index.desc, '1.0');
+  const children = (
+    JSON.parse(new TextDecoder().decode(img.index.data)) as { manifests: Array<{ digest: string }> }
+  ).manifests;
+  const child = img.parts.find((p) => p.desc.digest === children[0]!.digest)!;
+  const childSig = referrerOf(child.desc, 'application/vnd.example.sig');
+  await pushAll(src, [childSig.empty, childSig.layer, childSig.manifest]);
+  const legacy = referrerOf(img.index.desc, 'application/vnd.example.legacy', 'legacy');
+  await pushAll(src, [legacy.layer]);
+  // A cosign-style tag: a manifest pushed without a subject would do; this one has one, harmless.
+  await src.push(legacy.manifest.desc, legacy.manifest.data);
+  await src.tag(legacy.manifest.desc, `${referrersTag(img.index.desc.digest)}.sig`);
+
+  /** Requests in order of sending, with the most in flight at once among the lookups. */
+  const log: string[] = [];
+  let lookupsInFlight = 0;
+  let mostLookupsInFlight = 0;
+  const isLookup = (path: string) =>
+    path.includes('/referrers/') || /\/manifests\/sha256-[0-9a-f]{64}\.(sig|att|sbom)$/.test(path);
+  const fetchFn: typeof registry.fetch = async (input, init) => {
+    const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+    const line = `${init?.method ?? 'GET'} ${url.pathname}`;
+    log.push(line);
+    const lookup = isLookup(url.pathname);
+    if (lookup) mostLookupsInFlight = Math.max(mostLookupsInFlight, ++lookupsInFlight);
+    try {
+      // Every answer takes a moment, so that requests sent at once overlap.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (options.failChildReferrers && url.pathname.endsWith(`/referrers/${child.desc.digest}`))
+        return new Response('boom', { status: 500 });
+      return await registry.fetch(input, init);
+    } finally {
+      if (lookup) lookupsInFlight--;
+    }
+  };
+  const client = new RegistryClient({ plainHttp: true, fetch: fetchFn, retry: { maxRetries: 0 } });
+  return {
+    registry,
+    img,
+    child,
+    childSig,
+    log,
+    mostLookups: () => mostLookupsInFlight,
+    src: client.repository('registry.test/images/app'),
+    dst: client.repository('registry.test/mirror/app'),
+  };
+}
+
+describe('copy(): source lookups', () => {
+  it('sends the referrers listing and the cosign tag lookups at once, and carries what they find', async () => {
+    const { registry, img, childSig, src, dst, mostLookups } = await setup();
+    const result = await copy(src, '1.0', dst, '1.0', { referrers: true, cosignTags: true });
+    expect(result.descriptor.digest).toBe(img.index.desc.digest);
+    // The root's listing and three tag lookups, then the children's listings: never one at a time.
+    expect(mostLookups()).toBeGreaterThanOrEqual(3);
+    expect(result.cosignTags).toEqual([`${referrersTag(img.index.desc.digest)}.sig`]);
+    expect(result.referrers.map((d) => d.digest)).toContain(childSig.manifest.desc.digest);
+    const mirrored = registry.repository('mirror/app');
+    expect((await mirrored.resolve('1.0')).digest).toBe(img.index.desc.digest);
+    expect(await mirrored.exists(childSig.manifest.desc)).toBe(true);
+  });
+
+  it("lists an index's children's referrers before its content has finished copying", async () => {
+    const { child, log, src, dst } = await setup();
+    await copy(src, '1.0', dst, '1.0', { referrers: true, cosignTags: true });
+    const childListing = log.indexOf(`GET /v2/images/app/referrers/${child.desc.digest}`);
+    // Before the child manifest itself is written (its layers first): beside the transfer.
+    const childPut = log.indexOf(`PUT /v2/mirror/app/manifests/${child.desc.digest}`);
+    expect(childListing).toBeGreaterThanOrEqual(0);
+    expect(childPut).toBeGreaterThanOrEqual(0);
+    expect(childListing).toBeLessThan(childPut);
+    // Listed once, although looked up early and read again when its referrers are copied.
+    expect(log.filter((l) => l === `GET /v2/images/app/referrers/${child.desc.digest}`)).toHaveLength(1);
+  });
+
+  it("fails the copy as a source error when a child's listing fails (the early listing is not lost)", async () => {
+    const { src, dst, registry } = await setup({ failChildReferrers: true });
+    const err = await copy(src, '1.0', dst, '1.0', { referrers: true, cosignTags: true }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CopyError);
+    expect((err as CopyError).origin).toBe('source');
+    // The tag, written last, is not there.
+    await expect(registry.repository('mirror/app').resolve('1.0')).rejects.toThrow();
+  });
+});
