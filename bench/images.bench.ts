@@ -427,7 +427,15 @@ describe.skipIf(missing !== undefined)(
         const cpuBefore = childrenCpuMs();
         await execFileP(
           process.execPath,
-          [join(process.cwd(), 'dist', 'cli.js'), 'mirror', 'apply', '--config', config, '--no-progress'],
+          [
+            ...(process.env.CHARTPROOF_BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
+            join(process.cwd(), 'dist', 'cli.js'),
+            'mirror',
+            'apply',
+            '--config',
+            config,
+            '--no-progress',
+          ],
           { encoding: 'utf8', timeout: 300_000, maxBuffer: 16 * MIB },
         );
         const wallMs = performance.now() - t;

@@ -10,15 +10,7 @@
  */
 import { type KeyObject, X509Certificate } from 'node:crypto';
 import { type Bundle, bundleFromJSON } from '@sigstore/bundle';
-import {
-  type SignedEntity,
-  type Signer,
-  type TrustMaterial,
-  toSignedEntity,
-  toTrustMaterial,
-  Verifier,
-  type VerifierOptions,
-} from '@sigstore/verify';
+import type { SignedEntity, Signer, TrustMaterial, VerifierOptions } from '@sigstore/verify';
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import { sha256Hex } from '../internal/hash.js';
@@ -36,6 +28,7 @@ import {
   type TlogMode,
   type VerificationPolicy,
 } from './policy.js';
+import { sigstoreVerify } from './sigstore-verify.js';
 import { toTrustedRootMessage } from './trusted-root.js';
 
 /** Who signed a verified bundle. @public */
@@ -175,7 +168,7 @@ export function verifySigstoreBundle(bundleJson: unknown, options: VerifyBundleO
         : '';
     signer = verifyWithKeys(entity, keys, hint, root, thresholds);
   } else {
-    const result = runVerifier(entity, toTrustMaterial(root!), thresholds);
+    const result = runVerifier(entity, sigstoreVerify().toTrustMaterial(root!), thresholds);
     signer = {
       kind: 'certificate',
       subject: result.identity?.subjectAlternativeName,
@@ -286,7 +279,7 @@ function signedEntity(
 ): SignedEntity {
   let entity: SignedEntity;
   try {
-    entity = toSignedEntity(bundle, artifact ? Buffer.from(artifact) : undefined);
+    entity = sigstoreVerify().toSignedEntity(bundle, artifact ? Buffer.from(artifact) : undefined);
   } catch (e) {
     invalid(`malformed bundle: ${(e as Error).message}`, e);
   }
@@ -317,7 +310,7 @@ function signedEntity(
 
 function runVerifier(entity: SignedEntity, trust: TrustMaterial, thresholds: VerifierOptions): Signer {
   try {
-    return new Verifier(trust, thresholds).verify(entity);
+    return new (sigstoreVerify().Verifier)(trust, thresholds).verify(entity);
   } catch (e) {
     const code = (e as { code?: unknown }).code;
     invalid(`${typeof code === 'string' ? `${code}: ` : ''}${(e as Error).message}`, e);
@@ -337,7 +330,7 @@ function verifyWithKeys(
   for (const key of ordered) {
     const finder = () => ({ publicKey: key, validFor: () => true });
     const trust: TrustMaterial = root
-      ? toTrustMaterial(root, finder)
+      ? sigstoreVerify().toTrustMaterial(root, finder)
       : { certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [], publicKey: finder };
     try {
       runVerifier(entity, trust, thresholds);

@@ -21,7 +21,8 @@
  */
 import { createHash, type KeyObject, type X509Certificate } from 'node:crypto';
 import { bundleFromJSON } from '@sigstore/bundle';
-import { type SignedEntity, type Signer, toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
+import type { SignedEntity, Signer, Verifier } from '@sigstore/verify';
+import { sigstoreVerify } from './sigstore-verify.js';
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import { COSIGN_RFC3161_ANNOTATION, decodeStdBase64 } from '../cosign/simplesigning.js';
@@ -67,7 +68,7 @@ function timestampEntity(annotation: string, covered: Uint8Array): SignedEntity 
   const der = timestampDer(annotation);
   if (covered.byteLength === 0) invalid('there are no signed bytes for it to cover');
   try {
-    return toSignedEntity(
+    return sigstoreVerify().toSignedEntity(
       bundleFromJSON({
         mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
         verificationMaterial: {
@@ -100,7 +101,7 @@ function runVerifier(
   ...[trust, options, entity]: [...ConstructorParameters<typeof Verifier>, SignedEntity]
 ): Signer {
   try {
-    return new Verifier(trust, options).verify(entity);
+    return new (sigstoreVerify().Verifier)(trust, options).verify(entity);
   } catch (e) {
     const code = (e as { code?: unknown }).code;
     throw new ChartproofError(
@@ -147,7 +148,10 @@ export function verifyLegacyTimestamp(input: LegacyTimestampInput): Date {
     },
   };
   const root = toTrustedRootMessage(input.trustedRoot);
-  const trust = toTrustMaterial(root, () => ({ publicKey: input.key, validFor: () => true }));
+  const trust = sigstoreVerify().toTrustMaterial(root, () => ({
+    publicKey: input.key,
+    validFor: () => true,
+  }));
   runVerifier(`${PREFIX}: `, trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 1 }, entity);
   return signingTime(entity);
 }
@@ -187,7 +191,7 @@ export interface TimestampedAttestation {
 export function verifyTimestampedAttestation(input: TimestampedAttestationInput): TimestampedAttestation {
   let base: SignedEntity;
   try {
-    base = toSignedEntity(bundleFromJSON(input.bundle));
+    base = sigstoreVerify().toSignedEntity(bundleFromJSON(input.bundle));
   } catch (e) {
     throw new ChartproofError('SIGNATURE_INVALID', `malformed bundle: ${(e as Error).message}`, { cause: e });
   }
@@ -205,7 +209,7 @@ export function verifyTimestampedAttestation(input: TimestampedAttestationInput)
       verifySignature: (k) => content.verifySignature(k),
     },
   };
-  const trust = toTrustMaterial(toTrustedRootMessage(input.trustedRoot));
+  const trust = sigstoreVerify().toTrustMaterial(toTrustedRootMessage(input.trustedRoot));
   const signer = runVerifier(
     '',
     trust,

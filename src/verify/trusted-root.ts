@@ -5,7 +5,8 @@
  * References: sigstore/protobuf-specs `protos/sigstore_trustroot.proto`,
  * sigstore/sigstore-js `packages/tuf`.
  */
-import { TrustedRoot } from '@sigstore/protobuf-specs';
+import type { TrustedRoot } from '@sigstore/protobuf-specs';
+import { protobufSpecs } from './sigstore-verify.js';
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import type { TrustedRootJson } from './policy.js';
@@ -63,7 +64,7 @@ export function parseTrustedRoot(json: unknown): TrustedRootJson {
     });
   }
   try {
-    TrustedRoot.fromJSON(json);
+    protobufSpecs().TrustedRoot.fromJSON(json);
   } catch (e) {
     fail(e instanceof Error ? e.message : String(e), e);
   }
@@ -110,7 +111,7 @@ export async function fetchTrustedRoot(options: FetchTrustedRootOptions = {}): P
   const { getTrustedRoot } = await import('@sigstore/tuf');
   try {
     const root = await getTrustedRoot(options);
-    return parseTrustedRoot(TrustedRoot.toJSON(root));
+    return parseTrustedRoot(protobufSpecs().TrustedRoot.toJSON(root));
   } catch (e) {
     if (e instanceof ChartproofError) throw e;
     throw new ChartproofError('NETWORK', `TUF: cannot fetch the trusted root: ${(e as Error).message}`, {
@@ -121,5 +122,5 @@ export async function fetchTrustedRoot(options: FetchTrustedRootOptions = {}): P
 
 /** The protobuf form `@sigstore/verify` consumes. @internal */
 export function toTrustedRootMessage(json: TrustedRootJson): TrustedRoot {
-  return TrustedRoot.fromJSON(parseTrustedRoot(json));
+  return protobufSpecs().TrustedRoot.fromJSON(parseTrustedRoot(json));
 }

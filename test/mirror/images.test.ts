@@ -226,6 +226,31 @@ spec:
     expect(item!.images).toBeUndefined();
   });
 
+  it('fails a chart version whose image is missing upstream, with the source lookup as the reason', async () => {
+    // The target tag is looked up beside the source: its absence (404) must not hide the source's.
+    const pod = `apiVersion: v1
+kind: Pod
+metadata:
+  name: lost
+spec:
+  containers:
+    - name: c
+      image: {{ .Values.image.repository }}:{{ .Values.image.tag }}
+`;
+    await publishChart(
+      'lost',
+      '1.0.0',
+      { 'templates/pod.yaml': pod },
+      `image:\n  repository: ${up.server.host}/team/never-pushed\n  tag: "1.0"\n`,
+    );
+    const s = spec({}, { name: 'lost', source: `oci://${up.server.host}/charts/lost` });
+    const [item] = await planMirror(s, { client });
+    expect(item!.action).toBe('fail');
+    expect(item!.images?.[0]?.action).toBe('fail');
+    expect(item!.images?.[0]?.reason).toMatch(/^not found at the source: /);
+    expect(item!.reason).toMatch(/team\/never-pushed:1\.0: not found at the source/);
+  });
+
   it('refuses a chart with an image its values do not expose', async () => {
     const [item] = await planMirror(spec({}, { versions: ['3.0.0'] }), { client });
     expect(item!.action).toBe('refuse');
