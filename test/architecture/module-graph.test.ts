@@ -5,7 +5,8 @@
  * layering: verification never loads signing code (`@sigstore/sign`), the OCI client
  * loads no Sigstore, OpenPGP or Kubernetes code, and the Kubernetes client is loaded by
  * nobody until an audit asks for it. The heavy dependencies only some calls need
- * (`@sigstore/sign`, `@sigstore/verify`, `openpgp`, `ajv`, `re2js`) are loaded on first use: no entry point,
+ * (`@sigstore/sign`, `@sigstore/verify`, `openpgp`, `ajv`, `re2js`, and `undici` until a
+ * registry is contacted) are loaded on first use: no entry point,
  * nor the `chartproof` program, loads them up front. Needs `npm run build` first (npm
  * test does).
  */
@@ -28,7 +29,15 @@ const EXPORTS = (
 ).exports;
 
 /** Packages loaded on first use only (see the file comment). */
-const ON_FIRST_USE = ['@sigstore/sign', '@sigstore/verify', '@sigstore/core', 'openpgp', 'ajv', 're2js'];
+const ON_FIRST_USE = [
+  '@sigstore/sign',
+  '@sigstore/verify',
+  '@sigstore/core',
+  'openpgp',
+  'ajv',
+  're2js',
+  'undici',
+];
 
 /** Package names (`@scope/name` or `name`) of the node_modules files `entry` loads, by condition. */
 function loadedPackages(file: string, mode: 'import' | 'require' | 'program', args: string[] = []): string[] {
@@ -89,7 +98,7 @@ describe('built module graph', () => {
     expect(packagesOf('./render')).toContain('yaml');
   });
 
-  it('no entry point loads @sigstore/sign, @sigstore/verify, openpgp, ajv or re2js before a call needs them', () => {
+  it('no entry point loads @sigstore/sign, @sigstore/verify, openpgp, ajv, re2js or undici before a call needs them', () => {
     for (const [entry] of graph)
       expect(
         packagesOf(entry).filter((p) => ON_FIRST_USE.includes(p)),
@@ -99,10 +108,53 @@ describe('built module graph', () => {
 
   it('the chartproof program loads none of them to start (here: --version)', () => {
     const loaded = loadedPackages(join(DIST, 'cli.js'), 'program', ['--version']);
-    // The probe sees the program's own dependencies (its transport).
-    expect(loaded).toContain('undici');
+    // The probe sees the program's own dependencies (YAML, versions).
+    expect(loaded).toContain('yaml');
+    expect(loaded).toContain('semver');
     expect(loaded.filter((p) => ON_FIRST_USE.includes(p))).toEqual([]);
   });
+
+  it.each(['import', 'require'] as const)(
+    'loads them when a call needs them, and the call works (%s build)',
+    (mode) => {
+      const entry = (name: string) => {
+        const e = EXPORTS[name] as Conditions;
+        return join(ROOT, mode === 'import' ? e.import.default : e.require.default);
+      };
+      // A registry answering one tag list, and an invalid trust config: the client's
+      // first request loads undici, the config's validation loads ajv.
+      const script = `
+        const { registerHooks } = require('node:module');
+        const seen = new Set();
+        registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); seen.add(r.url); return r; } });
+        const load = (file) => ${mode === 'import' ? 'import(require("node:url").pathToFileURL(file).href)' : 'Promise.resolve(require(file))'};
+        const server = require('node:http').createServer((req, res) => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ name: 'x', tags: ['1.0'] }));
+        });
+        server.listen(0, '127.0.0.1', async () => {
+          const { RegistryClient } = await load(${JSON.stringify(entry('./oci'))});
+          const { parseTrustConfig } = await load(${JSON.stringify(entry('./policy'))});
+          const client = new RegistryClient({ plainHttp: true });
+          const tags = await client.repository('127.0.0.1:' + server.address().port + '/x').tags();
+          await client.close();
+          server.close();
+          let config;
+          try { parseTrustConfig({ registries: 'not a list' }); } catch (e) { config = e.code; }
+          process.stdout.write(JSON.stringify({ tags, config, seen: [...seen] }));
+        });
+      `;
+      const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as { tags: string[]; config: string; seen: string[] };
+      expect(out.tags).toEqual(['1.0']);
+      expect(out.config).toBe('INVALID_CONFIG');
+      const names = out.seen.map((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1]);
+      expect(names).toContain('undici');
+      expect(names).toContain('ajv');
+    },
+    60_000,
+  );
 
   it('chartproof/verify does not load @sigstore/sign (ESM and CJS)', () => {
     expect(graph.get('./verify')?.import).not.toContain('@sigstore/sign');

@@ -369,10 +369,16 @@ describe('push and pull against the in-memory registry', () => {
       'INVALID_REFERENCE',
       /strict mode enabled/,
     );
-    const ok = await pushChart(client, c.archive, c.meta, `oci://${TEST_HOST}/charts/app:1.0.0`);
+    // One creation time for both pushes: the manifest carries it (to the second), and
+    // two pushes a second apart would otherwise differ.
+    const creationTime = '2026-01-01T00:00:00Z';
+    const ok = await pushChart(client, c.archive, c.meta, `oci://${TEST_HOST}/charts/app:1.0.0`, {
+      creationTime,
+    });
     expect(ok.ref).toBe(`${TEST_HOST}/charts/app:1.0.0`);
     const loose = await pushChart(client, c.archive, c.meta, `oci://${TEST_HOST}/charts/boop:latest`, {
       strict: false,
+      creationTime,
     });
     expect(loose.ref).toBe(`${TEST_HOST}/charts/boop:latest`);
     expect(loose.digest).toBe(ok.digest);

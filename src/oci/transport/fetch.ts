@@ -1,8 +1,19 @@
 import { rootCertificates } from 'node:tls';
-import { Agent, type Dispatcher, EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
+import type * as Undici from 'undici';
+import type { Dispatcher } from 'undici';
 import { ChartproofError } from '../../errors.js';
 import { requestFetch } from './request-fetch.js';
 import { readFileBoundedSync } from '../../internal/read-file.js';
+import { requireDependency } from '../../internal/lazy-require.js';
+
+/**
+ * undici, loaded when the first pool is made (~100 ms), not with this module: a
+ * program that imports the client but talks to no registry (the CLI rendering a chart,
+ * printing its version) does not pay for it. CommonJS: the instance an `import` gives.
+ */
+function undici(): typeof Undici {
+  return requireDependency<typeof Undici>('undici');
+}
 
 /** A WHATWG `fetch`-compatible function. @public */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -110,6 +121,7 @@ export function createFetch(options: CreateFetchOptions = {}): FetchLike & { clo
 
 /** A `fetch` on `dispatcher` (which its `close()` closes). */
 function fetchOn(dispatcher: Dispatcher): FetchLike & { close(): Promise<void> } {
+  const undiciFetch = undici().fetch;
   const f = ((input: string | URL | Request, init?: RequestInit) =>
     undiciFetch(
       input as never,
@@ -136,6 +148,7 @@ export function createClientTransport(
 }
 
 function createDispatcher(options: CreateFetchOptions): Dispatcher {
+  const { Agent, EnvHttpProxyAgent } = undici();
   const ca = options.ca === undefined ? undefined : [...rootCertificates, ...[options.ca].flat()];
   const connect = {
     timeout: options.timeouts?.connect ?? 30_000,
@@ -152,7 +165,7 @@ function createDispatcher(options: CreateFetchOptions): Dispatcher {
   const env = options.env ?? process.env;
   const hasProxy = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'].some((k) => env[k]);
   if ((options.proxyFromEnv ?? true) && hasProxy) {
-    const proxyOptions: ConstructorParameters<typeof EnvHttpProxyAgent>[0] = { ...common };
+    const proxyOptions: ConstructorParameters<typeof Undici.EnvHttpProxyAgent>[0] = { ...common };
     const httpProxy = env.http_proxy ?? env.HTTP_PROXY;
     const httpsProxy = env.https_proxy ?? env.HTTPS_PROXY;
     const noProxy = env.no_proxy ?? env.NO_PROXY;
