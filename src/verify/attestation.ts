@@ -14,7 +14,7 @@ import { parseChartReference } from '../chart/oci.js';
 import { ChartproofError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
 import type { Digest } from '../oci/digest.js';
-import type { Repository } from '../oci/repository.js';
+import type { BundleSource } from '../cosign/referrers.js';
 import { resolvePredicateType } from '../cosign/predicates.js';
 import { decodeDsseBase64 } from '../cosign/dsse.js';
 import { findBundles } from '../cosign/referrers.js';
@@ -25,7 +25,11 @@ import {
 } from '../cosign/statement.js';
 import { type BundleSigner, type BundleVerification, verifySigstoreBundle } from './bundle.js';
 import type { SignatureFormat } from './chart.js';
-import { findLegacyAttestations, verifyLegacyAttestationLayer } from './legacy-attestation.js';
+import {
+  type AttestationSource,
+  findLegacyAttestations,
+  verifyLegacyAttestationLayer,
+} from './legacy-attestation.js';
 import { type CheckList, policyThreshold, policyTlogMode, type VerificationPolicy } from './policy.js';
 
 /** Options of {@link verifyChartAttestations}. @public */
@@ -188,7 +192,7 @@ function consider(
 }
 
 async function bundleAttestations(
-  repo: Repository,
+  repo: BundleSource,
   digest: Digest,
   options: VerifyAttestationsOptions,
   matches: (type: string) => boolean,
@@ -211,7 +215,7 @@ async function bundleAttestations(
 }
 
 async function legacyAttestations(
-  repo: Repository,
+  repo: AttestationSource,
   digest: Digest,
   options: VerifyAttestationsOptions,
   matches: (type: string) => boolean,

@@ -108,6 +108,7 @@ export type {
 } from './attestation.js';
 export { AttestationVerificationError, verifyChartAttestations } from './attestation.js';
 export type {
+  AttestationSource,
   FindLegacyAttestationsOptions,
   FindLegacyAttestationsResult,
   LegacyAttestationInput,

@@ -26,7 +26,10 @@ import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.j
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
-import type { Repository } from '../oci/repository.js';
+import type { FetchedManifest, Fetcher, ManifestFetcher, Named } from '../oci/target.js';
+
+/** What reading a legacy `.att` tag needs of a repository. @public */
+export type AttestationSource = ManifestFetcher & Fetcher & Pick<Named, 'name'>;
 import { dssePae, type SigstoreBundleJson } from '../cosign/dsse.js';
 import {
   cosignAttestationTag,
@@ -103,7 +106,7 @@ export interface FindLegacyAttestationsOptions {
  * @public
  */
 export async function findLegacyAttestations(
-  repo: Repository,
+  repo: AttestationSource,
   digest: Digest,
   options: FindLegacyAttestationsOptions = {},
 ): Promise<FindLegacyAttestationsResult> {
@@ -115,7 +118,7 @@ export async function findLegacyAttestations(
       `maxPayloadBytes must be a non-negative integer, got ${cap}`,
     );
   const tag = cosignAttestationTag(digest);
-  let fetched: Awaited<ReturnType<Repository['fetchManifest']>>;
+  let fetched: FetchedManifest;
   try {
     fetched = await repo.fetchManifest(tag, { signal });
   } catch (e) {
@@ -142,7 +145,7 @@ export async function findLegacyAttestations(
 }
 
 async function readLayer(
-  repo: Repository,
+  repo: Fetcher,
   raw: unknown,
   index: number,
   cap: number,
