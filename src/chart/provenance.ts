@@ -6,17 +6,17 @@
 
 import { marshalGoYaml } from './go-yaml.js';
 import type * as OpenPgp from 'openpgp';
-
-/** openpgp.js, loaded on first use (~80 ms), not with this module (which the CLI and chart entry load for every command). */
-function loadOpenPgp(): Promise<typeof OpenPgp> {
-  return import('openpgp');
-}
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseYamlBounded } from '../internal/bounded-parse.js';
 import { isRecord as isObject, messageOf } from '../internal/guards.js';
 import { sha256Hex } from '../internal/hash.js';
 import { helmConfigJson } from './config.js';
 import type { ChartMetadata } from './types.js';
+
+/** openpgp.js, loaded on first use (~80 ms), not with this module (which the CLI and chart entry load for every command). */
+function loadOpenPgp(): Promise<typeof OpenPgp> {
+  return import('openpgp');
+}
 
 /** The result of a successful {@link verifyProvenance}. @public */
 export interface ProvenanceVerification {

@@ -165,6 +165,8 @@ class CopyJob {
   readonly #done = new Map<string, Promise<void>>();
   /** Referrer listings at the source, by subject digest. */
   readonly #listed = new Map<string, Promise<Descriptor[]>>();
+  /** Child manifests of the indexes whose referrers are copied, by index digest. */
+  readonly #indexChildren = new Map<string, Promise<Descriptor[]>>();
   readonly #limit: Limiter;
   readonly #mountFrom: string[];
   readonly #shared: Shared | undefined;
@@ -373,15 +375,28 @@ class CopyJob {
    */
   prefetchChildReferrers(index: Descriptor): void {
     if (!isReferrerLister(this.src)) return;
-    const o = callOpts(this.options);
-    fromSource(index.digest, async () => readAll(await this.src.fetch(index, o), MAX_MANIFEST_BYTES))
-      .then((bytes) => {
-        const children = (parseManifestJson(bytes, index.digest) as { manifests?: Descriptor[] }).manifests;
+    this.#children(index)
+      .then((children) => {
         for (const child of Array.isArray(children) ? children : []) {
           if (typeof child?.digest === 'string') this.list(child).catch(() => {});
         }
       })
       .catch(() => {});
+  }
+
+  /** An index's `manifests`, read and parsed once per copy. */
+  #children(index: Descriptor): Promise<Descriptor[]> {
+    let children = this.#indexChildren.get(index.digest);
+    if (!children) {
+      const o = callOpts(this.options);
+      children = fromSource(index.digest, async () =>
+        readAll(await this.src.fetch(index, o), MAX_MANIFEST_BYTES),
+      ).then(
+        (bytes) => (parseManifestJson(bytes, index.digest) as { manifests?: Descriptor[] }).manifests ?? [],
+      );
+      this.#indexChildren.set(index.digest, children);
+    }
+    return children;
   }
 
   async referrers(
@@ -391,7 +406,6 @@ class CopyJob {
     listed?: Descriptor[],
   ): Promise<void> {
     if (depth <= 0 || !isReferrerLister(this.src)) return;
-    const o = callOpts(this.options);
     const list = listed ?? (await this.list(subject));
     for (const r of list) {
       if (out.some((d) => d.digest === r.digest)) continue;
@@ -401,11 +415,7 @@ class CopyJob {
     }
     // Referrers of the children of an index (per-platform signatures).
     if (isIndexMediaType(subject.mediaType)) {
-      const bytes = await fromSource(subject.digest, async () =>
-        readAll(await this.src.fetch(subject, o), MAX_MANIFEST_BYTES),
-      );
-      const index = parseManifestJson(bytes, subject.digest) as { manifests?: Descriptor[] };
-      for (const child of index.manifests ?? []) await this.referrers(child, out, depth);
+      for (const child of await this.#children(subject)) await this.referrers(child, out, depth);
     }
   }
 }

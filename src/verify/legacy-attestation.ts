@@ -28,8 +28,6 @@ import type { Digest } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
 import type { FetchedManifest, Fetcher, ManifestFetcher, Named } from '../oci/target.js';
 
-/** What reading a legacy `.att` tag needs of a repository. @public */
-export type AttestationSource = ManifestFetcher & Fetcher & Pick<Named, 'name'>;
 import { dssePae, type SigstoreBundleJson } from '../cosign/dsse.js';
 import {
   cosignAttestationTag,
@@ -58,6 +56,9 @@ import {
   type TlogMode,
   type VerificationPolicy,
 } from './policy.js';
+
+/** What reading a legacy `.att` tag needs of a repository. @public */
+export type AttestationSource = ManifestFetcher & Fetcher & Pick<Named, 'name'>;
 
 /** One layer of a `sha256-<hex>.att` manifest, read but NOT verified. @public */
 export interface LegacyAttestationLayer {

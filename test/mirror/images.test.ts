@@ -205,50 +205,40 @@ describe('mirror with images (two in-memory registries on loopback)', () => {
     expect(await inn.registry.repository('mirror/images/team/unsigned').tags()).toEqual([]);
   });
 
+  /** Publishes a chart of one Pod (`containers`: the lines under `spec.containers`) and plans its mirror. */
+  async function planPodChart(name: string, containers: string, values: string) {
+    const pod = `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n  containers:\n${containers}`;
+    await publishChart(name, '1.0.0', { 'templates/pod.yaml': pod }, values);
+    const [item] = await planMirror(spec({}, { name, source: `oci://${up.server.host}/charts/${name}` }), {
+      client,
+    });
+    return item!;
+  }
+
   it('refuses a chart deploying more images than the bound, before resolving any', async () => {
-    const many = `apiVersion: v1
-kind: Pod
-metadata:
-  name: many
-spec:
-  containers:
-{{- range $i, $img := .Values.images }}
+    const containers = `{{- range $i, $img := .Values.images }}
     - name: c{{ $i }}
       image: {{ $img.repository }}:1
 {{- end }}
 `;
     const values = `images:\n${Array.from({ length: 501 }, (_, i) => `  - repository: ${up.server.host}/many/img${i}\n`).join('')}`;
-    await publishChart('many', '1.0.0', { 'templates/pod.yaml': many }, values);
-    const s = spec({}, { name: 'many', source: `oci://${up.server.host}/charts/many` });
-    const [item] = await planMirror(s, { client });
-    expect(item!.action).toBe('refuse');
-    expect(item!.reason).toMatch(/deploys 501 images, more than 500/);
-    expect(item!.images).toBeUndefined();
+    const item = await planPodChart('many', containers, values);
+    expect(item.action).toBe('refuse');
+    expect(item.reason).toMatch(/deploys 501 images, more than 500/);
+    expect(item.images).toBeUndefined();
   });
 
   it('fails a chart version whose image is missing upstream, with the source lookup as the reason', async () => {
     // The target tag is looked up beside the source: its absence (404) must not hide the source's.
-    const pod = `apiVersion: v1
-kind: Pod
-metadata:
-  name: lost
-spec:
-  containers:
-    - name: c
-      image: {{ .Values.image.repository }}:{{ .Values.image.tag }}
-`;
-    await publishChart(
+    const item = await planPodChart(
       'lost',
-      '1.0.0',
-      { 'templates/pod.yaml': pod },
+      '    - name: c\n      image: {{ .Values.image.repository }}:{{ .Values.image.tag }}\n',
       `image:\n  repository: ${up.server.host}/team/never-pushed\n  tag: "1.0"\n`,
     );
-    const s = spec({}, { name: 'lost', source: `oci://${up.server.host}/charts/lost` });
-    const [item] = await planMirror(s, { client });
-    expect(item!.action).toBe('fail');
-    expect(item!.images?.[0]?.action).toBe('fail');
-    expect(item!.images?.[0]?.reason).toMatch(/^not found at the source: /);
-    expect(item!.reason).toMatch(/team\/never-pushed:1\.0: not found at the source/);
+    expect(item.action).toBe('fail');
+    expect(item.images?.[0]?.action).toBe('fail');
+    expect(item.images?.[0]?.reason).toMatch(/^not found at the source: /);
+    expect(item.reason).toMatch(/team\/never-pushed:1\.0: not found at the source/);
   });
 
   it('refuses a chart with an image its values do not expose', async () => {
