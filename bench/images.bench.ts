@@ -192,7 +192,10 @@ async function mirrorImagesOurs(mode: OursMode): Promise<OursRun> {
   const { stdout, stderr } = await execFileP(
     process.execPath,
     [
-      '--expose-gc',
+      // Only the live-memory runs force collections: the timed runs start Node as a
+      // program would (with --expose-gc, V8's helper threads spent up to ~0.4 s more CPU
+      // per run here).
+      ...(arg.gcEveryMs > 0 ? ['--expose-gc'] : []),
       // e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile chartproof's side.
       ...(process.env.CHARTPROOF_BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
       '--input-type=module',
@@ -208,6 +211,13 @@ async function mirrorImagesOurs(mode: OursMode): Promise<OursRun> {
   const processCpuMs = childrenCpuMs() - cpuBefore;
   if (arg.trace) console.log(`chartproof (${mode.kind}) timeline, wall ${wallMs.toFixed(0)} ms:\n${stderr}`);
   return { wallMs, processCpuMs, ...(JSON.parse(stdout) as Omit<OursRun, 'wallMs' | 'processCpuMs'>) };
+}
+
+/** The median of a non-empty list (the mean of the middle two for an even count). */
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /**
@@ -369,18 +379,20 @@ function mib(n: number): string {
 }
 
 describe.skipIf(missing !== undefined)(
-  'image mirroring benchmark (two docker-registry instances on loopback)',
+  'image mirroring benchmark (docker-registry instances on loopback)',
   () => {
     let source: StartedRegistry;
     let target: StartedRegistry;
-    /** A second destination, so that the second skopeo run cannot mount what the first wrote. */
+    /** A destination per round, so that no skopeo run can mount what an earlier one wrote. */
     let target2: StartedRegistry;
+    let target3: StartedRegistry;
     let client: RegistryClient;
     let large: ImageSet;
     let small: ImageSet;
 
     beforeAll(async () => {
-      [source, target, target2] = await Promise.all([
+      [source, target, target2, target3] = await Promise.all([
+        startDockerRegistry('plain'),
         startDockerRegistry('plain'),
         startDockerRegistry('plain'),
         startDockerRegistry('plain'),
@@ -392,7 +404,7 @@ describe.skipIf(missing !== undefined)(
 
     afterAll(async () => {
       await client?.close();
-      await Promise.all([source?.stop(), target?.stop(), target2?.stop()]);
+      await Promise.all([source?.stop(), target?.stop(), target2?.stop(), target3?.stop()]);
     });
 
     function spec(set: ImageSet, registry: string, prefix: string): MirrorSpec {
@@ -491,15 +503,30 @@ describe.skipIf(missing !== undefined)(
       // writes into a fresh storage tree are slower).
       const small1 = await oursRun(small, target, 'ours-small');
 
-      // Ours, skopeo, skopeo, ours, each into fresh repositories: the mean of each pair
-      // cancels a drift of the machine's load. The second pair goes to the second
-      // destination: skopeo (as root) remembers where it wrote each blob
-      // (/var/lib/containers/cache) and would mount the first run's blobs instead of
-      // copying them. Each destination sees one run of each, in opposite orders.
-      const oursA = await oursRun(large, target, 'ours-a');
-      const skopeoA = await skopeoRun(target, 'skopeo-a');
-      const skopeoB = await skopeoRun(target2, 'skopeo-b');
-      const oursB = await oursRun(large, target2, 'ours-b');
+      // Three rounds of ours and skopeo in alternating order (ours, skopeo | skopeo, ours |
+      // ours, skopeo), each into fresh repositories; the figure is the median of each
+      // tool's three runs, which a drift of the machine's load or one slow second of
+      // its disk moves less than a mean of two. Each round has its own destination
+      // registry: skopeo (as root) remembers where it wrote each blob
+      // (/var/lib/containers/cache) and would mount an earlier run's blobs from the same
+      // registry instead of copying them.
+      const oursRuns: OursRun[] = [];
+      const skopeoRuns: number[] = [];
+      for (const [round, dst] of [target, target2, target3].entries()) {
+        const ourTurn = async () => {
+          oursRuns.push(await oursRun(large, dst, `ours-${round}`));
+        };
+        const skopeoTurn = async () => {
+          skopeoRuns.push(await skopeoRun(dst, `skopeo-${round}`));
+        };
+        if (round % 2 === 0) {
+          await ourTurn();
+          await skopeoTurn();
+        } else {
+          await skopeoTurn();
+          await ourTurn();
+        }
+      }
 
       // The floor (bench/floor.ts on undici's request API, chartproof's default HTTP
       // stack: streamed, no verification, shared blobs mounted), as many images at once
@@ -518,9 +545,10 @@ describe.skipIf(missing !== undefined)(
       const floorMs = performance.now() - tFloor;
       await expectMirrored(client, target2.host, 'floor', large);
 
-      // The same through the CLI, once into each destination (fresh repositories).
-      const cliA = await cliRun(large, target, 'cli-a');
-      const cliB = await cliRun(large, target2, 'cli-b');
+      // The same through the CLI, three times (fresh repositories, alternating destinations).
+      const cliRuns: Array<{ wallMs: number; cpuMs: number }> = [];
+      for (const [round, dst] of [target, target2, target3].entries())
+        cliRuns.push(await cliRun(large, dst, `cli-${round}`));
 
       // For reference: the images alone through `copy()` (no chart, render or overlay).
       const copyOnly = await mirrorImagesOurs({
@@ -536,34 +564,35 @@ describe.skipIf(missing !== undefined)(
       const smallGc = await oursRun(small, target2, 'ours-small-gc', 25);
       const largeGc = await oursRun(large, target, 'ours-large-gc', 25);
 
-      const ours = (oursA.wallMs + oursB.wallMs) / 2;
-      const peer = (skopeoA + skopeoB) / 2;
+      const ours = median(oursRuns.map((r) => r.wallMs));
+      const peer = median(skopeoRuns);
+      const list = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(' / ');
       const rate = (ms: number) => large.bytes / MIB / (ms / 1000);
       const ratio = rate(ours) / rate(peer);
       console.log(
         `${`mirror ${large.images.length} images, ${mib(large.bytes)} MiB (ratio ${ratio.toFixed(2)}x skopeo)`.padEnd(52)} chartproof ${rate(ours).toFixed(0).padStart(4)} MiB/s ${ours.toFixed(0).padStart(6)} ms | skopeo ${rate(peer).toFixed(0).padStart(4)} MiB/s ${peer.toFixed(0).padStart(6)} ms | target >= 1.0x ${ratio >= 1 ? 'MET' : 'MISSED'}`,
       );
       console.log(
-        `${'  runs (chartproof a / b; skopeo a / b)'.padEnd(52)} ${oursA.wallMs.toFixed(0)} / ${oursB.wallMs.toFixed(0)} ms; ${skopeoA.toFixed(0)} / ${skopeoB.toFixed(0)} ms`,
+        `${'  runs, medians above (chartproof; skopeo)'.padEnd(52)} ${list(oursRuns.map((r) => r.wallMs))} ms; ${list(skopeoRuns)} ms`,
       );
       console.log(
-        `${'  chartproof inside its process (no Node start)'.padEnd(52)} ${((oursA.ms + oursB.ms) / 2).toFixed(0)} ms, Node CPU ${((oursA.cpuMs + oursB.cpuMs) / 2).toFixed(0)} ms, ${oursA.retries + oursB.retries} retries, requests ${JSON.stringify(oursA.requests)}`,
+        `${'  chartproof inside its process (no Node start)'.padEnd(52)} ${median(oursRuns.map((r) => r.ms)).toFixed(0)} ms, Node CPU ${median(oursRuns.map((r) => r.cpuMs)).toFixed(0)} ms, ${oursRuns.reduce((n, r) => n + r.retries, 0)} retries, requests ${JSON.stringify(oursRuns[0]!.requests)}`,
       );
       console.log(
-        `${'  CPU of the whole process, user + system'.padEnd(52)} chartproof ${((oursA.processCpuMs + oursB.processCpuMs) / 2).toFixed(0)} ms | skopeo ${((skopeoCpu[0]! + skopeoCpu[1]!) / 2).toFixed(0)} ms (${skopeoCpu.length} runs each)`,
+        `${'  CPU of the whole process, user + system'.padEnd(52)} chartproof ${median(oursRuns.map((r) => r.processCpuMs)).toFixed(0)} ms | skopeo ${median(skopeoCpu).toFixed(0)} ms (medians of ${skopeoCpu.length} runs)`,
       );
       reportFloor(
         `  ${large.images.length} images, inside the process`,
-        (oursA.ms + oursB.ms) / 2,
+        median(oursRuns.map((r) => r.ms)),
         floorMs,
         1.5,
       );
       console.log(
         `${'  floor throughput'.padEnd(52)} ${rate(floorMs).toFixed(0)} MiB/s, requests ${JSON.stringify(floor.requests)}, ${floor.retries} retries`,
       );
-      const cli = (cliA.wallMs + cliB.wallMs) / 2;
+      const cli = median(cliRuns.map((r) => r.wallMs));
       console.log(
-        `${`  through the CLI (chartproof mirror apply; ${(rate(cli) / rate(peer)).toFixed(2)}x)`.padEnd(52)} ${rate(cli).toFixed(0).padStart(4)} MiB/s ${cli.toFixed(0).padStart(6)} ms (${cliA.wallMs.toFixed(0)} / ${cliB.wallMs.toFixed(0)}), CPU ${((cliA.cpuMs + cliB.cpuMs) / 2).toFixed(0)} ms`,
+        `${`  through the CLI (chartproof mirror apply; ${(rate(cli) / rate(peer)).toFixed(2)}x)`.padEnd(52)} ${rate(cli).toFixed(0).padStart(4)} MiB/s ${cli.toFixed(0).padStart(6)} ms (${list(cliRuns.map((r) => r.wallMs))}), CPU ${median(cliRuns.map((r) => r.cpuMs)).toFixed(0)} ms`,
       );
       console.log(
         `${'  images through copy() alone (reference)'.padEnd(52)} ${rate(copyOnly.wallMs).toFixed(0)} MiB/s ${copyOnly.wallMs.toFixed(0)} ms (${copyOnly.ms.toFixed(0)} ms inside), Node CPU ${copyOnly.cpuMs.toFixed(0)} ms, ${copyOnly.retries} retries`,
@@ -577,7 +606,7 @@ describe.skipIf(missing !== undefined)(
           `${label.padEnd(52)} ${mib(s.peak)} MiB (+${mib(s.peak - s.baseline)}) | ${mib(l.peak)} MiB (+${mib(l.peak - l.baseline)}) | target <= +${mib(FLAT_TOLERANCE)} MiB ${flat ? 'MET' : 'MISSED'}`,
         );
       };
-      const largeAsRun = oursA.peak >= oursB.peak ? oursA : oursB;
+      const largeAsRun = oursRuns.reduce((a, b) => (b.peak > a.peak ? b : a));
       memoryLine(
         `peak RSS, layers of ${mib(small.largestLayer)} | up to ${mib(large.largestLayer)} MiB`,
         small1,
