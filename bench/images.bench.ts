@@ -193,8 +193,8 @@ async function mirrorImagesOurs(mode: OursMode): Promise<OursRun> {
     process.execPath,
     [
       // Only the live-memory runs force collections: the timed runs start Node as a
-      // program would (with --expose-gc, V8's helper threads spent up to ~0.4 s more CPU
-      // per run here).
+      // program would (V8's helper threads used ~0.8 s of CPU per run here with
+      // --expose-gc, ~0.6 s without).
       ...(arg.gcEveryMs > 0 ? ['--expose-gc'] : []),
       // e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile chartproof's side.
       ...(process.env.CHARTPROOF_BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
