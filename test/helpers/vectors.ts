@@ -12,6 +12,13 @@ export function helmVectorsAvailable(suite: string): boolean {
   return ok;
 }
 
+/** True when `path` (a vector file) exists; otherwise prints why `test` is skipped. */
+export function vectorFileAvailable(path: string, test: string): boolean {
+  const ok = existsSync(path);
+  if (!ok) console.warn(`${test} skipped: ${path} not found (clone shared/ beside the repo)`);
+  return ok;
+}
+
 /** Sigstore/cosign interop vectors, read from `../shared` at test time (never copied here). */
 export const SIGSTORE_VECTORS = join(process.cwd(), '..', 'shared', 'vectors', 'sigstore');
 
