@@ -377,9 +377,7 @@ class CopyJob {
     if (!isReferrerLister(this.src)) return;
     this.#children(index)
       .then((children) => {
-        for (const child of Array.isArray(children) ? children : []) {
-          if (typeof child?.digest === 'string') this.list(child).catch(() => {});
-        }
+        for (const child of children) this.list(child).catch(() => {});
       })
       .catch(() => {});
   }
@@ -391,9 +389,13 @@ class CopyJob {
       const o = callOpts(this.options);
       children = fromSource(index.digest, async () =>
         readAll(await this.src.fetch(index, o), MAX_MANIFEST_BYTES),
-      ).then(
-        (bytes) => (parseManifestJson(bytes, index.digest) as { manifests?: Descriptor[] }).manifests ?? [],
-      );
+      ).then((bytes) => {
+        // Hostile input: anything but an array of objects with a string digest is skipped.
+        const listed: unknown = (parseManifestJson(bytes, index.digest) as { manifests?: unknown }).manifests;
+        return Array.isArray(listed)
+          ? listed.filter((c): c is Descriptor => typeof (c as Descriptor | null)?.digest === 'string')
+          : [];
+      });
       this.#indexChildren.set(index.digest, children);
     }
     return children;

@@ -27,7 +27,6 @@ import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
 import type { FetchedManifest, Fetcher, ManifestFetcher, Named } from '../oci/target.js';
-
 import { dssePae, type SigstoreBundleJson } from '../cosign/dsse.js';
 import {
   cosignAttestationTag,
