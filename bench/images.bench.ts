@@ -10,7 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -79,6 +79,8 @@ interface OursRun {
   peak: number;
   requests: Record<string, number>;
   retries: number;
+  /** CPU by thread at exit (ms): `main`, `v8` (V8's helper threads: JIT compiles, GC) and `other` (threads already gone, e.g. the hashing thread; the rest). */
+  threads?: { main: number; v8: number; other: number };
   summary?: {
     copied: number;
     skipped: number;
@@ -159,8 +161,26 @@ const cpu = process.cpuUsage(cpu0);
 if (timer) clearInterval(timer);
 await client.close();
 const maxRss = process.resourceUsage().maxRSS * 1024;
+// CPU by thread (Linux /proc, ticks of 10 ms): utime + stime are fields 14 and 15.
+let threads;
+try {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const ticks = (stat) => {
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  };
+  const total = ticks(readFileSync('/proc/self/stat', 'utf8'));
+  threads = { main: 0, v8: 0, other: 0 };
+  for (const t of readdirSync('/proc/self/task')) {
+    const stat = readFileSync('/proc/self/task/' + t + '/stat', 'utf8');
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    if (Number(t) === process.pid) threads.main += ticks(stat);
+    else if (name === 'V8Worker') threads.v8 += ticks(stat);
+  }
+  threads.other = Math.max(0, total - threads.main - threads.v8);
+} catch {}
 process.stdout.write(
-  JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, baseline, peak: maxRss, requests, retries, ...out }),
+  JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, baseline, peak: maxRss, requests, retries, threads, ...out }),
 );
 `;
 
@@ -226,10 +246,36 @@ function median(xs: number[]): number {
  * chartproof child and a skopeo one. The registries, still running, are not in it.
  */
 function childrenCpuMs(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(readFileSync('/proc/self/stat', 'utf8'));
   // Fields 16 and 17 of proc(5); the slice starts at field 3.
   return (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
+/** The fields of a /proc/…/stat line after the command name (field 3 onward). */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/**
+ * User + system CPU (fields 14 and 15) of every running `docker-registry` process on
+ * the machine (ms; Linux /proc): what a tool's run costs the registries. On a small
+ * machine they share the cores with the client, so a client's throughput depends on
+ * this too. The bench runs alone, so these are its registries.
+ */
+function registriesCpuMs(): number {
+  let sum = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes('(docker-registry)')) continue;
+      const fields = statFields(stat);
+      sum += (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return sum;
 }
 
 /** Why the separate-process run cannot happen (dist/ missing or older than image mirroring), else undefined. */
@@ -389,6 +435,8 @@ describe.skipIf(missing !== undefined)(
     let client: RegistryClient;
     let large: ImageSet;
     let small: ImageSet;
+    /** CPU the registries spent during each timed run of the large set (ms), by tool. */
+    const registryCpu = { ours: [] as number[], skopeo: [] as number[], cli: [] as number[] };
 
     beforeAll(async () => {
       [source, target, target2, target3] = await Promise.all([
@@ -437,6 +485,7 @@ describe.skipIf(missing !== undefined)(
         writeFileSync(config, JSON.stringify(specInput(set, dst.host, prefix)));
         const t = performance.now();
         const cpuBefore = childrenCpuMs();
+        const registriesBefore = registriesCpuMs();
         await execFileP(
           process.execPath,
           [
@@ -452,6 +501,7 @@ describe.skipIf(missing !== undefined)(
         );
         const wallMs = performance.now() - t;
         const cpuMs = childrenCpuMs() - cpuBefore;
+        registryCpu.cli.push(registriesCpuMs() - registriesBefore);
         await expectMirrored(client, dst.host, `${prefix}/images`, set);
         return { wallMs, cpuMs };
       } finally {
@@ -467,9 +517,11 @@ describe.skipIf(missing !== undefined)(
         return;
       }
       const skopeoCpu: number[] = [];
+
       const skopeoRun = async (dst: StartedRegistry, prefix: string) => {
         const t = performance.now();
         const cpuBefore = childrenCpuMs();
+        const registriesBefore = registriesCpuMs();
         for (const img of large.images) {
           await skopeoCopy(
             `docker://${source.host}/${img.path}:${img.tag}`,
@@ -484,11 +536,15 @@ describe.skipIf(missing !== undefined)(
         }
         const ms = performance.now() - t;
         skopeoCpu.push(childrenCpuMs() - cpuBefore);
+        registryCpu.skopeo.push(registriesCpuMs() - registriesBefore);
         await expectMirrored(client, dst.host, prefix, large);
         return ms;
       };
       const oursRun = async (set: ImageSet, dst: StartedRegistry, prefix: string, gcEveryMs?: number) => {
+        const registriesBefore = registriesCpuMs();
         const run = await mirrorImagesOurs({ kind: 'apply', spec: spec(set, dst.host, prefix), gcEveryMs });
+        if (set === large && gcEveryMs === undefined)
+          registryCpu.ours.push(registriesCpuMs() - registriesBefore);
         expect(run.summary, JSON.stringify(run)).toMatchObject({
           copied: 1,
           failed: 0,
@@ -580,6 +636,14 @@ describe.skipIf(missing !== undefined)(
       );
       console.log(
         `${'  CPU of the whole process, user + system'.padEnd(52)} chartproof ${median(oursRuns.map((r) => r.processCpuMs)).toFixed(0)} ms | skopeo ${median(skopeoCpu).toFixed(0)} ms (medians of ${skopeoCpu.length} runs)`,
+      );
+      const threads = oursRuns.flatMap((r) => (r.threads ? [r.threads] : []));
+      if (threads.length > 0)
+        console.log(
+          `${'  chartproof CPU by thread (medians)'.padEnd(52)} main ${median(threads.map((t) => t.main)).toFixed(0)} ms | V8 helpers (JIT, GC) ${median(threads.map((t) => t.v8)).toFixed(0)} ms | other (hashing) ${median(threads.map((t) => t.other)).toFixed(0)} ms`,
+        );
+      console.log(
+        `${'  CPU of the registries during the runs (medians)'.padEnd(52)} chartproof ${median(registryCpu.ours).toFixed(0)} ms | skopeo ${median(registryCpu.skopeo).toFixed(0)} ms | CLI ${median(registryCpu.cli).toFixed(0)} ms`,
       );
       reportFloor(
         `  ${large.images.length} images, inside the process`,
