@@ -7,7 +7,14 @@ import { isValidTag } from './reference.js';
 import { parseManifestJson } from './manifest.js';
 import { Repository } from './repository.js';
 import type { VerifiedPushOptions } from './upload.js';
-import { type CallOptions, isMounter, isReferrerLister, type ReadOnlyTarget, type Target } from './target.js';
+import {
+  type CallOptions,
+  isMounter,
+  isMountPusher,
+  isReferrerLister,
+  type ReadOnlyTarget,
+  type Target,
+} from './target.js';
 import { MAX_MANIFEST_BYTES, readAll } from './verify.js';
 
 /** Progress of a copy. @public */
@@ -317,39 +324,69 @@ class CopyJob {
     return verified;
   }
 
-  async #mount(desc: Descriptor, cached: readonly string[]): Promise<boolean> {
-    if (!isMounter(this.dst)) return false;
+  /** Tries to mount from each of `from` in turn (refused cache entries are forgotten). */
+  async #mount(desc: Descriptor, from: readonly string[], cached: readonly string[]): Promise<boolean> {
+    if (from.length === 0 || !isMounter(this.dst)) return false;
     const dst = this.dst;
-    for (const from of [...this.#mountFrom, ...cached]) {
-      if (await toDestination(desc.digest, () => dst.mount(desc, from, callOpts(this.options)))) {
-        this.options.onProgress?.({ type: 'mounted', descriptor: desc, from });
+    for (const repository of from) {
+      if (await toDestination(desc.digest, () => dst.mount(desc, repository, callOpts(this.options)))) {
+        this.options.onProgress?.({ type: 'mounted', descriptor: desc, from: repository });
         return true;
       }
-      // Refused (gone, or not readable with these credentials): do not offer it again.
-      if (this.#shared && cached.includes(from))
-        this.#shared.cache.forget(this.#shared.registry, desc.digest, from);
+      this.#refused(desc, repository, cached);
     }
     return false;
   }
 
-  /** Mounts (from `mountFrom`, then `cached`) or uploads an absent blob. */
+  /** A mount from `repository` was refused (gone, or not readable with these credentials): do not offer it again. */
+  #refused(desc: Descriptor, repository: string, cached: readonly string[]): void {
+    if (this.#shared && cached.includes(repository))
+      this.#shared.cache.forget(this.#shared.registry, desc.digest, repository);
+  }
+
+  /**
+   * Mounts (from `mountFrom`, then `cached`) or uploads an absent blob. The last mount
+   * is tried with `mountOrPush` when the destination has it: a refusal then uploads
+   * into the session the registry opened instead of cancelling it and opening another.
+   */
   async #blob(desc: Descriptor, cached: readonly string[] = []): Promise<void> {
     const o = callOpts(this.options);
+    const dst = this.dst;
+    const from = [...this.#mountFrom, ...cached];
+    const pusher = isMountPusher(dst) ? dst : undefined;
+    const last = pusher ? from.pop() : undefined;
     // Mount only what is absent: re-linking present blobs concurrently is not safe on every
     // registry (distribution's filesystem driver rewrites the link file in place).
-    if (await this.#mount(desc, cached)) return;
-    const fetched = await fromSource(desc.digest, () => this.src.fetch(desc, o));
-    const source = watched(fetched, desc, this.options.onProgress);
+    if (await this.#mount(desc, from, cached)) return;
+    let source: ReturnType<typeof watched> | undefined;
+    const open = async () => {
+      const fetched = await fromSource(desc.digest, () => this.src.fetch(desc, o));
+      source = watched(fetched, desc, this.options.onProgress);
+      return source.stream;
+    };
+    const cancel = () => {
+      source?.stream.cancel().catch(() => {});
+    };
     try {
-      await toDestination(
-        desc.digest,
-        () => this.dst.push(desc, source.stream, this.#pushOptions(o)),
-        () => source.stream.cancel().catch(() => {}),
-      );
+      if (pusher && last !== undefined) {
+        const placed = await toDestination(
+          desc.digest,
+          () => pusher.mountOrPush(desc, last, open, this.#pushOptions(o)),
+          cancel,
+        );
+        if (placed === 'mounted') {
+          this.options.onProgress?.({ type: 'mounted', descriptor: desc, from: last });
+          return;
+        }
+        this.#refused(desc, last, cached);
+      } else {
+        const stream = await open();
+        await toDestination(desc.digest, () => dst.push(desc, stream, this.#pushOptions(o)), cancel);
+      }
     } catch (e) {
       // The push failed because reading the source failed (bad digest, dropped connection):
       // the source sent the bad bytes, whatever error the destination's client wrapped it in.
-      const failure = source.error();
+      const failure = source?.error();
       if (failure !== undefined && !isAbort(e)) throw new CopyError('source', desc.digest, failure);
       throw e;
     }

@@ -61,6 +61,7 @@ export type {
   Fetcher,
   ManifestFetcher,
   Mounter,
+  MountPusher,
   Named,
   Pusher,
   ReadOnlyTarget,
@@ -71,7 +72,7 @@ export type {
   Tagger,
   Target,
 } from './target.js';
-export { isMounter, isReferrerLister, isTagLister } from './target.js';
+export { isMounter, isMountPusher, isReferrerLister, isTagLister } from './target.js';
 export type {
   RegistryAuthEvent,
   RegistryAuthRefusedEvent,

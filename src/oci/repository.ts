@@ -16,6 +16,7 @@ import type {
   FetchedManifest,
   ManifestFetcher,
   Mounter,
+  MountPusher,
   Named,
   ReferrerLister,
   ReferrersOptions,
@@ -55,7 +56,7 @@ export type { FetchedManifest } from './target.js';
  * @public
  */
 export class Repository
-  implements Target, ManifestFetcher, Named, ReferrerLister, TagLister, Mounter, Deleter
+  implements Target, ManifestFetcher, Named, ReferrerLister, TagLister, Mounter, MountPusher, Deleter
 {
   readonly client: RegistryClient;
   readonly reference: Reference;
@@ -414,6 +415,42 @@ export class Repository
    * cancels the session) when the registry starts an upload instead.
    */
   async mount(desc: Descriptor, fromRepository: string, options: CallOptions = {}): Promise<boolean> {
+    const answer = await this.#mountRequest(desc, fromRepository, options);
+    if (typeof answer === 'string') await this.#cancelSession(answer);
+    return answer === true;
+  }
+
+  /**
+   * Mounts a blob from another repository of the same registry, or uploads `content()`
+   * when the registry will not: into the session its refused mount opened (one request
+   * instead of a cancel and a new session), else through a new one.
+   */
+  async mountOrPush(
+    desc: Descriptor,
+    fromRepository: string,
+    content: () => Promise<ReadableStream<Uint8Array> | Uint8Array>,
+    options: CallOptions = {},
+  ): Promise<'mounted' | 'pushed'> {
+    const answer = await this.#mountRequest(desc, fromRepository, options);
+    if (answer === true) return 'mounted';
+    let body: ReadableStream<Uint8Array> | Uint8Array;
+    try {
+      body = await content();
+    } catch (e) {
+      if (typeof answer === 'string') await this.#cancelSession(answer);
+      throw e;
+    }
+    const session: VerifiedPushOptions = typeof answer === 'string' ? { session: answer } : {};
+    await this.push(desc, body, { ...options, ...session });
+    return 'pushed';
+  }
+
+  /** The mount request: true when mounted, the session's URL when the registry opened one instead, else false. */
+  async #mountRequest(
+    desc: Descriptor,
+    fromRepository: string,
+    options: CallOptions,
+  ): Promise<boolean | string> {
     const url = this.#url(
       `blobs/uploads/?mount=${encodeURIComponent(desc.digest)}&from=${encodeURIComponent(fromRepository)}`,
     );
@@ -427,21 +464,23 @@ export class Repository
     if (res.status === 201) return true;
     if (res.status === 202) {
       const location = res.headers.get('location');
-      if (location) {
-        // Its own deadline, not the caller's signal: an abort right after the 202 must
-        // still close the session the registry opened.
-        const cancel = await this.#send({
-          method: 'DELETE',
-          url: new URL(location, url).toString(),
-          scopes: this.#scopes('pull', 'push'),
-          signal: AbortSignal.timeout(10_000),
-        }).catch(() => undefined);
-        if (cancel) await discard(cancel);
-      }
-      return false;
+      return location ? new URL(location, url).toString() : false;
     }
     if (res.status === 401 || res.status === 403 || res.status === 404) return false;
     throw await toRegistryError(res, 'POST', url);
+  }
+
+  /** Cancels an upload session (best effort). */
+  async #cancelSession(location: string): Promise<void> {
+    // Its own deadline, not the caller's signal: an abort right after the 202 must
+    // still close the session the registry opened.
+    const cancel = await this.#send({
+      method: 'DELETE',
+      url: location,
+      scopes: this.#scopes('pull', 'push'),
+      signal: AbortSignal.timeout(10_000),
+    }).catch(() => undefined);
+    if (cancel) await discard(cancel);
   }
 
   /** Deletes a manifest or blob by digest. */

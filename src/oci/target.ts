@@ -59,6 +59,27 @@ export interface Mounter {
   mount(desc: Descriptor, fromRepository: string, options?: CallOptions): Promise<boolean>;
 }
 
+/**
+ * Mounts a blob, or uploads it into the upload session the registry opens when it
+ * will not mount (a 202 to the mount request; OCI distribution spec: the client "MAY
+ * proceed with the upload"), which saves cancelling that session and opening another.
+ * @public
+ */
+export interface MountPusher {
+  /**
+   * `'mounted'` when the registry mounted the blob from `fromRepository`; otherwise
+   * reads `content()` and uploads it (into the session the refused mount opened, when
+   * the registry named one), resolving to `'pushed'`. A session it opened and could
+   * not use is cancelled.
+   */
+  mountOrPush(
+    desc: Descriptor,
+    fromRepository: string,
+    content: () => Promise<ReadableStream<Uint8Array> | Uint8Array>,
+    options?: CallOptions,
+  ): Promise<'mounted' | 'pushed'>;
+}
+
 /** Deletes content. @public */
 export interface Deleter {
   delete(desc: Descriptor, options?: CallOptions): Promise<void>;
@@ -102,6 +123,11 @@ export function isReferrerLister(t: object): t is ReferrerLister {
 /** True when the target can list tags. @public */
 export function isTagLister(t: object): t is TagLister {
   return typeof (t as Partial<TagLister>).tags === 'function';
+}
+
+/** True when the target can mount a blob or upload it into the session a refused mount opened. @public */
+export function isMountPusher(t: object): t is MountPusher {
+  return typeof (t as Partial<MountPusher>).mountOrPush === 'function';
 }
 
 /** True when the target can mount blobs. @public */

@@ -26,6 +26,11 @@ export interface UploadOptions {
  */
 export interface VerifiedPushOptions extends CallOptions {
   sourceVerified?: boolean;
+  /**
+   * An upload session the registry already opened (the absolute `Location` of a
+   * refused mount's 202): the blob goes into it instead of a new `POST`'s.
+   */
+  session?: string;
 }
 
 /**
@@ -41,23 +46,29 @@ export async function pushBlob(
 ): Promise<void> {
   if (content instanceof Uint8Array) verifyBytes(content, desc);
   const scopes = repo.scopes('pull', 'push');
-  const start = repo.url('blobs/uploads/');
-  const res = await repo.send({
-    method: 'POST',
-    url: start,
-    scopes,
-    signal: options.signal,
-    headers: { 'content-length': '0' },
-  });
-  if (res.status === 201) {
-    // Some registries complete an upload for content they already hold.
+  let location: string;
+  let minChunk = 0;
+  if (options.session !== undefined) {
+    location = options.session;
+  } else {
+    const start = repo.url('blobs/uploads/');
+    const res = await repo.send({
+      method: 'POST',
+      url: start,
+      scopes,
+      signal: options.signal,
+      headers: { 'content-length': '0' },
+    });
+    if (res.status === 201) {
+      // Some registries complete an upload for content they already hold.
+      await discard(res);
+      return;
+    }
+    if (res.status !== 202) throw await toRegistryError(res, 'POST', start);
     await discard(res);
-    return;
+    location = sessionUrl(res, start);
+    minChunk = Number(res.headers.get('oci-chunk-min-length')) || 0;
   }
-  if (res.status !== 202) throw await toRegistryError(res, 'POST', start);
-  await discard(res);
-  let location = sessionUrl(res, start);
-  const minChunk = Number(res.headers.get('oci-chunk-min-length')) || 0;
   try {
     const chunkSize = options.chunkSize !== undefined ? Math.max(options.chunkSize, minChunk) : undefined;
     if (chunkSize !== undefined && chunkSize > 0) {

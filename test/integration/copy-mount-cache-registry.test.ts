@@ -134,6 +134,34 @@ describe.skipIf(missing !== undefined)('copy with a BlobMountCache against docke
         expect(looked).toBeLessThan(events.indexOf(uploaded[0]!));
         expect(cache.locations(reg.host, base.desc.digest)).toEqual([other, owner]);
       });
+
+      it('uploads into the session a refused mount opened (a stale cache entry)', async () => {
+        const src = new MemoryStore();
+        const base = layer(4, 500_000);
+        const img = await image(src, 'app', [base]);
+        const repo = 'internal/images/stale/app';
+        const cache = new BlobMountCache();
+        cache.record(reg.host, base.desc.digest, 'internal/images/never-written');
+        const from = events.length;
+        await copy(src, 'app', client.repository(`${reg.host}/${repo}`), '1.0', { mountCache: cache });
+        const seen = events.slice(from).filter((e) => e.startsWith('response '));
+        const digest = encodeURIComponent(base.desc.digest);
+        // distribution 2.8 answers a mount of a blob the source repository lacks with 202
+        // and a session; the blob goes into it: no DELETE, no second POST for it.
+        expect(seen.filter((e) => e.includes(`mount=${digest}`))).toEqual([
+          `response POST /v2/${repo}/blobs/uploads/?mount=${digest}&from=${encodeURIComponent('internal/images/never-written')} -> 202`,
+        ]);
+        expect(seen.filter((e) => e.startsWith('response DELETE'))).toEqual([]);
+        const posts = seen.filter((e) => e.startsWith(`response POST /v2/${repo}/blobs/uploads/ `));
+        const puts = seen.filter((e) => /^response PUT .*\/blobs\/uploads\/.*-> 201$/.test(e));
+        expect(puts.some((e) => e.includes(`digest=${digest}`))).toBe(true);
+        expect(posts.length).toBe(puts.length - 1);
+        const back = client.repository(`${reg.host}/${repo}`);
+        expect((await back.fetchManifest('1.0')).descriptor.digest).toBe(img.manifest.desc.digest);
+        const bytes = new Uint8Array(await new Response(await back.fetch(base.desc)).arrayBuffer());
+        expect(digestOf(bytes)).toBe(base.desc.digest);
+        expect(cache.locations(reg.host, base.desc.digest)).toEqual([repo]);
+      });
     });
   }
 });

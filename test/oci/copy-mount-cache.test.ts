@@ -357,7 +357,7 @@ describe('copy with a BlobMountCache', () => {
   });
 
   describe('when the cache names a repository that no longer has the blob', () => {
-    it('tries it once, cancels the upload session the mount opened, uploads, and forgets it', async () => {
+    it('tries it once, uploads into the session the refused mount opened, and forgets it', async () => {
       const { src, fx, log } = scenario();
       const base = layer(1);
       await image(src, 'a', [base]);
@@ -365,10 +365,35 @@ describe('copy with a BlobMountCache', () => {
       cache.record(TEST_HOST, base.desc.digest, 'internal/images/gone');
       await copy(src, 'a', fx.repo(A), '1.0', { mountCache: cache });
       expect(mounts(log)).toEqual([`${A} ${base.desc.digest} from internal/images/gone -> 202`]);
+      // No cancel and no second session: the 202's session took the upload.
+      expect(log.filter((r) => r.method === 'DELETE')).toEqual([]);
+      const sessions = log.filter((r) => r.method === 'POST' && r.path === `${A}/blobs/uploads/`);
+      expect(sessions.filter((r) => !r.query.has('mount')).length).toBe(
+        uploads(log).filter((u) => u.startsWith(`${A} `)).length - 1,
+      );
+      expect(uploads(log)).toContain(`${A} ${base.desc.digest}`);
+      expect(fx.store(A).get(base.desc.digest)).toEqual(base.data);
+      expect(cache.locations(TEST_HOST, base.desc.digest)).toEqual([A]);
+    });
+
+    it('cancels the session the refused mount opened when the source cannot be read', async () => {
+      const { src, fx, log } = scenario();
+      const base = layer(1);
+      await image(src, 'a', [base]);
+      const read = src.fetch.bind(src);
+      src.fetch = async (d, o) => {
+        if (d.digest === base.desc.digest) throw new Error('source blob gone');
+        return read(d, o);
+      };
+      const cache = new BlobMountCache();
+      cache.record(TEST_HOST, base.desc.digest, 'internal/images/gone');
+      const failed = await copy(src, 'a', fx.repo(A), '1.0', { mountCache: cache }).catch((e) => e);
+      expect(failed).toBeInstanceOf(CopyError);
+      expect((failed as CopyError).origin).toBe('source');
+      expect(mounts(log)).toEqual([`${A} ${base.desc.digest} from internal/images/gone -> 202`]);
       const cancels = log.filter((r) => r.method === 'DELETE' && r.path.startsWith(`${A}/blobs/uploads/`));
       expect(cancels.map((r) => r.status)).toEqual([204]);
-      expect(uploads(log)).toContain(`${A} ${base.desc.digest}`);
-      expect(cache.locations(TEST_HOST, base.desc.digest)).toEqual([A]);
+      expect(uploads(log)).not.toContain(`${A} ${base.desc.digest}`);
     });
   });
 
@@ -383,6 +408,36 @@ describe('copy with a BlobMountCache', () => {
       expect((await dst.resolve('1.0')).digest).toBe(img.manifest.desc.digest);
       expect(cache.size).toBe(0);
     });
+  });
+});
+
+describe('Repository.mountOrPush', () => {
+  it('mounts without reading the content when the registry can', async () => {
+    const s = scenario();
+    const base = layer(7);
+    await s.fx.repo(A).push(base.desc, base.data);
+    let read = 0;
+    const placed = await s.fx.repo(B).mountOrPush(base.desc, A, async () => {
+      read++;
+      return base.data;
+    });
+    expect(placed).toBe('mounted');
+    expect(read).toBe(0);
+    expect(mounts(s.log)).toEqual([`${B} ${base.desc.digest} from ${A} -> 201`]);
+    expect(s.fx.store(B).get(base.desc.digest)).toEqual(base.data);
+  });
+
+  it('uploads through a session of its own when the refusal opened none (404)', async () => {
+    const s = scenario();
+    const base = layer(8);
+    s.intercept = (r) => (r.query.has('mount') ? new Response(null, { status: 404 }) : undefined);
+    const placed = await s.fx.repo(B).mountOrPush(base.desc, A, async () => base.data);
+    expect(placed).toBe('pushed');
+    expect(
+      s.log.filter((r) => r.method === 'POST').map((r) => (r.query.has('mount') ? 'mount' : 'session')),
+    ).toEqual(['mount', 'session']);
+    expect(uploads(s.log)).toEqual([`${B} ${base.desc.digest}`]);
+    expect(s.fx.store(B).get(base.desc.digest)).toEqual(base.data);
   });
 });
 
