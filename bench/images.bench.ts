@@ -10,7 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -67,6 +67,12 @@ interface ImageSet {
 }
 
 /** One measured run of chartproof in its own process. */
+/** CPU (ms) of the source and the destination registry during one run. */
+interface RegistryCpu {
+  src: number;
+  dst: number;
+}
+
 interface OursRun {
   /** Wall time seen from here, Node start and module loading included (as skopeo's). */
   wallMs: number;
@@ -257,25 +263,13 @@ function statFields(stat: string): string[] {
 }
 
 /**
- * User + system CPU (fields 14 and 15) of every running `docker-registry` process on
- * the machine (ms; Linux /proc): what a tool's run costs the registries. On a small
- * machine they share the cores with the client, so a client's throughput depends on
- * this too. The bench runs alone, so these are its registries.
+ * User + system CPU (fields 14 and 15) of a running process (ms; Linux /proc): here a
+ * registry's, to see what a tool's run costs it. On a small machine the registries
+ * share the cores with the client, so a client's throughput depends on this too.
  */
-function registriesCpuMs(): number {
-  let sum = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^[0-9]+$/.test(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (!stat.includes('(docker-registry)')) continue;
-      const fields = statFields(stat);
-      sum += (Number(fields[11]) + Number(fields[12])) * 10;
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return sum;
+function processCpuMs(pid: number): number {
+  const fields = statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Why the separate-process run cannot happen (dist/ missing or older than image mirroring), else undefined. */
@@ -435,8 +429,14 @@ describe.skipIf(missing !== undefined)(
     let client: RegistryClient;
     let large: ImageSet;
     let small: ImageSet;
-    /** CPU the registries spent during each timed run of the large set (ms), by tool. */
-    const registryCpu = { ours: [] as number[], skopeo: [] as number[], cli: [] as number[] };
+    /** CPU the source and destination registries spent during each timed run of the large set (ms), by tool. */
+    const registryCpu = { ours: [] as RegistryCpu[], skopeo: [] as RegistryCpu[], cli: [] as RegistryCpu[] };
+    /** Starts measuring the source's and `dst`'s CPU; the returned function reads what they used since. */
+    const registriesCpu = (dst: StartedRegistry): (() => RegistryCpu) => {
+      const src0 = processCpuMs(source.pid);
+      const dst0 = processCpuMs(dst.pid);
+      return () => ({ src: processCpuMs(source.pid) - src0, dst: processCpuMs(dst.pid) - dst0 });
+    };
 
     beforeAll(async () => {
       [source, target, target2, target3] = await Promise.all([
@@ -485,7 +485,7 @@ describe.skipIf(missing !== undefined)(
         writeFileSync(config, JSON.stringify(specInput(set, dst.host, prefix)));
         const t = performance.now();
         const cpuBefore = childrenCpuMs();
-        const registriesBefore = registriesCpuMs();
+        const registries = registriesCpu(dst);
         await execFileP(
           process.execPath,
           [
@@ -501,7 +501,7 @@ describe.skipIf(missing !== undefined)(
         );
         const wallMs = performance.now() - t;
         const cpuMs = childrenCpuMs() - cpuBefore;
-        registryCpu.cli.push(registriesCpuMs() - registriesBefore);
+        registryCpu.cli.push(registries());
         await expectMirrored(client, dst.host, `${prefix}/images`, set);
         return { wallMs, cpuMs };
       } finally {
@@ -521,7 +521,7 @@ describe.skipIf(missing !== undefined)(
       const skopeoRun = async (dst: StartedRegistry, prefix: string) => {
         const t = performance.now();
         const cpuBefore = childrenCpuMs();
-        const registriesBefore = registriesCpuMs();
+        const registries = registriesCpu(dst);
         for (const img of large.images) {
           await skopeoCopy(
             `docker://${source.host}/${img.path}:${img.tag}`,
@@ -536,15 +536,14 @@ describe.skipIf(missing !== undefined)(
         }
         const ms = performance.now() - t;
         skopeoCpu.push(childrenCpuMs() - cpuBefore);
-        registryCpu.skopeo.push(registriesCpuMs() - registriesBefore);
+        registryCpu.skopeo.push(registries());
         await expectMirrored(client, dst.host, prefix, large);
         return ms;
       };
       const oursRun = async (set: ImageSet, dst: StartedRegistry, prefix: string, gcEveryMs?: number) => {
-        const registriesBefore = registriesCpuMs();
+        const registries = registriesCpu(dst);
         const run = await mirrorImagesOurs({ kind: 'apply', spec: spec(set, dst.host, prefix), gcEveryMs });
-        if (set === large && gcEveryMs === undefined)
-          registryCpu.ours.push(registriesCpuMs() - registriesBefore);
+        if (set === large && gcEveryMs === undefined) registryCpu.ours.push(registries());
         expect(run.summary, JSON.stringify(run)).toMatchObject({
           copied: 1,
           failed: 0,
@@ -643,7 +642,7 @@ describe.skipIf(missing !== undefined)(
           `${'  chartproof CPU by thread (medians)'.padEnd(52)} main ${median(threads.map((t) => t.main)).toFixed(0)} ms | V8 helpers (JIT, GC) ${median(threads.map((t) => t.v8)).toFixed(0)} ms | other (hashing) ${median(threads.map((t) => t.other)).toFixed(0)} ms`,
         );
       console.log(
-        `${'  CPU of the registries during the runs (medians)'.padEnd(52)} chartproof ${median(registryCpu.ours).toFixed(0)} ms | skopeo ${median(registryCpu.skopeo).toFixed(0)} ms | CLI ${median(registryCpu.cli).toFixed(0)} ms`,
+        `${"  registries' CPU, source + destination (medians)".padEnd(52)} ${(['ours', 'skopeo', 'cli'] as const).map((tool) => `${tool === 'ours' ? 'chartproof' : tool === 'cli' ? 'CLI' : tool} ${median(registryCpu[tool].map((r) => r.src)).toFixed(0)} + ${median(registryCpu[tool].map((r) => r.dst)).toFixed(0)} ms`).join(' | ')}`,
       );
       reportFloor(
         `  ${large.images.length} images, inside the process`,
