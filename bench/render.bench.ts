@@ -148,6 +148,8 @@ const ok =
   existsSync(RW) && existsSync('/usr/bin/time') && existsSync(CLI) && helmAvailable('render benchmark');
 if (!existsSync(CLI)) console.warn(`render benchmark skipped: ${CLI} missing (run tsup)`);
 if (!existsSync(RW)) console.warn(`render benchmark skipped: ${RW} not found`);
+if (!existsSync('/usr/bin/time'))
+  console.warn('render benchmark skipped: /usr/bin/time not found (GNU time)');
 
 describe.skipIf(!ok)('render benchmark (chartproof vs helm template v4.1.4)', () => {
   it('renders the real-world charts', async () => {
