@@ -15,7 +15,7 @@ import {
   type ReadOnlyTarget,
   type Target,
 } from './target.js';
-import { MAX_MANIFEST_BYTES, readAll } from './verify.js';
+import { type InlineDigestOptions, MAX_MANIFEST_BYTES, readAll } from './verify.js';
 
 /** Progress of a copy. @public */
 export type CopyEvent =
@@ -324,6 +324,13 @@ class CopyJob {
     return verified;
   }
 
+  /** A `Repository` source hashes a copied blob inline (see `InlineDigestOptions`). */
+  #fetchOptions(o: CallOptions): CallOptions {
+    if (!(this.src instanceof Repository)) return o;
+    const inline: CallOptions & InlineDigestOptions = { ...o, inlineDigest: true };
+    return inline;
+  }
+
   /** Tries to mount from each of `from` in turn (refused cache entries are forgotten). */
   async #mount(desc: Descriptor, from: readonly string[], cached: readonly string[]): Promise<boolean> {
     if (from.length === 0 || !isMounter(this.dst)) return false;
@@ -360,7 +367,7 @@ class CopyJob {
     if (await this.#mount(desc, from, cached)) return;
     let source: ReturnType<typeof watched> | undefined;
     const open = async () => {
-      const fetched = await fromSource(desc.digest, () => this.src.fetch(desc, o));
+      const fetched = await fromSource(desc.digest, () => this.src.fetch(desc, this.#fetchOptions(o)));
       source = watched(fetched, desc, this.options.onProgress);
       return source.stream;
     };

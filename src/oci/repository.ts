@@ -25,7 +25,13 @@ import type {
 } from './target.js';
 import { discard, toRegistryError } from './transport/errors.js';
 import { pushBlob, type UploadOptions, type VerifiedPushOptions } from './upload.js';
-import { MAX_MANIFEST_BYTES, readAll, verifyBytes, verifyStreamWith } from './verify.js';
+import {
+  type InlineDigestOptions,
+  MAX_MANIFEST_BYTES,
+  readAll,
+  verifyBytes,
+  verifyStreamWith,
+} from './verify.js';
 
 /** Options of a {@link Repository}. @public */
 export interface RepositoryOptions {
@@ -274,7 +280,11 @@ export class Repository
       );
     }
     const source = res.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
-    return verifyStreamWith(source, desc, this.#client.digests);
+    return verifyStreamWith(
+      source,
+      desc,
+      (options as InlineDigestOptions).inlineDigest === true ? undefined : this.#client.digests,
+    );
   }
 
   /** Whether a manifest or blob exists (HEAD). */

@@ -2,10 +2,15 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DigestMismatchError } from '../../src/errors.js';
+import { CopyError, DigestMismatchError } from '../../src/errors.js';
 import { RegistryClient } from '../../src/oci/client.js';
+import { copy } from '../../src/oci/copy.js';
 import { digestOf } from '../../src/oci/digest.js';
 import { clientTransport } from '../../src/oci/internal/transport.js';
+import { MediaType } from '../../src/oci/media-types.js';
+import { MemoryStore } from '../../src/oci/memory-store.js';
+import { blob, manifest } from '../helpers/content.js';
+import { memoryFixture } from '../helpers/registry.js';
 
 // Blobs of 16 MiB or more are hashed on a thread of the client while they download
 // (src/oci/verify.ts, DigestOffload). Whichever thread hashes, a pull must hand over
@@ -98,6 +103,73 @@ describe('verified pulls of large blobs', () => {
         expect(Buffer.from(await pull(client, 'good')).equals(Buffer.from(good))).toBe(true);
       } finally {
         await client.close();
+      }
+    });
+  });
+});
+
+// A copy hashes the blobs it reads on the event loop even with a thread free (the
+// thread's handoff costs more CPU than it frees while the event loop also sends every
+// byte; src/oci/verify.ts, InlineDigestOptions). Verification stays the same.
+describe('blobs read by a copy', () => {
+  /** An image whose one layer is the 16 MiB blob above (or its tampered twin, served under its digest). */
+  async function source(serveTampered: boolean) {
+    const fx = memoryFixture({
+      repository: 'src/app',
+      wrapFetch: (fetch) => async (input, init) => {
+        const res = await fetch(input, init);
+        if (!serveTampered || !String(input).endsWith(`/blobs/${desc.digest}`) || res.status !== 200)
+          return res;
+        return new Response(tampered, { status: 200, headers: res.headers });
+      },
+    });
+    const layer = { desc: { ...desc, mediaType: MediaType.OciLayerGzip }, data: good };
+    const config = blob('{"architecture":"amd64","os":"linux"}', MediaType.OciConfig);
+    const m = manifest(config.desc, [layer.desc]);
+    const store = fx.store();
+    for (const p of [config, layer, m]) await store.push(p.desc, p.data);
+    await store.tag(m.desc, '1');
+    return { fx, manifest: m };
+  }
+
+  describe('when the source serves the right bytes', () => {
+    it('copies them hashed inline, while a pull of the same blob still uses the thread', async () => {
+      const { fx, manifest: m } = await source(false);
+      try {
+        const digests = clientTransport(fx.client).digests!;
+        expect(await digests.warm()).toBe(true);
+        const dst = new MemoryStore({ name: 'dst' });
+        const copied = await copy(fx.app, '1', dst, '1');
+        expect(copied.descriptor.digest).toBe(m.desc.digest);
+        expect(await dst.exists({ ...desc, mediaType: MediaType.OciLayerGzip })).toBe(true);
+        expect(digests.offloaded).toBe(0);
+        const pulled = new Uint8Array(await new Response(await fx.app.fetch(desc)).arrayBuffer());
+        expect(Buffer.from(pulled).equals(Buffer.from(good))).toBe(true);
+        expect(digests.offloaded).toBe(1);
+      } finally {
+        await fx.client.close();
+      }
+    });
+  });
+
+  describe('when the source swaps the blob', () => {
+    it('fails the copy with the source’s DIGEST_MISMATCH and stores nothing under that digest', async () => {
+      const { fx } = await source(true);
+      try {
+        const digests = clientTransport(fx.client).digests!;
+        expect(await digests.warm()).toBe(true);
+        const dst = new MemoryStore({ name: 'dst' });
+        const err = await failure(copy(fx.app, '1', dst, '1'));
+        expect(err).toBeInstanceOf(CopyError);
+        expect(err).toMatchObject({ origin: 'source', digest: desc.digest });
+        expect((err as CopyError).cause).toMatchObject({
+          code: 'DIGEST_MISMATCH',
+          actual: digestOf(tampered),
+        });
+        expect(await dst.exists({ ...desc, mediaType: MediaType.OciLayerGzip })).toBe(false);
+        expect(digests.offloaded).toBe(0);
+      } finally {
+        await fx.client.close();
       }
     });
   });
