@@ -135,11 +135,15 @@ export async function copy(
     );
   const [rootReferrers, ...tagged] = await Promise.all([rootListing, ...lookups] as const);
   const found = tagged.filter((t) => t !== undefined);
-  const alone =
-    rootReferrers.length === 0 &&
-    found.length === 0 &&
-    !(options.referrers && isIndexMediaType(root.mediaType));
-  if (alone) job.rootTags = { digest: root.digest, tags };
+  // An index whose referrers are copied: its children's referrers go in after it, so the
+  // tags wait for them unless, once the children are copied, none turns out to have any.
+  if (rootReferrers.length === 0 && found.length === 0) {
+    job.rootTags = {
+      digest: root.digest,
+      tags,
+      unlessChildReferrers: options.referrers === true && isIndexMediaType(root.mediaType),
+    };
+  }
   if (options.assumeRootAbsent) job.unchecked = root.digest;
   await job.graph(root);
   const copiedReferrers: Descriptor[] = [];
@@ -177,8 +181,11 @@ class CopyJob {
   readonly #limit: Limiter;
   readonly #mountFrom: string[];
   readonly #shared: Shared | undefined;
-  /** Tags to write together with the root manifest, when allowed. */
-  rootTags: { digest: string; tags: string[] } | undefined;
+  /**
+   * Tags to write together with the root manifest, when allowed; with
+   * `unlessChildReferrers`, only if none of the index's children has referrers.
+   */
+  rootTags: { digest: string; tags: string[]; unlessChildReferrers: boolean } | undefined;
   /** Tags already written. */
   readonly tagged = new Set<string>();
   /** A digest known to be absent at the destination (`assumeRootAbsent`). */
@@ -237,7 +244,11 @@ class CopyJob {
     const manifest = parseManifestJson(bytes, desc.digest);
     await Promise.all(successors(desc, manifest).map((child) => this.graph(child)));
     const dst = this.dst;
-    const tags = this.rootTags?.digest === desc.digest ? this.rootTags.tags : [];
+    const rootTags = this.rootTags?.digest === desc.digest ? this.rootTags : undefined;
+    const tags =
+      rootTags && (!rootTags.unlessChildReferrers || (await this.#childrenWithoutReferrers(desc)))
+        ? rootTags.tags
+        : [];
     if (tags.length > 0 && dst instanceof Repository) {
       await toDestination(desc.digest, () =>
         this.#limit.run(() => dst.pushManifest(bytes, { mediaType: desc.mediaType, tags, ...o })),
@@ -424,6 +435,22 @@ class CopyJob {
         for (const child of children) this.list(child).catch(() => {});
       })
       .catch(() => {});
+  }
+
+  /**
+   * Whether none of `index`'s children has referrers at the source (their listings were
+   * started beside the transfer). False when a child is itself an index or a listing
+   * failed: the root then goes in by digest, and the referrer step reports the failure.
+   */
+  async #childrenWithoutReferrers(index: Descriptor): Promise<boolean> {
+    try {
+      const children = await this.#children(index);
+      if (children.some((c) => isIndexMediaType(c.mediaType))) return false;
+      const listings = await Promise.all(children.map((c) => this.list(c)));
+      return listings.every((l) => l.length === 0);
+    } catch {
+      return false;
+    }
   }
 
   /** An index's `manifests`, read and parsed once per copy. */

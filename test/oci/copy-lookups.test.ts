@@ -12,7 +12,9 @@ import { imageIndex, pushAll, referrerOf } from '../helpers/content.js';
 // series is a round trip on the copy's critical path.
 
 /** A multi-platform image with a cosign `.sig` tag on the index and a referrer of its first child. */
-async function setup(options: { failChildReferrers?: boolean } = {}) {
+async function setup(
+  options: { failChildReferrers?: boolean; cosignTag?: boolean; childReferrer?: boolean } = {},
+) {
   const registry = new MemoryRegistry();
   const img = imageIndex('app', { layerBytes: 64 * 1024 });
   const src = registry.repository('images/app');
@@ -24,12 +26,15 @@ async function setup(options: { failChildReferrers?: boolean } = {}) {
   ).manifests;
   const child = img.parts.find((p) => p.desc.digest === children[0]!.digest)!;
   const childSig = referrerOf(child.desc, 'application/vnd.example.sig');
-  await pushAll(src, [childSig.empty, childSig.layer, childSig.manifest]);
-  const legacy = referrerOf(img.index.desc, 'application/vnd.example.legacy', 'legacy');
-  await pushAll(src, [legacy.layer]);
-  // A cosign-style tag: a manifest pushed without a subject would do; this one has one, harmless.
-  await src.push(legacy.manifest.desc, legacy.manifest.data);
-  await src.tag(legacy.manifest.desc, `${referrersTag(img.index.desc.digest)}.sig`);
+  if (options.childReferrer !== false)
+    await pushAll(src, [childSig.empty, childSig.layer, childSig.manifest]);
+  if (options.cosignTag !== false) {
+    const legacy = referrerOf(img.index.desc, 'application/vnd.example.legacy', 'legacy');
+    await pushAll(src, [legacy.layer]);
+    // A cosign-style tag: a manifest pushed without a subject would do; this one has one, harmless.
+    await src.push(legacy.manifest.desc, legacy.manifest.data);
+    await src.tag(legacy.manifest.desc, `${referrersTag(img.index.desc.digest)}.sig`);
+  }
 
   /** Requests in order of sending, with the most in flight at once among the lookups. */
   const log: string[] = [];
@@ -102,5 +107,49 @@ describe('copy(): source lookups', () => {
     expect((err as CopyError).origin).toBe('source');
     // The tag, written last, is not there.
     await expect(registry.repository('mirror/app').resolve('1.0')).rejects.toThrow();
+  });
+});
+
+// The tag is written last, once everything that travels with the image is in. When
+// nothing does (no referrers of the index or of its children, no cosign tags), the
+// index is written and tagged in one request instead of two.
+describe('copy(): when an index is tagged', () => {
+  const manifestPuts = (log: string[]) => log.filter((l) => l.startsWith('PUT /v2/mirror/app/manifests/'));
+
+  describe('when neither the index nor its children have referrers or cosign tags', () => {
+    it('writes the index and its tag in one request', async () => {
+      const { registry, img, log, src, dst } = await setup({ cosignTag: false, childReferrer: false });
+      const result = await copy(src, '1.0', dst, '1.0', { referrers: true, cosignTags: true });
+      expect(result.referrers).toEqual([]);
+      expect(manifestPuts(log)).toContain('PUT /v2/mirror/app/manifests/1.0');
+      expect(manifestPuts(log)).not.toContain(`PUT /v2/mirror/app/manifests/${img.index.desc.digest}`);
+      expect((await registry.repository('mirror/app').resolve('1.0')).digest).toBe(img.index.desc.digest);
+    });
+  });
+
+  describe('when a child has a referrer', () => {
+    it('writes the index by digest, then the referrer, then the tag', async () => {
+      const { registry, img, childSig, log, src, dst } = await setup({ cosignTag: false });
+      const result = await copy(src, '1.0', dst, '1.0', { referrers: true, cosignTags: true });
+      expect(result.referrers.map((d) => d.digest)).toEqual([childSig.manifest.desc.digest]);
+      const puts = manifestPuts(log);
+      const byDigest = puts.indexOf(`PUT /v2/mirror/app/manifests/${img.index.desc.digest}`);
+      const referrer = puts.indexOf(`PUT /v2/mirror/app/manifests/${childSig.manifest.desc.digest}`);
+      const tag = puts.indexOf('PUT /v2/mirror/app/manifests/1.0');
+      expect(byDigest).toBeGreaterThanOrEqual(0);
+      expect(referrer).toBeGreaterThan(byDigest);
+      expect(tag).toBeGreaterThan(referrer);
+      expect((await registry.repository('mirror/app').resolve('1.0')).digest).toBe(img.index.desc.digest);
+    });
+  });
+
+  describe("when a child's listing fails", () => {
+    it('fails as a source error and writes no tag', async () => {
+      const { src, dst, registry } = await setup({ cosignTag: false, failChildReferrers: true });
+      const err = await copy(src, '1.0', dst, '1.0', { referrers: true }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CopyError);
+      expect((err as CopyError).origin).toBe('source');
+      await expect(registry.repository('mirror/app').resolve('1.0')).rejects.toThrow();
+    });
   });
 });
