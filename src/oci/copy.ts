@@ -244,7 +244,8 @@ class CopyJob {
     const manifest = parseManifestJson(bytes, desc.digest);
     await Promise.all(successors(desc, manifest).map((child) => this.graph(child)));
     const dst = this.dst;
-    const rootTags = this.rootTags?.digest === desc.digest ? this.rootTags : undefined;
+    const rootTags =
+      this.rootTags?.digest === desc.digest && dst instanceof Repository ? this.rootTags : undefined;
     const tags =
       rootTags && (!rootTags.unlessChildReferrers || (await this.#childrenWithoutReferrers(desc)))
         ? rootTags.tags
