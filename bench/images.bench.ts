@@ -554,9 +554,13 @@ describe.skipIf(missing !== undefined)(
         return run;
       };
 
-      // Warm-up, untimed: the small set through chartproof (also its memory figure; first
-      // writes into a fresh storage tree are slower).
+      // Warm-up, untimed: the small set through chartproof into each destination (the
+      // first also gives its memory figure). A registry's first writes into a fresh
+      // storage tree are slower (the Go process grows its heap, the tree its
+      // directories), which would otherwise fall on whichever tool writes there first.
       const small1 = await oursRun(small, target, 'ours-small');
+      await oursRun(small, target2, 'warm-small');
+      await oursRun(small, target3, 'warm-small');
 
       // Three rounds of ours and skopeo in alternating order (ours, skopeo | skopeo, ours |
       // ours, skopeo), each into fresh repositories; the figure is the median of each
