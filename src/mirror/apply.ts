@@ -4,7 +4,6 @@
  * repositories, adds the internal signature, and tags last.
  */
 import { readFile } from 'node:fs/promises';
-import { loadChartArchive } from '../chart/load.js';
 import { pushChart } from '../chart/oci.js';
 import { ChartproofError } from '../errors.js';
 import { BlobMountCache, copy } from '../oci/copy.js';
@@ -14,6 +13,7 @@ import type { Repository } from '../oci/repository.js';
 import { passwordFromEnv } from '../keys/keys.js';
 import type { Signer } from '../keys/signer.js';
 import { type MirrorOptions, type MirrorPlanItem, mapLimit, planItem, sourceOf } from './plan.js';
+import { loadedChart } from './chart-renders.js';
 import { MirrorRunCache } from './run-cache.js';
 import { copyImages, type MirrorImageResult, pushOverlay } from './images.js';
 import { chartImages, type MirrorSpec } from './spec.js';
@@ -167,7 +167,7 @@ async function copyOne(
     root = copied.descriptor;
     result.signaturesCarried = copied.referrers.length + copied.cosignTags.length;
   } else {
-    const chart = await loadChartArchive(item.archive!, signal ? { signal } : {});
+    const chart = await loadedChart(item.archive!, signal);
     const pushed = await pushChart(client, item.archive!, chart.metadata, `oci://${item.target}`, {
       untagged: true,
       strict: false,

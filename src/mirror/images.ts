@@ -5,7 +5,6 @@
  * digests, signatures and referrers carried, shared blobs mounted, signed, tagged last),
  * and the overlay artifact pushed as a referrer of the mirrored chart.
  */
-import { loadChartArchive } from '../chart/load.js';
 import { ChartproofError, isChartproofError, isNotFoundError } from '../errors.js';
 import { sha256Hex } from '../internal/hash.js';
 import { messageOf as message } from '../internal/guards.js';
@@ -20,9 +19,10 @@ import type { Repository } from '../oci/repository.js';
 import { MAX_MANIFEST_BYTES, readAll } from '../oci/verify.js';
 import type { Signer } from '../keys/signer.js';
 import type { VerificationPolicy } from '../verify/policy.js';
-import { buildImageOverlay, type ImageMapping, type OverlayRewrite } from '../workloads/overlay.js';
+import { buildImageOverlayWith, type ImageMapping, type OverlayRewrite } from '../workloads/overlay.js';
 import { normalizeImage } from '../workloads/images.js';
 import { mapLimit } from '../internal/map-limit.js';
+import { loadedChart, sharedRender } from './chart-renders.js';
 import { verifyPolicy } from './policy.js';
 import type { MirrorAction, MirrorOptions, MirrorPlanItem, MirrorVerification } from './plan.js';
 import { imagesPrefix, type MirrorChart, type MirrorImages, type MirrorSpec } from './spec.js';
@@ -133,15 +133,27 @@ export async function chartImageOverlay(
   signal: AbortSignal | undefined,
 ): Promise<{ overlay: MirrorOverlay; images: ImageMapping[] } | { refuse: string }> {
   const prefix = `${spec.target.registry}/${imagesPrefix(spec, settings)}`;
-  let built: ReturnType<typeof buildImageOverlay>;
+  let built: ReturnType<typeof buildImageOverlayWith>;
   try {
-    const loaded = await loadChartArchive(archive, signal ? { signal } : {});
-    built = buildImageOverlay(loaded, {
-      prefix,
-      ...(chart.values ? { values: chart.values } : {}),
-      ...(spec.scan?.kubeVersion !== undefined ? { render: { kubeVersion: spec.scan.kubeVersion } } : {}),
-      chart: label,
-    });
+    const loaded = await loadedChart(archive, signal);
+    // The scanner's options (CRDs included: they hold no images), so that the render
+    // with the spec's values is the scanner's, shared (chart-renders.ts).
+    built = buildImageOverlayWith(
+      loaded,
+      {
+        prefix,
+        ...(chart.values ? { values: chart.values } : {}),
+        render: {
+          releaseName: 'release-name',
+          namespace: 'default',
+          includeCrds: true,
+          timeoutMs: 30_000,
+          ...(spec.scan?.kubeVersion !== undefined ? { kubeVersion: spec.scan.kubeVersion } : {}),
+        },
+        chart: label,
+      },
+      sharedRender,
+    );
   } catch (e) {
     signal?.throwIfAborted();
     if (!isChartproofError(e)) throw e;
@@ -156,6 +168,9 @@ export async function chartImageOverlay(
     images: built.images,
   };
 }
+
+/** The images of one chart version, planned: the overlay and each image, or why not. @internal */
+export type ImagesPlan = { refuse: string } | { overlay: MirrorOverlay; images: MirrorImageItem[] };
 
 /**
  * Plans the images of one chart version (an item about to be copied or already at the
@@ -173,28 +188,35 @@ export async function planImages(
   settings: MirrorImages,
   options: MirrorOptions,
 ): Promise<void> {
-  const { client, signal } = options;
-  const built = await chartImageOverlay(
-    archive,
-    spec,
-    chart,
-    settings,
-    `${item.name}-${item.version}`,
-    signal,
+  applyImagesPlan(
+    item,
+    await lookUpImages(`${item.name}-${item.version}`, archive, spec, chart, settings, options),
+    options,
   );
-  if ('refuse' in built) {
-    item.action = 'refuse';
-    item.reason = built.refuse;
-    return;
-  }
-  const overlay = built;
-  item.overlay = built.overlay;
+}
+
+/**
+ * The planning of {@link planImages} without touching the item: the overlay, then the
+ * images looked up (read-only requests). Plan starts it before the chart's scan, so
+ * that the lookups travel while the scanner runs. @internal
+ */
+export async function lookUpImages(
+  label: string,
+  archive: Uint8Array,
+  spec: MirrorSpec,
+  chart: MirrorChart,
+  settings: MirrorImages,
+  options: MirrorOptions,
+): Promise<ImagesPlan> {
+  const { client, signal } = options;
+  const built = await chartImageOverlay(archive, spec, chart, settings, label, signal);
+  if ('refuse' in built) return built;
   const policy = await verifyPolicy(settings.verify);
   const required = settings.verify?.required ?? true;
   // Planning sends small requests only (a tag resolution and a check per image, and the
   // signatures with a policy), so more images are looked up at once than are copied.
   const lookups = Math.max(PLAN_LOOKUPS, settings.concurrency ?? 2);
-  item.images = await mapLimit(overlay.images, lookups, async (m) => {
+  const images = await mapLimit(built.images, lookups, async (m) => {
     const img: MirrorImageItem = { source: m.source, target: m.target, action: 'fail' };
     try {
       await planImage(img, client, policy, required, signal);
@@ -205,6 +227,18 @@ export async function planImages(
     }
     return img;
   });
+  return { overlay: built.overlay, images };
+}
+
+/** Records an images plan on its chart version: overlay, images, and a refusal or failure. @internal */
+export function applyImagesPlan(item: MirrorPlanItem, plan: ImagesPlan, options: MirrorOptions): void {
+  if ('refuse' in plan) {
+    item.action = 'refuse';
+    item.reason = plan.refuse;
+    return;
+  }
+  item.overlay = plan.overlay;
+  item.images = plan.images;
   options.onEvent?.({
     name: item.name,
     version: item.version,

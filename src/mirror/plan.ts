@@ -3,7 +3,6 @@
  * target, and check upstream signatures and the scanner policy, without writing.
  */
 import { readFile } from 'node:fs/promises';
-import { loadChartArchive } from '../chart/load.js';
 import { pullChart, pullFetchedChart, resolveChartVersion } from '../chart/oci.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import {
@@ -26,10 +25,18 @@ import type { FetchedManifest, Fetcher, Named, ReadOnlyTarget, Resolver } from '
 import type { VerificationPolicy } from '../verify/policy.js';
 import { mapLimit } from '../internal/map-limit.js';
 import { verifyPolicy } from './policy.js';
+import { loadedChart, sharedRender } from './chart-renders.js';
 import { MirrorRunCache } from './run-cache.js';
-import { renderingScanner } from './rendered-scanner.js';
+import { renderingScannerWith } from './rendered-scanner.js';
 import { builtinScanner, type Finding, runScanners, type Scanner } from './scan.js';
-import { type MirrorImageItem, type MirrorOverlay, planImages } from './images.js';
+import {
+  applyImagesPlan,
+  type ImagesPlan,
+  lookUpImages,
+  type MirrorImageItem,
+  type MirrorOverlay,
+  planImages,
+} from './images.js';
 import { chartImages, type MirrorChart, type MirrorSpec, targetRepository } from './spec.js';
 import { type ChartRequest, chartRequests } from './versions.js';
 
@@ -175,23 +182,34 @@ export async function tagDigest(
   }
 }
 
+/**
+ * Plan items whose images are planned too (by {@link planItem}): called with the
+ * chart's archive just before it is scanned, to start the image lookups.
+ */
+const beforeScan = new WeakMap<MirrorPlanItem, (archive: Uint8Array) => void>();
+
 async function scan(
   item: MirrorPlanItem,
   archive: Uint8Array,
   spec: MirrorSpec,
   options: MirrorOptions,
 ): Promise<boolean> {
-  const chart = await loadChartArchive(archive, options.signal ? { signal: options.signal } : {});
+  const chart = await loadedChart(archive, options.signal);
+  beforeScan.get(item)?.(archive);
   const allowed = spec.scan?.allowedImages ? { allowedImages: spec.scan.allowedImages } : {};
   const chartSpec = spec.charts.find((c) => c.name === item.name);
   const builtin =
     spec.scan?.render === false
       ? builtinScanner(allowed)
-      : renderingScanner({
-          ...allowed,
-          ...(chartSpec?.values ? { values: chartSpec.values } : {}),
-          ...(spec.scan?.kubeVersion !== undefined ? { kubeVersion: spec.scan.kubeVersion } : {}),
-        });
+      : renderingScannerWith(
+          {
+            ...allowed,
+            ...(chartSpec?.values ? { values: chartSpec.values } : {}),
+            ...(spec.scan?.kubeVersion !== undefined ? { kubeVersion: spec.scan.kubeVersion } : {}),
+          },
+          // Its render with the spec's values is the image overlay's too (chart-renders.ts).
+          sharedRender,
+        );
   const policy: {
     block?: NonNullable<MirrorSpec['scan']>['block'];
     warn?: NonNullable<MirrorSpec['scan']>['warn'];
@@ -501,6 +519,7 @@ export async function planItem(
     findings: [],
     warnings: [],
   };
+  let early: { archive: Uint8Array; plan: Promise<ImagesPlan> } | undefined;
   try {
     // Listing a repository's tags pays off from the second version on (one request
     // instead of one probe per signature tag and target tag per version); a single
@@ -508,10 +527,22 @@ export async function planItem(
     if (request?.error !== undefined) throw request.error;
     const listTags = chart.versions.length > 1 || !isLenientSemver(requested);
     const version = request?.version;
-    if (item.kind === 'oci')
-      await planOci(item, chart, spec, options, listTags ? runCache : undefined, version);
-    else await planRepo(item, chart, spec, options, runCache, listTags, version);
     const images = chartImages(spec, chart);
+    // The images are looked up from the moment the chart is pulled, beside its scan
+    // (read-only requests; their plan counts only if the chart passes).
+    if (images)
+      beforeScan.set(item, (archive) => {
+        const plan = lookUpImages(`${item.name}-${item.version}`, archive, spec, chart, images, options);
+        plan.catch(() => {}); // awaited below unless the chart is refused
+        early = { archive, plan };
+      });
+    try {
+      if (item.kind === 'oci')
+        await planOci(item, chart, spec, options, listTags ? runCache : undefined, version);
+      else await planRepo(item, chart, spec, options, runCache, listTags, version);
+    } finally {
+      beforeScan.delete(item);
+    }
     if (images && (item.action === 'copy' || item.action === 'skip')) {
       // A chart already at the target still has its images checked (and copied by apply):
       // its archive is read back from the target.
@@ -527,13 +558,17 @@ export async function planItem(
             },
           )
         ).archive;
-      await planImages(item, archive, spec, chart, images, options);
+      const started = early as { archive: Uint8Array; plan: Promise<ImagesPlan> } | undefined;
+      if (started && started.archive === archive) applyImagesPlan(item, await started.plan, options);
+      else await planImages(item, archive, spec, chart, images, options);
     }
   } catch (e) {
     options.signal?.throwIfAborted();
     item.action = 'fail';
     item.reason = isNotFoundError(e) ? `not found at the source: ${message(e)}` : message(e);
   }
+  // Lookups started for a chart that was then refused: nothing is left running.
+  await (early as { plan: Promise<ImagesPlan> } | undefined)?.plan.catch(() => {});
   return item;
 }
 

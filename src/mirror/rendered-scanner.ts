@@ -8,7 +8,7 @@
  */
 import type { Chart } from '../chart/types.js';
 import { parseManifests } from '../render/parse.js';
-import { renderChart } from '../render/render.js';
+import { type RenderOptions, type RenderResult, renderChart } from '../render/render.js';
 import { evaluateWorkloadRules } from '../workloads/rules.js';
 import { type BuiltinScannerOptions, builtinScanner } from './builtin-scanner.js';
 import { chartLabel, type Finding, type ScanOptions, type Scanner } from './scan.js';
@@ -52,6 +52,17 @@ function key(f: Finding): string {
  * @public
  */
 export function renderingScanner(options: RenderingScannerOptions = {}): Scanner {
+  return renderingScannerWith(options, renderChart);
+}
+
+/**
+ * {@link renderingScanner} rendering through `render` (the mirror shares its renders
+ * with the image overlay). @internal
+ */
+export function renderingScannerWith(
+  options: RenderingScannerOptions,
+  render: (chart: Chart, options: RenderOptions) => RenderResult,
+): Scanner {
   const text = builtinScanner(options);
   return {
     name: 'builtin',
@@ -66,7 +77,7 @@ export function renderingScanner(options: RenderingScannerOptions = {}): Scanner
       for (const r of renders) {
         let manifests: ReturnType<typeof parseManifests>;
         try {
-          const result = renderChart(chart, {
+          const result = render(chart, {
             releaseName: options.releaseName ?? 'release-name',
             namespace: options.namespace ?? 'default',
             ...(options.kubeVersion !== undefined ? { kubeVersion: options.kubeVersion } : {}),

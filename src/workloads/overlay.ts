@@ -25,7 +25,7 @@ import type { Chart } from '../chart/types.js';
 import { ChartproofError } from '../errors.js';
 import { parseReference } from '../oci/reference.js';
 import { parseManifests } from '../render/parse.js';
-import { type RenderOptions, renderChart } from '../render/render.js';
+import { type RenderOptions, type RenderResult, renderChart } from '../render/render.js';
 import { type ContainerImage, listImages, type NormalizedImage, normalizeImage } from './images.js';
 
 /** Options of {@link buildImageOverlay}. @public */
@@ -95,10 +95,19 @@ const MAX_NODES = 200_000;
  * @public
  */
 export function buildImageOverlay(chart: Chart, options: ImageOverlayOptions): ImageOverlay {
+  return buildImageOverlayWith(chart, options, renderChart);
+}
+
+/** {@link buildImageOverlay} rendering through `render` (shared renders). @internal */
+export function buildImageOverlayWith(
+  chart: Chart,
+  options: ImageOverlayOptions,
+  render: Render,
+): ImageOverlay {
   const prefix = checkPrefix(options.prefix);
   const label = options.chart ?? `${chart.metadata.name}-${chart.metadata.version}`;
   const userValues = options.values ?? {};
-  const before = renderImages(chart, options, [userValues]);
+  const before = renderImages(chart, options, [userValues], render);
   const images = mapImages(before, prefix);
 
   const effective = deepMerge(effectiveDefaults(chart), userValues);
@@ -109,7 +118,7 @@ export function buildImageOverlay(chart: Chart, options: ImageOverlayOptions): I
   const rewritten = rewriteNode(effective, [], { prefix, byRepo, rewrites, budget });
   const overlay = (diff(effective, rewritten) ?? {}) as Record<string, unknown>;
 
-  const after = renderImages(chart, options, [userValues, overlay]);
+  const after = renderImages(chart, options, [userValues, overlay], render);
   const outside = after.filter((i) => !i.normalized.startsWith(`${prefix}/`));
   if (outside.length > 0) {
     const lines = [...new Set(outside.map((i) => `${i.normalized} (${i.source ?? '?'} ${i.field})`))];
@@ -148,15 +157,18 @@ function checkPrefix(raw: string): string {
   return prefix;
 }
 
+type Render = (chart: Chart, options: RenderOptions) => RenderResult;
+
 function renderImages(
   chart: Chart,
   options: ImageOverlayOptions,
   layers: Record<string, unknown>[],
+  render: Render,
 ): ContainerImage[] {
   const files = layers
     .filter((v) => Object.keys(v).length > 0)
     .map((v, i) => ({ name: i === 0 ? 'values' : 'values-internal.yaml', text: JSON.stringify(v) }));
-  const result = renderChart(chart, {
+  const result = render(chart, {
     ...options.render,
     ...(files.length > 0 ? { values: { valueFiles: files } } : {}),
   });

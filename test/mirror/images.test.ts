@@ -7,7 +7,8 @@ import { detectDrift, driftSummaryLine } from '../../src/mirror/drift.js';
 import { fetchValuesOverlays } from '../../src/mirror/images.js';
 import { planMirror } from '../../src/mirror/plan.js';
 import { type MirrorSpec, parseMirrorSpec } from '../../src/mirror/spec.js';
-import type { Descriptor, RegistryClient } from '../../src/oci/index.js';
+import { type Descriptor, RegistryClient } from '../../src/oci/index.js';
+import type { Scanner } from '../../src/mirror/scan.js';
 import { parseManifests } from '../../src/render/parse.js';
 import { renderChart } from '../../src/render/render.js';
 import { signLegacy } from '../../src/sign/legacy.js';
@@ -139,6 +140,61 @@ describe('mirror with images (two in-memory registries on loopback)', () => {
     expect(item!.overlay?.yaml).toContain(`registry: ${inn.server.host}/mirror/images`);
     // Planning writes nothing.
     expect(await inn.registry.repository('mirror/images/team/app').tags()).toEqual([]);
+  });
+
+  it('looks the images up while the chart is scanned; a refused chart leaves no lookup running', async () => {
+    const urls: string[] = [];
+    const watched = new RegistryClient({
+      plainHttp: true,
+      onEvent: (e) => {
+        if (e.type === 'request') urls.push(e.url);
+      },
+    });
+    const lookedUp = () => urls.some((u) => u.includes('/team/app/manifests/'));
+    // A scanner that finishes only once an image lookup went out (or after 5 s): with
+    // the lookups sent after the scan, it would time out and the check below fail.
+    let duringScan = false;
+    const waits: Scanner = {
+      name: 'waits-for-lookups',
+      async scan() {
+        const until = Date.now() + 5000;
+        while (!lookedUp() && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
+        duringScan = lookedUp();
+        return [];
+      },
+    };
+    try {
+      const [item] = await planMirror(spec(), { client: watched, scanners: [waits] });
+      expect(item!.action).toBe('copy');
+      expect(duringScan).toBe(true);
+      expect(item!.images?.map((i) => i.action)).toEqual(['copy', 'copy']);
+
+      // Refused by the scan: no images on the item, and every lookup is over on return.
+      const blocks: Scanner = {
+        name: 'blocks',
+        async scan() {
+          const until = Date.now() + 5000;
+          while (!lookedUp() && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
+          return [
+            { rule: 'test-block', severity: 'critical', message: 'blocked by the test', chart: 'web-1.0.0' },
+          ];
+        },
+      };
+      urls.length = 0;
+      const [refused] = await planMirror(spec({ scan: { block: 'high' } }), {
+        client: watched,
+        scanners: [blocks],
+      });
+      expect(refused!.action).toBe('refuse');
+      expect(refused!.reason).toMatch(/test-block/);
+      expect(refused!.images).toBeUndefined();
+      const sent = urls.length;
+      expect(lookedUp()).toBe(true);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(urls.length).toBe(sent);
+    } finally {
+      await watched.close();
+    }
   });
 
   it('copies the images whole with their signatures, signs them, pushes the overlay, tags the chart last; a re-run skips', async () => {
