@@ -105,10 +105,18 @@ export async function copy(
     if (!isValidTag(tag))
       throw new ChartproofError('INVALID_REFERENCE', `invalid tag ${JSON.stringify(tag)}`);
   }
-  const job = new CopyJob(src, dst, options);
-  // What travels with the root is found first: when nothing does, the root is pushed
-  // and tagged in one request; otherwise the tags wait until the rest is copied.
-  // The lookups are independent source reads: sent at once.
+  // The walk below the root starts at once, beside the lookups of what travels with the
+  // root; should a lookup fail, the walk is stopped (and awaited) before the failure is
+  // reported, so nothing is left running.
+  const stop = new AbortController();
+  const job = new CopyJob(src, dst, {
+    ...options,
+    signal: options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal,
+  });
+  // What travels with the root is looked up beside the walk: when nothing does, the root
+  // is pushed and tagged in one request; otherwise the tags wait until the rest is
+  // copied. Only the root's own push waits for these lookups (independent source
+  // reads, sent at once), not its children's transfers.
   const lookups = options.cosignTags
     ? ['sig', 'att', 'sbom']
         .map((suffix) => `${referrersTag(root.digest)}.${suffix}`)
@@ -128,12 +136,29 @@ export async function copy(
   // copied after it): otherwise each listing would wait for the whole transfer. After
   // the root's listing, which teaches the client whether the registry has the
   // referrers API (else each listing would try it).
-  if (options.referrers && isIndexMediaType(root.mediaType))
-    rootListing.then(
-      () => job.prefetchChildReferrers(root),
-      () => {},
-    );
-  const [rootReferrers, ...tagged] = await Promise.all([rootListing, ...lookups] as const);
+  const prefetch =
+    options.referrers && isIndexMediaType(root.mediaType)
+      ? rootListing.then(
+          () => job.prefetchChildReferrers(root),
+          () => {},
+        )
+      : undefined;
+  let decided!: () => void;
+  job.rootDecision = { digest: root.digest, ready: new Promise<void>((resolve) => (decided = resolve)) };
+  if (options.assumeRootAbsent) job.unchecked = root.digest;
+  const walk = job.graph(root);
+  walk.catch(() => {}); // awaited below; not unhandled while the lookups run
+  let looked: [Descriptor[], ...({ tag: string; desc: Descriptor } | undefined)[]];
+  try {
+    looked = await Promise.all([rootListing, ...lookups] as const);
+  } catch (e) {
+    stop.abort(e);
+    decided();
+    // Nothing left running: the walk, the other lookups and the children's listings.
+    await Promise.allSettled([walk, rootListing, ...lookups, prefetch]);
+    throw e;
+  }
+  const [rootReferrers, ...tagged] = looked;
   const found = tagged.filter((t) => t !== undefined);
   // An index whose referrers are copied: its children's referrers go in after it, so the
   // tags wait for them unless, once the children are copied, none turns out to have any.
@@ -144,8 +169,8 @@ export async function copy(
       unlessChildReferrers: options.referrers === true && isIndexMediaType(root.mediaType),
     };
   }
-  if (options.assumeRootAbsent) job.unchecked = root.digest;
-  await job.graph(root);
+  decided();
+  await walk;
   const copiedReferrers: Descriptor[] = [];
   if (options.referrers) {
     await job.referrers(root, copiedReferrers, options.maxReferrerDepth ?? 4, rootReferrers);
@@ -190,6 +215,8 @@ class CopyJob {
   readonly tagged = new Set<string>();
   /** A digest known to be absent at the destination (`assumeRootAbsent`). */
   unchecked: string | undefined;
+  /** The root, whose push waits until `rootTags` is decided (`ready`). */
+  rootDecision: { digest: string; ready: Promise<void> } | undefined;
 
   constructor(
     readonly src: ReadOnlyTarget,
@@ -244,6 +271,7 @@ class CopyJob {
     const manifest = parseManifestJson(bytes, desc.digest);
     await Promise.all(successors(desc, manifest).map((child) => this.graph(child)));
     const dst = this.dst;
+    if (this.rootDecision?.digest === desc.digest) await this.rootDecision.ready;
     const rootTags =
       this.rootTags?.digest === desc.digest && dst instanceof Repository ? this.rootTags : undefined;
     const tags =
@@ -427,15 +455,17 @@ class CopyJob {
 
   /**
    * Starts listing the referrers of `index`'s child manifests (read by {@link referrers}
-   * later). A failure surfaces there, where the listing is awaited; nothing here waits.
+   * later). A failure surfaces there, where the listing is awaited; the promise returned
+   * settles (never rejects) once every listing has.
    */
-  prefetchChildReferrers(index: Descriptor): void {
+  async prefetchChildReferrers(index: Descriptor): Promise<void> {
     if (!isReferrerLister(this.src)) return;
-    this.#children(index)
-      .then((children) => {
-        for (const child of children) this.list(child).catch(() => {});
-      })
-      .catch(() => {});
+    try {
+      const children = await this.#children(index);
+      await Promise.allSettled(children.map((child) => this.list(child)));
+    } catch {
+      // reported where the listing is read
+    }
   }
 
   /**

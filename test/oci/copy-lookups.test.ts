@@ -13,7 +13,15 @@ import { imageIndex, pushAll, referrerOf } from '../helpers/content.js';
 
 /** A multi-platform image with a cosign `.sig` tag on the index and a referrer of its first child. */
 async function setup(
-  options: { failChildReferrers?: boolean; cosignTag?: boolean; childReferrer?: boolean } = {},
+  options: {
+    failChildReferrers?: boolean;
+    cosignTag?: boolean;
+    childReferrer?: boolean;
+    /** How long the root's lookups (its referrers, its cosign tags) take to answer. */
+    rootLookupMs?: number;
+    /** The root's `.sig` lookup answers 500. */
+    failSigLookup?: boolean;
+  } = {},
 ) {
   const registry = new MemoryRegistry();
   const img = imageIndex('app', { layerBytes: 64 * 1024 });
@@ -50,7 +58,11 @@ async function setup(
     if (lookup) mostLookupsInFlight = Math.max(mostLookupsInFlight, ++lookupsInFlight);
     try {
       // Every answer takes a moment, so that requests sent at once overlap.
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      const rootLookup = lookup && url.pathname.includes(img.index.desc.digest.slice(7));
+      await new Promise((resolve) => setTimeout(resolve, rootLookup ? (options.rootLookupMs ?? 5) : 5));
+      if (rootLookup) log.push(`answered ${line}`);
+      if (options.failSigLookup && rootLookup && url.pathname.endsWith('.sig'))
+        return new Response('boom', { status: 500 });
       if (options.failChildReferrers && url.pathname.endsWith(`/referrers/${child.desc.digest}`))
         return new Response('boom', { status: 500 });
       return await registry.fetch(input, init);
@@ -107,6 +119,44 @@ describe('copy(): source lookups', () => {
     expect((err as CopyError).origin).toBe('source');
     // The tag, written last, is not there.
     await expect(registry.repository('mirror/app').resolve('1.0')).rejects.toThrow();
+  });
+});
+
+describe("copy(): the root's lookups and the transfer", () => {
+  it('transfers the content while the lookups are out; the root waits for them and is tagged in one request', async () => {
+    const { registry, img, log, src, dst } = await setup({
+      cosignTag: false,
+      childReferrer: false,
+      rootLookupMs: 150,
+    });
+    await copy(src, '1.0', dst, '1.0', { referrers: true, cosignTags: true });
+    const firstUpload = log.findIndex((l) => l.startsWith('POST /v2/mirror/app/blobs/uploads/'));
+    const firstAnswer = log.findIndex((l) => l.startsWith('answered '));
+    expect(firstUpload).toBeGreaterThanOrEqual(0);
+    expect(firstAnswer).toBeGreaterThanOrEqual(0);
+    // A blob went in before any of the root's lookups had answered.
+    expect(firstUpload).toBeLessThan(firstAnswer);
+    // The root itself only after all of them, in one request with its tag.
+    const lastAnswer = log.findLastIndex((l) => l.startsWith('answered '));
+    const rootPut = log.indexOf('PUT /v2/mirror/app/manifests/1.0');
+    expect(rootPut).toBeGreaterThan(lastAnswer);
+    expect(log).not.toContain(`PUT /v2/mirror/app/manifests/${img.index.desc.digest}`);
+    expect((await registry.repository('mirror/app').resolve('1.0')).digest).toBe(img.index.desc.digest);
+  });
+
+  it('a failed lookup fails the copy once the transfer is stopped and every request is over: no root', async () => {
+    const { registry, img, log, src, dst } = await setup({ rootLookupMs: 40, failSigLookup: true });
+    const err = await copy(src, '1.0', dst, '1.0', { referrers: true, cosignTags: true }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CopyError);
+    expect((err as CopyError).origin).toBe('source');
+    const sent = log.length;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(log.length).toBe(sent);
+    const mirrored = registry.repository('mirror/app');
+    await expect(mirrored.resolve('1.0')).rejects.toThrow();
+    expect(await mirrored.exists(img.index.desc)).toBe(false);
   });
 });
 
