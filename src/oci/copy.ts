@@ -156,6 +156,7 @@ export async function copy(
     decided();
     // Nothing left running: the walk, the other lookups and the children's listings.
     await Promise.allSettled([walk, rootListing, ...lookups, prefetch]);
+    await job.settled();
     throw e;
   }
   const [rootReferrers, ...tagged] = looked;
@@ -170,22 +171,30 @@ export async function copy(
     };
   }
   decided();
-  await walk;
   const copiedReferrers: Descriptor[] = [];
-  if (options.referrers) {
-    await job.referrers(root, copiedReferrers, options.maxReferrerDepth ?? 4, rootReferrers);
-  }
   const cosignTags: string[] = [];
-  for (const { tag, desc } of found) {
-    await job.graph(desc);
-    await toDestination(desc.digest, () => dst.tag(desc, tag, callOpts(options)));
-    options.onProgress?.({ type: 'tagged', descriptor: desc, tag });
-    cosignTags.push(tag);
-  }
-  for (const tag of tags) {
-    if (job.tagged.has(tag)) continue;
-    await toDestination(root.digest, () => dst.tag(root, tag, callOpts(options)));
-    options.onProgress?.({ type: 'tagged', descriptor: root, tag });
+  try {
+    await walk;
+    if (options.referrers) {
+      await job.referrers(root, copiedReferrers, options.maxReferrerDepth ?? 4, rootReferrers);
+    }
+    for (const { tag, desc } of found) {
+      await job.graph(desc);
+      await toDestination(desc.digest, () => dst.tag(desc, tag, callOpts(options)));
+      options.onProgress?.({ type: 'tagged', descriptor: desc, tag });
+      cosignTags.push(tag);
+    }
+    for (const tag of tags) {
+      if (job.tagged.has(tag)) continue;
+      await toDestination(root.digest, () => dst.tag(root, tag, callOpts(options)));
+      options.onProgress?.({ type: 'tagged', descriptor: root, tag });
+    }
+  } catch (e) {
+    // One failed transfer fails the copy: the others are stopped, and the copy settles
+    // only once every request it started is over.
+    stop.abort(e);
+    await job.settled();
+    throw e;
   }
   return { descriptor: root, referrers: copiedReferrers, cosignTags };
 }
@@ -237,6 +246,14 @@ class CopyJob {
       cache && dst instanceof Repository
         ? { cache, registry: dst.reference.registry, repository: dst.reference.repository }
         : undefined;
+  }
+
+  /** Settles once every node and listing this job started has (after a stop). */
+  async settled(): Promise<void> {
+    for (let seen = -1; seen !== this.#done.size + this.#listed.size; ) {
+      seen = this.#done.size + this.#listed.size;
+      await Promise.allSettled([...this.#done.values(), ...this.#listed.values()]);
+    }
   }
 
   graph(desc: Descriptor): Promise<void> {

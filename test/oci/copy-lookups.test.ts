@@ -21,6 +21,8 @@ async function setup(
     rootLookupMs?: number;
     /** The root's `.sig` lookup answers 500. */
     failSigLookup?: boolean;
+    /** The first blob upload at the destination answers 500; the others take 60 ms. */
+    failFirstUpload?: boolean;
   } = {},
 ) {
   const registry = new MemoryRegistry();
@@ -46,6 +48,7 @@ async function setup(
 
   /** Requests in order of sending, with the most in flight at once among the lookups. */
   const log: string[] = [];
+  let uploadFailed = false;
   let lookupsInFlight = 0;
   let mostLookupsInFlight = 0;
   const isLookup = (path: string) =>
@@ -61,6 +64,13 @@ async function setup(
       const rootLookup = lookup && url.pathname.includes(img.index.desc.digest.slice(7));
       await new Promise((resolve) => setTimeout(resolve, rootLookup ? (options.rootLookupMs ?? 5) : 5));
       if (rootLookup) log.push(`answered ${line}`);
+      if (options.failFirstUpload && line === 'POST /v2/mirror/app/blobs/uploads/') {
+        if (!uploadFailed) {
+          uploadFailed = true;
+          return new Response('boom', { status: 500 });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 60));
+      }
       if (options.failSigLookup && rootLookup && url.pathname.endsWith('.sig'))
         return new Response('boom', { status: 500 });
       if (options.failChildReferrers && url.pathname.endsWith(`/referrers/${child.desc.digest}`))
@@ -154,6 +164,29 @@ describe("copy(): the root's lookups and the transfer", () => {
     const sent = log.length;
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(log.length).toBe(sent);
+    const mirrored = registry.repository('mirror/app');
+    await expect(mirrored.resolve('1.0')).rejects.toThrow();
+    expect(await mirrored.exists(img.index.desc)).toBe(false);
+  });
+});
+
+describe('copy(): a failed transfer', () => {
+  it('stops the other transfers and settles only once every request is over', async () => {
+    const { registry, img, log, src, dst } = await setup({
+      cosignTag: false,
+      childReferrer: false,
+      failFirstUpload: true,
+    });
+    const err = await copy(src, '1.0', dst, '1.0', { referrers: true, cosignTags: true }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CopyError);
+    expect((err as CopyError).origin).toBe('destination');
+    // The other uploads were under way when the first failed; nothing is sent after.
+    expect(log.filter((l) => l === 'POST /v2/mirror/app/blobs/uploads/').length).toBeGreaterThan(1);
+    const sent = log.length;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(log.slice(sent)).toEqual([]);
     const mirrored = registry.repository('mirror/app');
     await expect(mirrored.resolve('1.0')).rejects.toThrow();
     expect(await mirrored.exists(img.index.desc)).toBe(false);
