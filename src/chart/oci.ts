@@ -503,47 +503,67 @@ export async function pullFetchedChart(
   if (chartDesc.mediaType === LEGACY_CHART_LAYER_MEDIA_TYPE)
     options.onWarning?.(`chart media type ${LEGACY_CHART_LAYER_MEDIA_TYPE} is deprecated`);
 
-  const configBytes = await fetchBytes(repo, config, MAX_CONFIG_BYTES, 'config', options.signal);
-  let configJson: unknown;
-  try {
-    configJson = parseJsonBounded(new TextDecoder('utf-8', { fatal: true }).decode(configBytes), {
-      what: `${where}: config`,
-    });
-  } catch (e) {
-    if (isDepthLimitError(e)) throw e;
-    throw new ChartproofError('INVALID_CONFIG', `${where}: config is not valid JSON`, { cause: e });
-  }
-  if (configJson === null || typeof configJson !== 'object' || Array.isArray(configJson))
-    throw new ChartproofError('INVALID_CONFIG', `${where}: config is not a JSON object`);
-  const configObj = configJson as Record<string, unknown>;
-  if (typeof configObj.name !== 'string' || typeof configObj.version !== 'string')
-    throw new ChartproofError('INVALID_CONFIG', `${where}: config lacks a string name and version`);
-
-  const archive = await fetchBytes(
+  // The blobs are fetched at once (on a registry far away, a round trip each saved); the
+  // config is still checked first, as Helm does, and a bad config (or any failure) stops
+  // the other fetches and waits for them before it is reported.
+  const provDesc = provs[0];
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const configFetch = fetchBytes(repo, config, MAX_CONFIG_BYTES, 'config', signal);
+  const archiveFetch = fetchBytes(
     repo,
     chartDesc,
     MAX_CHART_BYTES,
     'chart layer',
-    options.signal,
+    signal,
     options.onProgress,
   );
-  const provDesc = provs[0];
+  const provFetch = provDesc ? fetchBytes(repo, provDesc, MAX_PROV_BYTES, 'provenance', signal) : undefined;
+  const fetches = [configFetch, archiveFetch, provFetch];
+  for (const f of fetches) f?.catch(() => {}); // awaited below
+  let configBytes: Uint8Array;
+  let configObj: Record<string, unknown>;
+  let archive: Uint8Array;
+  let provenance: Uint8Array | undefined;
+  try {
+    configBytes = await configFetch;
+    let configJson: unknown;
+    try {
+      configJson = parseJsonBounded(new TextDecoder('utf-8', { fatal: true }).decode(configBytes), {
+        what: `${where}: config`,
+      });
+    } catch (e) {
+      if (isDepthLimitError(e)) throw e;
+      throw new ChartproofError('INVALID_CONFIG', `${where}: config is not valid JSON`, { cause: e });
+    }
+    if (configJson === null || typeof configJson !== 'object' || Array.isArray(configJson))
+      throw new ChartproofError('INVALID_CONFIG', `${where}: config is not a JSON object`);
+    configObj = configJson as Record<string, unknown>;
+    if (typeof configObj.name !== 'string' || typeof configObj.version !== 'string')
+      throw new ChartproofError('INVALID_CONFIG', `${where}: config lacks a string name and version`);
+    archive = await archiveFetch;
+    provenance = await provFetch;
+  } catch (e) {
+    stop.abort(e);
+    await Promise.allSettled(fetches);
+    throw e;
+  }
   const out: PulledChart = {
     archive,
     config: configObj,
     manifestDigest: fetched.descriptor.digest,
     chartDigest: chartDesc.digest,
     pinned: repo.pinned(fetched.descriptor.digest),
-    version: configObj.version,
+    version: configObj.version as string,
     tag,
   };
   const blobs = new Map<string, Uint8Array>([
     [config.digest, configBytes],
     [chartDesc.digest, archive],
   ]);
-  if (provDesc) {
-    out.provenance = await fetchBytes(repo, provDesc, MAX_PROV_BYTES, 'provenance', options.signal);
-    blobs.set(provDesc.digest, out.provenance);
+  if (provDesc && provenance) {
+    out.provenance = provenance;
+    blobs.set(provDesc.digest, provenance);
   }
   return { pulled: out, blobs };
 }

@@ -325,6 +325,45 @@ describe('push and pull against the in-memory registry', () => {
     await expectCode(pullChart(client, `oci://${TEST_HOST}/charts/bad:json`), 'INVALID_CONFIG');
   });
 
+  it('fetches config, chart and provenance at once; a bad config still wins, with nothing left running', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const fetched: string[] = [];
+    const { client } = memoryFixture({
+      retries: 'default',
+      wrapFetch: (fetch) => async (input, init) => {
+        const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+        const blobGet = (init?.method ?? 'GET') === 'GET' && url.pathname.includes('/blobs/sha256:');
+        if (!blobGet) return fetch(input, init);
+        fetched.push(url.pathname);
+        most = Math.max(most, ++inFlight);
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          return await fetch(input, init);
+        } finally {
+          inFlight--;
+        }
+      },
+    });
+    const c = fakeChart('app', '1.0.0');
+    await pushChart(client, c.archive, c.meta, `oci://${TEST_HOST}/charts`, {
+      provenance: enc.encode('prov'),
+    });
+    const pulled = await pullChart(client, `oci://${TEST_HOST}/charts/app:1.0.0`, { provenance: true });
+    expect(new TextDecoder().decode(pulled.provenance)).toBe('prov');
+    expect(fetched).toHaveLength(3);
+    expect(most).toBe(3);
+
+    // A config that is not a chart's is reported as such (not as a later layer's failure),
+    // after the other fetches have ended.
+    const chart = { mediaType: MediaType.HelmChartContent, data: enc.encode('tgz') };
+    await pushRaw(client, 'cfg2', MediaType.HelmConfig, [chart], enc.encode('{"name":1}'));
+    fetched.length = 0;
+    await expectCode(pullChart(client, `oci://${TEST_HOST}/charts/bad:cfg2`), 'INVALID_CONFIG');
+    expect(fetched).toHaveLength(2);
+    expect(inFlight).toBe(0);
+  });
+
   it('accepts the legacy chart media type with a warning', async () => {
     const { client } = memoryFixture({ retries: 'default' });
     await pushRaw(client, 'legacy', MediaType.HelmConfig, [
