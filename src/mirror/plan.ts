@@ -183,19 +183,20 @@ export async function tagDigest(
 }
 
 /**
- * Plan items whose images are planned too (by {@link planItem}): called with the
- * chart's archive just before it is scanned, to start the image lookups.
+ * Called with a chart version's archive just before it is scanned (by {@link planItem},
+ * to start the image lookups beside the scan).
  */
-const beforeScan = new WeakMap<MirrorPlanItem, (archive: Uint8Array) => void>();
+type BeforeScan = (archive: Uint8Array) => void;
 
 async function scan(
   item: MirrorPlanItem,
   archive: Uint8Array,
   spec: MirrorSpec,
   options: MirrorOptions,
+  beforeScan?: BeforeScan,
 ): Promise<boolean> {
   const chart = await loadedChart(archive, options.signal);
-  beforeScan.get(item)?.(archive);
+  beforeScan?.(archive);
   const allowed = spec.scan?.allowedImages ? { allowedImages: spec.scan.allowedImages } : {};
   const chartSpec = spec.charts.find((c) => c.name === item.name);
   const builtin =
@@ -246,6 +247,7 @@ async function planOci(
   options: MirrorOptions,
   cache: MirrorRunCache | undefined,
   version?: string,
+  beforeScan?: BeforeScan,
 ): Promise<void> {
   const { client, signal } = options;
   const sourceRepo = chart.source!.replace(/^oci:\/\//, '').replace(/\/+$/, '');
@@ -311,6 +313,7 @@ async function planOci(
       ...(cache ? { tags: () => cache.tags(repo, signal) } : {}),
     },
     options,
+    beforeScan,
   );
 }
 
@@ -340,6 +343,7 @@ export async function checkOciChart(
   spec: MirrorSpec,
   source: FetchedOciChart,
   options: MirrorOptions,
+  beforeScan?: BeforeScan,
 ): Promise<void> {
   const { signal } = options;
   const desc = source.fetched.descriptor;
@@ -378,7 +382,7 @@ export async function checkOciChart(
   item.chartArchive = pulled.archive;
   const sourceTags = source.tags ? await source.tags() : undefined;
   if (sourceTags) item.prefetched.sourceTags = sourceTags;
-  if (!(await scan(item, pulled.archive, spec, options))) return;
+  if (!(await scan(item, pulled.archive, spec, options, beforeScan))) return;
   item.action = 'copy';
 }
 
@@ -390,6 +394,7 @@ async function planRepo(
   cache: MirrorRunCache | undefined,
   listTags: boolean,
   version?: string,
+  beforeScan?: BeforeScan,
 ): Promise<void> {
   const { client, signal } = options;
   const name = chart.chart ?? chart.name;
@@ -464,7 +469,7 @@ async function planRepo(
   } else {
     item.verification = { method: 'none', verified: false, required: false };
   }
-  if (!(await scan(item, got.archive, spec, options))) return;
+  if (!(await scan(item, got.archive, spec, options, beforeScan))) return;
   item.action = 'copy';
 }
 
@@ -530,19 +535,16 @@ export async function planItem(
     const images = chartImages(spec, chart);
     // The images are looked up from the moment the chart is pulled, beside its scan
     // (read-only requests; their plan counts only if the chart passes).
-    if (images)
-      beforeScan.set(item, (archive) => {
-        const plan = lookUpImages(`${item.name}-${item.version}`, archive, spec, chart, images, options);
-        plan.catch(() => {}); // awaited below unless the chart is refused
-        early = { archive, plan };
-      });
-    try {
-      if (item.kind === 'oci')
-        await planOci(item, chart, spec, options, listTags ? runCache : undefined, version);
-      else await planRepo(item, chart, spec, options, runCache, listTags, version);
-    } finally {
-      beforeScan.delete(item);
-    }
+    const beforeScan: BeforeScan | undefined = images
+      ? (archive) => {
+          const plan = lookUpImages(`${item.name}-${item.version}`, archive, spec, chart, images, options);
+          plan.catch(() => {}); // awaited below unless the chart is refused
+          early = { archive, plan };
+        }
+      : undefined;
+    if (item.kind === 'oci')
+      await planOci(item, chart, spec, options, listTags ? runCache : undefined, version, beforeScan);
+    else await planRepo(item, chart, spec, options, runCache, listTags, version, beforeScan);
     if (images && (item.action === 'copy' || item.action === 'skip')) {
       // A chart already at the target still has its images checked (and copied by apply):
       // its archive is read back from the target.

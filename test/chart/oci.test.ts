@@ -13,7 +13,11 @@ import type { ChartMetadata } from '../../src/chart/types.js';
 import { digestOf, MediaType, type RegistryClient } from '../../src/oci/index.js';
 
 const haveVectors = existsSync(join(VECTORS, 'derived', 'oci', 'oci-signtest-manifest.json'));
-if (!haveVectors) console.warn(`chart OCI golden tests skipped: Helm vectors not found at ${VECTORS}`);
+const GOLDEN_SUITE = 'Helm golden OCI vector (signtest-0.1.0)';
+if (!haveVectors)
+  console.warn(
+    `${GOLDEN_SUITE} skipped (its 2 tests): Helm vectors not found at ${VECTORS} (clone shared/ beside the repo)`,
+  );
 
 const GOLDEN_DIGEST = 'sha256:fbbade96da6050f68f94f122881e3b80051a18f13ab5f4081868dd494538f5c2';
 const CONFIG_DIGEST = 'sha256:8d17cb6bf6ccd8c29aace9a658495cbd5e2e87fc267876e86117c7db681c9580';
@@ -34,7 +38,7 @@ function fakeChart(name: string, version: string): { archive: Uint8Array; meta: 
   };
 }
 
-describe.skipIf(!haveVectors)('Helm golden OCI vector (signtest-0.1.0)', () => {
+describe.skipIf(!haveVectors)(GOLDEN_SUITE, () => {
   it('reproduces the manifest and config bytes helm push writes', async () => {
     const archive = await readFile(join(VECTORS, 'pkg/downloader/testdata/signtest-0.1.0.tgz'));
     const provenance = await readFile(join(VECTORS, 'pkg/downloader/testdata/signtest-0.1.0.tgz.prov'));

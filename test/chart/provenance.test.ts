@@ -15,7 +15,9 @@ import { ChartproofError } from '../../src/errors.js';
 
 const HAVE_VECTORS = existsSync(join(VECTORS, 'MANIFEST.md'));
 if (!HAVE_VECTORS)
-  console.warn(`provenance vectors skipped: ${VECTORS} not found (clone shared/ beside the repo)`);
+  console.warn(
+    `provenance vectors skipped (suites "Helm provenance vectors", "GnuPG interoperability", "chartproof prov"): ${VECTORS} not found (clone shared/ beside the repo)`,
+  );
 const HAVE_GPG = spawnSync('gpg', ['--version'], { stdio: 'ignore' }).status === 0;
 if (!HAVE_GPG) console.warn('provenance gpg interop tests skipped: `gpg` is not installed');
 
