@@ -22,8 +22,10 @@ export const IMAGES_COMMAND: Command = {
   summary: 'list the container images a chart runs (rendered as helm template would)',
   help:
     '\nTakes the flags of `chartproof template`. Text: one normalised reference per line, sorted,\n' +
-    'without duplicates (docker.io/library/nginx:latest for nginx). --json: { images: [{ reference,\n' +
-    'normalized, pinned, source, kind, name, namespace, container, containerKind, field }], findings }.\n' +
+    'without duplicates (docker.io/library/nginx:latest for nginx). --json: { images: [{ image (as\n' +
+    'written), normalized, registry, repository, tag?, digest?, pinned, source?, index, apiVersion?,\n' +
+    'kind, name?, namespace?, container?, containerKind, field }] (one entry per use, in document\n' +
+    'order), findings: [{ rule, severity, message, … }] }.\n' +
     'Exit 1 when an image reference is invalid.\n' +
     '\n--prefix REGISTRY/PATH: map every image to REGISTRY/PATH/<repository> (same tag and digest),\n' +
     'build the values overlay that points the chart there (repository, registry, global.imageRegistry\n' +

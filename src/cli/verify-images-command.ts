@@ -1,6 +1,6 @@
-import { ChartproofError, isChartproofError } from '../errors.js';
+import { attributeErrors } from '../errors.js';
 import { parseManifests } from '../render/parse.js';
-import { ChartVerificationError, verifyChart } from '../verify/chart.js';
+import { verifyImages } from '../verify/images.js';
 import { listImages } from '../workloads/images.js';
 import type { Command } from './commands.js';
 import { Exit, UsageError } from './io.js';
@@ -21,8 +21,9 @@ interface ImageResult {
  * `chartproof verify-images [NAME] CHART [template flags] (--key PUB | --certificate-identity…)`:
  * renders the chart, lists every image it runs and verifies each image's cosign
  * signatures with the same policy and checks as `verify` (bundles, then legacy `.sig`);
- * prints each image's digest-pinned reference. Exit 1 when any image is unsigned or
- * fails the policy.
+ * prints each image's digest-pinned reference. The verification is `verifyImages`
+ * (src/verify/images.ts); this command renders, lists and prints. Exit 1 when any image
+ * is unsigned or fails the policy, 3 when a registry failed to answer for one.
  */
 export const VERIFY_IMAGES_COMMAND: Command = {
   usage:
@@ -69,33 +70,19 @@ export const VERIFY_IMAGES_COMMAND: Command = {
       return reportRenderFailure(ctx, e, showOnly);
     }
     const inventory = listImages(parseManifests(text, { origin: 'remote' }));
-    const images = [...new Set(inventory.images.map((i) => i.normalized))].sort();
-    const results: ImageResult[] = new Array(images.length);
-    let next = 0;
-    let networkFailure = false;
-    const worker = async () => {
-      for (;;) {
-        const i = next++;
-        if (i >= images.length) return;
-        const image = images[i]!;
-        try {
-          const r = await verifyChart(ctx.client, image, {
-            policy,
-            ...(format ? { formats: [format] } : {}),
-          });
-          results[i] = { image, verified: true, pinned: r.pinned, digest: r.digest, format: r.format };
-        } catch (e) {
-          if (!(e instanceof ChartproofError)) throw e;
-          if (
-            !(e instanceof ChartVerificationError) &&
-            !['NOT_FOUND', 'MANIFEST_UNKNOWN', 'NAME_UNKNOWN'].includes(e.code)
-          )
-            networkFailure = networkFailure || !isChartproofError(e, 'INVALID_REFERENCE');
-          results[i] = { image, verified: false, error: { code: e.code, message: e.message } };
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(images.length, 1)) }, worker));
+    // More images than verifyImages accepts is a property of the chart: local or pulled.
+    const outcome = await attributeErrors(chartRef.startsWith('oci://') ? 'remote' : 'local', () =>
+      verifyImages(
+        ctx.client,
+        inventory.images.map((i) => i.normalized),
+        { policy, concurrency, ...(format ? { formats: [format] } : {}) },
+      ),
+    );
+    const results: ImageResult[] = outcome.images.map((r) =>
+      r.verified
+        ? { image: r.image, verified: true, pinned: r.pinned, digest: r.digest, format: r.format }
+        : { image: r.image, verified: false, ...(r.error ? { error: r.error } : {}) },
+    );
     for (const f of inventory.findings) {
       results.push({
         image: f.message,
@@ -116,6 +103,6 @@ export const VERIFY_IMAGES_COMMAND: Command = {
       }
     }
     if (failed === 0) return Exit.ok;
-    return networkFailure ? Exit.registry : Exit.verification;
+    return outcome.registryFailures > 0 ? Exit.registry : Exit.verification;
   },
 };

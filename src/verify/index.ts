@@ -4,10 +4,12 @@
  * {@link verifyChart} is the entry point: it resolves a chart reference to its digest
  * once, tries Sigstore bundles attached as referrers, then legacy signatures, applies
  * a {@link VerificationPolicy} and returns the digest-pinned reference to install.
+ * {@link verifyImages} does the same for each container image a chart runs.
  * Verification never loads signing code (`@sigstore/sign` is not imported).
  *
  * Why each group is public:
- * - the policy and result types: what a caller passes and branches on;
+ * - the policy and result types: what a caller passes and branches on (and
+ *   {@link MAX_IMAGES_PER_CHART}, the bound on what {@link verifyImages} accepts);
  * - trusted roots: keyless verification needs one, from a file or from TUF;
  * - per-format verifiers ({@link verifySigstoreBundle}, {@link verifyLegacySignatures},
  *   {@link verifyLegacyKeylessSignatures}) and their pure one-layer checks: for tools
@@ -41,6 +43,15 @@ export type {
   VerificationPolicy,
 } from './policy.js';
 export { CHECKS } from './policy.js';
+
+// The images a chart runs, each verified like a chart.
+export type {
+  ImageFailureKind,
+  ImageVerification,
+  VerifyImagesOptions,
+  VerifyImagesResult,
+} from './images.js';
+export { MAX_IMAGES_PER_CHART, verifyImages } from './images.js';
 
 // Trusted roots (Fulcio, Rekor, CT logs, TSAs).
 export type { FetchTrustedRootOptions } from './trusted-root.js';

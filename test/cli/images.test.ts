@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { IMAGES_COMMAND } from '../../src/cli/images-command.js';
 import { run } from '../../src/cli/main.js';
 import { captureIo } from '../helpers/cli-io.js';
 import { describeVectors } from '../helpers/vectors.js';
@@ -83,6 +84,10 @@ describeVectors(ok)('chartproof images on real charts', () => {
       images: { kind: string; container?: string; normalized: string }[];
     };
     expect(out.images.some((i) => i.kind === 'Deployment' && i.container === 'nginx')).toBe(true);
+    // The help text names every key the entries carry.
+    const keys = [...new Set(out.images.flatMap((i) => Object.keys(i)))];
+    expect(keys).toContain('image');
+    expect(keys.filter((k) => !new RegExp(`\\b${k}\\b`).test(IMAGES_COMMAND.help ?? ''))).toEqual([]);
   });
 
   it('a render failure prints Helm\u2019s error and exits 2', async () => {
