@@ -252,7 +252,8 @@ export const MIRROR_COMMAND: Command = {
 /**
  * `chartproof mirror overlay REF [--prefix P] [--output FILE]`: the values overlay pushed
  * next to a mirrored chart, as `values-internal.yaml` (stdout or FILE); `--json` prints
- * every overlay with its image mapping. Exit 2 (usage) when none or several match.
+ * every overlay with its image mapping. Exit 1 when none matches; exit 2 (usage) when
+ * several do (text output) and `--prefix` does not pick one.
  */
 async function overlayCommand(ctx: CommandContext, args: string[]): Promise<number> {
   if (args.length !== 1)

@@ -26,6 +26,8 @@ import { loadedChart, sharedRender } from './chart-renders.js';
 import { verifyPolicy } from './policy.js';
 import type { MirrorAction, MirrorOptions, MirrorPlanItem, MirrorVerification } from './plan.js';
 import { imagesPrefix, type MirrorChart, type MirrorImages, type MirrorSpec } from './spec.js';
+// One bound for the images of a chart version, mirrored or verified (verify-images).
+import { MAX_IMAGES_PER_CHART } from '../verify/images.js';
 
 /** `artifactType` of the values overlay pushed next to a mirrored chart. @public */
 export const VALUES_OVERLAY_ARTIFACT_TYPE = 'application/vnd.chartproof.values-overlay.v1';
@@ -38,8 +40,6 @@ export const IMAGES_PREFIX_ANNOTATION = 'dev.chartproof.images.prefix';
 
 const MAX_OVERLAY_LAYER_BYTES = 4 * 1024 * 1024;
 const MAX_OVERLAYS = 64;
-/** Images one chart version may deploy when its images are mirrored. */
-const MAX_IMAGES_PER_CHART = 500;
 /** Images of one chart version looked up at once while planning (at least `images.concurrency`). */
 const PLAN_LOOKUPS = 8;
 const EMPTY_JSON = new TextEncoder().encode('{}');
@@ -149,6 +149,8 @@ export async function chartImageOverlay(
           includeCrds: true,
           timeoutMs: 30_000,
           ...(spec.scan?.kubeVersion !== undefined ? { kubeVersion: spec.scan.kubeVersion } : {}),
+          // Test hooks left out: a render of its own, not the scanner's (which scans them).
+          ...(settings.skipTests ? { skipTests: true } : {}),
         },
         chart: label,
       },

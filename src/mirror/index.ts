@@ -21,6 +21,8 @@ export type {
   ScanVerdict,
   Severity,
 } from './scan.js';
+/** Ids of the rendered rules, for `scan.severities` and `renderingScanner`'s `severities`. */
+export type { WorkloadRuleId } from '../workloads/catalog.js';
 export {
   BUILTIN_RULES,
   builtinScanner,

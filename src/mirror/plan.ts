@@ -29,6 +29,7 @@ import { loadedChart, sharedRender } from './chart-renders.js';
 import { MirrorRunCache } from './run-cache.js';
 import { renderingScannerWith } from './rendered-scanner.js';
 import { builtinScanner, type Finding, runScanners, type Scanner } from './scan.js';
+import { BUILTIN_RULES } from './builtin-scanner.js';
 import {
   applyImagesPlan,
   type ImagesPlan,
@@ -199,12 +200,18 @@ async function scan(
   beforeScan?.(archive);
   const allowed = spec.scan?.allowedImages ? { allowedImages: spec.scan.allowedImages } : {};
   const chartSpec = spec.charts.find((c) => c.name === item.name);
+  const severities = spec.scan?.severities ?? {};
+  // Without rendering only the text rules run: overrides of rendered-only rules do not apply.
+  const textSeverities = Object.fromEntries(
+    Object.entries(severities).filter(([rule]) => BUILTIN_RULES.some((r) => r.id === rule)),
+  );
   const builtin =
     spec.scan?.render === false
-      ? builtinScanner(allowed)
+      ? builtinScanner({ ...allowed, severities: textSeverities })
       : renderingScannerWith(
           {
             ...allowed,
+            severities,
             ...(chartSpec?.values ? { values: chartSpec.values } : {}),
             ...(spec.scan?.kubeVersion !== undefined ? { kubeVersion: spec.scan.kubeVersion } : {}),
           },

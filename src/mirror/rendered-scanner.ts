@@ -3,14 +3,24 @@
  * (with its defaults, and again with the values the spec gives for it) and the rules of
  * `chartproof/workloads` run on the rendered objects. The text heuristics of
  * {@link builtinScanner} keep the rules rendering cannot see (`template-lookup`,
- * `crd-directory`, `v1-requirements`, `secret-env`) and are the whole answer when a
- * chart cannot be rendered, which is then reported as a `render-failed` finding.
+ * `crd-directory`, `v1-requirements`, `secret-env`). Each render is tried on its own: a
+ * render that fails is reported as a `render-failed` finding, the rules still run on
+ * the renders that succeed, and the text heuristics are then kept whole (no rendered
+ * rule replaces them), so a chart cannot shed the rendered rules by failing one render.
  */
 import type { Chart } from '../chart/types.js';
 import { parseManifests } from '../render/parse.js';
 import { type RenderOptions, type RenderResult, renderChart } from '../render/render.js';
+import { RULES, type WorkloadRuleId } from '../workloads/catalog.js';
 import { evaluateWorkloadRules } from '../workloads/rules.js';
-import { type BuiltinScannerOptions, builtinScanner } from './builtin-scanner.js';
+import type { Severity } from '../workloads/severity.js';
+import { ChartproofError } from '../errors.js';
+import {
+  BUILTIN_RULES,
+  type BuiltinRuleId,
+  type BuiltinScannerOptions,
+  builtinScanner,
+} from './builtin-scanner.js';
 import { chartLabel, type Finding, type ScanOptions, type Scanner } from './scan.js';
 
 /** Built-in text rules that the rendered rules replace when the chart renders. */
@@ -29,7 +39,13 @@ const REPLACED_BY_RENDERING = new Set([
 ]);
 
 /** Options of {@link renderingScanner}. @public */
-export interface RenderingScannerOptions extends BuiltinScannerOptions {
+export interface RenderingScannerOptions extends Omit<BuiltinScannerOptions, 'severities'> {
+  /**
+   * Per-rule severity overrides, by the id of a built-in text rule
+   * ({@link BUILTIN_RULES}) or of a rendered workload rule (`WORKLOAD_RULES` of
+   * `chartproof/workloads`); an id both use applies to both.
+   */
+  severities?: Partial<Record<BuiltinRuleId | WorkloadRuleId, Severity>>;
   /** Values to render with in addition to the chart's defaults (a second render). */
   values?: Record<string, unknown>;
   /** `--kube-version` of the renders. */
@@ -63,7 +79,19 @@ export function renderingScannerWith(
   options: RenderingScannerOptions,
   render: (chart: Chart, options: RenderOptions) => RenderResult,
 ): Scanner {
-  const text = builtinScanner(options);
+  const builtinIds = new Set<string>(BUILTIN_RULES.map((r) => r.id));
+  const textSeverities: Partial<Record<BuiltinRuleId, Severity>> = {};
+  const renderedSeverities: Partial<Record<WorkloadRuleId, Severity>> = {};
+  for (const [rule, severity] of Object.entries(options.severities ?? {})) {
+    const builtin = builtinIds.has(rule);
+    const workload = RULES.has(rule as WorkloadRuleId);
+    if (!builtin && !workload) throw new ChartproofError('INVALID_ARGUMENT', `unknown scan rule '${rule}'`);
+    if (builtin) textSeverities[rule as BuiltinRuleId] = severity;
+    if (workload) renderedSeverities[rule as WorkloadRuleId] = severity;
+  }
+  const { severities: _all, ...rest } = options;
+  // Both validate the severities they are given (INVALID_ARGUMENT), the text rules here.
+  const text = builtinScanner({ ...rest, severities: textSeverities });
   return {
     name: 'builtin',
     async scan(chart: Chart, scanOptions: ScanOptions = {}): Promise<Finding[]> {
@@ -74,6 +102,8 @@ export function renderingScannerWith(
         renders.push({ with: 'spec values', values: options.values });
       }
       const rendered: Finding[] = [];
+      /** Renders that failed: which values, and the first line of the error. */
+      const failed: { with: string; message: string }[] = [];
       for (const r of renders) {
         let manifests: ReturnType<typeof parseManifests>;
         try {
@@ -92,28 +122,38 @@ export function renderingScannerWith(
         } catch (e) {
           scanOptions.signal?.throwIfAborted();
           const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
-          return [
-            ...heuristics,
-            {
-              rule: 'render-failed',
-              severity: 'info',
-              message: `the chart could not be rendered with its ${r.with} (${message}); findings come from the text heuristics only`,
-              chart: label,
-            },
-          ];
+          failed.push({ with: r.with, message });
+          continue;
         }
         const opts = {
           chart: label,
           ...(options.allowedImages ? { allowedImages: options.allowedImages } : {}),
+          severities: renderedSeverities,
           ...(scanOptions.signal ? { signal: scanOptions.signal } : {}),
         };
         for (const f of evaluateWorkloadRules(manifests, opts)) {
           rendered.push(r.values ? { ...f, message: `${f.message} (with the spec's values)` } : f);
         }
       }
+      // The rendered rules replace the text rules they cover only when every render
+      // succeeded: otherwise the part of the chart that did not render is seen by the
+      // text heuristics alone.
+      const kept =
+        failed.length === 0 ? heuristics.filter((h) => !REPLACED_BY_RENDERING.has(h.rule)) : heuristics;
+      const good = renders.filter((r) => !failed.some((f) => f.with === r.with)).map((r) => r.with);
+      const renderFailed: Finding[] = failed.map((f) => ({
+        rule: 'render-failed',
+        severity: 'info',
+        message:
+          `the chart could not be rendered with its ${f.with} (${f.message}); ` +
+          (good.length === 0
+            ? 'findings come from the text heuristics only'
+            : `findings come from the text heuristics and the render with its ${good.join(' and ')}`),
+        chart: label,
+      }));
       const seen = new Set<string>();
       const out: Finding[] = [];
-      for (const f of [...heuristics.filter((h) => !REPLACED_BY_RENDERING.has(h.rule)), ...rendered]) {
+      for (const f of [...kept, ...rendered, ...renderFailed]) {
         const k = key(f);
         if (seen.has(k)) continue;
         seen.add(k);

@@ -9,6 +9,8 @@ import { isDepthLimitError, parseYamlBounded } from '../internal/bounded-parse.j
 import { isRecord } from '../internal/guards.js';
 import { type HostSettings, readCaFile } from '../oci/transport/fetch.js';
 import { SEVERITIES, type Severity } from './scan.js';
+import { BUILTIN_RULES, type BuiltinRuleId } from './builtin-scanner.js';
+import { RULES, type WorkloadRuleId } from '../workloads/catalog.js';
 
 /** Versions one `allMatching` range may expand to unless `maxVersions` says otherwise. @internal */
 export const DEFAULT_MAX_MATCHING_VERSIONS = 100;
@@ -68,6 +70,14 @@ export interface MirrorImages {
   sign?: boolean;
   /** Images copied at once per chart version. Default 2. */
   concurrency?: number;
+  /**
+   * Leave the chart's test hooks (`helm.sh/hook: test`) out, as `helm template
+   * --skip-tests` does: their images are neither mirrored nor required to point at the
+   * internal registry (they run only with `helm test`; an admission policy that admits
+   * only the internal registry then refuses them). Default false: every image the chart
+   * renders, tests included.
+   */
+  skipTests?: boolean;
   /**
    * Transport settings of image source registries, by `host[:port]` (the target's and
    * chart sources' settings apply to their hosts already).
@@ -140,6 +150,12 @@ export interface MirrorScan {
   render?: boolean;
   /** `--kube-version` for those renders, e.g. `1.31.0`. Default: Helm v4.1.4's. */
   kubeVersion?: string;
+  /**
+   * Severity overrides by rule id, of the text rules ({@link BUILTIN_RULES}) or the
+   * rendered ones (`WORKLOAD_RULES` of `chartproof/workloads`), e.g. `{
+   * 'cluster-scoped-rbac': 'medium' }` to block as Trivy would at `high`.
+   */
+  severities?: Partial<Record<BuiltinRuleId | WorkloadRuleId, Severity>>;
 }
 
 /** A mirror spec. @public */
@@ -336,7 +352,7 @@ function parseChart(v: unknown, i: number): MirrorChart {
 function parseImages(v: unknown, path: string): MirrorImages {
   if (v === true) return {};
   if (!isObj(v)) throw bad(path, 'must be true, false or a mapping');
-  known(v, ['prefix', 'verify', 'sign', 'concurrency', 'hosts'], path);
+  known(v, ['prefix', 'verify', 'sign', 'concurrency', 'skipTests', 'hosts'], path);
   const out: MirrorImages = {};
   const prefix = str(v, 'prefix', path);
   if (prefix !== undefined) out.prefix = repositoryPath(prefix, `${path}.prefix`);
@@ -347,6 +363,8 @@ function parseImages(v: unknown, path: string): MirrorImages {
   }
   const sign = bool(v, 'sign', path);
   if (sign !== undefined) out.sign = sign;
+  const skipTests = bool(v, 'skipTests', path);
+  if (skipTests !== undefined) out.skipTests = skipTests;
   if (v.concurrency !== undefined && v.concurrency !== null) {
     const c = v.concurrency;
     if (typeof c !== 'number' || !Number.isInteger(c) || c < 1 || c > 16)
@@ -425,7 +443,7 @@ export function parseMirrorSpec(value: unknown, options: { baseDir?: string } = 
   }
   if (value.scan !== undefined && value.scan !== null) {
     if (!isObj(value.scan)) throw bad('scan', 'must be a mapping');
-    known(value.scan, ['block', 'warn', 'allowedImages', 'render', 'kubeVersion'], 'scan');
+    known(value.scan, ['block', 'warn', 'allowedImages', 'render', 'kubeVersion', 'severities'], 'scan');
     const scan: MirrorScan = {};
     const block = severity(value.scan, 'block', 'scan');
     if (block) scan.block = block;
@@ -444,6 +462,19 @@ export function parseMirrorSpec(value: unknown, options: { baseDir?: string } = 
       if (typeof kube !== 'string' && typeof kube !== 'number')
         throw bad('scan.kubeVersion', 'must be a string');
       scan.kubeVersion = String(kube);
+    }
+    const sev = value.scan.severities;
+    if (sev !== undefined && sev !== null) {
+      if (!isObj(sev)) throw bad('scan.severities', 'must be a mapping of rule id to severity');
+      const out: Record<string, Severity> = {};
+      for (const [rule, level] of Object.entries(sev)) {
+        if (!BUILTIN_RULES.some((r) => r.id === rule) && !RULES.has(rule as WorkloadRuleId))
+          throw bad(`scan.severities.${rule}`, 'is not a scan rule id (scanning.md lists them)');
+        if (typeof level !== 'string' || !SEVERITIES.includes(level as Severity))
+          throw bad(`scan.severities.${rule}`, `must be one of ${SEVERITIES.join(', ')}`);
+        out[rule] = level as Severity;
+      }
+      scan.severities = out;
     }
     spec.scan = scan;
   }

@@ -10,7 +10,7 @@ import { applyMirror, type MirrorResult } from '../../src/mirror/apply.js';
 import { fetchValuesOverlays } from '../../src/mirror/images.js';
 import type { MirrorEvent } from '../../src/mirror/plan.js';
 import { type MirrorSpec, parseMirrorSpec } from '../../src/mirror/spec.js';
-import { type Descriptor, RegistryClient } from '../../src/oci/index.js';
+import { type Descriptor, RegistryClient, staticCredentials } from '../../src/oci/index.js';
 import type { FetchLike } from '../../src/oci/transport/fetch.js';
 import { parseManifests } from '../../src/render/parse.js';
 import { signLegacy } from '../../src/sign/legacy.js';
@@ -333,6 +333,24 @@ describe.skipIf(missing !== undefined)(
           const mirrored = runHelm(['template', 'shop', tgz, '-f', join(dir, 'values-internal.yaml')]);
           expect(mirrored.status, mirrored.stderr).toBe(0);
           expect(deployed(mirrored.stdout)).toEqual(expected());
+          // The install itself, straight from the internal registry with the overlay
+          // (`--dry-run=client`: Helm's install path up to the API server, no cluster).
+          const install = runHelm([
+            'install',
+            'shop',
+            `oci://${chartRef()}`,
+            '--version',
+            '1.0.0',
+            '--plain-http',
+            '-f',
+            join(dir, 'values-internal.yaml'),
+            '--dry-run=client',
+          ]);
+          expect(install.status, install.stderr).toBe(0);
+          expect(`${install.stdout}${install.stderr}`).toContain(first.digest!);
+          const manifest = install.stdout.split('\nMANIFEST:\n')[1]?.split('\nNOTES:\n')[0];
+          expect(manifest, install.stdout).toBeDefined();
+          expect(deployed(manifest!)).toEqual(expected());
           // Without the overlay the same chart still deploys the upstream images.
           const plain = runHelm(['template', 'shop', tgz]);
           expect(plain.status, plain.stderr).toBe(0);
@@ -422,6 +440,115 @@ describe.skipIf(missing !== undefined)(
       expect(overlay!.images.map((i) => i.target).sort()).toEqual(
         expected().map((i) => i.replace('/mirror/images/', '/crash/images/')),
       );
+    });
+  },
+);
+
+describe.skipIf(missing !== undefined)(
+  'mirror chart images into a docker-registry behind a token server (bearer auth, scoped tokens)',
+  { timeout: 120_000 },
+  () => {
+    let upstream: StartedRegistry;
+    let internal: StartedRegistry;
+    let client: RegistryClient;
+    let work: string;
+    const digests: Record<string, string> = {};
+
+    beforeAll(async () => {
+      [upstream, internal] = await Promise.all([startDockerRegistry('plain'), startDockerRegistry('token')]);
+      work = mkdtempSync(join(tmpdir(), 'cp-mirror-images-token-'));
+      const inKeys = await generateKeyPair({ password: 'in' });
+      writeFileSync(join(work, 'in.key'), inKeys.privateKeyPem);
+      client = new RegistryClient({
+        plainHttp: true,
+        credentials: staticCredentials({
+          [internal.host]: { username: internal.username!, password: internal.password! },
+        }),
+        retry: { baseDelayMs: 10 },
+      });
+      // Two images sharing a base layer: the second one's copy mounts it across repositories,
+      // which needs a token with pull on the first repository and push on the second.
+      const base = new Uint8Array(96 * 1024).fill(5);
+      for (const [path, tag] of [
+        ['team/app', '1.0'],
+        ['team/sidecar', '2.0'],
+      ] as const) {
+        const img = imageIndex(path, { layerBytes: 32 * 1024, shared: base });
+        const repo = client.repository(`${upstream.host}/${path}`);
+        for (const p of img.parts) if (!(await repo.exists(p.desc))) await repo.push(p.desc, p.data);
+        digests[path] = (await repo.pushManifest(img.index.data, { tags: [tag] })).digest;
+      }
+      const values = [
+        'image:',
+        `  registry: ${upstream.host}`,
+        '  repository: team/app',
+        '  tag: "1.0"',
+        'sidecar:',
+        `  repository: ${upstream.host}/team/sidecar`,
+        '  tag: "2.0"',
+        `initImage: ${upstream.host}/team/app:1.0`,
+        '',
+      ].join('\n');
+      const archive = await makeChartArchive('web', '1.0.0', {
+        'templates/deploy.yaml': DEPLOYMENT,
+        'values.yaml': values,
+      });
+      await pushChart(
+        client,
+        archive,
+        { apiVersion: 'v2', name: 'web', version: '1.0.0' },
+        `oci://${upstream.host}/charts`,
+      );
+    }, 120_000);
+
+    afterAll(async () => {
+      await client?.close();
+      await Promise.all([upstream?.stop(), internal?.stop()]);
+      if (work) rmSync(work, { recursive: true, force: true });
+    });
+
+    it('copies, signs and tags every image, mounts the shared layer, and pushes the overlay', async () => {
+      const spec = parseMirrorSpec({
+        target: { registry: internal.host, prefix: 'mirror', plainHttp: true },
+        images: true,
+        sign: { key: join(work, 'in.key') },
+        charts: [
+          { name: 'web', source: `oci://${upstream.host}/charts/web`, plainHttp: true, versions: ['1.0.0'] },
+        ],
+      });
+      const report = await applyMirror(spec, { client, env: { COSIGN_PASSWORD: 'in' } });
+      const result = report.results[0]!;
+      expect(result.status, result.reason).toBe('copied');
+      expect(result.images?.map((i) => [i.target, i.status, i.digest])).toEqual([
+        [`${internal.host}/mirror/images/team/app:1.0`, 'copied', digests['team/app']],
+        [`${internal.host}/mirror/images/team/sidecar:2.0`, 'copied', digests['team/sidecar']],
+      ]);
+      for (const i of result.images!) expect(i.internalSignature?.legacy, i.target).toMatch(/\.sig$/);
+      // Every image is at the target by its digest, through the same token flow.
+      for (const i of result.images!) {
+        const d = await client
+          .repository(i.target.replace(/:[^:/]+$/, ''))
+          .resolve(i.target.split(':').pop()!);
+        expect(d.digest).toBe(i.digest);
+      }
+      const [overlay] = await fetchValuesOverlays(client, `${internal.host}/mirror/web:1.0.0`);
+      expect(overlay!.yaml).toContain(`registry: ${internal.host}/mirror/images`);
+      // The bearer flow was taken, and the shared layer was mounted across repositories: a
+      // token pairing push on one image repository with pull on the other was asked for.
+      const tokens = internal.tokenServer!.issued;
+      expect(tokens.length).toBeGreaterThan(0);
+      const repos = ['mirror/images/team/app', 'mirror/images/team/sidecar'];
+      const mount = tokens.find((t) =>
+        repos.some(
+          (to, i) =>
+            t.access.some((a) => a.name === to && a.actions.includes('push')) &&
+            t.access.some((a) => a.name === repos[1 - i] && a.actions.includes('pull')),
+        ),
+      );
+      expect(mount, JSON.stringify(tokens.map((t) => t.access))).toBeDefined();
+      // A re-run skips everything: nothing is copied twice.
+      const again = await applyMirror(spec, { client, env: { COSIGN_PASSWORD: 'in' } });
+      expect(again.results[0]!.images?.map((i) => i.status)).toEqual(['skipped', 'skipped']);
     });
   },
 );

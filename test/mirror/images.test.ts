@@ -303,6 +303,44 @@ describe('mirror with images (two in-memory registries on loopback)', () => {
     expect(item!.reason).toMatch(/^images: .*still point outside/);
   });
 
+  it('leaves test hooks out with images.skipTests, and refuses their hard-coded images without it', async () => {
+    // podinfo's shape: the test hook runs a literal image the values cannot re-point.
+    const testHook = `apiVersion: v1
+kind: Pod
+metadata:
+  name: {{ .Release.Name }}-test
+  annotations:
+    helm.sh/hook: test
+spec:
+  containers:
+    - name: curl
+      image: docker.io/curlimages/curl:7.69.0
+`;
+    await publishChart(
+      'tested',
+      '1.0.0',
+      { 'templates/deploy.yaml': DEPLOYMENT, 'templates/tests/test.yaml': testHook },
+      `image:\n  registry: ${up.server.host}\n  repository: team/app\n  tag: "1.0"\nsidecar:\n  image: ${up.server.host}/team/sidecar:2.0\n`,
+    );
+    const chart = { name: 'tested', source: `oci://${up.server.host}/charts/tested` };
+    const verify = { key: join(dir, 'up.pub'), insecureIgnoreTlog: true };
+    const [strict] = await planMirror(spec({}, chart), { client });
+    expect(strict!.action).toBe('refuse');
+    expect(strict!.reason).toMatch(/still point outside.*curlimages\/curl:7\.69\.0/);
+    const [skipped] = await planMirror(spec({ images: { verify, skipTests: true } } as never, chart), {
+      client,
+    });
+    expect(skipped!.action).toBe('copy');
+    expect(skipped!.images?.map((i) => i.source)).toEqual([
+      `${up.server.host}/team/app:1.0`,
+      `${up.server.host}/team/sidecar:2.0`,
+    ]);
+    // Per chart too, and a non-boolean is refused by the spec parser.
+    const [perChart] = await planMirror(spec({}, { ...chart, images: { skipTests: true } }), { client });
+    expect(perChart!.action).toBe('copy');
+    expect(() => spec({ images: { skipTests: 'yes' } } as never)).toThrow(/skipTests/);
+  });
+
   it('refuses an image whose upstream tag moved since it was mirrored', async () => {
     const moved = imageIndex('team/sidecar-moved', { layerBytes: 512 });
     const repo = client.repository(`${up.server.host}/team/sidecar`);

@@ -165,6 +165,34 @@ describe('mirror plan/apply (two registries on loopback + a classic repository)'
   const verifyUp = () => ({ key: join(dir, 'upstream.pub'), insecureIgnoreTlog: true });
   const env = { COSIGN_PASSWORD: 'in' };
 
+  it('lowers a rule with scan.severities (Trivy parity for a ClusterRoleBinding), rendered or not', async () => {
+    const risky = [
+      { name: 'risky', source: `oci://${up.host}/charts/risky`, versions: ['0.1.0'], verify: verifyUp() },
+    ];
+    const [strict] = await planMirror(spec(risky), { client });
+    expect(strict!.action).toBe('refuse');
+    for (const render of [true, false]) {
+      const [lowered] = await planMirror(
+        spec(risky, {
+          scan: {
+            block: 'high',
+            render,
+            severities: { 'cluster-scoped-rbac': 'medium', 'privilege-escalation': 'low' },
+          },
+        }),
+        { client },
+      );
+      expect(lowered!.action).toBe('copy');
+      expect(lowered!.findings?.find((f) => f.rule === 'cluster-scoped-rbac')?.severity).toBe('medium');
+    }
+    expect(() => spec(risky, { scan: { severities: { 'no-such-rule': 'low' } } as never })).toThrow(
+      /scan\.severities\.no-such-rule: is not a scan rule id/,
+    );
+    expect(() => spec(risky, { scan: { severities: { 'cluster-scoped-rbac': 'severe' } } as never })).toThrow(
+      /must be one of/,
+    );
+  });
+
   it('plans, applies, keeps digests and upstream signatures, re-signs, and is idempotent', async () => {
     const s = spec([
       {

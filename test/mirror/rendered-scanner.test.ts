@@ -67,4 +67,66 @@ describe('renderingScanner (mirror scan on rendered manifests)', () => {
     expect(rules(found)).toContain('host-namespace');
     expect(found.find((f) => f.rule === 'render-failed')!.message).toMatch(/nope/);
   });
+
+  it('runs the rendered rules on the spec values when the defaults do not render, keeping the heuristics whole', async () => {
+    // A chart that fails with its defaults (a required value left empty) but renders with
+    // the spec's values: the rendered rules must still see that render. The flow-style
+    // securityContext is invisible to the text heuristics.
+    const c = await chart(`{{- $_ := required "set .Values.name" .Values.name }}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: x
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: {{ .Values.image }}
+          securityContext: {privileged: true}
+`);
+    expect(rules(await builtinScanner().scan(c))).not.toContain('privileged-container');
+    const found = await renderingScanner({ values: { name: 'n' } }).scan(c);
+    const privileged = found.filter((f) => f.rule === 'privileged-container');
+    expect(privileged.length).toBe(1);
+    expect(privileged[0]!.message).toMatch(/with the spec's values/);
+    const failed = found.filter((f) => f.rule === 'render-failed');
+    expect(failed.length).toBe(1);
+    expect(failed[0]!.message).toMatch(/with its defaults \(.*set \.Values\.name/);
+    expect(failed[0]!.message).toMatch(/the text heuristics and the render with its spec values/);
+    // The text rules the renders replace stay when a render failed (here: the init/host
+    // rules have nothing to say, but image-not-pinned of the text scan is kept).
+    const text = rules(await builtinScanner().scan(c));
+    for (const r of text) expect(rules(found)).toContain(r);
+  });
+
+  it('reports each failed render and says the heuristics are all that is left when none renders', async () => {
+    const c = await chart(`${DAEMONSET}{{ fail "nope" }}\n`);
+    const found = await renderingScanner({ values: { hostNetwork: true } }).scan(c);
+    const failed = found.filter((f) => f.rule === 'render-failed');
+    expect(failed.map((f) => /with its (defaults|spec values)/.exec(f.message)![1])).toEqual([
+      'defaults',
+      'spec values',
+    ]);
+    for (const f of failed) expect(f.message).toMatch(/from the text heuristics only/);
+  });
+
+  it('applies severity overrides to the rendered rules as well as the text rules', async () => {
+    const c = await chart(DAEMONSET);
+    const on = { values: { hostNetwork: true } };
+    const before = (await renderingScanner(on).scan(c)).filter((f) => f.rule === 'host-network');
+    expect(before.length).toBe(1);
+    expect(before[0]!.severity).not.toBe('info');
+    const after = (await renderingScanner({ ...on, severities: { 'host-network': 'info' } }).scan(c)).filter(
+      (f) => f.rule === 'host-network',
+    );
+    expect(after.map((f) => f.severity)).toEqual(['info']);
+    // A text-rule id keeps working, an id neither scanner knows is refused.
+    await expect(
+      renderingScanner({ severities: { 'template-lookup': 'low' } }).scan(c),
+    ).resolves.toBeDefined();
+    expect(() => renderingScanner({ severities: { 'no-such-rule': 'low' } as never })).toThrow(
+      /unknown scan rule/,
+    );
+  });
 });

@@ -9,6 +9,8 @@ import { expect, it } from 'vitest';
 import { parseManifests } from '../../src/render/parse.js';
 import { evaluateWorkloadRules, formatImageList, listImages } from '../../src/workloads/index.js';
 import { describeVectors } from '../helpers/vectors.js';
+import { loadChartDirectory } from '../../src/chart/package.js';
+import { builtinScanner } from '../../src/mirror/scan.js';
 
 const CORPUS = join(process.cwd(), '..', 'shared', 'vectors', 'helm-render');
 const available = existsSync(join(CORPUS, 'MANIFEST.md'));
@@ -194,5 +196,133 @@ describeVectors(available)('workloads on the render corpus', () => {
       uses += inv.images.length;
     }
     expect(uses).toBeGreaterThan(150);
+  });
+
+  it('the figures of docs/images.md and docs/scanning.md: outputs, documents, image uses per set', () => {
+    // One output per case of cases.tsv whose expected output is a manifest stream (error
+    // cases left out); an otel case is its `rendered/` directory, files in sorted order.
+    const sets: Record<string, number> = {
+      'helm-v4.1.4-realworld': 6,
+      'ingress-nginx-4.15.1': 3,
+      'kong-2.52.0': 4,
+      'otel-helm-charts': 3,
+    };
+    const filesUnder = (dir: string): string[] =>
+      readdirSync(dir)
+        .sort()
+        .flatMap((n) => (statSync(join(dir, n)).isDirectory() ? filesUnder(join(dir, n)) : [join(dir, n)]));
+    const figures: Record<string, { outputs: number; documents: number; uses: number }> = {};
+    for (const [set, column] of Object.entries(sets)) {
+      const rows = readFileSync(join(CORPUS, set, 'cases.tsv'), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .slice(1);
+      const f = { outputs: 0, documents: 0, uses: 0 };
+      for (const row of rows) {
+        const expected = join(CORPUS, set, row.split('\t')[column]!);
+        if (expected.endsWith('.err')) continue;
+        const files = statSync(expected).isDirectory() ? filesUnder(expected) : [expected];
+        const manifests = files.flatMap((file) => parseManifests(readFileSync(file, 'utf8')));
+        f.outputs++;
+        f.documents += manifests.length;
+        f.uses += listImages(manifests).images.length;
+      }
+      figures[set] = f;
+    }
+    expect(figures).toEqual({
+      'helm-v4.1.4-realworld': { outputs: 24, documents: 157, uses: 33 },
+      'ingress-nginx-4.15.1': { outputs: 10, documents: 190, uses: 30 },
+      'kong-2.52.0': { outputs: 33, documents: 421, uses: 119 },
+      'otel-helm-charts': { outputs: 26, documents: 159, uses: 39 },
+    });
+    const total = Object.values(figures).reduce(
+      (a, f) => ({
+        outputs: a.outputs + f.outputs,
+        documents: a.documents + f.documents,
+        uses: a.uses + f.uses,
+      }),
+      { outputs: 0, documents: 0, uses: 0 },
+    );
+    expect(total).toEqual({ outputs: 93, documents: 927, uses: 221 });
+  });
+
+  it('the comparison table of docs/scanning.md: text heuristics vs rendered rules, per chart', async () => {
+    const RANK: Record<string, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
+    const blocking = (fs: { rule: string; severity: string }[]) => {
+      const out: Record<string, number> = {};
+      for (const f of fs) if (RANK[f.severity]! >= RANK.high!) out[f.rule] = (out[f.rule] ?? 0) + 1;
+      return out;
+    };
+    // Expected column and chart directory of each case, per set.
+    const sets: Record<string, [number, (cols: string[]) => string]> = {
+      'helm-v4.1.4-realworld': [6, (c) => c[1]!],
+      'ingress-nginx-4.15.1': [3, () => 'charts/ingress-nginx'],
+      'kong-2.52.0': [4, () => 'charts/kong'],
+      'otel-helm-charts': [3, (c) => c[1]!],
+    };
+    const filesUnder = (dir: string): string[] =>
+      readdirSync(dir)
+        .sort()
+        .flatMap((n) => (statSync(join(dir, n)).isDirectory() ? filesUnder(join(dir, n)) : [join(dir, n)]));
+    const table: Record<string, { text: string; rendered: string }> = {};
+    const rendered: Record<string, { cases: number; findings: number; blocking: Record<string, number> }> =
+      {};
+    for (const [set, [column, chartOf]] of Object.entries(sets)) {
+      for (const row of readFileSync(join(CORPUS, set, 'cases.tsv'), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .slice(1)) {
+        const cols = row.split('\t');
+        const expected = join(CORPUS, set, cols[column]!);
+        if (expected.endsWith('.err')) continue;
+        const files = statSync(expected).isDirectory() ? filesUnder(expected) : [expected];
+        const findings = evaluateWorkloadRules(files.flatMap((f) => parseManifests(readFileSync(f, 'utf8'))));
+        const key = `${set}/${chartOf(cols)}`;
+        rendered[key] ??= { cases: 0, findings: 0, blocking: {} };
+        const r = rendered[key]!;
+        r.cases++;
+        r.findings += findings.length;
+        for (const [rule, n] of Object.entries(blocking(findings)))
+          r.blocking[rule] = (r.blocking[rule] ?? 0) + n;
+      }
+    }
+    for (const [dir, r] of Object.entries(rendered)) {
+      const text = await builtinScanner().scan((await loadChartDirectory(join(CORPUS, dir))).chart);
+      table[dir.split('/').pop()!] = {
+        text: `${text.length} / ${JSON.stringify(blocking(text))}`,
+        rendered: `${r.cases} / ${r.findings} / ${JSON.stringify(r.blocking)}`,
+      };
+    }
+    expect(table).toEqual({
+      'podinfo-6.14.1': { text: '17 / {}', rendered: '5 / 54 / {"host-port":2}' },
+      'metrics-server-3.13.1': {
+        text: '15 / {"template-lookup":2,"cluster-scoped-rbac":6,"host-namespace":4,"privileged-container":1}',
+        rendered: '6 / 36 / {"cluster-scoped-rbac":18,"host-network":1}',
+      },
+      'external-dns-1.21.1': {
+        text: '5 / {"cluster-scoped-rbac":2}',
+        rendered: '4 / 28 / {"cluster-scoped-rbac":6}',
+      },
+      'nginx-22.1.1': { text: '9 / {"template-lookup":3}', rendered: '3 / 16 / {}' },
+      'prometheus-blackbox-exporter-11.17.2': { text: '3 / {}', rendered: '4 / 14 / {}' },
+      'capabilities-probe-0.1.0': { text: '0 / {}', rendered: '2 / 0 / {}' },
+      'ingress-nginx': {
+        text: '18 / {"cluster-scoped-rbac":4,"admission-webhook":1}',
+        rendered:
+          '10 / 200 / {"cluster-scoped-rbac":40,"rbac-webhook-config":10,"admission-webhook":10,"rbac-secrets":10,"host-port":2}',
+      },
+      kong: {
+        text: '42 / {"template-lookup":7,"admission-webhook":1,"cluster-scoped-rbac":6,"host-namespace":1}',
+        rendered: '33 / 651 / {"cluster-scoped-rbac":50,"rbac-secrets":26,"admission-webhook":25}',
+      },
+      'opentelemetry-collector': {
+        text: '8 / {"host-path":5,"cluster-scoped-rbac":2}',
+        rendered: '23 / 219 / {"cluster-scoped-rbac":14,"host-port":60}',
+      },
+      'opentelemetry-operator': {
+        text: '15 / {"template-lookup":1,"admission-webhook":4,"cluster-scoped-rbac":3}',
+        rendered: '3 / 93 / {"admission-webhook":6,"cluster-scoped-rbac":9}',
+      },
+    });
   });
 });
