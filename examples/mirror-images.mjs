@@ -57,6 +57,7 @@ try {
   const vendor = await generateKeyPair({ password: 'vendor' });
   const ours = await generateKeyPair({ password: 'internal' });
   await writeFile(join(work, 'internal.key'), ours.privateKeyPem, { mode: 0o600 });
+  await writeFile(join(work, 'vendor.pub'), vendor.publicKeyPem);
   const vendorSigner = await keyFileSigner(vendor.privateKeyPem, 'vendor');
 
   // 1. Upstream: two images, and a chart that deploys them. Its values name one image
@@ -97,13 +98,14 @@ spec:
     'oci://upstream.test/charts',
   );
 
-  // 2. The spec: `images: true` mirrors every image the chart renders (under
-  //    <target prefix>/images; `images: { prefix, verify, sign, concurrency }` to tune).
+  // 2. The spec: `images` mirrors every image the chart renders (under <target
+  //    prefix>/images), each verified first against the vendor's key (no transparency
+  //    log in this offline example); `images: true` takes the defaults.
   const spec = parseMirrorSpec(
     {
       target: { registry: 'internal.test', prefix: 'charts/vendor', plainHttp: true },
       sign: { key: 'internal.key' },
-      images: true,
+      images: { verify: { key: 'vendor.pub', insecureIgnoreTlog: true } },
       charts: [{ name: 'web', source: 'oci://upstream.test/charts/web', versions: ['1.4.2'] }],
     },
     { baseDir: work },
@@ -117,18 +119,25 @@ spec:
       const signed = Object.keys(i.internalSignature ?? {}).join('+') || 'no';
       console.log(`image    ${i.status.padEnd(7)} ${i.source} -> ${i.pinned ?? i.reason}`);
       console.log(`         ${i.signaturesCarried} upstream signature(s) carried, signed: ${signed}`);
+      console.log(`         upstream signature verified: ${i.verification?.verified === true}`);
     }
   }
   console.log(mirrorSummaryLine(report));
 
-  // 4. The overlay stored next to the mirrored chart, as a user would fetch it.
+  // 4. The overlay stored next to the mirrored chart, as a user would fetch it: only one
+  //    signed with the internal key counts (`chartproof mirror overlay REF --key internal.pub`).
   const chartRef = 'internal.test/charts/vendor/web:1.4.2';
-  const [overlay] = await fetchValuesOverlays(client, chartRef);
+  const [overlay] = await fetchValuesOverlays(client, chartRef, {
+    policy: { keys: [ours.publicKeyPem], tlog: 'skip' },
+  });
   await writeFile(join(work, 'values-internal.yaml'), overlay.yaml);
-  console.log(`overlay  ${overlay.digest} (values-internal.yaml):`);
+  console.log(
+    `overlay  ${overlay.digest} (values-internal.yaml), signature verified: ${overlay.verified?.format}`,
+  );
   for (const line of overlay.yaml.trimEnd().split('\n')) console.log(`  ${line}`);
 
-  // 5. "Install": render the mirrored chart with the overlay, as `helm template` would.
+  // 5. "Install": render the mirrored chart with the overlay, as `helm template` would
+  //    (the integration tests run the real `helm install --dry-run=client` this way).
   const pulled = await pullChart(client, 'oci://internal.test/charts/vendor/web', { version: '1.4.2' });
   const chart = await loadChartArchive(pulled.archive);
   const text = await readFile(join(work, 'values-internal.yaml'), 'utf8');

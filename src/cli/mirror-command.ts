@@ -10,10 +10,11 @@ import type { RegistryClient } from '../oci/client.js';
 import { fetchValuesOverlays } from '../mirror/images.js';
 import type { Command, CommandContext } from './commands.js';
 import { Exit, local, UsageError } from './io.js';
+import { POLICY_OPTIONS, policyFromFlags, TLOG_WARNING } from './policy-flags.js';
 
 const USAGE =
   'mirror (plan|apply|drift) --config FILE | export --config FILE --to DIR|FILE.tar | ' +
-  'import --from DIR|FILE.tar --config FILE | overlay REF [--prefix P] [--output FILE] ' +
+  'import --from DIR|FILE.tar --config FILE | overlay REF [--prefix P] [--output FILE] [--key PUB | --certificate-identity X --certificate-oidc-issuer Y] ' +
   '[--report FILE] [--concurrency N] [--overlay-dir DIR]';
 const SUBCOMMANDS = ['plan', 'apply', 'export', 'import', 'drift', 'overlay'];
 const VERB = { copy: 'copy', skip: 'skip', refuse: 'REFUSE', fail: 'FAIL' } as const;
@@ -137,7 +138,9 @@ export const MIRROR_COMMAND: Command = {
     'drift   compares mirrored versions with upstream: CHANGED (same version, other digest upstream: exit 1),\n' +
     '        missing-upstream, and newer-upstream versions the spec would take. Ends with a Drift: line.\n' +
     'overlay prints the values-internal.yaml pushed next to a mirrored chart REF (--output FILE writes it;\n' +
-    '        --prefix P picks one of several; --json lists them with their image mappings).\n' +
+    '        --prefix P picks one of several; --json lists them with their image mappings). With --key PUB\n' +
+    '        (or --certificate-identity/--certificate-oidc-issuer, as verify) only an overlay whose signature\n' +
+    '        satisfies that policy counts: the mirror signs the overlays it pushes with sign.key.\n' +
     'With images: true in the spec, each chart\u2019s images are copied too (whole indexes, same digests,\n' +
     'signatures carried, signed, tagged before the chart) and a values overlay is pushed next to the chart;\n' +
     '--overlay-dir DIR (apply, import) also writes DIR/<name>-<version>.values-internal.yaml.\n' +
@@ -152,6 +155,7 @@ export const MIRROR_COMMAND: Command = {
     'overlay-dir': { type: 'string' },
     prefix: { type: 'string' },
     output: { type: 'string' },
+    ...POLICY_OPTIONS,
   },
   async run(ctx) {
     const [sub, ...rest] = ctx.args;
@@ -160,7 +164,7 @@ export const MIRROR_COMMAND: Command = {
         sub === undefined ? `expected: chartproof ${USAGE}` : `unknown mirror subcommand "${sub}"`,
       );
     if (sub === 'overlay') return overlayCommand(ctx, rest);
-    for (const flag of ['prefix', 'output'])
+    for (const flag of ['prefix', 'output', ...Object.keys(POLICY_OPTIONS)])
       if (ctx.values[flag] !== undefined) throw new UsageError(`--${flag} applies to mirror overlay`);
     if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
     const overlayDir = ctx.values['overlay-dir'] as string | undefined;
@@ -262,14 +266,20 @@ async function overlayCommand(ctx: CommandContext, args: string[]): Promise<numb
     if (ctx.values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to mirror overlay`);
   const prefix = ctx.values.prefix as string | undefined;
   const outputFile = ctx.values.output as string | undefined;
-  const overlays = await fetchValuesOverlays(ctx.client, args[0]!, prefix !== undefined ? { prefix } : {});
+  const signed = Object.keys(POLICY_OPTIONS).some((f) => ctx.values[f] !== undefined);
+  const policy = signed ? await policyFromFlags(ctx) : undefined;
+  if (policy?.tlog === 'skip') ctx.io.stderr(TLOG_WARNING);
+  const overlays = await fetchValuesOverlays(ctx.client, args[0]!, {
+    ...(prefix !== undefined ? { prefix } : {}),
+    ...(policy ? { policy } : {}),
+  });
   if (ctx.flags.json) {
     ctx.io.stdout(`${JSON.stringify(overlays, null, 2)}\n`);
     return overlays.length > 0 ? Exit.ok : Exit.verification;
   }
   if (overlays.length === 0) {
     ctx.io.stderr(
-      `no values overlay refers to ${args[0]}${prefix !== undefined ? ` with prefix ${prefix}` : ''}\n`,
+      `no values overlay${policy ? ' signed to satisfy the policy' : ''} refers to ${args[0]}${prefix !== undefined ? ` with prefix ${prefix}` : ''}\n`,
     );
     return Exit.verification;
   }

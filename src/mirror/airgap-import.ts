@@ -22,6 +22,7 @@ import {
   type MirrorReport,
   type MirrorResult,
   signAndTag,
+  signOverlay,
 } from './apply.js';
 import {
   checkOciChart,
@@ -411,6 +412,7 @@ async function importWithImages(
     const root = await dst.resolve(current!, { signal });
     const pushed = await pushOverlay(dst, root, images.overlay, items, signal);
     result.overlay = { prefix: images.overlay.prefix, yaml: images.overlay.yaml, digest: pushed.digest };
+    if (signer) result.overlay.internalSignature = await signOverlay(dst, pushed, signer, spec, signal);
     result.digest = current!;
     result.pinned = dst.pinned(current! as Digest);
     return { status: 'skipped', reason: 'the target already has this digest' };
@@ -428,6 +430,7 @@ async function importWithImages(
   // The overlay goes next to the chart before the tag: a tagged chart has its overlay.
   const pushed = await pushOverlay(dst, root, images.overlay, items, signal);
   result.overlay = { prefix: images.overlay.prefix, yaml: images.overlay.yaml, digest: pushed.digest };
+  if (signer) result.overlay.internalSignature = await signOverlay(dst, pushed, signer, spec, signal);
   await signAndTag(dst, root, entry.tag, signer, spec, result, entry, options);
   return { status: 'copied' };
 }

@@ -5,7 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { pushChart } from '../chart/oci.js';
-import { ChartproofError } from '../errors.js';
+import { cosignSignatureTag } from '../cosign/simplesigning.js';
+import { ChartproofError, isNotFoundError } from '../errors.js';
+import { MediaType } from '../oci/media-types.js';
 import { BlobMountCache, copy } from '../oci/copy.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
@@ -50,10 +52,16 @@ export interface MirrorResult {
   /** With `images`: what happened to each image the chart deploys. */
   images?: MirrorImageResult[];
   /**
-   * With `images`: the values overlay (`values-internal.yaml`) and the digest of the
-   * overlay artifact pushed as a referrer of the mirrored chart.
+   * With `images`: the values overlay (`values-internal.yaml`), the digest of the
+   * overlay artifact pushed as a referrer of the mirrored chart, and (with `sign`) its
+   * internal signature: the legacy `.sig` tag and/or the bundle referrer's digest.
    */
-  overlay?: { prefix: string; yaml: string; digest?: string };
+  overlay?: {
+    prefix: string;
+    yaml: string;
+    digest?: string;
+    internalSignature?: { legacy?: string; bundle?: string };
+  };
   durationMs: number;
 }
 
@@ -183,7 +191,7 @@ async function copyOne(
   }
   options.onEvent?.({ name: item.name, version: item.version, step: 'copied', detail: root.digest });
   // The overlay goes next to the chart before the tag: a tagged chart has its overlay.
-  if (item.overlay) await overlayFor(item, result, dst, root, options);
+  if (item.overlay) await overlayFor(item, result, dst, root, signer, spec, options);
   await signAndTag(dst, root, tag, signer, spec, result, item, {
     ...options,
     tagged: item.kind === 'oci' && !signer && !item.overlay,
@@ -196,11 +204,62 @@ async function overlayFor(
   result: MirrorResult,
   dst: Repository,
   root: Descriptor,
+  signer: Signer | undefined,
+  spec: MirrorSpec,
   options: MirrorOptions,
 ): Promise<void> {
   const overlay = item.overlay!;
   const pushed = await pushOverlay(dst, root, overlay, item.images ?? [], options.signal);
   result.overlay = { prefix: overlay.prefix, yaml: overlay.yaml, digest: pushed.digest };
+  if (signer) result.overlay.internalSignature = await signOverlay(dst, pushed, signer, spec, options.signal);
+}
+
+/**
+ * Signs a values overlay artifact with the internal key (`sign.format`), so that
+ * `mirror overlay --key` and `fetchValuesOverlays({ policy })` can tell it from one
+ * planted by someone else with push access. An overlay pushed by this run is always
+ * signed; one found in place is signed in each format it has no signature of yet (a
+ * run killed between the two pushes leaves none), and left alone otherwise.
+ * @internal
+ */
+export async function signOverlay(
+  dst: Repository,
+  overlay: { descriptor: Descriptor; pushed: boolean },
+  signer: Signer,
+  spec: MirrorSpec,
+  signal?: AbortSignal,
+): Promise<{ legacy?: string; bundle?: string }> {
+  const format = spec.sign?.format ?? 'both';
+  const desc = overlay.descriptor;
+  const sig: { legacy?: string; bundle?: string } = {};
+  if (format !== 'bundle') {
+    const tag = cosignSignatureTag(desc.digest);
+    const present =
+      !overlay.pushed &&
+      (await dst.resolve(tag, { signal }).then(
+        () => true,
+        (e: unknown) => {
+          if (isNotFoundError(e)) return false;
+          throw e;
+        },
+      ));
+    if (present) sig.legacy = tag;
+    else {
+      const { signLegacy } = await import('../sign/legacy.js');
+      sig.legacy = (await signLegacy(dst, desc, signer, signal ? { signal } : {})).tag;
+    }
+  }
+  if (format !== 'legacy') {
+    const found = overlay.pushed
+      ? []
+      : await dst.referrers(desc, { artifactType: MediaType.SigstoreBundleV03, signal });
+    if (found.length > 0) sig.bundle = found[0]!.digest;
+    else {
+      const { signBundle } = await import('../sign/referrer.js');
+      sig.bundle = (await signBundle(dst, desc, signer, signal ? { signal } : {})).manifest.digest;
+    }
+  }
+  return sig;
 }
 
 /**
@@ -298,7 +357,7 @@ async function applyOne(
       try {
         const dst = options.client.repository(splitTarget(item.target).repository);
         const root = await dst.resolve(item.targetDigest, { signal: options.signal });
-        await overlayFor(item, result, dst, root, options);
+        await overlayFor(item, result, dst, root, signer, spec, options);
       } catch (e) {
         options.signal?.throwIfAborted();
         result.status = 'failed';

@@ -19,6 +19,7 @@ import type { Repository } from '../oci/repository.js';
 import { MAX_MANIFEST_BYTES, readAll } from '../oci/verify.js';
 import type { Signer } from '../keys/signer.js';
 import type { VerificationPolicy } from '../verify/policy.js';
+import { ChartVerificationError, type SignatureFormat, verifyChart } from '../verify/chart.js';
 import { buildImageOverlayWith, type ImageMapping, type OverlayRewrite } from '../workloads/overlay.js';
 import { normalizeImage } from '../workloads/images.js';
 import { mapLimit } from '../internal/map-limit.js';
@@ -106,6 +107,24 @@ export interface ValuesOverlayArtifact {
   /** `values-internal.yaml`. */
   yaml: string;
   images: ImageMappingDocument['images'];
+  /**
+   * With `policy`: the overlay's cosign signature satisfied it, and `format` is the
+   * signature format that did (overlays that do not verify are left out).
+   */
+  verified?: { format: SignatureFormat };
+}
+
+/** Options of {@link fetchValuesOverlays}. @public */
+export interface FetchValuesOverlaysOptions {
+  /** Only the overlay of this image prefix. */
+  prefix?: string;
+  /**
+   * Only overlays whose cosign signature (legacy `.sig` or bundle referrer, as the
+   * mirror's `sign` writes them) satisfies this policy, e.g. the internal key: an
+   * overlay anyone with push access planted is then not returned.
+   */
+  policy?: VerificationPolicy;
+  signal?: AbortSignal;
 }
 
 function split(ref: string): { repository: string; tag?: string; digest?: string } {
@@ -503,12 +522,18 @@ export async function pushOverlay(
   overlay: MirrorOverlay,
   images: readonly MirrorImageItem[],
   signal?: AbortSignal,
-): Promise<{ digest: string; pushed: boolean }> {
+): Promise<{ digest: string; pushed: boolean; descriptor: Descriptor }> {
   const built = overlayArtifact(chartRoot, overlay, images);
   const digest = `sha256:${sha256Hex(built.manifest)}`;
+  const descriptor: Descriptor = {
+    mediaType: MediaType.OciManifest,
+    digest: digest as Digest,
+    size: built.manifest.byteLength,
+    artifactType: VALUES_OVERLAY_ARTIFACT_TYPE,
+  };
   // Listing also teaches the repository whether the registry has the referrers API.
   const listed = await dst.referrers(chartRoot, { artifactType: VALUES_OVERLAY_ARTIFACT_TYPE, signal });
-  if (listed.some((d) => d.digest === digest)) return { digest, pushed: false };
+  if (listed.some((d) => d.digest === digest)) return { digest, pushed: false, descriptor };
   // The blobs (config, overlay, mapping) at once, each digest once; the manifest after all.
   const blobs = new Map(built.blobs.map((b) => [b.desc.digest, b]));
   await Promise.all(
@@ -517,7 +542,7 @@ export async function pushOverlay(
     }),
   );
   await dst.pushManifest(built.manifest, { mediaType: MediaType.OciManifest, signal });
-  return { digest, pushed: true };
+  return { digest, pushed: true, descriptor };
 }
 
 async function readBlob(repo: Repository, desc: Descriptor, signal?: AbortSignal): Promise<Uint8Array> {
@@ -533,7 +558,9 @@ async function readBlob(repo: Repository, desc: Descriptor, signal?: AbortSignal
  * The values overlays pushed next to a mirrored chart (`chartproof mirror overlay`):
  * each overlay artifact that refers to `reference` (`registry/path/chart:tag` or
  * `@sha256:…`), its `values-internal.yaml` and image mapping, digest-verified. Several
- * when the chart was mirrored with several image prefixes; `prefix` selects one.
+ * when the chart was mirrored with several image prefixes; `prefix` selects one. With
+ * `policy`, only overlays whose signature satisfies it (the mirror signs the overlays it
+ * pushes with its `sign` key).
  * @throws ChartproofError `NOT_FOUND`-family for a missing chart, `INVALID_MANIFEST` for a
  *   malformed overlay, `SIZE_LIMIT_EXCEEDED`
  * @public
@@ -541,7 +568,7 @@ async function readBlob(repo: Repository, desc: Descriptor, signal?: AbortSignal
 export async function fetchValuesOverlays(
   client: RegistryClient,
   reference: string,
-  options: { prefix?: string; signal?: AbortSignal } = {},
+  options: FetchValuesOverlaysOptions = {},
 ): Promise<ValuesOverlayArtifact[]> {
   const { signal } = options;
   const ref = split(reference.replace(/^oci:\/\//, ''));
@@ -593,7 +620,27 @@ export async function fetchValuesOverlays(
     )
       throw invalid('malformed image mapping');
     if (options.prefix !== undefined && mapping.prefix !== options.prefix.replace(/\/+$/, '')) continue;
-    out.push({ digest: d.digest, prefix: mapping.prefix, yaml, images: mapping.images });
+    let verified: ValuesOverlayArtifact['verified'];
+    if (options.policy) {
+      try {
+        const r = await verifyChart(client, `${ref.repository}@${d.digest}`, {
+          policy: options.policy,
+          ...(signal ? { signal } : {}),
+        });
+        verified = { format: r.format };
+      } catch (e) {
+        // Unsigned, or signed by someone else: not an overlay of this policy's signer.
+        if (e instanceof ChartVerificationError) continue;
+        throw e;
+      }
+    }
+    out.push({
+      digest: d.digest,
+      prefix: mapping.prefix,
+      yaml,
+      images: mapping.images,
+      ...(verified ? { verified } : {}),
+    });
   }
   return out.sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0));
 }

@@ -49,6 +49,7 @@ export type {
   MirrorImageResult,
   MirrorOverlay,
   ValuesOverlayArtifact,
+  FetchValuesOverlaysOptions,
 } from './images.js';
 export type { OverlayRewrite } from '../workloads/overlay.js';
 export {

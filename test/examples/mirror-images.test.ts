@@ -11,14 +11,15 @@ function check(stdout: string): void {
   );
   const images = [
     ...stdout.matchAll(
-      /^image {4}copied {2}(\S+) -> (\S+)\n {9}(\d+) upstream signature\(s\) carried, signed: (\S+)$/gm,
+      /^image {4}copied {2}(\S+) -> (\S+)\n {9}(\d+) upstream signature\(s\) carried, signed: (\S+)\n {9}upstream signature verified: (\S+)$/gm,
     ),
   ];
   expect(images.map((m) => m[1]!.replace(/@.*/, ''))).toEqual([
     'upstream.test/acme/exporter:0.9.0',
     'upstream.test/acme/web:1.4.2',
   ]);
-  for (const [, source, pinned, carried, signed] of images) {
+  for (const [, source, pinned, carried, signed, verified] of images) {
+    expect(verified).toBe('true');
     // Same digest at the target as upstream resolved it; the vendor's legacy and bundle
     // signatures travel with the image, and ours is added in both formats.
     const digest = pinned!.slice(pinned!.indexOf('@') + 1);
@@ -32,7 +33,9 @@ function check(stdout: string): void {
   expect(stdout).toContain(
     '\nMirrored: 1 copied, 0 skipped, 0 refused, 0 failed; images: 2 copied, 0 skipped, 0 refused, 0 failed\n',
   );
-  expect(stdout).toMatch(/^overlay {2}sha256:[0-9a-f]{64} \(values-internal\.yaml\):$/m);
+  expect(stdout).toMatch(
+    /^overlay {2}sha256:[0-9a-f]{64} \(values-internal\.yaml\), signature verified: (bundle|legacy)$/m,
+  );
   expect(stdout).toContain(`\n  image:\n    registry: ${INTERNAL}\n`);
 
   // What the install deploys: only internal images, the exporter still pinned by its digest.

@@ -300,6 +300,16 @@ describe.skipIf(missing !== undefined)(
       expect(overlay!.images.map((i) => [i.target, i.digest])).toEqual(
         first.images!.map((i) => [i.target, i.digest]),
       );
+      // Signed with the internal key (bundle and legacy, found through the fallbacks too).
+      const signed = await fetchValuesOverlays(client, `${chartRef()}:1.0.0`, {
+        policy: { keys: [inKeys.publicKeyPem], tlog: 'skip' },
+      });
+      expect(signed.map((o) => [o.digest, o.verified?.format])).toEqual([[first.overlay!.digest, 'bundle']]);
+      expect(
+        await fetchValuesOverlays(client, `${chartRef()}:1.0.0`, {
+          policy: { keys: [upKeys.publicKeyPem], tlog: 'skip' },
+        }),
+      ).toEqual([]);
       // No referrers API: the listing came from the `sha256-<hex>` fallback tag.
       expect(await tagsOf(client, chartRef())).toContain(first.digest!.replace(':', '-'));
       // Every layout was rewritten.

@@ -252,6 +252,125 @@ describe('mirror with images (two in-memory registries on loopback)', () => {
     expect(await fetchValuesOverlays(client, `${inn.server.host}/mirror/web:1.0.0`)).toHaveLength(1);
   });
 
+  it('signs the overlay with the internal key; only overlays that verify count with a policy', async () => {
+    const target = await listeningFixture();
+    try {
+      const s = parseMirrorSpec({
+        target: { registry: target.server.host, prefix: 'signed', plainHttp: true },
+        images: { verify: { key: join(dir, 'up.pub'), insecureIgnoreTlog: true } },
+        sign: { key: join(dir, 'in.key') },
+        charts: [{ name: 'web', source: `oci://${up.server.host}/charts/web`, versions: ['1.0.0'] }],
+      });
+      const r = (await applyMirror(s, { client, env })).results[0]!;
+      expect(r.status, r.reason).toBe('copied');
+      expect(r.overlay?.internalSignature?.legacy).toBe(`${r.overlay!.digest!.replace(':', '-')}.sig`);
+      expect(r.overlay?.internalSignature?.bundle).toMatch(/^sha256:[0-9a-f]{64}$/);
+      const ref = `${target.server.host}/signed/web:1.0.0`;
+      const internal = { keys: [inKeys.publicKeyPem], tlog: 'skip' as const };
+      const verified = await fetchValuesOverlays(client, ref, { policy: internal });
+      expect(verified.map((o) => [o.digest, o.verified?.format])).toEqual([[r.overlay!.digest, 'bundle']]);
+      // The upstream key did not sign it.
+      expect(
+        await fetchValuesOverlays(client, ref, { policy: { keys: [upKeys.publicKeyPem], tlog: 'skip' } }),
+      ).toEqual([]);
+
+      // Someone with push access plants a second overlay pointing the images elsewhere.
+      const repo = client.repository(`${target.server.host}/signed/web`);
+      const root = await repo.resolve('1.0.0');
+      const { pushOverlay } = await import('../../src/mirror/images.js');
+      const planted = await pushOverlay(
+        repo,
+        root,
+        {
+          prefix: 'evil.example/x',
+          yaml: 'image:\n  registry: evil.example\n',
+          values: {},
+          rewrites: [],
+        } as never,
+        [],
+      );
+      expect(planted.pushed).toBe(true);
+      expect((await fetchValuesOverlays(client, ref)).map((o) => o.prefix)).toEqual([
+        `${target.server.host}/signed/images`,
+        'evil.example/x',
+      ]);
+      expect((await fetchValuesOverlays(client, ref, { policy: internal })).map((o) => o.digest)).toEqual([
+        r.overlay!.digest,
+      ]);
+
+      // CLI: --key picks the signed overlay; the planted one alone (by prefix) is refused.
+      writeFileSync(join(dir, 'in.pub'), inKeys.publicKeyPem);
+      const ok = captureIo('', { HOME: dir });
+      expect(
+        await run(
+          ['mirror', 'overlay', ref, '--plain-http', '--key', join(dir, 'in.pub'), '--insecure-ignore-tlog'],
+          ok.io,
+        ),
+        ok.err(),
+      ).toBe(0);
+      expect(ok.out()).toBe(r.overlay!.yaml);
+      const evil = captureIo('', { HOME: dir });
+      expect(
+        await run(
+          [
+            'mirror',
+            'overlay',
+            ref,
+            '--plain-http',
+            '--prefix',
+            'evil.example/x',
+            '--key',
+            join(dir, 'in.pub'),
+            '--insecure-ignore-tlog',
+          ],
+          evil.io,
+        ),
+      ).toBe(1);
+      expect(evil.err()).toMatch(/no values overlay signed to satisfy the policy refers to/);
+      const misuse = captureIo('', { HOME: dir });
+      expect(
+        await run(['mirror', 'plan', '--config', join(dir, 'x.yaml'), '--key', 'k.pub'], misuse.io),
+      ).toBe(2);
+      expect(misuse.err()).toMatch(/--key applies to mirror overlay/);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('signs an overlay a killed run left unsigned when the chart is mirrored again', async () => {
+    const target = await listeningFixture();
+    try {
+      const s = (signed: boolean) =>
+        parseMirrorSpec({
+          target: { registry: target.server.host, prefix: 'resume', plainHttp: true },
+          images: { verify: { key: join(dir, 'up.pub'), insecureIgnoreTlog: true } },
+          ...(signed ? { sign: { key: join(dir, 'in.key') } } : {}),
+          charts: [{ name: 'web', source: `oci://${up.server.host}/charts/web`, versions: ['1.0.0'] }],
+        });
+      // Without a key the overlay is pushed unsigned (the state a kill between the two leaves).
+      const first = (await applyMirror(s(false), { client, env })).results[0]!;
+      expect(first.overlay?.internalSignature).toBeUndefined();
+      const ref = `${target.server.host}/resume/web:1.0.0`;
+      const internal = { keys: [inKeys.publicKeyPem], tlog: 'skip' as const };
+      expect(await fetchValuesOverlays(client, ref, { policy: internal })).toEqual([]);
+      const second = (await applyMirror(s(true), { client, env })).results[0]!;
+      expect(second.overlay?.digest).toBe(first.overlay?.digest);
+      expect(second.overlay?.internalSignature?.legacy).toMatch(/\.sig$/);
+      expect((await fetchValuesOverlays(client, ref, { policy: internal })).map((o) => o.digest)).toEqual([
+        first.overlay!.digest,
+      ]);
+      // A third run finds both signatures and writes none.
+      const writes = () =>
+        target.registry.requests.filter((q) => q.method === 'PUT' || q.method === 'POST').length;
+      const before = writes();
+      const third = (await applyMirror(s(true), { client, env })).results[0]!;
+      expect(third.overlay?.internalSignature).toEqual(second.overlay?.internalSignature);
+      expect(writes()).toBe(before);
+    } finally {
+      await target.close();
+    }
+  });
+
   it('refuses a chart whose image is unsigned, and writes none of it', async () => {
     const report = await applyMirror(spec({}, { versions: ['2.0.0'] }), { client, env });
     const r = report.results[0]!;
