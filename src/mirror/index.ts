@@ -81,4 +81,4 @@ export { AIRGAP_MANIFEST_FILE, exportMirror } from './airgap.js';
 export { importMirror } from './airgap-import.js';
 export type { DriftImage, DriftItem, DriftReport, DriftStatus } from './drift.js';
 export { detectDrift, driftSummaryLine } from './drift.js';
-export { type RenderingScannerOptions, renderingScanner } from './rendered-scanner.js';
+export { RENDER_FAILED, type RenderingScannerOptions, renderingScanner } from './rendered-scanner.js';

@@ -13,7 +13,7 @@ import { parseManifests } from '../render/parse.js';
 import { type RenderOptions, type RenderResult, renderChart } from '../render/render.js';
 import { RULES, type WorkloadRuleId } from '../workloads/catalog.js';
 import { evaluateWorkloadRules } from '../workloads/rules.js';
-import type { Severity } from '../workloads/severity.js';
+import { isSeverity, type Severity } from '../workloads/severity.js';
 import { ChartproofError } from '../errors.js';
 import {
   BUILTIN_RULES,
@@ -38,14 +38,21 @@ const REPLACED_BY_RENDERING = new Set([
   'init-container',
 ]);
 
+/**
+ * The finding of a render that failed (`info` unless `severities` says otherwise: e.g.
+ * `high` to refuse, at `block: high`, charts that do not render). @public
+ */
+export const RENDER_FAILED = 'render-failed';
+
 /** Options of {@link renderingScanner}. @public */
 export interface RenderingScannerOptions extends Omit<BuiltinScannerOptions, 'severities'> {
   /**
    * Per-rule severity overrides, by the id of a built-in text rule
    * ({@link BUILTIN_RULES}) or of a rendered workload rule (`WORKLOAD_RULES` of
-   * `chartproof/workloads`); an id both use applies to both.
+   * `chartproof/workloads`); an id both use applies to both. `render-failed` sets the
+   * severity of a failed render's finding (default `info`).
    */
-  severities?: Partial<Record<BuiltinRuleId | WorkloadRuleId, Severity>>;
+  severities?: Partial<Record<BuiltinRuleId | WorkloadRuleId | typeof RENDER_FAILED, Severity>>;
   /** Values to render with in addition to the chart's defaults (a second render). */
   values?: Record<string, unknown>;
   /** `--kube-version` of the renders. */
@@ -82,7 +89,14 @@ export function renderingScannerWith(
   const builtinIds = new Set<string>(BUILTIN_RULES.map((r) => r.id));
   const textSeverities: Partial<Record<BuiltinRuleId, Severity>> = {};
   const renderedSeverities: Partial<Record<WorkloadRuleId, Severity>> = {};
+  let renderFailedSeverity: Severity = 'info';
   for (const [rule, severity] of Object.entries(options.severities ?? {})) {
+    if (rule === RENDER_FAILED) {
+      if (!isSeverity(severity))
+        throw new ChartproofError('INVALID_ARGUMENT', `severity of rule '${rule}' must be a severity`);
+      renderFailedSeverity = severity;
+      continue;
+    }
     const builtin = builtinIds.has(rule);
     const workload = RULES.has(rule as WorkloadRuleId);
     if (!builtin && !workload) throw new ChartproofError('INVALID_ARGUMENT', `unknown scan rule '${rule}'`);
@@ -142,8 +156,8 @@ export function renderingScannerWith(
         failed.length === 0 ? heuristics.filter((h) => !REPLACED_BY_RENDERING.has(h.rule)) : heuristics;
       const good = renders.filter((r) => !failed.some((f) => f.with === r.with)).map((r) => r.with);
       const renderFailed: Finding[] = failed.map((f) => ({
-        rule: 'render-failed',
-        severity: 'info',
+        rule: RENDER_FAILED,
+        severity: renderFailedSeverity,
         message:
           `the chart could not be rendered with its ${f.with} (${f.message}); ` +
           (good.length === 0

@@ -153,9 +153,10 @@ export interface MirrorScan {
   /**
    * Severity overrides by rule id, of the text rules ({@link BUILTIN_RULES}) or the
    * rendered ones (`WORKLOAD_RULES` of `chartproof/workloads`), e.g. `{
-   * 'cluster-scoped-rbac': 'medium' }` to block as Trivy would at `high`.
+   * 'cluster-scoped-rbac': 'medium' }` to block as Trivy would at `high`; `render-failed`
+   * sets the severity of a chart render that fails (default `info`).
    */
-  severities?: Partial<Record<BuiltinRuleId | WorkloadRuleId, Severity>>;
+  severities?: Partial<Record<BuiltinRuleId | WorkloadRuleId | 'render-failed', Severity>>;
 }
 
 /** A mirror spec. @public */
@@ -468,7 +469,11 @@ export function parseMirrorSpec(value: unknown, options: { baseDir?: string } = 
       if (!isObj(sev)) throw bad('scan.severities', 'must be a mapping of rule id to severity');
       const out: Record<string, Severity> = {};
       for (const [rule, level] of Object.entries(sev)) {
-        if (!BUILTIN_RULES.some((r) => r.id === rule) && !RULES.has(rule as WorkloadRuleId))
+        if (
+          rule !== 'render-failed' &&
+          !BUILTIN_RULES.some((r) => r.id === rule) &&
+          !RULES.has(rule as WorkloadRuleId)
+        )
           throw bad(`scan.severities.${rule}`, 'is not a scan rule id (scanning.md lists them)');
         if (typeof level !== 'string' || !SEVERITIES.includes(level as Severity))
           throw bad(`scan.severities.${rule}`, `must be one of ${SEVERITIES.join(', ')}`);

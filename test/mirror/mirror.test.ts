@@ -185,6 +185,9 @@ describe('mirror plan/apply (two registries on loopback + a classic repository)'
       expect(lowered!.action).toBe('copy');
       expect(lowered!.findings?.find((f) => f.rule === 'cluster-scoped-rbac')?.severity).toBe('medium');
     }
+    expect(spec(risky, { scan: { severities: { 'render-failed': 'high' } } }).scan?.severities).toEqual({
+      'render-failed': 'high',
+    });
     expect(() => spec(risky, { scan: { severities: { 'no-such-rule': 'low' } } as never })).toThrow(
       /scan\.severities\.no-such-rule: is not a scan rule id/,
     );

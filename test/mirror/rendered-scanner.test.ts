@@ -128,5 +128,16 @@ spec:
     expect(() => renderingScanner({ severities: { 'no-such-rule': 'low' } as never })).toThrow(
       /unknown scan rule/,
     );
+    // render-failed is info unless raised (e.g. to refuse unrenderable charts at block: high).
+    const broken = await chart(`${DAEMONSET}{{ fail "nope" }}\n`);
+    const sev = async (o: Parameters<typeof renderingScanner>[0]) =>
+      (await renderingScanner(o).scan(broken))
+        .filter((f) => f.rule === 'render-failed')
+        .map((f) => f.severity);
+    expect(await sev({})).toEqual(['info']);
+    expect(await sev({ severities: { 'render-failed': 'high' } })).toEqual(['high']);
+    expect(() => renderingScanner({ severities: { 'render-failed': 'severe' } as never })).toThrow(
+      /severity/,
+    );
   });
 });
