@@ -6,7 +6,7 @@
 import type { Severity } from './severity.js';
 import type { PodSecurityLevel } from './finding.js';
 
-/** Rule ids of {@link evaluateWorkloadRules}. @public */
+/** Rule ids of `evaluateWorkloadRules` (`chartproof/workloads`). @public */
 export type WorkloadRuleId =
   | 'privileged-container'
   | 'privilege-escalation'
