@@ -582,6 +582,22 @@ export async function fetchValuesOverlays(
     );
   const out: ValuesOverlayArtifact[] = [];
   for (const d of listed) {
+    // With a policy the signature is checked first: an overlay someone else planted is
+    // skipped before it is read, so a malformed one cannot hide the signed one.
+    let verified: ValuesOverlayArtifact['verified'];
+    if (options.policy) {
+      try {
+        const r = await verifyChart(client, `${ref.repository}@${d.digest}`, {
+          policy: options.policy,
+          ...(signal ? { signal } : {}),
+        });
+        verified = { format: r.format };
+      } catch (e) {
+        // Unsigned, or signed by someone else: not an overlay of this policy's signer.
+        if (e instanceof ChartVerificationError) continue;
+        throw e;
+      }
+    }
     const bytes = await readAll(await repo.fetch(d, { signal }), MAX_MANIFEST_BYTES);
     const invalid = (why: string) =>
       new ChartproofError('INVALID_MANIFEST', `values overlay ${d.digest}: ${why}`);
@@ -620,20 +636,6 @@ export async function fetchValuesOverlays(
     )
       throw invalid('malformed image mapping');
     if (options.prefix !== undefined && mapping.prefix !== options.prefix.replace(/\/+$/, '')) continue;
-    let verified: ValuesOverlayArtifact['verified'];
-    if (options.policy) {
-      try {
-        const r = await verifyChart(client, `${ref.repository}@${d.digest}`, {
-          policy: options.policy,
-          ...(signal ? { signal } : {}),
-        });
-        verified = { format: r.format };
-      } catch (e) {
-        // Unsigned, or signed by someone else: not an overlay of this policy's signer.
-        if (e instanceof ChartVerificationError) continue;
-        throw e;
-      }
-    }
     out.push({
       digest: d.digest,
       prefix: mapping.prefix,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadChartArchive } from '../../src/chart/load.js';
 import { pullChart, pushChart } from '../../src/chart/oci.js';
@@ -294,6 +295,33 @@ describe('mirror with images (two in-memory registries on loopback)', () => {
         `${target.server.host}/signed/images`,
         'evil.example/x',
       ]);
+      expect((await fetchValuesOverlays(client, ref, { policy: internal })).map((o) => o.digest)).toEqual([
+        r.overlay!.digest,
+      ]);
+      // A malformed planted overlay breaks the unverified listing, not the verified one.
+      const empty = new TextEncoder().encode('{}');
+      const emptyDesc = {
+        mediaType: 'application/vnd.oci.empty.v1+json',
+        digest: `sha256:${createHash('sha256').update(empty).digest('hex')}`,
+        size: 2,
+      } as Descriptor;
+      if (!(await repo.exists(emptyDesc))) await repo.push(emptyDesc, empty);
+      await repo.pushManifest(
+        new TextEncoder().encode(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            artifactType: 'application/vnd.chartproof.values-overlay.v1',
+            config: emptyDesc,
+            layers: [],
+            subject: { mediaType: root.mediaType, digest: root.digest, size: root.size },
+          }),
+        ),
+        { mediaType: 'application/vnd.oci.image.manifest.v1+json' },
+      );
+      await expect(fetchValuesOverlays(client, ref)).rejects.toThrow(
+        /missing the values or image mapping layer/,
+      );
       expect((await fetchValuesOverlays(client, ref, { policy: internal })).map((o) => o.digest)).toEqual([
         r.overlay!.digest,
       ]);
