@@ -5,9 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { pushChart } from '../chart/oci.js';
-import { cosignSignatureTag } from '../cosign/simplesigning.js';
-import { ChartproofError, isNotFoundError } from '../errors.js';
-import { MediaType } from '../oci/media-types.js';
+import { ChartproofError } from '../errors.js';
+import { ChartVerificationError, verifyChart } from '../verify/chart.js';
 import { BlobMountCache, copy } from '../oci/copy.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
@@ -214,12 +213,33 @@ async function overlayFor(
   if (signer) result.overlay.internalSignature = await signOverlay(dst, pushed, signer, spec, options.signal);
 }
 
+/** The digest of a bundle referrer of `desc` that verifies with `signer`'s key, if any. */
+async function ownBundle(
+  dst: Repository,
+  desc: Descriptor,
+  signer: Signer,
+  signal: AbortSignal | undefined,
+): Promise<string | undefined> {
+  try {
+    const r = await verifyChart(dst, `${dst.name}@${desc.digest}`, {
+      policy: { keys: [await signer.publicKeyPem()], tlog: 'skip' },
+      formats: ['bundle'],
+      ...(signal ? { signal } : {}),
+    });
+    return r.signatures.find((c) => c.verified)?.source;
+  } catch (e) {
+    if (e instanceof ChartVerificationError) return undefined;
+    throw e;
+  }
+}
+
 /**
  * Signs a values overlay artifact with the internal key (`sign.format`), so that
  * `mirror overlay --key` and `fetchValuesOverlays({ policy })` can tell it from one
  * planted by someone else with push access. An overlay pushed by this run is always
- * signed; one found in place is signed in each format it has no signature of yet (a
- * run killed between the two pushes leaves none), and left alone otherwise.
+ * signed; one found in place is signed in each format it has no signature of **by this
+ * signer's key** yet (a run killed between the two pushes leaves none; someone else's
+ * signature, an attestation or a rotated key's does not count), and left alone otherwise.
  * @internal
  */
 export async function signOverlay(
@@ -233,27 +253,16 @@ export async function signOverlay(
   const desc = overlay.descriptor;
   const sig: { legacy?: string; bundle?: string } = {};
   if (format !== 'bundle') {
-    const tag = cosignSignatureTag(desc.digest);
-    const present =
-      !overlay.pushed &&
-      (await dst.resolve(tag, { signal }).then(
-        () => true,
-        (e: unknown) => {
-          if (isNotFoundError(e)) return false;
-          throw e;
-        },
-      ));
-    if (present) sig.legacy = tag;
-    else {
-      const { signLegacy } = await import('../sign/legacy.js');
-      sig.legacy = (await signLegacy(dst, desc, signer, signal ? { signal } : {})).tag;
-    }
+    // signLegacy adds nothing when the `.sig` manifest already holds a signature of this
+    // payload by this key, and appends ours beside anyone else's.
+    const { signLegacy } = await import('../sign/legacy.js');
+    sig.legacy = (await signLegacy(dst, desc, signer, signal ? { signal } : {})).tag;
   }
   if (format !== 'legacy') {
-    const found = overlay.pushed
-      ? []
-      : await dst.referrers(desc, { artifactType: MediaType.SigstoreBundleV03, signal });
-    if (found.length > 0) sig.bundle = found[0]!.digest;
+    // Only a bundle that verifies with this signer's key counts as ours (not someone
+    // else's signature, an attestation, or a rotated key's).
+    const ours = overlay.pushed ? undefined : await ownBundle(dst, desc, signer, signal);
+    if (ours !== undefined) sig.bundle = ours;
     else {
       const { signBundle } = await import('../sign/referrer.js');
       sig.bundle = (await signBundle(dst, desc, signer, signal ? { signal } : {})).manifest.digest;

@@ -114,6 +114,20 @@ export interface ValuesOverlayArtifact {
   verified?: { format: SignatureFormat };
 }
 
+/** Errors that make an overlay entry not ours rather than the registry unreachable. */
+const OVERLAY_CONTENT_ERRORS: ReadonlySet<string> = new Set([
+  'INVALID_MANIFEST',
+  'DIGEST_MISMATCH',
+  'SIZE_MISMATCH',
+  'TRAILING_DATA',
+  'SIZE_LIMIT_EXCEEDED',
+  'MANIFEST_UNKNOWN',
+  'BLOB_UNKNOWN',
+  'NOT_FOUND',
+  'SIGNATURE_NOT_FOUND',
+  'SIGNATURE_INVALID',
+]);
+
 /** Options of {@link fetchValuesOverlays}. @public */
 export interface FetchValuesOverlaysOptions {
   /** Only the overlay of this image prefix. */
@@ -581,7 +595,7 @@ export async function fetchValuesOverlays(
       `more than ${MAX_OVERLAYS} overlays refer to ${reference}`,
     );
   const out: ValuesOverlayArtifact[] = [];
-  for (const d of listed) {
+  const readOne = async (d: Descriptor): Promise<ValuesOverlayArtifact | undefined> => {
     // With a policy the signature is checked first: an overlay someone else planted is
     // skipped before it is read, so a malformed one cannot hide the signed one.
     let verified: ValuesOverlayArtifact['verified'];
@@ -594,7 +608,7 @@ export async function fetchValuesOverlays(
         verified = { format: r.format };
       } catch (e) {
         // Unsigned, or signed by someone else: not an overlay of this policy's signer.
-        if (e instanceof ChartVerificationError) continue;
+        if (e instanceof ChartVerificationError) return undefined;
         throw e;
       }
     }
@@ -635,14 +649,30 @@ export async function fetchValuesOverlays(
       )
     )
       throw invalid('malformed image mapping');
-    if (options.prefix !== undefined && mapping.prefix !== options.prefix.replace(/\/+$/, '')) continue;
-    out.push({
+    if (options.prefix !== undefined && mapping.prefix !== options.prefix.replace(/\/+$/, ''))
+      return undefined;
+    return {
       digest: d.digest,
       prefix: mapping.prefix,
       yaml,
       images: mapping.images,
       ...(verified ? { verified } : {}),
-    });
+    };
+  };
+  // With a policy an entry that is not a readable overlay of ours (someone else's, or
+  // planted broken: a bad `.sig`, another chart's overlay, a wrong size) is skipped, so it
+  // cannot hide the signed one; registry and network errors still fail the call.
+  const seen = new Set<string>();
+  for (const d of listed) {
+    if (seen.has(d.digest)) continue;
+    seen.add(d.digest);
+    try {
+      const one = await readOne(d);
+      if (one) out.push(one);
+    } catch (e) {
+      if (options.policy && isChartproofError(e) && OVERLAY_CONTENT_ERRORS.has(e.code)) continue;
+      throw e;
+    }
   }
   return out.sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0));
 }

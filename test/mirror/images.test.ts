@@ -13,6 +13,7 @@ import type { Scanner } from '../../src/mirror/scan.js';
 import { parseManifests } from '../../src/render/parse.js';
 import { renderChart } from '../../src/render/render.js';
 import { signLegacy } from '../../src/sign/legacy.js';
+import { signBundle } from '../../src/sign/referrer.js';
 import { verifyChart } from '../../src/verify/chart.js';
 import { listImages } from '../../src/workloads/images.js';
 import { makeChartArchive } from '../helpers/chart-repo.js';
@@ -306,7 +307,7 @@ describe('mirror with images (two in-memory registries on loopback)', () => {
         size: 2,
       } as Descriptor;
       if (!(await repo.exists(emptyDesc))) await repo.push(emptyDesc, empty);
-      await repo.pushManifest(
+      const broken = await repo.pushManifest(
         new TextEncoder().encode(
           JSON.stringify({
             schemaVersion: 2,
@@ -321,6 +322,20 @@ describe('mirror with images (two in-memory registries on loopback)', () => {
       );
       await expect(fetchValuesOverlays(client, ref)).rejects.toThrow(
         /missing the values or image mapping layer/,
+      );
+      // ... and a broken `.sig` for it (an index, not a signature manifest) does not either.
+      await repo.pushManifest(
+        new TextEncoder().encode(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: 'application/vnd.oci.image.index.v1+json',
+            manifests: [],
+          }),
+        ),
+        {
+          mediaType: 'application/vnd.oci.image.index.v1+json',
+          tags: [`${broken.digest.replace(':', '-')}.sig`],
+        },
       );
       expect((await fetchValuesOverlays(client, ref, { policy: internal })).map((o) => o.digest)).toEqual([
         r.overlay!.digest,
@@ -380,6 +395,13 @@ describe('mirror with images (two in-memory registries on loopback)', () => {
       expect(first.overlay?.internalSignature).toBeUndefined();
       const ref = `${target.server.host}/resume/web:1.0.0`;
       const internal = { keys: [inKeys.publicKeyPem], tlog: 'skip' as const };
+      expect(await fetchValuesOverlays(client, ref, { policy: internal })).toEqual([]);
+      // Someone else signs it first, in both formats: their signatures are not ours.
+      const other = await keyFileSigner(upKeys.privateKeyPem, 'up');
+      const overlayRepo = client.repository(`${target.server.host}/resume/web`);
+      const overlayDesc = await overlayRepo.resolve(first.overlay!.digest!);
+      await signLegacy(overlayRepo, overlayDesc, other);
+      await signBundle(overlayRepo, overlayDesc, other);
       expect(await fetchValuesOverlays(client, ref, { policy: internal })).toEqual([]);
       const second = (await applyMirror(s(true), { client, env })).results[0]!;
       expect(second.overlay?.digest).toBe(first.overlay?.digest);
