@@ -100,6 +100,8 @@ export function renderingScannerWith(
     const builtin = builtinIds.has(rule);
     const workload = RULES.has(rule as WorkloadRuleId);
     if (!builtin && !workload) throw new ChartproofError('INVALID_ARGUMENT', `unknown scan rule '${rule}'`);
+    if (!isSeverity(severity))
+      throw new ChartproofError('INVALID_ARGUMENT', `severity of rule '${rule}' must be a severity`);
     if (builtin) textSeverities[rule as BuiltinRuleId] = severity;
     if (workload) renderedSeverities[rule as WorkloadRuleId] = severity;
   }

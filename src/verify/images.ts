@@ -13,6 +13,7 @@ import {
   type VerifyChartOptions,
   verifyChart,
 } from './chart.js';
+import { policyThreshold, policyTlogMode } from './policy.js';
 
 /**
  * The most unique image references {@link verifyImages} accepts in one call (the
@@ -122,7 +123,8 @@ async function verifyOne(
  * ```
  * @throws ChartproofError `SIZE_LIMIT_EXCEEDED` for more than
  *   {@link MAX_IMAGES_PER_CHART} unique references and `INVALID_ARGUMENT` for a bad
- *   `concurrency`, both before any request; the signal's reason when aborted; errors
+ *   `concurrency` or a policy that cannot be applied (threshold, tlog mode), all before
+ *   any request; the signal's reason when aborted; errors
  *   that are not chartproof errors, as thrown
  * @public
  */
@@ -137,6 +139,10 @@ export async function verifyImages(
       'INVALID_ARGUMENT',
       `concurrency must be an integer from 1 to ${MAX_CONCURRENCY}`,
     );
+  // A policy that cannot be applied is the caller's error, not each image's (and not a
+  // registry failure): it throws here, before any request.
+  policyThreshold(options.policy);
+  policyTlogMode(options.policy);
   const unique = [...new Set(references)].sort();
   if (unique.length > MAX_IMAGES_PER_CHART)
     throw new ChartproofError(

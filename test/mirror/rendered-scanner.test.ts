@@ -139,5 +139,7 @@ spec:
     expect(() => renderingScanner({ severities: { 'render-failed': 'severe' } as never })).toThrow(
       /severity/,
     );
+    // A rendered-only rule's severity is checked up front too, not only once a render succeeds.
+    expect(() => renderingScanner({ severities: { 'host-network': 'severe' } as never })).toThrow(/severity/);
   });
 });

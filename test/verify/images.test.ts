@@ -144,6 +144,16 @@ describe('verifyImages', () => {
     expect(f.registry.requests).toEqual([]);
   });
 
+  it('rejects a policy that cannot be applied before any request (a caller error, not a registry one)', async () => {
+    const f = memoryFixture();
+    await expectChartproofError(
+      verifyImages(f.client, [ref('a')], { policy: { ...policy, threshold: 0 } }),
+      'INVALID_ARGUMENT',
+      /threshold/,
+    );
+    expect(f.registry.requests).toEqual([]);
+  });
+
   it('throws the abort reason when aborted mid-way, rather than recording it as a failure', async () => {
     const controller = new AbortController();
     // A chartproof error as the reason (as a deadline's TIMEOUT is): still thrown, not recorded.
