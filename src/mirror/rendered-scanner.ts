@@ -44,6 +44,11 @@ const REPLACED_BY_RENDERING = new Set([
  */
 export const RENDER_FAILED = 'render-failed';
 
+/** Whether `id` names a rule {@link renderingScanner}'s `severities` take. @internal */
+export function isScanRuleId(id: string): boolean {
+  return id === RENDER_FAILED || BUILTIN_RULES.some((r) => r.id === id) || RULES.has(id as WorkloadRuleId);
+}
+
 /** Options of {@link renderingScanner}. @public */
 export interface RenderingScannerOptions extends Omit<BuiltinScannerOptions, 'severities'> {
   /**
@@ -97,9 +102,9 @@ export function renderingScannerWith(
       renderFailedSeverity = severity;
       continue;
     }
+    if (!isScanRuleId(rule)) throw new ChartproofError('INVALID_ARGUMENT', `unknown scan rule '${rule}'`);
     const builtin = builtinIds.has(rule);
     const workload = RULES.has(rule as WorkloadRuleId);
-    if (!builtin && !workload) throw new ChartproofError('INVALID_ARGUMENT', `unknown scan rule '${rule}'`);
     if (!isSeverity(severity))
       throw new ChartproofError('INVALID_ARGUMENT', `severity of rule '${rule}' must be a severity`);
     if (builtin) textSeverities[rule as BuiltinRuleId] = severity;

@@ -9,8 +9,9 @@ import { isDepthLimitError, parseYamlBounded } from '../internal/bounded-parse.j
 import { isRecord } from '../internal/guards.js';
 import { type HostSettings, readCaFile } from '../oci/transport/fetch.js';
 import { SEVERITIES, type Severity } from './scan.js';
-import { BUILTIN_RULES, type BuiltinRuleId } from './builtin-scanner.js';
-import { RULES, type WorkloadRuleId } from '../workloads/catalog.js';
+import type { BuiltinRuleId } from './builtin-scanner.js';
+import type { WorkloadRuleId } from '../workloads/catalog.js';
+import { isScanRuleId } from './rendered-scanner.js';
 
 /** Versions one `allMatching` range may expand to unless `maxVersions` says otherwise. @internal */
 export const DEFAULT_MAX_MATCHING_VERSIONS = 100;
@@ -469,11 +470,7 @@ export function parseMirrorSpec(value: unknown, options: { baseDir?: string } = 
       if (!isObj(sev)) throw bad('scan.severities', 'must be a mapping of rule id to severity');
       const out: Record<string, Severity> = {};
       for (const [rule, level] of Object.entries(sev)) {
-        if (
-          rule !== 'render-failed' &&
-          !BUILTIN_RULES.some((r) => r.id === rule) &&
-          !RULES.has(rule as WorkloadRuleId)
-        )
+        if (!isScanRuleId(rule))
           throw bad(`scan.severities.${rule}`, 'is not a scan rule id (scanning.md lists them)');
         if (typeof level !== 'string' || !SEVERITIES.includes(level as Severity))
           throw bad(`scan.severities.${rule}`, `must be one of ${SEVERITIES.join(', ')}`);

@@ -13,7 +13,8 @@ import type { Repository } from '../../src/oci/repository.js';
 import type { RetryPolicy } from '../../src/oci/transport/retry.js';
 import { MemoryRegistry, type MemoryRegistryOptions } from '../../src/testing/memory-registry.js';
 import type { RunningRegistry } from '../../src/testing/registry-server.js';
-import { chartArtifact, pushAll } from './content.js';
+import { MediaType } from '../../src/oci/media-types.js';
+import { blob, chartArtifact, manifest, pushAll } from './content.js';
 
 /** The host name the fixture's client uses (any name reaches the in-memory registry). */
 export const TEST_HOST = 'registry.test';
@@ -138,3 +139,17 @@ export async function seedTestChart(
   await store.tag(a.manifest.desc, version);
   return a.manifest.desc;
 }
+
+/** Stores a one-layer image in `apps/<name>`, tagged `1.0`; returns its manifest descriptor. */
+export async function seedImage(f: MemoryFixture, name: string): Promise<Descriptor> {
+  const config = blob(JSON.stringify({ architecture: 'amd64', os: 'linux', name }), MediaType.OciConfig);
+  const layer = blob(`layer of ${name}`, 'application/vnd.oci.image.layer.v1.tar+gzip');
+  const m = manifest(config.desc, [layer.desc]);
+  const store = f.store(`apps/${name}`);
+  await pushAll(store, [config, layer, m]);
+  await store.tag(m.desc, '1.0');
+  return m.desc;
+}
+
+/** The reference of a {@link seedImage} image: `registry.test/apps/<name>:1.0` (or `@digest`). */
+export const appRef = (name: string, tagOrDigest = ':1.0') => `${TEST_HOST}/apps/${name}${tagOrDigest}`;

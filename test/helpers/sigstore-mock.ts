@@ -5,7 +5,8 @@
  * the mock's timestamp fraction quirk.
  */
 import { createHash } from 'node:crypto';
-import type { initializeCA, initializeCTLog, initializeTLog, initializeTSA } from '@sigstore/mock';
+import type { HandlerFn, initializeCA, initializeCTLog, initializeTLog, initializeTSA } from '@sigstore/mock';
+import nock from 'nock';
 import type { TrustedRootJson } from '../../src/verify/policy.js';
 
 // @sigstore/mock does not export these types.
@@ -147,5 +148,50 @@ export function threeDigitMillisTsa(tsa: TSA): TSA {
     rootCertificate: tsa.rootCertificate,
     intCertificate: tsa.intCertificate,
     timestamp: (req: Parameters<TSA['timestamp']>[0]) => mockTimestamp(tsa, req),
+  };
+}
+
+/** An unsigned JWT with these claims (the mock Fulcio reads claims, not signatures). */
+export function jwt(claims: Record<string, unknown>): string {
+  const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return `${part({ alg: 'RS256', typ: 'JWT' })}.${part(claims)}.c2lnbmF0dXJl`;
+}
+
+/** Serves a @sigstore/mock handler with nock 15 (reply functions get the fetch `Request`). */
+export function serve(base: string, handler: { path: string; fn: HandlerFn }) {
+  return nock(base)
+    .persist()
+    .post(handler.path)
+    .reply(async (req: Request) => {
+      const r = await handler.fn(await req.text());
+      return [r.statusCode, r.response, { 'Content-Type': r.contentType ?? 'text/plain' }];
+    });
+}
+
+/**
+ * The mock Rekor logs the proposed entry verbatim; real Rekor logs the canonical dsse
+ * body (payload hash and signatures, no envelope), which is what verifiers compare.
+ * Canonicalize the request as Rekor does before the mock signs and logs it.
+ */
+export function rekorDsseCanonicalizer(fn: HandlerFn): HandlerFn {
+  return async (request) => {
+    const proposed = JSON.parse(request);
+    if (proposed.kind !== 'dsse') return fn(request);
+    const { envelope, verifiers } = proposed.spec.proposedContent;
+    const env = JSON.parse(envelope);
+    const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+    const canonical = {
+      apiVersion: proposed.apiVersion,
+      kind: 'dsse',
+      spec: {
+        envelopeHash: { algorithm: 'sha256', value: sha256(envelope) },
+        payloadHash: { algorithm: 'sha256', value: sha256(Buffer.from(env.payload, 'base64')) },
+        signatures: env.signatures.map((sig: { sig: string }, i: number) => ({
+          signature: sig.sig,
+          verifier: verifiers[i],
+        })),
+      },
+    };
+    return fn(JSON.stringify(canonical));
   };
 }

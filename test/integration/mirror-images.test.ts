@@ -26,7 +26,9 @@ import { skopeo } from '../helpers/skopeo.js';
 
 const missing = requireTool('docker-registry');
 const noSkopeo = missing ?? requireTool('skopeo');
-const haveHelm = missing === undefined && helmAvailable('mirror images: helm template of the mirrored chart');
+const haveHelm =
+  missing === undefined &&
+  helmAvailable('mirror images: helm template and helm install --dry-run of the mirrored chart');
 
 // Three image layouts: `image` (registry/repository/tag), `sidecar` (repository/tag) and
 // `initImage` (a full reference, pinned by digest: the same image as `image`).
@@ -52,6 +54,35 @@ spec:
 `;
 
 const sha256 = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+/**
+ * Pushes chart `web` 1.0.0 to `<host>/charts`: DEPLOYMENT with `team/app:1.0` (as
+ * registry/repository/tag, and as `initImage`, a full reference ending in `initSuffix`)
+ * and `team/sidecar:2.0` (repository/tag), all on `host`.
+ */
+async function publishWebChart(client: RegistryClient, host: string, initSuffix = '') {
+  const values = [
+    'image:',
+    `  registry: ${host}`,
+    '  repository: team/app',
+    '  tag: "1.0"',
+    'sidecar:',
+    `  repository: ${host}/team/sidecar`,
+    '  tag: "2.0"',
+    `initImage: ${host}/team/app:1.0${initSuffix}`,
+    '',
+  ].join('\n');
+  const archive = await makeChartArchive('web', '1.0.0', {
+    'templates/deploy.yaml': DEPLOYMENT,
+    'values.yaml': values,
+  });
+  return pushChart(
+    client,
+    archive,
+    { apiVersion: 'v2', name: 'web', version: '1.0.0' },
+    `oci://${host}/charts`,
+  );
+}
 
 /** Tags of a repository; none when the registry does not know it yet. */
 async function tagsOf(client: RegistryClient, name: string): Promise<string[]> {
@@ -148,27 +179,7 @@ describe.skipIf(missing !== undefined)(
       const base = new Uint8Array(128 * 1024).fill(3);
       await pushImage('app', 'team/app', '1.0', base);
       await pushImage('sidecar', 'team/sidecar', '2.0', base);
-      const values = [
-        'image:',
-        `  registry: ${upstream.host}`,
-        '  repository: team/app',
-        '  tag: "1.0"',
-        'sidecar:',
-        `  repository: ${upstream.host}/team/sidecar`,
-        '  tag: "2.0"',
-        `initImage: ${upstream.host}/team/app:1.0@${index.app!.desc.digest}`,
-        '',
-      ].join('\n');
-      const archive = await makeChartArchive('web', '1.0.0', {
-        'templates/deploy.yaml': DEPLOYMENT,
-        'values.yaml': values,
-      });
-      const pushed = await pushChart(
-        client,
-        archive,
-        { apiVersion: 'v2', name: 'web', version: '1.0.0' },
-        `oci://${upstream.host}/charts`,
-      );
+      const pushed = await publishWebChart(client, upstream.host, `@${index.app!.desc.digest}`);
       const chartRepo = client.repository(`${upstream.host}/charts/web`);
       const subject = await chartRepo.resolve(pushed.digest);
       await signLegacy(chartRepo, subject, await keyFileSigner(upKeys.privateKeyPem, 'up'));
@@ -488,27 +499,7 @@ describe.skipIf(missing !== undefined)(
         for (const p of img.parts) if (!(await repo.exists(p.desc))) await repo.push(p.desc, p.data);
         digests[path] = (await repo.pushManifest(img.index.data, { tags: [tag] })).digest;
       }
-      const values = [
-        'image:',
-        `  registry: ${upstream.host}`,
-        '  repository: team/app',
-        '  tag: "1.0"',
-        'sidecar:',
-        `  repository: ${upstream.host}/team/sidecar`,
-        '  tag: "2.0"',
-        `initImage: ${upstream.host}/team/app:1.0`,
-        '',
-      ].join('\n');
-      const archive = await makeChartArchive('web', '1.0.0', {
-        'templates/deploy.yaml': DEPLOYMENT,
-        'values.yaml': values,
-      });
-      await pushChart(
-        client,
-        archive,
-        { apiVersion: 'v2', name: 'web', version: '1.0.0' },
-        `oci://${upstream.host}/charts`,
-      );
+      await publishWebChart(client, upstream.host);
     }, 120_000);
 
     afterAll(async () => {

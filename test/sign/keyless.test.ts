@@ -1,11 +1,10 @@
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleFromJSON } from '@sigstore/bundle';
 import {
   fulcioHandler,
-  type HandlerFn,
   initializeCA,
   initializeCTLog,
   initializeTLog,
@@ -35,7 +34,10 @@ import { captureIo } from '../helpers/cli-io.js';
 import {
   type CA,
   type CTLog,
+  jwt,
   mockTrustedRoot,
+  rekorDsseCanonicalizer,
+  serve,
   type TLog,
   type TSA,
   threeDigitMillisTsa,
@@ -55,50 +57,7 @@ const EMAIL = 'alice@example.com';
 
 const p256 = () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 
-function jwt(claims: Record<string, unknown>): string {
-  const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  return `${part({ alg: 'RS256', typ: 'JWT' })}.${part(claims)}.c2lnbmF0dXJl`;
-}
 const TOKEN = jwt({ iss: ISSUER, sub: EMAIL, email: EMAIL, email_verified: true, aud: 'sigstore' });
-
-/** Serves a @sigstore/mock handler with nock 15 (reply functions get the fetch `Request`). */
-function serve(base: string, handler: { path: string; fn: HandlerFn }) {
-  return nock(base)
-    .persist()
-    .post(handler.path)
-    .reply(async (req: Request) => {
-      const r = await handler.fn(await req.text());
-      return [r.statusCode, r.response, { 'Content-Type': r.contentType ?? 'text/plain' }];
-    });
-}
-
-/**
- * The mock Rekor logs the proposed entry verbatim; real Rekor logs the canonical dsse
- * body (payload hash and signatures, no envelope), which is what verifiers compare.
- * Canonicalize the request as Rekor does before the mock signs and logs it.
- */
-function rekorDsseCanonicalizer(fn: HandlerFn): HandlerFn {
-  return async (request) => {
-    const proposed = JSON.parse(request);
-    if (proposed.kind !== 'dsse') return fn(request);
-    const { envelope, verifiers } = proposed.spec.proposedContent;
-    const env = JSON.parse(envelope);
-    const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
-    const canonical = {
-      apiVersion: proposed.apiVersion,
-      kind: 'dsse',
-      spec: {
-        envelopeHash: { algorithm: 'sha256', value: sha256(envelope) },
-        payloadHash: { algorithm: 'sha256', value: sha256(Buffer.from(env.payload, 'base64')) },
-        signatures: env.signatures.map((sig: { sig: string }, i: number) => ({
-          signature: sig.sig,
-          verifier: verifiers[i],
-        })),
-      },
-    };
-    return fn(JSON.stringify(canonical));
-  };
-}
 
 interface Services {
   ca: CA;

@@ -8,14 +8,7 @@
  * Everything is in memory: no network, no ../shared vectors.
  */
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import {
-  fulcioHandler,
-  type HandlerFn,
-  initializeCA,
-  initializeCTLog,
-  initializeTLog,
-  rekorHandler,
-} from '@sigstore/mock';
+import { fulcioHandler, initializeCA, initializeCTLog, initializeTLog, rekorHandler } from '@sigstore/mock';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cosignSignatureTag, simpleSigningPayload } from '../../src/cosign/simplesigning.js';
@@ -25,9 +18,17 @@ import { signBundleKeyless } from '../../src/sign/keyless.js';
 import { buildSignatureManifest } from '../../src/sign/legacy.js';
 import { type SignatureFormat, verifyImages } from '../../src/verify/index.js';
 import type { TrustedRootJson, VerificationPolicy } from '../../src/verify/policy.js';
-import { blob, manifest, pushAll } from '../helpers/content.js';
-import { type MemoryFixture, memoryFixture, TEST_HOST } from '../helpers/registry.js';
-import { b64, type CA, mockTrustedRoot, rekorAnnotation, type TLog } from '../helpers/sigstore-mock.js';
+import { appRef, type MemoryFixture, memoryFixture, seedImage, TEST_HOST } from '../helpers/registry.js';
+import {
+  b64,
+  type CA,
+  jwt,
+  mockTrustedRoot,
+  rekorAnnotation,
+  rekorDsseCanonicalizer,
+  serve,
+  type TLog,
+} from '../helpers/sigstore-mock.js';
 
 const FULCIO = 'https://fulcio.test';
 const REKOR = 'https://rekor.test';
@@ -44,60 +45,9 @@ const sha256hex = (b: Uint8Array | string) => createHash('sha256').update(b).dig
 const pemOf = (der: ArrayBufferView) =>
   `-----BEGIN CERTIFICATE-----\n${b64(der).replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
 
-function jwt(claims: Record<string, unknown>): string {
-  const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  return `${part({ alg: 'RS256', typ: 'JWT' })}.${part(claims)}.c2lnbmF0dXJl`;
-}
+const ref = appRef;
 const tokenFor = (email: string) =>
   jwt({ iss: ISSUER, sub: email, email, email_verified: true, aud: 'sigstore' });
-
-/** Serves a @sigstore/mock handler with nock 15 (reply functions get the fetch `Request`). */
-function serve(base: string, handler: { path: string; fn: HandlerFn }) {
-  return nock(base)
-    .persist()
-    .post(handler.path)
-    .reply(async (req: Request) => {
-      const r = await handler.fn(await req.text());
-      return [r.statusCode, r.response, { 'Content-Type': r.contentType ?? 'text/plain' }];
-    });
-}
-
-/** The mock Rekor logs the proposed entry verbatim; real Rekor logs the canonical dsse body. */
-function rekorDsseCanonicalizer(fn: HandlerFn): HandlerFn {
-  return async (request) => {
-    const proposed = JSON.parse(request);
-    if (proposed.kind !== 'dsse') return fn(request);
-    const { envelope, verifiers } = proposed.spec.proposedContent;
-    const env = JSON.parse(envelope);
-    return fn(
-      JSON.stringify({
-        apiVersion: proposed.apiVersion,
-        kind: 'dsse',
-        spec: {
-          envelopeHash: { algorithm: 'sha256', value: sha256hex(envelope) },
-          payloadHash: { algorithm: 'sha256', value: sha256hex(Buffer.from(env.payload, 'base64')) },
-          signatures: env.signatures.map((sig: { sig: string }, i: number) => ({
-            signature: sig.sig,
-            verifier: verifiers[i],
-          })),
-        },
-      }),
-    );
-  };
-}
-
-/** Stores a one-layer image in `apps/<name>`, tagged `1.0`; returns its manifest descriptor. */
-async function seedImage(f: MemoryFixture, name: string): Promise<Descriptor> {
-  const config = blob(JSON.stringify({ architecture: 'amd64', os: 'linux', name }), MediaType.OciConfig);
-  const layer = blob(`layer of ${name}`, 'application/vnd.oci.image.layer.v1.tar+gzip');
-  const m = manifest(config.desc, [layer.desc]);
-  const store = f.store(`apps/${name}`);
-  await pushAll(store, [config, layer, m]);
-  await store.tag(m.desc, '1.0');
-  return m.desc;
-}
-
-const ref = (name: string, tagOrDigest = ':1.0') => `${TEST_HOST}/apps/${name}${tagOrDigest}`;
 
 describe('verifyImages with a keyless policy', () => {
   let ca: CA;

@@ -2,28 +2,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ChartproofError } from '../../src/errors.js';
 import { generateKeyPair, keyFileSigner } from '../../src/keys/keys.js';
 import type { Signer } from '../../src/keys/signer.js';
-import type { Descriptor } from '../../src/oci/index.js';
-import { MediaType } from '../../src/oci/index.js';
 import { signLegacy } from '../../src/sign/legacy.js';
 import { signBundle } from '../../src/sign/referrer.js';
 import { MAX_IMAGES_PER_CHART, verifyImages } from '../../src/verify/images.js';
 import type { VerificationPolicy } from '../../src/verify/policy.js';
-import { blob, imageIndex, manifest, pushAll } from '../helpers/content.js';
+import { imageIndex, pushAll } from '../helpers/content.js';
 import { expectChartproofError } from '../helpers/expect-error.js';
-import { type MemoryFixture, memoryFixture, TEST_HOST } from '../helpers/registry.js';
+import { appRef, memoryFixture, seedImage } from '../helpers/registry.js';
 
-/** Stores a one-layer image in `apps/<name>`, tagged `1.0`; returns its manifest descriptor. */
-async function seedImage(f: MemoryFixture, name: string): Promise<Descriptor> {
-  const config = blob(JSON.stringify({ architecture: 'amd64', os: 'linux', name }), MediaType.OciConfig);
-  const layer = blob(`layer of ${name}`, 'application/vnd.oci.image.layer.v1.tar+gzip');
-  const m = manifest(config.desc, [layer.desc]);
-  const store = f.store(`apps/${name}`);
-  await pushAll(store, [config, layer, m]);
-  await store.tag(m.desc, '1.0');
-  return m.desc;
-}
-
-const ref = (name: string, tagOrDigest = ':1.0') => `${TEST_HOST}/apps/${name}${tagOrDigest}`;
+const ref = appRef;
 
 describe('verifyImages', () => {
   let policy: VerificationPolicy;
