@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { loadChartArchive, loadChartFile } from '../chart/load.js';
 import { pullChart } from '../chart/oci.js';
 import { loadChartDirectory } from '../chart/package.js';
+import { downloadRepoChart } from '../chart/repo.js';
 import type { Chart } from '../chart/types.js';
 import { isChartproofError } from '../errors.js';
 import { sprigFuncs } from '../render/funcs/index.js';
@@ -16,7 +17,15 @@ import {
 import { TemplateSet } from '../render/template/index.js';
 import { writeRenderOutputDir } from '../render/output-dir.js';
 import type { Command, CommandContext } from './commands.js';
-import { Exit, errorJson, MAX_VALUES_STDIN_BYTES, remote, type StdinLimit, UsageError } from './io.js';
+import {
+  Exit,
+  errorJson,
+  exitCodeFor,
+  MAX_VALUES_STDIN_BYTES,
+  remote,
+  type StdinLimit,
+  UsageError,
+} from './io.js';
 import { readTextFileBounded } from '../internal/read-file.js';
 
 /** `-f -` and `--set-file K=-`: standard input bounded like a values file. */
@@ -32,10 +41,31 @@ function list(v: unknown): string[] {
   return (v as string[] | undefined) ?? [];
 }
 
+/** Whether CHART is fetched (`oci://…`, or a chart name with `--repo URL`) rather than read from disk. */
+export function isRemoteChart(ctx: CommandContext, ref: string): boolean {
+  return ref.startsWith('oci://') || ctx.values.repo !== undefined;
+}
+
 async function loadChart(ctx: CommandContext, ref: string, version: string | undefined): Promise<Chart> {
+  const repo = ctx.values.repo as string | undefined;
+  // Everything that goes wrong fetching a chart is the registry's or repository's
+  // (`source: remote`): reportRenderFailure then exits 3, or 1 for a digest mismatch.
+  if (repo !== undefined) {
+    return remote(async () => {
+      const got = await downloadRepoChart(ctx.client, repo, ref, version ? { version } : {});
+      if (!got.verified) {
+        ctx.io.stderr(
+          `Warning: the repository index lists no digest for ${ref}; the download was not verified\n`,
+        );
+      }
+      return loadChartArchive(got.archive);
+    });
+  }
   if (ref.startsWith('oci://')) {
-    const pulled = await pullChart(ctx.client, ref, version ? { version } : {});
-    return remote(() => loadChartArchive(pulled.archive));
+    return remote(async () => {
+      const pulled = await pullChart(ctx.client, ref, version ? { version } : {});
+      return loadChartArchive(pulled.archive);
+    });
   }
   const st = await stat(ref).catch(() => undefined);
   if (!st) throw new UsageError(`path "${ref}" not found`);
@@ -133,8 +163,14 @@ export function reportRenderFailure(ctx: CommandContext, e: unknown, showOnly: s
     }
   }
   const message = err instanceof Error ? err.message : String(err);
-  const exitCode =
-    isChartproofError(err) && ['NETWORK', 'TIMEOUT', 'TLS'].includes(err.code) ? Exit.registry : Exit.usage;
+  // A chart that could not be fetched (source `remote`: a registry or repository error,
+  // a digest mismatch) exits as every other command does: 3, or 1 for failed verification.
+  const fetched = renderErrorPhase(err) === undefined && isChartproofError(err) && err.source === 'remote';
+  const exitCode = fetched
+    ? exitCodeFor(err)
+    : isChartproofError(err) && ['NETWORK', 'TIMEOUT', 'TLS'].includes(err.code)
+      ? Exit.registry
+      : Exit.usage;
   if (ctx.flags.json) ctx.io.stderr(`${JSON.stringify({ error: errorJson(err, message, exitCode) })}\n`);
   else ctx.io.stderr(`Error: ${message}${suffix}\n`);
   return exitCode;
@@ -161,6 +197,7 @@ export const RENDER_OPTIONS: NonNullable<Command['options']> = {
   'skip-schema-validation': { type: 'boolean' },
   'render-subchart-notes': { type: 'boolean' },
   version: { type: 'string' },
+  repo: { type: 'string' },
   'name-template': { type: 'string' },
   debug: { type: 'boolean' },
 };
@@ -173,11 +210,13 @@ export const TEMPLATE_COMMAND: Command = {
   usage: 'template [NAME] CHART [-f FILE] [--set K=V] [--kube-version V] [...helm template flags]',
   summary: 'render a chart as `helm template` does (pure TypeScript, byte-identical output)',
   help:
-    '\nCHART is a chart directory, a .tgz, or oci://REGISTRY/REPO/NAME (with --version).\n' +
+    '\nCHART is a chart directory, a .tgz, oci://REGISTRY/REPO/NAME (with --version), or a chart name\n' +
+    'with --repo URL (a classic index.yaml repository, the archive checked against its digest).\n' +
     'Flags as helm template: -n/--namespace, -f/--values, --set, --set-string, --set-file, --set-json,\n' +
     '--set-literal, --kube-version, -a/--api-versions, -s/--show-only, --include-crds, --skip-tests,\n' +
     '--no-hooks, --is-upgrade, --output-dir, --release-name, --skip-schema-validation,\n' +
-    '--render-subchart-notes, --version. Errors exit 2 with Helm\u2019s message (docs/rendering.md).\n',
+    '--render-subchart-notes, --version, --repo. Errors exit 2 with Helm\u2019s message (docs/rendering.md);\n' +
+    'a chart that cannot be fetched exits 3 (1 when its digest does not match).\n',
   options: RENDER_OPTIONS,
   async run(ctx) {
     if (ctx.args.length < 1 || ctx.args.length > 2) {

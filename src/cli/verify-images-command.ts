@@ -5,7 +5,7 @@ import { listImages } from '../workloads/images.js';
 import type { Command } from './commands.js';
 import { Exit, UsageError } from './io.js';
 import { POLICY_OPTIONS, policyFromFlags, TLOG_WARNING, verifyFormatFromFlags } from './policy-flags.js';
-import { RENDER_OPTIONS, renderForCommand, reportRenderFailure } from './template-command.js';
+import { isRemoteChart, RENDER_OPTIONS, renderForCommand, reportRenderFailure } from './template-command.js';
 
 /** One image's outcome. */
 interface ImageResult {
@@ -71,7 +71,7 @@ export const VERIFY_IMAGES_COMMAND: Command = {
     }
     const inventory = listImages(parseManifests(text, { origin: 'remote' }));
     // More images than verifyImages accepts is a property of the chart: local or pulled.
-    const outcome = await attributeErrors(chartRef.startsWith('oci://') ? 'remote' : 'local', () =>
+    const outcome = await attributeErrors(isRemoteChart(ctx, chartRef) ? 'remote' : 'local', () =>
       verifyImages(
         ctx.client,
         inventory.images.map((i) => i.normalized),
