@@ -186,6 +186,18 @@ describe.skipIf(SKIP)('helm dependency interop (loopback index.yaml + docker-reg
     expect(verify.out).toContain('All dependency checksums verified.');
   });
 
+  it('template --repo renders what helm template --repo renders (same version picked, same bytes)', async () => {
+    for (const version of ['^17.3.0', '18.0.0']) {
+      const h = helmOk(['template', 'rel', 'redis', '--repo', repo.url, '--version', version], { home });
+      const ours = await chartproof(['template', 'rel', 'redis', '--repo', repo.url, '--version', version]);
+      expect(ours.code, ours.err).toBe(0);
+      expect(ours.out).toBe(h.stdout);
+      expect(ours.out).toContain('name: redis-rel');
+    }
+    const img = await chartproof(['images', 'rel', 'redis', '--repo', repo.url, '--version', '^17.3.0']);
+    expect(img.code, img.err).toBe(0);
+  });
+
   it('a Chart.lock from helm dependency update, pinned by chartproof, still works for build, lint and template', async () => {
     const dir = parent();
     helmOk(['dependency', 'update', dir, '--plain-http'], { home });
