@@ -7,7 +7,7 @@ import type { Chart } from '../chart/types.js';
 import { ChartproofError } from '../errors.js';
 import { writeFileAtomic } from '../fs.js';
 import type { Command } from './commands.js';
-import { Exit, expectArgs, local, remote, UsageError } from './io.js';
+import { Exit, expectArgs, local, remote, UsageError, versionFlags } from './io.js';
 import { createProgress } from './progress.js';
 
 function summary(chart: Chart) {
@@ -46,15 +46,14 @@ async function readOptional(path: string): Promise<Uint8Array | undefined> {
 }
 
 const inspectCommand: Command = {
-  usage: 'inspect (FILE.tgz | oci://REF | CHART --repo URL) [--version V]',
+  usage: 'inspect (FILE.tgz | oci://REF | CHART --repo URL) [--version V] [--devel]',
   summary: 'print chart metadata as JSON (name, version, apiVersion, type, dependencies, digest)',
-  options: { version: { type: 'string' }, repo: { type: 'string' } },
+  options: { version: { type: 'string' }, devel: { type: 'boolean' }, repo: { type: 'string' } },
   async run(ctx) {
     const target = expectArgs(ctx.args, 1, this.usage)[0]!;
     const repo = ctx.values.repo as string | undefined;
     if (repo !== undefined) {
-      const version = ctx.values.version as string | undefined;
-      const got = await downloadRepoChart(ctx.client, repo, target, version ? { version } : {});
+      const got = await downloadRepoChart(ctx.client, repo, target, versionFlags(ctx.values));
       const chart = await remote(() => loadChartArchive(got.archive));
       ctx.io.stdout(
         `${JSON.stringify({ ...summary(chart), url: got.url, verified: got.verified }, null, 2)}\n`,
@@ -62,8 +61,7 @@ const inspectCommand: Command = {
       return Exit.ok;
     }
     if (target.startsWith('oci://')) {
-      const version = ctx.values.version as string | undefined;
-      const pulled = await pullChart(ctx.client, target, version ? { version } : {});
+      const pulled = await pullChart(ctx.client, target, versionFlags(ctx.values));
       const chart = await remote(() => loadChartArchive(pulled.archive));
       ctx.io.stdout(`${JSON.stringify({ ...summary(chart), reference: pulled.pinned }, null, 2)}\n`);
       return Exit.ok;
@@ -115,22 +113,24 @@ const pushCommand: Command = {
 };
 
 const pullCommand: Command = {
-  usage: 'pull (oci://REGISTRY/NAMESPACE/NAME | CHART --repo URL) [--version RANGE] [-d DEST] [--prov]',
+  usage:
+    'pull (oci://REGISTRY/NAMESPACE/NAME | CHART --repo URL) [--version RANGE] [--devel] [-d DEST] [--prov]',
   summary: 'download a chart (and its .prov) and print the digest-pinned reference',
   options: {
     version: { type: 'string' },
+    devel: { type: 'boolean' },
     destination: { type: 'string', short: 'd' },
     prov: { type: 'boolean' },
     repo: { type: 'string' },
   },
   async run(ctx) {
     const ref = expectArgs(ctx.args, 1, this.usage)[0]!;
-    const version = ctx.values.version as string | undefined;
+    const versions = versionFlags(ctx.values);
     const dest = resolve((ctx.values.destination as string | undefined) ?? '.');
     const repo = ctx.values.repo as string | undefined;
     if (repo !== undefined) {
       const got = await downloadRepoChart(ctx.client, repo, ref, {
-        ...(version ? { version } : {}),
+        ...versions,
         ...(ctx.values.prov ? { provenance: true } : {}),
       });
       const chart = await remote(() => loadChartArchive(got.archive));
@@ -156,7 +156,7 @@ const pullCommand: Command = {
       throw new UsageError('give an oci:// reference, or a chart name with --repo URL');
     const progress = createProgress(ctx.io, 'Pulling', ctx.flags.progress === true);
     const pulled = await pullChart(ctx.client, ref, {
-      ...(version ? { version } : {}),
+      ...versions,
       ...(ctx.values.prov ? { provenance: true } : {}),
       onProgress: progress.onProgress,
     }).finally(() => progress.done());

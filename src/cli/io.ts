@@ -22,6 +22,20 @@ export function expectArgs(args: string[], count: number, usage: string): string
   return args;
 }
 
+/**
+ * Helm's `--version RANGE` and `--devel` for a chart fetched by version (pull, inspect,
+ * template…): `--devel` lets prereleases match when no `--version` is given (Helm turns
+ * it into `>0.0.0-0`) and is ignored with one, as Helm ignores it.
+ */
+export function versionFlags(values: Record<string, unknown>): {
+  version?: string;
+  includePrerelease?: true;
+} {
+  const version = values.version as string | undefined;
+  if (version) return { version };
+  return values.devel === true ? { includePrerelease: true } : {};
+}
+
 /** Codes that mean "the content or signature did not verify", wherever it came from. */
 const VERIFICATION = new Set([
   'DIGEST_MISMATCH',

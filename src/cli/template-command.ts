@@ -25,6 +25,7 @@ import {
   remote,
   type StdinLimit,
   UsageError,
+  versionFlags,
 } from './io.js';
 import { readTextFileBounded } from '../internal/read-file.js';
 
@@ -46,13 +47,14 @@ export function isRemoteChart(ctx: CommandContext, ref: string): boolean {
   return ref.startsWith('oci://') || ctx.values.repo !== undefined;
 }
 
-async function loadChart(ctx: CommandContext, ref: string, version: string | undefined): Promise<Chart> {
+async function loadChart(ctx: CommandContext, ref: string): Promise<Chart> {
+  const versions = versionFlags(ctx.values);
   const repo = ctx.values.repo as string | undefined;
   // Everything that goes wrong fetching a chart is the registry's or repository's
   // (`source: remote`): reportRenderFailure then exits 3, or 1 for a digest mismatch.
   if (repo !== undefined) {
     return remote(async () => {
-      const got = await downloadRepoChart(ctx.client, repo, ref, version ? { version } : {});
+      const got = await downloadRepoChart(ctx.client, repo, ref, versions);
       if (!got.verified) {
         ctx.io.stderr(
           `Warning: the repository index lists no digest for ${ref}; the download was not verified\n`,
@@ -63,7 +65,7 @@ async function loadChart(ctx: CommandContext, ref: string, version: string | und
   }
   if (ref.startsWith('oci://')) {
     return remote(async () => {
-      const pulled = await pullChart(ctx.client, ref, version ? { version } : {});
+      const pulled = await pullChart(ctx.client, ref, versions);
       return loadChartArchive(pulled.archive);
     });
   }
@@ -112,7 +114,7 @@ export async function renderForCommand(
       );
     }
   }
-  const chart = await loadChart(ctx, chartRef, v.version as string | undefined);
+  const chart = await loadChart(ctx, chartRef);
   const options: RenderOptions = {
     releaseName: name,
     namespace: (v.namespace as string | undefined) ?? 'default',
@@ -197,6 +199,7 @@ export const RENDER_OPTIONS: NonNullable<Command['options']> = {
   'skip-schema-validation': { type: 'boolean' },
   'render-subchart-notes': { type: 'boolean' },
   version: { type: 'string' },
+  devel: { type: 'boolean' },
   repo: { type: 'string' },
   'name-template': { type: 'string' },
   debug: { type: 'boolean' },
@@ -215,7 +218,7 @@ export const TEMPLATE_COMMAND: Command = {
     'Flags as helm template: -n/--namespace, -f/--values, --set, --set-string, --set-file, --set-json,\n' +
     '--set-literal, --kube-version, -a/--api-versions, -s/--show-only, --include-crds, --skip-tests,\n' +
     '--no-hooks, --is-upgrade, --output-dir, --release-name, --skip-schema-validation,\n' +
-    '--render-subchart-notes, --version, --repo. Errors exit 2 with Helm\u2019s message (docs/rendering.md);\n' +
+    '--render-subchart-notes, --version, --devel, --repo. Errors exit 2 with Helm\u2019s message (docs/rendering.md);\n' +
     'a chart that cannot be fetched exits 3 (1 when its digest does not match).\n',
   options: RENDER_OPTIONS,
   async run(ctx) {

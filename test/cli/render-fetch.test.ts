@@ -33,17 +33,29 @@ describe('rendering a fetched chart (--repo, oci://)', () => {
       join(chart, 'templates', 'deploy.yaml'),
       'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  template:\n    spec:\n      containers:\n{{- range $i, $_ := until (int .Values.count) }}\n        - name: c{{ $i }}\n          image: {{ if $i }}registry.example/app/c{{ $i }}:1.0{{ else }}{{ $.Values.image }}{{ end }}\n{{- end }}\n',
     );
+    writeFileSync(
+      join(chart, 'templates', 'cm.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: version\ndata:\n  version: {{ .Chart.Version | quote }}\n',
+    );
     const pkg = captureIo();
     expect(await run(['package', chart, '-d', dir], pkg.io), pkg.err()).toBe(0);
     good = readFileSync(join(dir, 'web-1.2.0.tgz'));
+    // A prerelease, newer: only --devel (without --version) or a range naming a prerelease picks it.
+    const rcPkg = captureIo();
+    expect(await run(['package', chart, '-d', dir, '--version', '1.3.0-rc.1'], rcPkg.io), rcPkg.err()).toBe(
+      0,
+    );
+    const rc = readFileSync(join(dir, 'web-1.3.0-rc.1.tgz'));
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
     http = createServer((req, res) => {
-      const digest = createHash('sha256').update(good).digest('hex');
+      const entry = (version: string, archive: Buffer) =>
+        `  - apiVersion: v2\n    name: web\n    version: ${version}\n${serving.noDigest ? '' : `    digest: ${sha(archive)}\n`}    urls:\n    - charts/web-${version}.tgz\n`;
       if (req.url === '/index.yaml') {
-        res.end(
-          `apiVersion: v1\nentries:\n  web:\n  - apiVersion: v2\n    name: web\n    version: 1.2.0\n${serving.noDigest ? '' : `    digest: ${digest}\n`}    urls:\n    - charts/web-1.2.0.tgz\n`,
-        );
+        res.end(`apiVersion: v1\nentries:\n  web:\n${entry('1.3.0-rc.1', rc)}${entry('1.2.0', good)}`);
       } else if (req.url === '/charts/web-1.2.0.tgz') {
         res.end(serving.evil ? Buffer.concat([good, Buffer.from([0])]) : good);
+      } else if (req.url === '/charts/web-1.3.0-rc.1.tgz') {
+        res.end(rc);
       } else res.writeHead(404).end();
     });
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
@@ -65,6 +77,23 @@ describe('rendering a fetched chart (--repo, oci://)', () => {
     expect(fetched.err()).toBe('');
     expect(fetched.out()).toBe(local.out());
     expect(fetched.out()).toContain('name: rel\n');
+  });
+
+  it('--devel lets a prerelease match when no --version is given (ignored with one), as Helm', async () => {
+    const picked = async (...flags: string[]) => {
+      const c = captureIo();
+      expect(await run(['template', 'rel', 'web', '--repo', url, ...flags], c.io), c.err()).toBe(0);
+      return /version: "([^"]+)"/.exec(c.out())?.[1];
+    };
+    expect(await picked()).toBe('1.2.0');
+    expect(await picked('--devel')).toBe('1.3.0-rc.1');
+    expect(await picked('--devel', '--version', '~1.2')).toBe('1.2.0');
+    const pull = captureIo();
+    expect(await run(['pull', 'web', '--repo', url, '--devel', '-d', join(dir, 'devel')], pull.io)).toBe(0);
+    expect(pull.out()).toContain('web-1.3.0-rc.1.tgz');
+    const inspect = captureIo();
+    expect(await run(['inspect', 'web', '--repo', url, '--devel'], inspect.io)).toBe(0);
+    expect(JSON.parse(inspect.out())).toMatchObject({ version: '1.3.0-rc.1' });
   });
 
   it('images --repo lists the chart’s images', async () => {

@@ -50,7 +50,7 @@ describe.skipIf(SKIP)('helm dependency interop (loopback index.yaml + docker-reg
     home = helmHome();
     // A classic repository: index.yaml (with digests) and archives, served from another process.
     const index = new ChartRepoServer();
-    for (const v of ['17.3.1', '17.4.0', '18.0.0'])
+    for (const v of ['17.3.1', '17.4.0', '18.0.0', '18.1.0-rc.1'])
       index.publish('redis', v, await makeChartArchive('redis', v, { 'templates/cm.yaml': cm('redis') }));
     const repoDir = join(root, 'repo');
     writeTree(repoDir, { 'index.yaml': index.indexYaml() });
@@ -79,7 +79,7 @@ describe.skipIf(SKIP)('helm dependency interop (loopback index.yaml + docker-reg
   });
 
   function cm(name: string): string {
-    return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}-{{ .Release.Name }}\n`;
+    return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}-{{ .Release.Name }}\ndata:\n  version: {{ .Chart.Version | quote }}\n`;
   }
 
   /** A parent chart depending on redis (classic repo) and common (OCI), by range. */
@@ -187,13 +187,23 @@ describe.skipIf(SKIP)('helm dependency interop (loopback index.yaml + docker-reg
   });
 
   it('template --repo renders what helm template --repo renders (same version picked, same bytes)', async () => {
-    for (const version of ['^17.3.0', '18.0.0']) {
-      const h = helmOk(['template', 'rel', 'redis', '--repo', repo.url, '--version', version], { home });
-      const ours = await chartproof(['template', 'rel', 'redis', '--repo', repo.url, '--version', version]);
+    // Chart.Version in the output tells which version each picked; --devel is ignored with --version.
+    const picked: (string | undefined)[] = [];
+    for (const flags of [
+      ['--version', '^17.3.0'],
+      ['--version', '18.0.0'],
+      [],
+      ['--devel'],
+      ['--devel', '--version', '^18.0.0'],
+    ]) {
+      const h = helmOk(['template', 'rel', 'redis', '--repo', repo.url, ...flags], { home });
+      const ours = await chartproof(['template', 'rel', 'redis', '--repo', repo.url, ...flags]);
       expect(ours.code, ours.err).toBe(0);
       expect(ours.out).toBe(h.stdout);
       expect(ours.out).toContain('name: redis-rel');
+      picked.push(/version: "([^"]+)"/.exec(ours.out)?.[1]);
     }
+    expect(picked).toEqual(['17.4.0', '18.0.0', '18.0.0', '18.1.0-rc.1', '18.0.0']);
     const img = await chartproof(['images', 'rel', 'redis', '--repo', repo.url, '--version', '^17.3.0']);
     expect(img.code, img.err).toBe(0);
   });
