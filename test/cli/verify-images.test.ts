@@ -120,6 +120,67 @@ describe('chartproof verify-images', () => {
     expect(out.images[0]).toMatchObject({ verified: true, digest: digests.good });
   });
 
+  it('verify then verify-images of the pinned chart: the images of the chart verified, whatever the tag says later', async () => {
+    const pkg = captureIo('', env());
+    expect(await run(['package', join(dir, 'app'), '-d', dir], pkg.io), pkg.err()).toBe(0);
+    const push = captureIo('', env());
+    const pushArgs = ['--plain-http', 'push', join(dir, 'app-1.0.0.tgz'), `oci://${server.host}/charts`];
+    expect(await run(pushArgs, push.io), push.err()).toBe(0);
+    const sign = captureIo('', env());
+    expect(
+      await run(
+        ['--plain-http', 'sign', '--key', join(dir, 'cosign.key'), `${server.host}/charts/app:1.0.0`],
+        sign.io,
+      ),
+      sign.err(),
+    ).toBe(0);
+    const verify = captureIo('', env());
+    const verified = await run(
+      [
+        '--plain-http',
+        'verify',
+        `${server.host}/charts/app:1.0.0`,
+        '--key',
+        join(dir, 'cosign.pub'),
+        '--insecure-ignore-tlog',
+      ],
+      verify.io,
+    );
+    expect(verified, verify.err()).toBe(0);
+    const pinned = JSON.parse(verify.out()).pinned as string;
+    expect(pinned).toMatch(new RegExp(`^${server.host}/charts/app@sha256:[0-9a-f]{64}$`));
+    // The tag moves to another chart (a sidecar-free build) after the verification.
+    writeFileSync(join(dir, 'app', 'values.yaml'), `registry: ${server.host}\nsidecar: false\n`);
+    try {
+      const again = captureIo('', env());
+      expect(await run(['package', join(dir, 'app'), '-d', join(dir, 'moved')], again.io)).toBe(0);
+      const moved = captureIo('', env());
+      expect(
+        await run(
+          ['--plain-http', 'push', join(dir, 'moved', 'app-1.0.0.tgz'), `oci://${server.host}/charts`],
+          moved.io,
+        ),
+        moved.err(),
+      ).toBe(0);
+    } finally {
+      writeFileSync(join(dir, 'app', 'values.yaml'), `registry: ${server.host}\nsidecar: true\n`);
+    }
+    const byPin = captureIo('', env());
+    const args = (ref: string) => [
+      '--plain-http',
+      'verify-images',
+      ref,
+      '--key',
+      join(dir, 'cosign.pub'),
+      '--insecure-ignore-tlog',
+    ];
+    expect(await run(args(`oci://${pinned}`), byPin.io), byPin.err()).toBe(1);
+    expect(byPin.out()).toMatch(new RegExp(`FAIL ${server.host}/apps/bad:1\\.0: `));
+    const byTag = captureIo('', env());
+    expect(await run([...args(`oci://${server.host}/charts/app`), '--version', '1.0.0'], byTag.io)).toBe(0);
+    expect(byTag.out()).toBe(`OK   ${server.host}/apps/good@${digests.good}\n`);
+  });
+
   /** `verify-images` of the `list` chart running `images` (repositories under the server). */
   const verifyList = (images: string[], ...extra: string[]) => [
     '--json',
