@@ -1,10 +1,12 @@
 import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { loadChartArchive, loadChartFile } from '../chart/load.js';
-import { pullChart } from '../chart/oci.js';
+import { MAX_CHART_BYTES, pullChart } from '../chart/oci.js';
+import { verifyProvenance } from '../chart/provenance.js';
 import { loadChartDirectory } from '../chart/package.js';
 import { downloadRepoChart } from '../chart/repo.js';
 import type { Chart } from '../chart/types.js';
-import { isChartproofError } from '../errors.js';
+import { ChartproofError, isChartproofError } from '../errors.js';
 import { sprigFuncs } from '../render/funcs/index.js';
 import { formatShowOnly, goTrimSpace } from '../render/manifests.js';
 import {
@@ -21,13 +23,15 @@ import {
   Exit,
   errorJson,
   exitCodeFor,
+  local,
   MAX_VALUES_STDIN_BYTES,
   remote,
   type StdinLimit,
   UsageError,
   versionFlags,
 } from './io.js';
-import { readTextFileBounded } from '../internal/read-file.js';
+import { readFileBounded, readTextFileBounded } from '../internal/read-file.js';
+import { MediaType } from '../oci/media-types.js';
 
 /** `-f -` and `--set-file K=-`: standard input bounded like a values file. */
 const STDIN_VALUES: StdinLimit = { maxBytes: MAX_VALUES_STDIN_BYTES, what: 'values' };
@@ -47,32 +51,107 @@ export function isRemoteChart(ctx: CommandContext, ref: string): boolean {
   return ref.startsWith('oci://') || ctx.values.repo !== undefined;
 }
 
+/**
+ * `--verify --keyring FILE`, as Helm's: the chart's `.prov` must be signed by a key of the
+ * keyring and name the archive's sha256, before anything is rendered. Every failure of
+ * the check (no `.prov`, a bad signature, another archive's digest) is a verification
+ * failure (exit 1), as with `prov verify`.
+ */
+async function checkProvenance(
+  ctx: CommandContext,
+  archive: Uint8Array,
+  provenance: Uint8Array | undefined,
+  fileName: string,
+  missing: string,
+): Promise<void> {
+  if (provenance === undefined) throw new ChartproofError('SIGNATURE_INVALID', missing);
+  const keyringPath = ctx.values.keyring as string;
+  const keyring = await local(() =>
+    readFileBounded(keyringPath, { maxBytes: MAX_KEYRING_BYTES, what: 'keyring' }),
+  );
+  try {
+    await verifyProvenance(archive, provenance, keyring, { fileName });
+  } catch (e) {
+    if (isChartproofError(e) && e.code === 'CHART_INVALID')
+      throw new ChartproofError('SIGNATURE_INVALID', e.message, { cause: e });
+    throw e;
+  }
+}
+
+/** Largest keyring `--verify --keyring` reads. */
+const MAX_KEYRING_BYTES = 16 * 1024 * 1024;
+
 async function loadChart(ctx: CommandContext, ref: string): Promise<Chart> {
   const versions = versionFlags(ctx.values);
   const repo = ctx.values.repo as string | undefined;
+  const verify = ctx.values.verify === true;
+  if (verify && ctx.values.keyring === undefined) throw new UsageError('--verify needs --keyring FILE');
   // Everything that goes wrong fetching a chart is the registry's or repository's
   // (`source: remote`): reportRenderFailure then exits 3, or 1 for a digest mismatch.
   if (repo !== undefined) {
-    return remote(async () => {
-      const got = await downloadRepoChart(ctx.client, repo, ref, versions);
-      if (!got.verified) {
-        ctx.io.stderr(
-          `Warning: the repository index lists no digest for ${ref}; the download was not verified\n`,
-        );
-      }
-      return loadChartArchive(got.archive);
+    const got = await remote(() =>
+      downloadRepoChart(ctx.client, repo, ref, { ...versions, ...(verify ? { provenance: true } : {}) }),
+    ).catch((e) => {
+      // No `.prov` next to the archive (404): an unsigned chart, a verification failure.
+      if (
+        isChartproofError(e) &&
+        e.code === 'NOT_FOUND' &&
+        e.message.startsWith('failed to fetch provenance')
+      )
+        throw new ChartproofError('SIGNATURE_INVALID', e.message, { cause: e });
+      throw e;
     });
+    if (!got.verified && !verify) {
+      ctx.io.stderr(
+        `Warning: the repository index lists no digest for ${ref}; the download was not verified\n`,
+      );
+    }
+    if (verify) {
+      const name = basename(new URL(got.url).pathname);
+      await checkProvenance(ctx, got.archive, got.provenance, name, `no provenance for ${got.url}`);
+    }
+    return remote(() => loadChartArchive(got.archive));
   }
   if (ref.startsWith('oci://')) {
-    return remote(async () => {
-      const pulled = await pullChart(ctx.client, ref, versions);
-      return loadChartArchive(pulled.archive);
+    const pulled = await remote(() =>
+      pullChart(ctx.client, ref, { ...versions, ...(verify ? { provenance: true } : {}) }),
+    ).catch((e) => {
+      // A chart pushed without its `.prov`: unsigned, a verification failure.
+      if (
+        isChartproofError(e) &&
+        e.code === 'INVALID_MANIFEST' &&
+        e.message.includes(MediaType.HelmProvenance)
+      )
+        throw new ChartproofError('SIGNATURE_INVALID', `${ref} has no provenance layer`, { cause: e });
+      throw e;
     });
+    if (verify) {
+      const name = `${String(pulled.config.name)}-${String(pulled.config.version)}.tgz`;
+      await checkProvenance(ctx, pulled.archive, pulled.provenance, name, `${ref} has no provenance layer`);
+    }
+    return remote(() => loadChartArchive(pulled.archive));
   }
   const st = await stat(ref).catch(() => undefined);
   if (!st) throw new UsageError(`path "${ref}" not found`);
+  if (verify) {
+    // As Helm: only a packaged chart next to its `.prov` can be verified.
+    if (st.isDirectory()) throw new UsageError('unpacked charts cannot be verified');
+    if (!ref.toLowerCase().endsWith('.tgz')) throw new UsageError('chart must be a tgz file');
+    const archive = await local(() => readFileBounded(ref, { maxBytes: MAX_CHART_BYTES, what: 'chart' }));
+    const prov = await local(() =>
+      readFileBounded(`${ref}.prov`, { maxBytes: MAX_PROV_FILE_BYTES, what: 'provenance file' }),
+    ).catch((e) => {
+      if (isChartproofError(e) && e.code === 'IO') return undefined;
+      throw e;
+    });
+    await checkProvenance(ctx, archive, prov, basename(ref), `could not load provenance file ${ref}.prov`);
+    return local(() => loadChartArchive(archive));
+  }
   return st.isDirectory() ? (await loadChartDirectory(ref)).chart : loadChartFile(ref);
 }
+
+/** Largest local `.prov` `--verify` reads (as a classic repository's). */
+const MAX_PROV_FILE_BYTES = 1024 * 1024;
 
 /** Helm's `--name-template`: the text executed with Sprig's functions and no data. */
 function renderNameTemplate(text: string): string {
@@ -166,8 +245,12 @@ export function reportRenderFailure(ctx: CommandContext, e: unknown, showOnly: s
   }
   const message = err instanceof Error ? err.message : String(err);
   // A chart that could not be fetched (source `remote`: a registry or repository error,
-  // a digest mismatch) exits as every other command does: 3, or 1 for failed verification.
-  const fetched = renderErrorPhase(err) === undefined && isChartproofError(err) && err.source === 'remote';
+  // a digest mismatch) or whose `.prov` does not verify exits as every other command
+  // does: 3, or 1 for failed verification.
+  const fetched =
+    renderErrorPhase(err) === undefined &&
+    isChartproofError(err) &&
+    (err.source === 'remote' || exitCodeFor(err) === Exit.verification);
   const exitCode = fetched
     ? exitCodeFor(err)
     : isChartproofError(err) && ['NETWORK', 'TIMEOUT', 'TLS'].includes(err.code)
@@ -201,6 +284,8 @@ export const RENDER_OPTIONS: NonNullable<Command['options']> = {
   version: { type: 'string' },
   devel: { type: 'boolean' },
   repo: { type: 'string' },
+  verify: { type: 'boolean' },
+  keyring: { type: 'string' },
   'name-template': { type: 'string' },
   debug: { type: 'boolean' },
 };
@@ -218,8 +303,9 @@ export const TEMPLATE_COMMAND: Command = {
     'Flags as helm template: -n/--namespace, -f/--values, --set, --set-string, --set-file, --set-json,\n' +
     '--set-literal, --kube-version, -a/--api-versions, -s/--show-only, --include-crds, --skip-tests,\n' +
     '--no-hooks, --is-upgrade, --output-dir, --release-name, --skip-schema-validation,\n' +
-    '--render-subchart-notes, --version, --devel, --repo. Errors exit 2 with Helm\u2019s message (docs/rendering.md);\n' +
-    'a chart that cannot be fetched exits 3 (1 when its digest does not match).\n',
+    '--render-subchart-notes, --version, --devel, --repo, --verify with --keyring FILE (the .prov,\n' +
+    'checked first). Errors exit 2 with Helm\u2019s message (docs/rendering.md); a chart that cannot be\n' +
+    'fetched exits 3, one that does not verify (digest, .prov) 1.\n',
   options: RENDER_OPTIONS,
   async run(ctx) {
     if (ctx.args.length < 1 || ctx.args.length > 2) {

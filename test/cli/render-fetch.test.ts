@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/main.js';
 import { MemoryRegistry } from '../../src/testing/index.js';
@@ -154,6 +155,72 @@ describe('rendering a fetched chart (--repo, oci://)', () => {
         ),
       ).toBe(3);
       expect(c.err()).toMatch(/^Error: /);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('--verify --keyring: an oci:// chart renders only when its provenance layer verifies (exit 1 without one)', async () => {
+    const { privateKey, publicKey } = await generateKey({
+      type: 'rsa',
+      rsaBits: 2048,
+      userIDs: [{ name: 'Chart Signer', email: 'signer@example.com' }],
+      format: 'armored',
+    });
+    writeFileSync(join(dir, 'signer.asc'), privateKey);
+    writeFileSync(join(dir, 'pubring.asc'), publicKey);
+    const other = await generateKey({
+      type: 'ecc',
+      userIDs: [{ email: 'other@example.com' }],
+      format: 'armored',
+    });
+    writeFileSync(join(dir, 'other.asc'), other.publicKey);
+    const signed = join(dir, 'signed');
+    mkdirSync(signed);
+    writeFileSync(join(signed, 'web-1.2.0.tgz'), good);
+    const sign = captureIo();
+    expect(
+      await run(['prov', 'sign', join(signed, 'web-1.2.0.tgz'), '--key', join(dir, 'signer.asc')], sign.io),
+    ).toBe(0);
+    const registry = new MemoryRegistry();
+    const server = await registry.listen();
+    try {
+      const push = (args: string[]) => run(['--plain-http', 'push', ...args], captureIo().io);
+      const tgz = join(signed, 'web-1.2.0.tgz');
+      expect(await push([tgz, `oci://${server.host}/signed`, '--prov', `${tgz}.prov`])).toBe(0);
+      // push takes the .prov beside the archive by itself (as helm push): push a copy without one.
+      expect(await push([join(dir, 'web-1.2.0.tgz'), `oci://${server.host}/unsigned`])).toBe(0);
+      const template = async (repo: string, keyring: string) => {
+        const c = captureIo();
+        const code = await run(
+          [
+            '--plain-http',
+            'template',
+            'rel',
+            `oci://${server.host}/${repo}/web`,
+            '--version',
+            '1.2.0',
+            '--verify',
+            '--keyring',
+            keyring,
+          ],
+          c.io,
+        );
+        return { code, out: c.out(), err: c.err() };
+      };
+      const local = captureIo();
+      expect(await run(['template', 'rel', tgz], local.io)).toBe(0);
+      const ok = await template('signed', join(dir, 'pubring.asc'));
+      expect(ok.code, ok.err).toBe(0);
+      expect(ok.out).toBe(local.out());
+      const wrongKey = await template('signed', join(dir, 'other.asc'));
+      expect([wrongKey.code, wrongKey.out]).toEqual([1, '']);
+      const unsigned = await template('unsigned', join(dir, 'pubring.asc'));
+      expect([unsigned.code, unsigned.out]).toEqual([1, '']);
+      expect(unsigned.err).toMatch(/no provenance layer/);
+      const noKeyring = captureIo();
+      expect(await run(['template', 'rel', tgz, '--verify'], noKeyring.io)).toBe(2);
+      expect(noKeyring.err()).toMatch(/--verify needs --keyring/);
     } finally {
       await server.close();
     }

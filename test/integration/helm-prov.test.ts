@@ -9,8 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { helmAvailable, helmHome } from '../helpers/helm.js';
-import { chartproof, helmOk, writeTree } from '../helpers/helm-peer.js';
+import { helmAvailable, helmHome, runHelm } from '../helpers/helm.js';
+import { chartproof, helmOk, startStaticServer, writeTree } from '../helpers/helm-peer.js';
 import { requireTool } from '../helpers/services.js';
 
 const HAVE_HELM = helmAvailable('helm provenance interop');
@@ -80,6 +80,119 @@ describe.skipIf(SKIP)('helm .prov both ways (GnuPG RSA key)', () => {
     ]);
     expect(signed.code, signed.err).toBe(0);
     expect(signedText(readFileSync(join(copy, 'signed-0.1.0.tgz.prov'), 'utf8'))).toBe(signedText(helmProv));
+  });
+
+  it('template --verify --keyring checks the .prov before rendering, as helm template --verify (file and --repo)', async () => {
+    const dir = join(root, 'tv', 'web');
+    writeTree(dir, {
+      'Chart.yaml': 'apiVersion: v2\nname: web\nversion: 1.0.0\n',
+      'values.yaml': 'image: nginx:1.27\n',
+      'templates/pod.yaml':
+        'apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  containers:\n    - name: web\n      image: {{ .Values.image }}\n',
+    });
+    const repoDir = join(root, 'tv', 'repo');
+    helmOk(
+      ['package', dir, '-d', repoDir, '--sign', '--key', 'CP Test', '--keyring', join(root, 'secring.gpg')],
+      { home },
+    );
+    const tgz = join(repoDir, 'web-1.0.0.tgz');
+    const keyring = join(root, 'pubring.gpg');
+    // A keyring without the signer: another key's.
+    const other = gpg('--quick-gen-key', '--passphrase', '', 'Other <other@example.com>', 'rsa2048');
+    expect(other.status, String(other.stderr)).toBe(0);
+    const otherRing = join(root, 'other.gpg');
+    writeFileSync(otherRing, gpg('--export', 'other@example.com').stdout);
+
+    const h = helmOk(['template', 'rel', tgz, '--verify', '--keyring', keyring], { home });
+    const ours = await chartproof(['template', 'rel', tgz, '--verify', '--keyring', keyring]);
+    expect(ours.code, ours.err).toBe(0);
+    expect(ours.out).toBe(h.stdout);
+    expect(ours.out).toContain('image: nginx:1.27');
+    const imgs = await chartproof(['images', 'rel', tgz, '--verify', '--keyring', keyring]);
+    expect(imgs.out).toBe('docker.io/library/nginx:1.27\n');
+
+    // Signed by a key the keyring does not hold: Helm refuses, chartproof exits 1 and renders nothing.
+    expect(runHelm(['template', 'rel', tgz, '--verify', '--keyring', otherRing], { home }).status).not.toBe(
+      0,
+    );
+    const wrongKey = await chartproof(['template', 'rel', tgz, '--verify', '--keyring', otherRing]);
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.out).toBe('');
+    // No .prov beside the archive; an unpacked chart.
+    const bare = join(root, 'tv', 'bare');
+    writeTree(bare, { 'web-1.0.0.tgz': readFileSync(tgz) });
+    const bareTgz = join(bare, 'web-1.0.0.tgz');
+    expect(runHelm(['template', 'rel', bareTgz, '--verify', '--keyring', keyring], { home }).status).not.toBe(
+      0,
+    );
+    expect((await chartproof(['template', 'rel', bareTgz, '--verify', '--keyring', keyring])).code).toBe(1);
+    const unpacked = runHelm(['template', 'rel', dir, '--verify', '--keyring', keyring], { home });
+    expect(unpacked.status).not.toBe(0);
+    const oursUnpacked = await chartproof(['template', 'rel', dir, '--verify', '--keyring', keyring]);
+    expect(oursUnpacked.code).toBe(2);
+    expect(oursUnpacked.err).toContain('unpacked charts cannot be verified');
+    expect(unpacked.stderr).toContain('unpacked charts cannot be verified');
+
+    // A classic repository: the .prov is fetched next to the archive (<url>.prov).
+    helmOk(['repo', 'index', repoDir], { home });
+    const server = await startStaticServer(repoDir);
+    try {
+      const hr = helmOk(['template', 'rel', 'web', '--repo', server.url, '--verify', '--keyring', keyring], {
+        home,
+      });
+      const or = await chartproof([
+        'template',
+        'rel',
+        'web',
+        '--repo',
+        server.url,
+        '--verify',
+        '--keyring',
+        keyring,
+      ]);
+      expect(or.code, or.err).toBe(0);
+      expect(or.out).toBe(hr.stdout);
+      const wrong = await chartproof([
+        'template',
+        'rel',
+        'web',
+        '--repo',
+        server.url,
+        '--verify',
+        '--keyring',
+        otherRing,
+      ]);
+      expect(wrong.code).toBe(1);
+      rmSync(`${tgz}.prov`);
+      // A Helm home of its own: Helm would otherwise use the .prov it cached above.
+      const fresh = helmHome();
+      try {
+        const h2 = runHelm(
+          ['template', 'rel', 'web', '--repo', server.url, '--verify', '--keyring', keyring],
+          {
+            home: fresh,
+          },
+        );
+        expect(h2.status).not.toBe(0);
+        expect(h2.stderr).toMatch(/provenance/);
+      } finally {
+        rmSync(fresh, { recursive: true, force: true });
+      }
+      const noProv = await chartproof([
+        'template',
+        'rel',
+        'web',
+        '--repo',
+        server.url,
+        '--verify',
+        '--keyring',
+        keyring,
+      ]);
+      expect(noProv.code).toBe(1);
+      expect(noProv.out).toBe('');
+    } finally {
+      await server.stop();
+    }
   });
 
   it('helm verify accepts a .prov chartproof signed', async () => {
