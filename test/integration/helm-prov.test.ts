@@ -137,10 +137,7 @@ describe.skipIf(SKIP)('helm .prov both ways (GnuPG RSA key)', () => {
     helmOk(['repo', 'index', repoDir], { home });
     const server = await startStaticServer(repoDir);
     try {
-      const hr = helmOk(['template', 'rel', 'web', '--repo', server.url, '--verify', '--keyring', keyring], {
-        home,
-      });
-      const or = await chartproof([
+      const fromRepo = (ring: string) => [
         'template',
         'rel',
         'web',
@@ -148,46 +145,24 @@ describe.skipIf(SKIP)('helm .prov both ways (GnuPG RSA key)', () => {
         server.url,
         '--verify',
         '--keyring',
-        keyring,
-      ]);
+        ring,
+      ];
+      const hr = helmOk(fromRepo(keyring), { home });
+      const or = await chartproof(fromRepo(keyring));
       expect(or.code, or.err).toBe(0);
       expect(or.out).toBe(hr.stdout);
-      const wrong = await chartproof([
-        'template',
-        'rel',
-        'web',
-        '--repo',
-        server.url,
-        '--verify',
-        '--keyring',
-        otherRing,
-      ]);
-      expect(wrong.code).toBe(1);
+      expect((await chartproof(fromRepo(otherRing))).code).toBe(1);
       rmSync(`${tgz}.prov`);
       // A Helm home of its own: Helm would otherwise use the .prov it cached above.
       const fresh = helmHome();
       try {
-        const h2 = runHelm(
-          ['template', 'rel', 'web', '--repo', server.url, '--verify', '--keyring', keyring],
-          {
-            home: fresh,
-          },
-        );
+        const h2 = runHelm(fromRepo(keyring), { home: fresh });
         expect(h2.status).not.toBe(0);
         expect(h2.stderr).toMatch(/provenance/);
       } finally {
         rmSync(fresh, { recursive: true, force: true });
       }
-      const noProv = await chartproof([
-        'template',
-        'rel',
-        'web',
-        '--repo',
-        server.url,
-        '--verify',
-        '--keyring',
-        keyring,
-      ]);
+      const noProv = await chartproof(fromRepo(keyring));
       expect(noProv.code).toBe(1);
       expect(noProv.out).toBe('');
     } finally {
