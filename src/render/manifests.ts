@@ -173,8 +173,14 @@ function headOf(path: string, doc: string): ManifestHead {
       { uniqueKeys: false, prettyErrors: false },
       { what: path, maxNodes: 2_000_000 },
     );
-    if (d.errors.length > 0) throw d.errors[0];
+    // go-yaml v2 decodes the first document and ignores what follows a `...` line.
+    const [error, multiple] = [
+      d.errors.find((e) => e.code !== 'MULTIPLE_DOCS'),
+      d.errors.find((e) => e.code === 'MULTIPLE_DOCS'),
+    ];
+    if (error) throw error;
     value = d.toJS({ maxAliasCount: 100 });
+    if (multiple && (value === null || value === undefined)) throw multiple;
   } catch (err) {
     if (isDepthLimitError(err)) throw err;
     throw new ChartproofError(

@@ -4,6 +4,7 @@
  * splits it ({@link splitManifests}), each document keeps its `# Source:` path, and each
  * is parsed with the nesting depth, alias expansion and sizes bounded.
  */
+import { type Alias, isAlias, isMap, isSeq, Scalar, type ScalarTag } from 'yaml';
 import { ChartproofError, type ErrorSource } from '../errors.js';
 import { DEFAULT_MAX_DEPTH, isDepthLimitError, parseYamlDocumentBounded } from '../internal/bounded-parse.js';
 import { splitManifests } from './manifests.js';
@@ -47,6 +48,46 @@ const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 const DEFAULT_MAX_DOCUMENTS = 10_000;
 const SOURCE_LINE = /^#\s*Source:\s*(.+?)\s*$/;
 
+type ToJSContext = Parameters<Alias['resolve']>[1];
+
+/**
+ * `<<` merge keys as Kubernetes' decoder (go-yaml v2, through sigs.k8s.io/yaml) applies
+ * them: the merged pairs are set where the key stands, so they override the keys before
+ * it and the keys after it override them; in a sequence of maps the first map wins.
+ * (`yaml`'s own merge never overrides a key already set, which would let
+ * `privileged: false` before `<<: {privileged: true}` read as false.)
+ */
+function goYamlMerge(ctx: ToJSContext, map: unknown, value: unknown): unknown {
+  const resolve = (v: unknown) => (ctx && isAlias(v) ? v.resolve(ctx.doc, ctx) : v);
+  const source = resolve(value);
+  const sources = isSeq(source) ? [...source.items].reverse() : [source];
+  for (const s of sources) {
+    const m = resolve(s);
+    if (!isMap(m)) throw new Error('map merge requires map or sequence of maps as the value');
+    for (const [k, v] of m.toJSON(null, ctx, Map) as Map<unknown, unknown>) {
+      if (map instanceof Map) map.set(k, v);
+      else if (map instanceof Set) map.add(k);
+      else if (typeof map === 'object' && map !== null)
+        Object.defineProperty(map, k as PropertyKey, {
+          value: v,
+          writable: true,
+          enumerable: true,
+          configurable: true,
+        });
+    }
+  }
+  return map;
+}
+
+const GO_YAML_MERGE: ScalarTag = {
+  tag: 'tag:yaml.org,2002:merge',
+  default: 'key',
+  test: /^<<$/,
+  identify: (v) => typeof v === 'symbol' && v.description === '<<',
+  resolve: () => Object.assign(new Scalar(Symbol('<<')), { addToJSMap: goYamlMerge }),
+  stringify: () => '<<',
+};
+
 /** The `# Source:` path among the leading comment lines of a document. */
 function sourceOf(doc: string): string | undefined {
   for (const line of doc.split('\n', 20)) {
@@ -70,8 +111,9 @@ function str(v: unknown): string | undefined {
  * `metadata.namespace` are copied out when they are strings.
  *
  * Parsing uses the YAML 1.2 core schema with duplicate keys allowed (the last wins, as
- * Kubernetes' decoder); rules that read booleans accept YAML 1.1 spellings too (see
- * docs/images.md).
+ * Kubernetes' decoder), `<<` merge keys applied as that decoder applies them, and only
+ * the first document of a piece read (what follows a `...` line is ignored, as there);
+ * rules that read booleans accept YAML 1.1 spellings too (see docs/images.md).
  *
  * Errors ({@link ChartproofError}): `TEMPLATE_OUTPUT_INVALID` for a document that is not
  * YAML or not a mapping (the message names its `# Source:` path); `DEPTH_LIMIT_EXCEEDED`
@@ -105,11 +147,22 @@ export function parseManifests(text: string, options: ParseManifestsOptions = {}
     try {
       parsed = parseYamlDocumentBounded(
         doc,
-        { uniqueKeys: false, prettyErrors: false },
+        {
+          uniqueKeys: false,
+          prettyErrors: false,
+          customTags: (tags: ScalarTag[]) => [GO_YAML_MERGE, ...tags],
+        },
         { what: `rendered manifest ${where}`, source: origin, maxDepth, maxNodes: 2_000_000 },
       );
-      if (parsed.errors.length > 0) throw parsed.errors[0];
+      // Kubernetes' decoder reads the first document of a piece and ignores what
+      // follows a `...` line (Helm only splits at `---`).
+      const [error, multiple] = [
+        parsed.errors.find((e) => e.code !== 'MULTIPLE_DOCS'),
+        parsed.errors.find((e) => e.code === 'MULTIPLE_DOCS'),
+      ];
+      if (error) throw error;
       value = parsed.toJS({ maxAliasCount });
+      if (multiple && (value === null || value === undefined)) throw multiple;
     } catch (err) {
       if (isDepthLimitError(err)) throw err;
       const message = err instanceof Error ? err.message : String(err);

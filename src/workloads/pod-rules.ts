@@ -8,7 +8,9 @@ import { describe } from './finding.js';
 import { type ContainerAt, containersOf, get, isMap, type PodSpecAt, type WorkloadObject } from './pods.js';
 
 function isZero(v: unknown): boolean {
-  return v === 0 || v === 0n || v === '0';
+  // Strings: `0` spellings a YAML 1.2 parser keeps as strings but go-yaml v2 reads as
+  // the integer 0 (`0b0`, `0_0`, signed).
+  return v === 0 || v === 0n || (typeof v === 'string' && /^[-+]?0(?:[bBoOxX]?[0_]*|[0_]*)$/.test(v));
 }
 
 function nonZeroPort(v: unknown): boolean {
@@ -175,7 +177,8 @@ function checkContainer(
     }
   }
   // Pod-level runAsNonRoot/runAsUser apply unless the container sets its own.
-  const nonRoot = Object.hasOwn(sc, 'runAsNonRoot') ? sc.runAsNonRoot : podSc.runAsNonRoot;
+  const nonRoot =
+    Object.hasOwn(sc, 'runAsNonRoot') && sc.runAsNonRoot !== null ? sc.runAsNonRoot : podSc.runAsNonRoot;
   if (!yamlTrue(nonRoot)) {
     emit(
       ctx,
@@ -185,7 +188,8 @@ function checkContainer(
       containerExtra(c, '.securityContext.runAsNonRoot'),
     );
   }
-  const uidFromContainer = Object.hasOwn(sc, 'runAsUser');
+  // A null field is unset: the pod's value applies.
+  const uidFromContainer = Object.hasOwn(sc, 'runAsUser') && sc.runAsUser !== null;
   const uid = uidFromContainer ? sc.runAsUser : podSc.runAsUser;
   if (isZero(uid)) {
     emit(

@@ -39,11 +39,32 @@ export interface WorkloadObject {
   at: string;
 }
 
-/** Objects of the stream: each document, and the items of `kind: List` / `…List` documents (one level). @internal */
+/**
+ * Objects of the stream: each document, and the items of documents that hold an `items`
+ * list, recursively. kubectl and Helm decode any document with `items` as a list
+ * (`unstructuredJSONScheme`) and apply its items, flattening nested lists
+ * (`FlattenListVisitor`); an item without kind and apiVersion takes the list's
+ * apiVersion and its kind minus `List`. A `…List` document is only its items; any
+ * other document with `items` is checked too. @internal
+ */
 export function objectsOf(manifests: readonly ParsedManifest[]): WorkloadObject[] {
   const out: WorkloadObject[] = [];
   const push = (manifest: ParsedManifest, object: Record<string, unknown>, at: string) => {
     const kind = typeof object.kind === 'string' ? object.kind : '';
+    const items = object.items;
+    if (Array.isArray(items)) {
+      const apiVersion = object.apiVersion;
+      items.forEach((item, i) => {
+        if (!isMap(item)) return;
+        const unset = (v: unknown) => typeof v !== 'string' || v === '';
+        const typed =
+          unset(item.kind) && unset(item.apiVersion)
+            ? { ...item, kind: kind.endsWith('List') ? kind.slice(0, -4) : kind, apiVersion }
+            : item;
+        push(manifest, typed, at ? `${at}.items[${i}]` : `items[${i}]`);
+      });
+      if (kind.endsWith('List')) return;
+    }
     const o: WorkloadObject = { manifest, kind, object, at };
     if (typeof object.apiVersion === 'string') o.apiVersion = object.apiVersion;
     const name = get(object, 'metadata', 'name');
@@ -52,17 +73,7 @@ export function objectsOf(manifests: readonly ParsedManifest[]): WorkloadObject[
     if (typeof namespace === 'string') o.namespace = namespace;
     out.push(o);
   };
-  for (const m of manifests) {
-    const kind = m.object.kind;
-    const items = m.object.items;
-    if (typeof kind === 'string' && kind.endsWith('List') && Array.isArray(items)) {
-      items.forEach((item, i) => {
-        if (isMap(item)) push(m, item, `items[${i}]`);
-      });
-      continue;
-    }
-    push(m, m.object, '');
-  }
+  for (const m of manifests) push(m, m.object, '');
   return out;
 }
 

@@ -213,4 +213,12 @@ describe('known differences from Helm v4.1.4 (recorded)', () => {
     const r = await render('c: {{ fromYaml ": bad" | toJson }}');
     expect(r.out).toBe(doc('c: {"Error":"error converting YAML to JSON: yaml: did not find expected key"}'));
   });
+
+  it('reads only the first document of a template after a `...` line, as go-yaml does (the rest is printed, not parsed)', async () => {
+    for (const tail of ['...\njunk: [', '...']) {
+      const r = await render(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n${tail}`);
+      expect(r.err).toBe('');
+      expect(r.out).toBe(doc(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n${tail}`));
+    }
+  });
 });
