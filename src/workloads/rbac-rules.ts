@@ -87,20 +87,32 @@ export function checkRole(ctx: Ctx, o: WorkloadObject): void {
         },
       );
     }
-    if (resources.includes('secrets') && verbs.some((v) => SECRET_VERBS.has(v))) {
+    // `resources: ['*']` in the core group (or every group) covers Secrets too, and in
+    // admissionregistration.k8s.io the webhook configurations; Trivy's checks look for
+    // them by name only, which such a rule passes. Reported unless rbac-wildcard already
+    // reported the rule.
+    const allIn = (group: string) =>
+      !wildcard && resources.includes('*') && (groups.includes(group) || groups.includes('*'));
+    const onSecrets = resources.includes('secrets')
+      ? 'secrets'
+      : allIn('')
+        ? 'every resource, secrets included,'
+        : '';
+    if (onSecrets && verbs.some((v) => SECRET_VERBS.has(v))) {
       emit(
         ctx,
         o,
         'rbac-secrets',
-        `${what} grants ${verbs.join(',')} on secrets${cluster ? ' in every namespace' : ''}`,
+        `${what} grants ${verbs.join(',')} on ${onSecrets}${cluster ? ' in every namespace' : ''}`,
         { field, detail, trivyId: cluster ? 'KSV-0041' : 'KSV-0113' },
         cluster ? 'critical' : 'medium',
       );
     }
     if (
-      resources.some(
+      (resources.some(
         (x) => x === 'mutatingwebhookconfigurations' || x === 'validatingwebhookconfigurations',
-      ) &&
+      ) ||
+        allIn('admissionregistration.k8s.io')) &&
       verbs.some((v) => WEBHOOK_VERBS.has(v))
     ) {
       emit(ctx, o, 'rbac-webhook-config', `${what} may change admission webhook configurations`, {

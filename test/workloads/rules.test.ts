@@ -358,10 +358,12 @@ describe('RBAC rules', () => {
       ['high', 'critical'],
     ],
     [
+      // Not KSV-0046 (watch is not among its verbs), but watching every core resource
+      // streams every Secret of the cluster.
       'ClusterRole watch on *',
       rbac('ClusterRole', { rules: [{ apiGroups: [''], resources: ['*'], verbs: ['watch'] }] }),
-      ['cluster-scoped-rbac'],
-      ['high'],
+      ['cluster-scoped-rbac', 'rbac-secrets'],
+      ['high', 'critical'],
     ],
     [
       'Role * on pods',
@@ -386,6 +388,27 @@ describe('RBAC rules', () => {
       rbac('Role', { rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['watch'] }] }),
       ['rbac-secrets'],
       ['medium'],
+    ],
+    [
+      // Every resource of the core group: Secrets included (Trivy looks for "secrets" only).
+      'Role reading every core resource',
+      rbac('Role', { rules: [{ apiGroups: [''], resources: ['*'], verbs: ['get', 'list'] }] }),
+      ['rbac-secrets'],
+      ['medium'],
+    ],
+    [
+      'Role reading every resource of apps (no Secrets there)',
+      rbac('Role', { rules: [{ apiGroups: ['apps'], resources: ['*'], verbs: ['get'] }] }),
+      [],
+      [],
+    ],
+    [
+      'ClusterRole writing every admissionregistration resource',
+      rbac('ClusterRole', {
+        rules: [{ apiGroups: ['admissionregistration.k8s.io'], resources: ['*'], verbs: ['patch'] }],
+      }),
+      ['cluster-scoped-rbac', 'rbac-webhook-config'],
+      ['high', 'critical'],
     ],
     [
       'Role on configmaps',
@@ -434,6 +457,8 @@ describe('RBAC rules', () => {
         .map((f) => f.trivyId);
     expect(ids([{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }])).toEqual(['KSV-0044']);
     expect(ids([{ apiGroups: [''], resources: ['*'], verbs: ['get'] }])).toEqual(['KSV-0046']);
+    // Not covered by a wildcard finding: reported as the Secrets it reaches.
+    expect(ids([{ apiGroups: [''], resources: ['*'], verbs: ['get'] }], 'Role')).toEqual(['KSV-0113']);
     expect(ids([{ apiGroups: [''], resources: ['jobs'], verbs: ['*'] }], 'Role')).toEqual(['KSV-0045']);
     expect(ids([{ apiGroups: [''], resources: ['secrets'], verbs: ['list'] }])).toEqual(['KSV-0041']);
     expect(ids([{ apiGroups: [''], resources: ['secrets'], verbs: ['list'] }], 'Role')).toEqual(['KSV-0113']);
