@@ -304,10 +304,13 @@ export interface ImportedImage {
   quarantine?: ImageQuarantine;
 }
 
-/** What {@link checkImportImages} found: the overlay and each image, or why to refuse. */
+/**
+ * What {@link checkImportImages} found: the overlay and each image, or why not (`failed`:
+ * an image failed, e.g. the target could not be read, rather than being refused).
+ */
 export type ImageCheck =
   | { overlay: MirrorOverlay; images: ImportedImage[] }
-  | { refuse: string; overlay?: MirrorOverlay; images?: MirrorImageResult[] };
+  | { refuse: string; failed?: boolean; overlay?: MirrorOverlay; images?: MirrorImageResult[] };
 
 function splitRef(ref: string): { repository: string; tag?: string } {
   const img = normalizeImage(ref);
@@ -324,7 +327,7 @@ function splitRef(ref: string): { repository: string; tag?: string } {
  * target already holds under its tag (same digest) is skipped, another digest there
  * refuses; the others are copied from their layout into a quarantine (every manifest
  * and blob verified) and their upstream signatures verified with `images.verify`.
- * Any refusal refuses the chart version.
+ * Any refusal refuses the chart version, any failure fails it.
  * @internal
  */
 export async function checkImportImages(
@@ -442,6 +445,8 @@ export async function checkImportImages(
     const count = checked.filter((c) => c.item.action === 'fail' || c.item.action === 'refuse').length;
     return {
       refuse: `image ${bad.item.source}${count > 1 ? ` (and ${count - 1} more)` : ''}: ${bad.item.reason}`,
+      // As in apply: an image that failed fails the chart version, one refused refuses it.
+      failed: bad.item.action === 'fail',
       overlay,
       images: checked.map((c) => notCopied(c.item)),
     };

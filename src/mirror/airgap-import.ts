@@ -39,6 +39,7 @@ import {
   type MirrorSpec,
   targetRepository,
 } from './spec.js';
+import { loadedChart } from './chart-renders.js';
 import { pushOverlay } from './images.js';
 import { checkImportImages, copyImportImages } from './airgap-images.js';
 
@@ -159,6 +160,23 @@ async function quarantine(
     }
   }
   if (!archive) return { refuse: 'the chart archive was not read in the quarantine' };
+  // A signature covers the content, not the tag the export files it under: another
+  // version (or chart) signed with the same key must not land under this tag.
+  const name =
+    entry.kind === 'oci'
+      ? chart.source!.slice(chart.source!.lastIndexOf('/') + 1)
+      : (chart.chart ?? chart.name);
+  let metadata: { name?: unknown; version?: unknown };
+  try {
+    metadata = (await loadedChart(archive, signal)).metadata;
+  } catch (e) {
+    signal?.throwIfAborted();
+    return { refuse: `the chart archive cannot be read: ${message(e)}` };
+  }
+  if (metadata.name !== name || metadata.version !== entry.version)
+    return {
+      refuse: `the chart archive is ${String(metadata.name)} ${String(metadata.version)}, the export files it as ${name} ${entry.version}`,
+    };
   return { store, root, archive };
 }
 
@@ -386,7 +404,7 @@ async function importWithImages(
   );
   if ('refuse' in images) {
     if (images.images) result.images = images.images;
-    return { status: 'refused', reason: images.refuse };
+    return { status: images.failed ? 'failed' : 'refused', reason: images.refuse };
   }
   const at = { name: entry.name, version: entry.version };
   result.images = await copyImportImages(

@@ -212,6 +212,8 @@ class CopyJob {
   readonly #listed = new Map<string, Promise<Descriptor[]>>();
   /** Child manifests of the indexes whose referrers are copied, by index digest. */
   readonly #indexChildren = new Map<string, Promise<Descriptor[]>>();
+  /** Subjects whose referrers were followed, with the depth they were followed to. */
+  readonly #followed = new Map<string, number>();
   readonly #limit: Limiter;
   readonly #mountFrom: string[];
   readonly #shared: Shared | undefined;
@@ -527,6 +529,10 @@ class CopyJob {
     listed?: Descriptor[],
   ): Promise<void> {
     if (depth <= 0 || !isReferrerLister(this.src)) return;
+    // Each subject once (to the greatest depth asked): an index may list one child many
+    // times, at every level of a nesting, and following each listing again is exponential.
+    if ((this.#followed.get(subject.digest) ?? 0) >= depth) return;
+    this.#followed.set(subject.digest, depth);
     const list = listed ?? (await this.list(subject));
     for (const r of list) {
       if (out.some((d) => d.digest === r.digest)) continue;

@@ -1,0 +1,203 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pushChart } from '../../src/chart/oci.js';
+import { generateKeyPair, keyFileSigner } from '../../src/keys/keys.js';
+import { AIRGAP_MANIFEST_FILE, type AirgapManifest, exportMirror } from '../../src/mirror/airgap.js';
+import { importMirror } from '../../src/mirror/airgap-import.js';
+import { type MirrorSpec, parseMirrorSpec } from '../../src/mirror/spec.js';
+import type { Descriptor } from '../../src/oci/descriptor.js';
+import { digestOf } from '../../src/oci/digest.js';
+import { OciLayout } from '../../src/oci/layout.js';
+import { MediaType } from '../../src/oci/media-types.js';
+import { copy } from '../../src/oci/copy.js';
+import { signLegacy } from '../../src/sign/legacy.js';
+import { makeChartArchive } from '../helpers/chart-repo.js';
+import { imageIndex } from '../helpers/content.js';
+import { type ListeningFixture, listeningFixture } from '../helpers/registry.js';
+
+const DEPLOYMENT = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: app
+          image: "{{ .Values.image.registry }}/{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+`;
+
+/** Hostile or failing air-gap imports of charts with images. */
+describe('mirror import with images: hostile bundles and failing targets', () => {
+  let up: ListeningFixture;
+  let gap: ListeningFixture;
+  let dir: string;
+  let upKeys: { privateKeyPem: string; publicKeyPem: string };
+  const env = { COSIGN_PASSWORD: 'in' };
+
+  beforeAll(async () => {
+    up = await listeningFixture();
+    gap = await listeningFixture();
+    dir = mkdtempSync(join(tmpdir(), 'cp-airgap-hostile-'));
+    upKeys = await generateKeyPair({ password: 'up' });
+    const inKeys = await generateKeyPair({ password: 'in' });
+    writeFileSync(join(dir, 'up.pub'), upKeys.publicKeyPem);
+    writeFileSync(join(dir, 'in.key'), inKeys.privateKeyPem);
+    const img = imageIndex('team/app', { layerBytes: 1024 });
+    const repo = up.client.repository(`${up.server.host}/team/app`);
+    for (const p of img.parts) await repo.push(p.desc, p.data);
+    const desc = await repo.pushManifest(img.index.data, { tags: ['1.0'] });
+    await signLegacy(repo, desc, await keyFileSigner(upKeys.privateKeyPem, 'up'));
+    const archive = await makeChartArchive('web', '1.0.0', {
+      'templates/deploy.yaml': DEPLOYMENT,
+      'values.yaml': `image:\n  registry: ${up.server.host}\n  repository: team/app\n  tag: "1.0"\n`,
+    });
+    await pushChart(
+      up.client,
+      archive,
+      { name: 'web', version: '1.0.0', apiVersion: 'v2' },
+      `oci://${up.server.host}/charts`,
+    );
+    // An older version of the chart, signed with the same upstream key as 1.0.0.
+    const charts = up.client.repository(`${up.server.host}/charts/web`);
+    await pushChart(
+      up.client,
+      await makeChartArchive('web', '0.9.0', {
+        'templates/deploy.yaml': DEPLOYMENT,
+        'values.yaml': `image:\n  registry: ${up.server.host}\n  repository: team/app\n  tag: "1.0"\n`,
+      }),
+      { name: 'web', version: '0.9.0', apiVersion: 'v2' },
+      `oci://${up.server.host}/charts`,
+    );
+    for (const version of ['1.0.0', '0.9.0'])
+      await signLegacy(
+        charts,
+        await charts.resolve(version),
+        await keyFileSigner(upKeys.privateKeyPem, 'up'),
+      );
+  });
+
+  afterAll(async () => {
+    await up?.close();
+    await gap?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function spec(host: string, prefix: string, extra: Record<string, unknown> = {}): MirrorSpec {
+    return parseMirrorSpec({
+      target: { registry: host, prefix, plainHttp: true },
+      images: { verify: { key: join(dir, 'up.pub'), insecureIgnoreTlog: true } },
+      sign: { key: join(dir, 'in.key') },
+      charts: [{ name: 'web', source: `oci://${up.server.host}/charts/web`, versions: ['1.0.0'] }],
+      ...extra,
+    });
+  }
+  const client = () => up.client;
+  const manifestOf = (out: string) =>
+    JSON.parse(readFileSync(join(out, AIRGAP_MANIFEST_FILE), 'utf8')) as AirgapManifest;
+
+  async function exportOnce(name: string): Promise<string> {
+    const out = join(dir, name);
+    const r = await exportMirror(spec('127.0.0.1:9', 'x'), out, { client: client() });
+    expect(r.results[0]!.status, r.results[0]!.reason).toBe('copied');
+    return out;
+  }
+
+  it('reports a target failure while checking an image as failed (exit 3), not refused', async () => {
+    const out = await exportOnce('export-target-fails');
+    expect(manifestOf(out).entries[0]!.images).toHaveLength(1);
+    // The image's internal repository cannot be read (the chart's can): a registry failure.
+    gap.registry.failNext({ status: 403, path: /\/failing\/images\/.*\/manifests\//, times: 10 });
+    const r = await importMirror(spec(gap.server.host, 'failing'), out, { client: client(), env });
+    gap.registry.clearFaults();
+    expect(r.results[0]!.images?.[0]?.status).toBe('failed');
+    expect(r.results[0]!.status, r.results[0]!.reason).toBe('failed');
+    expect(r.summary).toMatchObject({ copied: 0, refused: 0, failed: 1 });
+    expect(gap.registry.repositories().filter((n) => n.startsWith('failing/'))).toEqual([]);
+  });
+
+  it('imports in bounded time a chart whose layout has a planted referrer index listing one child many times, nested', async () => {
+    const out = await exportOnce('export-dag');
+    const entry = manifestOf(out).entries[0]!;
+    const layout = await OciLayout.open(join(out, entry.layout));
+    const chartRoot = await layout.resolve(entry.tag);
+    const enc = new TextEncoder();
+    const put = async (mediaType: string, value: unknown): Promise<Descriptor> => {
+      const data = enc.encode(JSON.stringify(value));
+      const desc: Descriptor = { mediaType, digest: digestOf(data), size: data.byteLength };
+      await layout.push(desc, data);
+      return desc;
+    };
+    const config = await put('application/vnd.oci.image.config.v1+json', {});
+    let child = await put(MediaType.OciManifest, {
+      schemaVersion: 2,
+      mediaType: MediaType.OciManifest,
+      config,
+      layers: [],
+    });
+    // Three levels, each listing the level below 256 times: 16 million walks when every
+    // listing is followed again (10^9 with 1000: no end), from a few small files.
+    for (let level = 0; level < 3; level++)
+      child = await put(MediaType.OciIndex, {
+        schemaVersion: 2,
+        mediaType: MediaType.OciIndex,
+        manifests: Array.from({ length: 256 }, () => child),
+        ...(level === 2
+          ? {
+              artifactType: 'application/vnd.example.planted',
+              subject: { mediaType: chartRoot.mediaType, digest: chartRoot.digest, size: chartRoot.size },
+            }
+          : {}),
+      });
+    const t0 = Date.now();
+    const r = await importMirror(spec(gap.server.host, 'dag'), out, { client: client(), env });
+    expect(r.results[0]!.status, r.results[0]!.reason).toBe('copied');
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  }, 120_000);
+
+  it('refuses another version signed with the same key filed under the requested tag (a downgrade)', async () => {
+    const verified = (host: string, prefix: string) =>
+      spec(host, prefix, {
+        charts: [
+          {
+            name: 'web',
+            source: `oci://${up.server.host}/charts/web`,
+            versions: ['1.0.0'],
+            verify: { key: join(dir, 'up.pub'), insecureIgnoreTlog: true },
+          },
+        ],
+      });
+    const out = join(dir, 'export-downgrade');
+    const exported = await exportMirror(verified('127.0.0.1:9', 'x'), out, { client: client() });
+    expect(exported.results[0]!.status, exported.results[0]!.reason).toBe('copied');
+    // The media swaps in the signed 0.9.0 under the tag 1.0.0, the manifest file fixed up.
+    const m = manifestOf(out);
+    const entry = m.entries[0]!;
+    const layout = await OciLayout.open(join(out, entry.layout));
+    const older = await copy(
+      up.client.repository(`${up.server.host}/charts/web`),
+      '0.9.0',
+      layout,
+      undefined,
+      {
+        tags: [entry.tag],
+        referrers: true,
+        cosignTags: true,
+      },
+    );
+    entry.digest = older.descriptor.digest;
+    entry.sourceDigest = older.descriptor.digest;
+    writeFileSync(join(out, AIRGAP_MANIFEST_FILE), JSON.stringify(m));
+
+    const r = await importMirror(verified(gap.server.host, 'downgrade'), out, { client: client(), env });
+    expect(r.results[0]!.status, r.results[0]!.reason).toBe('refused');
+    expect(r.results[0]!.reason).toMatch(/0\.9\.0/);
+    expect(gap.registry.repositories().filter((n) => n.startsWith('downgrade/'))).toEqual([]);
+  });
+});
