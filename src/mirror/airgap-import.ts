@@ -55,6 +55,12 @@ import {
 
 /** Name of the in-memory quarantine in messages (`quarantine.invalid/source/<chart>`); never resolved. */
 const QUARANTINE = 'quarantine.invalid';
+/**
+ * Bytes a chart version's quarantine holds (chart, provenance, signatures, attestations
+ * and every other referrer): it is in memory, and the export is hostile. Charts are at
+ * most 100 MiB (`MAX_CHART_BYTES`); images have quarantines of their own that stream.
+ */
+const MAX_QUARANTINE_BYTES = 256 * 1024 * 1024;
 
 /** Which spec entry, if any, allows importing `entry`; else why not. */
 function admit(spec: MirrorSpec, entry: AirgapEntry): { chart: MirrorChart } | { refuse: string } {
@@ -92,7 +98,11 @@ async function quarantine(
   const { signal } = options;
   // Manifests are checked on the way in as a registry checks them, so what the target
   // would refuse is refused here, before anything is written to the target.
-  const store = new MemoryStore({ name: `${QUARANTINE}/source/${chart.name}`, checkManifests: true });
+  const store = new MemoryStore({
+    name: `${QUARANTINE}/source/${chart.name}`,
+    checkManifests: true,
+    maxBytes: MAX_QUARANTINE_BYTES,
+  });
   let root: Descriptor;
   try {
     root = await layout.resolve(entry.tag, { signal });

@@ -29,6 +29,11 @@ export interface MemoryStoreOptions {
    * false: any bytes matching their descriptor are stored.
    */
   checkManifests?: boolean;
+  /**
+   * Bytes the store holds at most, all content together; a push past it fails with
+   * `SIZE_LIMIT_EXCEEDED` before its content is read. Default: no bound.
+   */
+  maxBytes?: number;
 }
 
 /**
@@ -42,6 +47,8 @@ export class MemoryStore implements Target, ManifestFetcher, Named, ReferrerList
   /** The store's name in messages (see {@link MemoryStoreOptions.name}). */
   readonly name: string;
   readonly #checkManifests: boolean;
+  readonly #maxBytes: number;
+  #bytes = 0;
   readonly #content = new Map<string, { desc: Descriptor; data: Uint8Array }>();
   readonly #tags = new Map<string, Descriptor>();
   readonly #referrers = new Map<string, Map<string, Descriptor>>();
@@ -49,6 +56,17 @@ export class MemoryStore implements Target, ManifestFetcher, Named, ReferrerList
   constructor(options: MemoryStoreOptions = {}) {
     this.name = options.name ?? 'memory';
     this.#checkManifests = options.checkManifests ?? false;
+    this.#maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Refuses content that would take the store past `maxBytes`. */
+  #reserve(desc: Descriptor): void {
+    if (this.#content.has(desc.digest)) return;
+    if (!Number.isSafeInteger(desc.size) || desc.size < 0 || this.#bytes + desc.size > this.#maxBytes)
+      throw new ChartproofError(
+        'SIZE_LIMIT_EXCEEDED',
+        `${this.name}: ${desc.digest} of ${desc.size} bytes would take the store past ${this.#maxBytes} bytes`,
+      );
   }
 
   /** `<name>@<digest>`. */
@@ -112,6 +130,7 @@ export class MemoryStore implements Target, ManifestFetcher, Named, ReferrerList
     options: CallOptions = {},
   ): Promise<void> {
     options.signal?.throwIfAborted();
+    this.#reserve(expected);
     const data = content instanceof Uint8Array ? content : await readAll(content, expected.size + 1);
     verifyBytes(data, expected);
     if (this.#checkManifests && isManifestMediaType(expected.mediaType)) {
@@ -131,6 +150,8 @@ export class MemoryStore implements Target, ManifestFetcher, Named, ReferrerList
 
   /** Stores bytes already verified against `desc` (indexes `subject` for manifests). */
   putVerified(desc: Descriptor, data: Uint8Array): void {
+    this.#reserve(desc);
+    if (!this.#content.has(desc.digest)) this.#bytes += data.byteLength;
     this.#content.set(desc.digest, { desc, data });
     if (isManifestMediaType(desc.mediaType) && data.byteLength <= MAX_MANIFEST_BYTES) {
       const parsed = parseJsonObject(data);
@@ -193,8 +214,10 @@ export class MemoryStore implements Target, ManifestFetcher, Named, ReferrerList
 
   async delete(desc: Descriptor, options: CallOptions = {}): Promise<void> {
     options.signal?.throwIfAborted();
-    if (!this.#content.delete(desc.digest))
-      throw new ChartproofError('NOT_FOUND', `${desc.digest}: not found`);
+    const stored = this.#content.get(desc.digest);
+    if (!stored) throw new ChartproofError('NOT_FOUND', `${desc.digest}: not found`);
+    this.#content.delete(desc.digest);
+    this.#bytes -= stored.data.byteLength;
     for (const [tag, d] of this.#tags) if (d.digest === desc.digest) this.#tags.delete(tag);
   }
 

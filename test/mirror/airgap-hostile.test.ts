@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,13 +142,15 @@ describe('mirror import with images: hostile bundles and failing targets', () =>
       config,
       layers: [],
     });
-    // Three levels, each listing the level below 256 times: 16 million walks when every
-    // listing is followed again (10^9 with 1000: no end), from a few small files.
+    // Three levels, each listing the level below 512 times: 134 million walks when every
+    // listing is followed again (minutes of a blocked event loop; 10^9 with 1000: no
+    // end), from a few small files. Followed once each, it takes well under a second:
+    // the bound below is a hang guard, not a performance target.
     for (let level = 0; level < 3; level++)
       child = await put(MediaType.OciIndex, {
         schemaVersion: 2,
         mediaType: MediaType.OciIndex,
-        manifests: Array.from({ length: 256 }, () => child),
+        manifests: Array.from({ length: 512 }, () => child),
         ...(level === 2
           ? {
               artifactType: 'application/vnd.example.planted',
@@ -159,6 +162,56 @@ describe('mirror import with images: hostile bundles and failing targets', () =>
     const r = await importMirror(spec(gap.server.host, 'dag'), out, { client: client(), env });
     expect(r.results[0]!.status, r.results[0]!.reason).toBe('copied');
     expect(Date.now() - t0).toBeLessThan(10_000);
+  }, 120_000);
+
+  it('refuses a chart whose planted referrers would take its in-memory quarantine past 256 MiB, before reading them', async () => {
+    const out = await exportOnce('export-big-referrer');
+    const entry = manifestOf(out).entries[0]!;
+    const layout = await OciLayout.open(join(out, entry.layout));
+    const chartRoot = await layout.resolve(entry.tag);
+    // 257 MiB of zeros, written to the layout as a layer of a referrer of the chart.
+    const size = 257 * 1024 * 1024;
+    const chunk = new Uint8Array(1024 * 1024);
+    const hash = createHash('sha256');
+    for (let i = 0; i < size / chunk.byteLength; i++) hash.update(chunk);
+    const big: Descriptor = {
+      mediaType: 'application/octet-stream',
+      digest: `sha256:${hash.digest('hex')}` as Descriptor['digest'],
+      size,
+    };
+    let sent = 0;
+    await layout.push(
+      big,
+      new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (sent === size) c.close();
+          else {
+            c.enqueue(chunk.slice());
+            sent += chunk.byteLength;
+          }
+        },
+      }),
+    );
+    const enc = new TextEncoder();
+    const put = async (mediaType: string, value: unknown): Promise<Descriptor> => {
+      const data = enc.encode(JSON.stringify(value));
+      const desc: Descriptor = { mediaType, digest: digestOf(data), size: data.byteLength };
+      await layout.push(desc, data);
+      return desc;
+    };
+    const config = await put('application/vnd.oci.empty.v1+json', {});
+    await put(MediaType.OciManifest, {
+      schemaVersion: 2,
+      mediaType: MediaType.OciManifest,
+      artifactType: 'application/vnd.example.planted',
+      config,
+      layers: [big],
+      subject: { mediaType: chartRoot.mediaType, digest: chartRoot.digest, size: chartRoot.size },
+    });
+    const r = await importMirror(spec(gap.server.host, 'big'), out, { client: client(), env });
+    expect(r.results[0]!.status, r.results[0]!.reason).toBe('refused');
+    expect(r.results[0]!.reason).toMatch(/past 268435456 bytes/);
+    expect(gap.registry.repositories().filter((n) => n.startsWith('big/'))).toEqual([]);
   }, 120_000);
 
   it('refuses another version signed with the same key filed under the requested tag (a downgrade)', async () => {

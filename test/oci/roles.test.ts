@@ -105,6 +105,36 @@ describe('MemoryStore with checkManifests', () => {
   });
 });
 
+describe('MemoryStore with maxBytes', () => {
+  it('refuses content past its bound before reading it; the same content twice counts once; delete frees', async () => {
+    const small = blob('x'.repeat(60), 'application/octet-stream');
+    const other = blob('y'.repeat(60), 'application/octet-stream');
+    const store = new MemoryStore({ name: 'q', maxBytes: 100 });
+    await store.push(small.desc, small.data);
+    await store.push(small.desc, small.data);
+    let read = false;
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        pull(c) {
+          read = true;
+          c.enqueue(other.data);
+          c.close();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    await expect(store.push(other.desc, stream)).rejects.toMatchObject({
+      code: 'SIZE_LIMIT_EXCEEDED',
+      message: expect.stringContaining('past 100 bytes'),
+    });
+    expect(read).toBe(false);
+    expect(() => store.putVerified(other.desc, other.data)).toThrow(/past 100 bytes/);
+    await store.delete(small.desc);
+    await store.push(other.desc, other.data);
+    expect(await store.exists(other.desc)).toBe(true);
+  });
+});
+
 describe('chart algorithms typed on roles', () => {
   it('resolve versions and pull a chart from a MemoryStore like from a registry', async () => {
     const store = new MemoryStore({ name: 'mem/charts/app' });
