@@ -327,7 +327,8 @@ function splitRef(ref: string): { repository: string; tag?: string } {
  * target already holds under its tag (same digest) is skipped, another digest there
  * refuses; the others are copied from their layout into a quarantine (every manifest
  * and blob verified) and their upstream signatures verified with `images.verify`.
- * Any refusal refuses the chart version, any failure fails it.
+ * Any refusal refuses the chart version, any failure fails it. `claims` (one map per
+ * import run) holds the digest each internal image tag is written with in this run.
  * @internal
  */
 export async function checkImportImages(
@@ -339,6 +340,7 @@ export async function checkImportImages(
   spec: MirrorSpec,
   quarantineName: string,
   options: MirrorOptions,
+  claims: Map<string, string> = new Map(),
 ): Promise<ImageCheck> {
   const { client, signal } = options;
   if (entry.images === undefined)
@@ -394,6 +396,16 @@ export async function checkImportImages(
           item.reason = 'the target already has this digest';
           return out;
         }
+        // Charts are imported side by side: one that found the tag absent as well, with
+        // another digest for it in the export, must not overwrite this one's (or the
+        // reverse). The first to get here claims the tag for its digest.
+        const claim = `${dst.repository}:${dst.tag}`;
+        const claimed = claims.get(claim);
+        if (claimed !== undefined && claimed !== exported.digest) {
+          item.reason = `another chart of this import writes ${m.target} as ${claimed}, the export ${exported.digest}: not overwritten`;
+          return out;
+        }
+        claims.set(claim, exported.digest);
       } else {
         try {
           const there = await dstRepo.resolve(exported.digest, { signal });

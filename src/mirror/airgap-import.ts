@@ -269,6 +269,7 @@ async function importEntry(
   spec: MirrorSpec,
   signer: Signer | undefined,
   mountCache: BlobMountCache,
+  claims: Map<string, string>,
   options: ApplyMirrorOptions,
 ): Promise<MirrorResult> {
   const t0 = Date.now();
@@ -319,6 +320,7 @@ async function importEntry(
         spec,
         signer,
         mountCache,
+        claims,
         result,
         options,
       );
@@ -378,6 +380,7 @@ async function importWithImages(
   spec: MirrorSpec,
   signer: Signer | undefined,
   mountCache: BlobMountCache,
+  claims: Map<string, string>,
   result: MirrorResult,
   options: ApplyMirrorOptions,
 ): Promise<{ status: MirrorResult['status']; reason?: string }> {
@@ -411,6 +414,7 @@ async function importWithImages(
     spec,
     `${QUARANTINE}/source`,
     options,
+    claims,
   );
   if ('refuse' in images) {
     if (images.images) result.images = images.images;
@@ -512,11 +516,13 @@ async function importFromDir(
     );
   const signer = await internalSigner(spec, options);
   const mountCache = new BlobMountCache();
+  // Internal image tags this run writes, with their digests (charts run side by side).
+  const claims = new Map<string, string>();
   const byChart = new Map<string, AirgapEntry[]>();
   for (const e of manifest.entries) byChart.set(e.name, [...(byChart.get(e.name) ?? []), e]);
   const perChart = await mapLimit([...byChart.values()], spec.concurrency ?? 4, async (entries) => {
     const out: MirrorResult[] = [];
-    for (const e of entries) out.push(await importEntry(e, dir, spec, signer, mountCache, options));
+    for (const e of entries) out.push(await importEntry(e, dir, spec, signer, mountCache, claims, options));
     return out;
   });
   return summarize(perChart.flat(), started);

@@ -214,6 +214,58 @@ describe('mirror import with images: hostile bundles and failing targets', () =>
     expect(gap.registry.repositories().filter((n) => n.startsWith('big/'))).toEqual([]);
   }, 120_000);
 
+  it('two charts imported side by side never overwrite each other’s image tag with another digest', async () => {
+    // A second signed build of the image (another digest), and a second chart deploying
+    // the same image tag.
+    const other = imageIndex('team/app-rebuilt', { layerBytes: 1024 });
+    const repo = up.client.repository(`${up.server.host}/team/app`);
+    for (const p of other.parts) await repo.push(p.desc, p.data);
+    const rebuilt = await repo.pushManifest(other.index.data, { tags: ['1.0-rebuilt'] });
+    await signLegacy(repo, rebuilt, await keyFileSigner(upKeys.privateKeyPem, 'up'));
+    await pushChart(
+      up.client,
+      await makeChartArchive('api', '1.0.0', {
+        'templates/deploy.yaml': DEPLOYMENT,
+        'values.yaml': `image:\n  registry: ${up.server.host}\n  repository: team/app\n  tag: "1.0"\n`,
+      }),
+      { name: 'api', version: '1.0.0', apiVersion: 'v2' },
+      `oci://${up.server.host}/charts`,
+    );
+    const both = (host: string, prefix: string) =>
+      spec(host, prefix, {
+        charts: [
+          { name: 'web', source: `oci://${up.server.host}/charts/web`, versions: ['1.0.0'] },
+          { name: 'api', source: `oci://${up.server.host}/charts/api`, versions: ['1.0.0'] },
+        ],
+      });
+    const out = join(dir, 'export-two-charts');
+    const exported = await exportMirror(both('127.0.0.1:9', 'x'), out, { client: client() });
+    expect(exported.results.map((r) => r.status)).toEqual(['copied', 'copied']);
+    // The media gives api's entry the rebuilt image (signed too) for the same tag.
+    const m = manifestOf(out);
+    const api = m.entries.find((e) => e.name === 'api')!;
+    const image = api.images![0]!;
+    await copy(repo, '1.0-rebuilt', await OciLayout.open(join(out, image.layout)), undefined, {
+      referrers: true,
+      cosignTags: true,
+    });
+    image.digest = rebuilt.digest;
+    writeFileSync(join(out, AIRGAP_MANIFEST_FILE), JSON.stringify(m));
+
+    const r = await importMirror(both(gap.server.host, 'two'), out, { client: client(), env });
+    const byStatus = r.results.map((x) => x.status).sort();
+    expect(byStatus, JSON.stringify(r.results.map((x) => x.reason))).toEqual(['copied', 'refused']);
+    const refused = r.results.find((x) => x.status === 'refused')!;
+    expect(refused.reason).toMatch(/another chart of this import writes .* not overwritten/);
+    // The tag names the digest the copied chart's overlay was proven with.
+    const copied = r.results.find((x) => x.status === 'copied')!;
+    const target = copied.images![0]!.target;
+    const tagged = await gap.client
+      .repository(target.slice(0, target.lastIndexOf(':')))
+      .resolve(target.slice(target.lastIndexOf(':') + 1));
+    expect(tagged.digest).toBe(copied.images![0]!.digest);
+  }, 60_000);
+
   it('refuses another version signed with the same key filed under the requested tag (a downgrade)', async () => {
     const verified = (host: string, prefix: string) =>
       spec(host, prefix, {
