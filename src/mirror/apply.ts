@@ -315,7 +315,11 @@ async function applyOne(
   signer: Signer | undefined,
   options: ApplyMirrorOptions,
   cache: MirrorRunCache,
-  run: { mountCache: BlobMountCache; images: Map<string, Promise<MirrorImageResult>> },
+  run: {
+    mountCache: BlobMountCache;
+    images: Map<string, Promise<MirrorImageResult>>;
+    tags: Map<string, string>;
+  },
 ): Promise<MirrorResult> {
   const t0 = Date.now();
   const item = await planItem(chart, request.requested, spec, options, cache, request);
@@ -356,12 +360,19 @@ async function applyOne(
       run.mountCache,
       options,
       run.images,
+      run.tags,
     );
     const failed = result.images.filter((i) => i.status === 'failed');
+    // Refused now: another chart of this run claimed the image's tag (see copyImages).
+    const refused = result.images.filter((i) => i.status === 'refused');
     if (failed.length > 0) {
       result.status = 'failed';
       result.reason = `image ${failed[0]!.source}${failed.length > 1 ? ` (and ${failed.length - 1} more)` : ''}: ${failed[0]!.reason}`;
       item.action = 'fail';
+    } else if (refused.length > 0) {
+      result.status = 'refused';
+      result.reason = `image ${refused[0]!.source}: ${refused[0]!.reason}`;
+      item.action = 'refuse';
     } else if (item.action === 'skip' && item.overlay && item.targetDigest) {
       try {
         const dst = options.client.repository(splitTarget(item.target).repository);
@@ -406,7 +417,12 @@ export async function applyMirror(spec: MirrorSpec, options: ApplyMirrorOptions)
   const started = Date.now();
   const signer = await internalSigner(spec, options);
   const cache = new MirrorRunCache();
-  const run = { mountCache: new BlobMountCache(), images: new Map<string, Promise<MirrorImageResult>>() };
+  const run = {
+    mountCache: new BlobMountCache(),
+    images: new Map<string, Promise<MirrorImageResult>>(),
+    // Internal image tags this run writes, with their digests.
+    tags: new Map<string, string>(),
+  };
   // Charts run in parallel; one chart's versions run in order, so two requests that
   // resolve to the same version copy it once (the second finds it at the target).
   const perChart = await mapLimit(spec.charts, spec.concurrency ?? 4, async (chart) => {

@@ -380,15 +380,33 @@ export async function copyImages(
   mountCache: BlobMountCache,
   options: MirrorOptions,
   inflight: Map<string, Promise<MirrorImageResult>> = new Map(),
+  claims: Map<string, string> = new Map(),
 ): Promise<MirrorImageResult[]> {
   const carry = spec.carrySignatures ?? true;
   const sign = settings.sign === false ? undefined : signer;
   return mapLimit(item.images ?? [], settings.concurrency ?? 2, async (img) => {
     if (img.action !== 'copy') return copyImage(img, item, carry, sign, signAndTag, mountCache, options);
+    // Charts run side by side, each planned on its own: when the upstream tag named
+    // another digest for another chart's plan (re-published mid-run, or a registry that
+    // answers differently), the first to copy claims the internal tag and the other is
+    // refused, never written over it.
+    const { repository, tag } = split(img.target);
+    if (tag !== undefined && img.digest !== undefined) {
+      const claimed = claims.get(`${repository}:${tag}`);
+      if (claimed !== undefined && claimed !== img.digest)
+        return {
+          source: img.source,
+          target: img.target,
+          status: 'refused',
+          reason: `another chart of this run writes ${img.target} as ${claimed}, upstream now ${img.digest}: not overwritten`,
+          signaturesCarried: 0,
+        };
+      claims.set(`${repository}:${tag}`, img.digest);
+    }
     // One copy (and one signature) per internal repository and digest in a run: two
     // charts deploying the same image, or one chart naming it twice (`app:1.0` and
     // `app:1.0@sha256:…`), wait for the first copy; a different tag is then added.
-    const key = `${split(img.target).repository}@${img.digest}`;
+    const key = `${repository}@${img.digest}`;
     const running = inflight.get(key);
     if (running) return sameContent(img, await running, options);
     const p = copyImage(img, item, carry, sign, signAndTag, mountCache, options);
