@@ -6,7 +6,7 @@
  * signatures with the spec's `images.verify`) before copying it into the target.
  */
 import { constants } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ChartproofError, isChartproofError } from '../errors.js';
 import { messageOf as message } from '../internal/guards.js';
@@ -312,6 +312,25 @@ export type ImageCheck =
   | { overlay: MirrorOverlay; images: ImportedImage[] }
   | { refuse: string; failed?: boolean; overlay?: MirrorOverlay; images?: MirrorImageResult[] };
 
+/**
+ * Opens the OCI layout at `rel` (`web`, `images/<registry>/<repository>`) under an
+ * import directory, refusing a symbolic link or a file on the way: a directory export
+ * is hostile (a tar export has no links), and the layout's own files are checked by
+ * {@link OciLayout}. `INVALID_MANIFEST` for a link.
+ * @internal
+ */
+export async function openImportLayout(dir: string, rel: string, signal?: AbortSignal): Promise<OciLayout> {
+  let at = dir;
+  for (const part of rel.split('/').filter((p) => p !== '')) {
+    at = join(at, part);
+    const st = await lstat(at).catch(() => undefined);
+    if (st === undefined) break; // missing: OciLayout.open says so
+    if (st.isSymbolicLink() || !st.isDirectory())
+      throw new ChartproofError('INVALID_MANIFEST', `${at} is not a directory (a symbolic link or a file)`);
+  }
+  return OciLayout.open(join(dir, rel), signal ? { signal } : {});
+}
+
 function splitRef(ref: string): { repository: string; tag?: string } {
   const img = normalizeImage(ref);
   return {
@@ -503,7 +522,7 @@ async function quarantineImage(
   try {
     let open = layouts.get(path);
     if (!open) {
-      open = OciLayout.open(join(dir, path), signal ? { signal } : {});
+      open = openImportLayout(dir, path, signal);
       layouts.set(path, open);
     }
     layout = await open;

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { pullChart, pullFetchedChart } from '../chart/oci.js';
 import {
   isLenientSemver,
@@ -12,7 +11,7 @@ import { BlobMountCache, copy } from '../oci/copy.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import { unpackTar } from '../oci/dir-tar.js';
-import { OciLayout } from '../oci/layout.js';
+import type { OciLayout } from '../oci/layout.js';
 import { MemoryStore } from '../oci/memory-store.js';
 import type { Repository } from '../oci/repository.js';
 import type { Signer } from '../keys/signer.js';
@@ -41,7 +40,7 @@ import {
 } from './spec.js';
 import { loadedChart } from './chart-renders.js';
 import { pushOverlay } from './images.js';
-import { checkImportImages, copyImportImages } from './airgap-images.js';
+import { checkImportImages, copyImportImages, openImportLayout } from './airgap-images.js';
 
 import {
   AIRGAP_MANIFEST_FILE,
@@ -337,7 +336,7 @@ async function importEntry(
     }
     let layout: OciLayout;
     try {
-      layout = await OciLayout.open(join(dir, chart.name), signal ? { signal } : {});
+      layout = await openImportLayout(dir, chart.name, signal);
     } catch (e) {
       if (e instanceof ChartproofError && e.code !== 'IO')
         return done('refused', `the layout is damaged or missing: ${e.message}`);
@@ -394,7 +393,7 @@ async function importWithImages(
   } else {
     let layout: OciLayout;
     try {
-      layout = await OciLayout.open(join(dir, chart.name), signal ? { signal } : {});
+      layout = await openImportLayout(dir, chart.name, signal);
     } catch (e) {
       if (e instanceof ChartproofError && e.code !== 'IO')
         return { status: 'refused', reason: `the layout is damaged or missing: ${e.message}` };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -265,6 +265,22 @@ describe('mirror import with images: hostile bundles and failing targets', () =>
       .resolve(target.slice(target.lastIndexOf(':') + 1));
     expect(tagged.digest).toBe(copied.images![0]!.digest);
   }, 60_000);
+
+  it('refuses a directory export whose chart or image layout directory is a symbolic link', async () => {
+    for (const which of ['chart', 'image'] as const) {
+      const out = await exportOnce(`export-symlink-${which}`);
+      const entry = manifestOf(out).entries[0]!;
+      const rel = which === 'chart' ? entry.layout : entry.images![0]!.layout;
+      // The layout moved elsewhere and linked back: a directory export is untrusted input.
+      const elsewhere = join(dir, `elsewhere-${which}`);
+      renameSync(join(out, rel), elsewhere);
+      symlinkSync(elsewhere, join(out, rel));
+      const r = await importMirror(spec(gap.server.host, `link-${which}`), out, { client: client(), env });
+      expect(r.results[0]!.status, r.results[0]!.reason).toBe('refused');
+      expect(r.results[0]!.reason).toMatch(/is not a directory \(a symbolic link or a file\)/);
+      expect(gap.registry.repositories().filter((n) => n.startsWith(`link-${which}/`))).toEqual([]);
+    }
+  });
 
   it('refuses another version signed with the same key filed under the requested tag (a downgrade)', async () => {
     const verified = (host: string, prefix: string) =>
