@@ -6,21 +6,6 @@ import { copy } from '../oci/copy.js';
 import { MediaType } from '../oci/media-types.js';
 import { formatReference, normalizeRegistry, parseReference, pinReference } from '../oci/reference.js';
 import { readCaFile, type Timeouts } from '../oci/transport/fetch.js';
-import { ATTEST_COMMAND, VERIFY_ATTESTATION_COMMAND } from './attest-commands.js';
-import { AUDIT_COMMAND } from './audit-command.js';
-import { CHART_COMMANDS } from './chart-commands.js';
-import { DEPS_COMMAND } from './deps-command.js';
-import { KEYGEN_COMMAND } from './keygen-command.js';
-import { MIRROR_COMMAND } from './mirror-command.js';
-import { SIGN_COMMAND, VERIFY_COMMAND } from './sign-commands.js';
-import { PACKAGE_COMMAND } from './package-command.js';
-import { POLICY_COMMAND } from './policy-command.js';
-import { PROV_COMMAND } from './prov-command.js';
-import { IMAGES_COMMAND } from './images-command.js';
-import { TEMPLATE_COMMAND } from './template-command.js';
-import { VERIFY_IMAGES_COMMAND } from './verify-images-command.js';
-import { VERIFY_BUNDLE_COMMAND } from './verify-bundle-command.js';
-import { WEBHOOK_COMMAND } from './webhook-command.js';
 import { type CliIo, Exit, expectArgs, local, MAX_SECRET_STDIN_BYTES, UsageError } from './io.js';
 import { createProgress } from './progress.js';
 import { verboseHook } from './transport-flags.js';
@@ -295,29 +280,48 @@ function requireSelector(input: string) {
   return ref;
 }
 
-/** Every command by name. */
-export const COMMANDS: Record<string, Command> = {
-  login: loginCommand,
-  logout: logoutCommand,
-  tags: tagsCommand,
-  manifest: manifestCommand,
-  copy: copyCommand,
-  referrers: referrersCommand,
-  package: PACKAGE_COMMAND,
-  ...CHART_COMMANDS,
-  prov: PROV_COMMAND,
-  deps: DEPS_COMMAND,
-  template: TEMPLATE_COMMAND,
-  images: IMAGES_COMMAND,
-  'verify-images': VERIFY_IMAGES_COMMAND,
-  'verify-bundle': VERIFY_BUNDLE_COMMAND,
-  keygen: KEYGEN_COMMAND,
-  sign: SIGN_COMMAND,
-  verify: VERIFY_COMMAND,
-  mirror: MIRROR_COMMAND,
-  attest: ATTEST_COMMAND,
-  'verify-attestation': VERIFY_ATTESTATION_COMMAND,
-  policy: POLICY_COMMAND,
-  webhook: WEBHOOK_COMMAND,
-  audit: AUDIT_COMMAND,
+/**
+ * Every command by name, each loaded when it is run: a command's module (and what it
+ * alone needs: the renderer, the mirror, the webhook…) is not loaded for the others,
+ * so `chartproof --version` or `chartproof pull` does not pay for `template`'s code.
+ */
+const COMMAND_LOADERS: Record<string, () => Promise<Command>> = {
+  login: async () => loginCommand,
+  logout: async () => logoutCommand,
+  tags: async () => tagsCommand,
+  manifest: async () => manifestCommand,
+  copy: async () => copyCommand,
+  referrers: async () => referrersCommand,
+  package: async () => (await import('./package-command.js')).PACKAGE_COMMAND,
+  inspect: async () => (await import('./chart-commands.js')).CHART_COMMANDS.inspect!,
+  push: async () => (await import('./chart-commands.js')).CHART_COMMANDS.push!,
+  pull: async () => (await import('./chart-commands.js')).CHART_COMMANDS.pull!,
+  prov: async () => (await import('./prov-command.js')).PROV_COMMAND,
+  deps: async () => (await import('./deps-command.js')).DEPS_COMMAND,
+  template: async () => (await import('./template-command.js')).TEMPLATE_COMMAND,
+  images: async () => (await import('./images-command.js')).IMAGES_COMMAND,
+  'verify-images': async () => (await import('./verify-images-command.js')).VERIFY_IMAGES_COMMAND,
+  'verify-bundle': async () => (await import('./verify-bundle-command.js')).VERIFY_BUNDLE_COMMAND,
+  keygen: async () => (await import('./keygen-command.js')).KEYGEN_COMMAND,
+  sign: async () => (await import('./sign-commands.js')).SIGN_COMMAND,
+  verify: async () => (await import('./sign-commands.js')).VERIFY_COMMAND,
+  mirror: async () => (await import('./mirror-command.js')).MIRROR_COMMAND,
+  attest: async () => (await import('./attest-commands.js')).ATTEST_COMMAND,
+  'verify-attestation': async () => (await import('./attest-commands.js')).VERIFY_ATTESTATION_COMMAND,
+  policy: async () => (await import('./policy-command.js')).POLICY_COMMAND,
+  webhook: async () => (await import('./webhook-command.js')).WEBHOOK_COMMAND,
+  audit: async () => (await import('./audit-command.js')).AUDIT_COMMAND,
 };
+
+/** The command called `name`, loaded; undefined when there is none. */
+export async function loadCommand(name: string): Promise<Command | undefined> {
+  return Object.hasOwn(COMMAND_LOADERS, name) ? COMMAND_LOADERS[name]!() : undefined;
+}
+
+/** Every command, loaded, in the order of the help (for `--help` and the docs checks). */
+export async function loadAllCommands(): Promise<Record<string, Command>> {
+  const entries = await Promise.all(
+    Object.entries(COMMAND_LOADERS).map(async ([name, load]) => [name, await load()] as const),
+  );
+  return Object.fromEntries(entries);
+}

@@ -8,7 +8,7 @@ import {
 import { RegistryClient, type RegistryClientOptions } from '../oci/client.js';
 import { readCaFile } from '../oci/transport/fetch.js';
 import { VERSION } from '../version.js';
-import { COMMANDS, type Command, type GlobalFlags } from './commands.js';
+import { type Command, type GlobalFlags, loadAllCommands, loadCommand } from './commands.js';
 import { TRANSPORT_HELP, TRANSPORT_OPTIONS, timeoutsFromFlags, verboseHook } from './transport-flags.js';
 import {
   type CliIo,
@@ -21,12 +21,14 @@ import {
   UsageError,
 } from './io.js';
 
-const GLOBAL_HELP = `chartproof ${VERSION}: supply-chain security for Helm charts
+const globalHelp = (
+  commands: Record<string, Command>,
+) => `chartproof ${VERSION}: supply-chain security for Helm charts
 
 Usage: chartproof [global flags] <command> [args]
 
 Commands:
-${Object.values(COMMANDS)
+${Object.values(commands)
   .map((c) =>
     c.usage.length <= 56
       ? `  ${c.usage.padEnd(56)} ${c.summary}`
@@ -66,7 +68,7 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
   let json = argv.includes('--json');
   try {
     const name = argv.find((a) => !a.startsWith('-') && !isFlagValue(argv, a));
-    const command: Command | undefined = name ? COMMANDS[name] : undefined;
+    const command: Command | undefined = name ? await loadCommand(name) : undefined;
     const { values, positionals } = parseArgs({
       args: argv,
       options: { ...GLOBAL_OPTIONS, ...(command?.options ?? {}) },
@@ -80,7 +82,7 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
     }
     if (!command) {
       if (values.help || !name) {
-        io.stdout(GLOBAL_HELP);
+        io.stdout(globalHelp(await loadAllCommands()));
         return values.help ? Exit.ok : Exit.usage;
       }
       throw new UsageError(`unknown command ${JSON.stringify(name)}; see chartproof --help`);
