@@ -23,7 +23,16 @@ import {
   IN_TOTO_PAYLOAD_TYPE,
   parseInTotoStatement,
 } from '../cosign/statement.js';
-import { type BundleSigner, type BundleVerification, verifySigstoreBundle } from './bundle.js';
+import { sha256Hex } from '../internal/hash.js';
+import { COSIGN_CERTIFICATE_ANNOTATION } from '../cosign/simplesigning.js';
+import {
+  type BundleSigner,
+  type BundleVerification,
+  bundleCertificate,
+  signerId,
+  verifySigstoreBundle,
+} from './bundle.js';
+import { parsePemCertificates } from './certificate.js';
 import type { SignatureFormat } from './chart.js';
 import {
   type AttestationSource,
@@ -138,6 +147,8 @@ interface Tally {
   rejected: RejectedAttestation[];
   seen: string[];
   candidates: number;
+  /** Signer and statement of each verified attestation → where it is (copies count once). */
+  verified: Map<string, string>;
 }
 
 interface Where {
@@ -157,10 +168,13 @@ function consider(
   payloadB64: string,
   matches: (type: string) => boolean,
   verify: () => BundleVerification,
+  certificate: Uint8Array | undefined,
 ): void {
   let claimed: string;
+  let payload: Uint8Array;
   try {
-    claimed = parseInTotoStatement(decodeDsseBase64(payloadB64)).predicateType;
+    payload = decodeDsseBase64(payloadB64);
+    claimed = parseInTotoStatement(payload).predicateType;
   } catch (e) {
     tally.rejected.push({ ...where, reason: `unreadable statement: ${(e as Error).message}` });
     return;
@@ -176,6 +190,13 @@ function consider(
         'SIGNATURE_INVALID',
         'the verified statement does not have the wanted predicate type',
       );
+    // A copy (another referrer, a repeated layer, an ECDSA signature rewritten as
+    // (r, n-s)) needs no key: the same signer over the same statement counts once.
+    const id = `${signerId(v.signer, certificate)} ${sha256Hex(payload)}`;
+    const first = tally.verified.get(id);
+    if (first !== undefined)
+      throw new ChartproofError('SIGNATURE_INVALID', `a copy of the attestation in ${first}`);
+    tally.verified.set(id, where.source);
     tally.attestations.push({
       ...where,
       predicateType: statement.predicateType,
@@ -191,6 +212,15 @@ function consider(
   }
 }
 
+/** The DER of a legacy layer's certificate annotation, when it holds one. */
+function legacyCertificate(annotations: Record<string, string>): Uint8Array | undefined {
+  try {
+    return parsePemCertificates(annotations[COSIGN_CERTIFICATE_ANNOTATION] ?? '')[0]?.raw;
+  } catch {
+    return undefined;
+  }
+}
+
 async function bundleAttestations(
   repo: BundleSource,
   digest: Digest,
@@ -198,7 +228,7 @@ async function bundleAttestations(
   matches: (type: string) => boolean,
 ): Promise<Tally> {
   const { policy, signal } = options;
-  const tally: Tally = { attestations: [], rejected: [], seen: [], candidates: 0 };
+  const tally: Tally = { attestations: [], rejected: [], seen: [], candidates: 0, verified: new Map() };
   const found = await findBundles(repo, digest, {
     ...(options.maxReferrers !== undefined ? { maxReferrers: options.maxReferrers } : {}),
     ...(signal ? { signal } : {}),
@@ -209,7 +239,14 @@ async function bundleAttestations(
     // Message-signature bundles sign a digest, not a statement: not attestations.
     if (!env || env.payloadType !== IN_TOTO_PAYLOAD_TYPE) continue;
     const where: Where = { format: 'bundle', source: b.manifestDigest, manifestDigest: b.manifestDigest };
-    consider(tally, where, env.payload, matches, () => verifySigstoreBundle(b.bundle, { digest, policy }));
+    consider(
+      tally,
+      where,
+      env.payload,
+      matches,
+      () => verifySigstoreBundle(b.bundle, { digest, policy }),
+      bundleCertificate(b.bundle),
+    );
   }
   return tally;
 }
@@ -221,7 +258,7 @@ async function legacyAttestations(
   matches: (type: string) => boolean,
 ): Promise<Tally> {
   const { policy, signal } = options;
-  const tally: Tally = { attestations: [], rejected: [], seen: [], candidates: 0 };
+  const tally: Tally = { attestations: [], rejected: [], seen: [], candidates: 0, verified: new Map() };
   const found = await findLegacyAttestations(repo, digest, {
     ...(options.maxPayloadBytes !== undefined ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
     ...(signal ? { signal } : {}),
@@ -243,11 +280,17 @@ async function legacyAttestations(
     }
     // Like bundles: only in-toto statements are attestations.
     if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) continue;
-    consider(tally, where, envelope.payload, matches, () =>
-      verifyLegacyAttestationLayer(
-        { envelope: layer.envelopeBytes ?? envelope, annotations: layer.annotations },
-        { digest, policy },
-      ),
+    consider(
+      tally,
+      where,
+      envelope.payload,
+      matches,
+      () =>
+        verifyLegacyAttestationLayer(
+          { envelope: layer.envelopeBytes ?? envelope, annotations: layer.annotations },
+          { digest, policy },
+        ),
+      legacyCertificate(layer.annotations),
     );
   }
   return tally;

@@ -17,6 +17,7 @@ import { sha256Hex } from '../internal/hash.js';
 import { parseDigest } from '../oci/digest.js';
 import { keyHint, loadPublicKey } from '../keys/keys.js';
 import { verifyPrehashed } from '../keys/prehashed.js';
+import type { SigstoreBundleJson } from '../cosign/dsse.js';
 import { IN_TOTO_PAYLOAD_TYPE, type InTotoStatement, parseInTotoStatement } from '../cosign/statement.js';
 import {
   assertCertificateIdentity,
@@ -206,6 +207,25 @@ export function verifySigstoreBundle(bundleJson: unknown, options: VerifyBundleO
   };
   if (statement) result.statement = statement;
   return result;
+}
+
+/**
+ * Who made a verified signature, for counting it once against a threshold: the policy key
+ * (by hint), or the signing certificate (by the sha256 of its DER; a keyless certificate
+ * is issued for one signing).
+ * @internal
+ */
+export function signerId(signer: BundleSigner, certificate: Uint8Array | undefined): string {
+  return signer.kind === 'key'
+    ? `key ${signer.keyHint ?? ''}`
+    : `certificate ${sha256Hex(certificate ?? new Uint8Array())}`;
+}
+
+/** The DER of a bundle's signing certificate (the leaf), when it is signed with one. @internal */
+export function bundleCertificate(bundle: SigstoreBundleJson): Uint8Array | undefined {
+  const vm = bundle.verificationMaterial;
+  const raw = vm?.certificate?.rawBytes ?? vm?.x509CertificateChain?.certificates[0]?.rawBytes;
+  return typeof raw === 'string' ? new Uint8Array(Buffer.from(raw, 'base64')) : undefined;
 }
 
 /** The artifact's sha256 in hex, from `artifact` and/or `digest` (which must agree). */

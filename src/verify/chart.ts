@@ -15,14 +15,20 @@ import type { ReferrerLister } from '../oci/target.js';
 import { loadPublicKey } from '../keys/keys.js';
 import { findBundles } from '../cosign/referrers.js';
 import { COSIGN_SIGN_PREDICATE_TYPE } from '../cosign/statement.js';
-import { type BundleSigner, verifySigstoreBundle } from './bundle.js';
+import { sha256Hex } from '../internal/hash.js';
+import { type BundleSigner, bundleCertificate, signerId, verifySigstoreBundle } from './bundle.js';
 import {
+  type LegacyLayerResult,
   type LegacySignatureSource,
   LegacyVerificationError,
   type LegacyVerifyResult,
   verifyLegacySignatures,
 } from './legacy.js';
-import { type LegacyKeylessVerifyResult, verifyLegacyKeylessSignatures } from './legacy-keyless.js';
+import {
+  type LegacyKeylessLayerResult,
+  type LegacyKeylessVerifyResult,
+  verifyLegacyKeylessSignatures,
+} from './legacy-keyless.js';
 import {
   CHECKS,
   type CheckList,
@@ -145,6 +151,7 @@ async function bundleChecks(
 ): Promise<SignatureCheck[]> {
   const found = await findBundles(repo, digest, options.signal ? { signal: options.signal } : {});
   const out: SignatureCheck[] = [];
+  const seen = new Map<string, string>();
   for (const b of found.bundles) {
     options.signal?.throwIfAborted();
     const check: SignatureCheck = {
@@ -162,6 +169,17 @@ async function bundleChecks(
         out.push(check);
         continue;
       }
+      // A copy of a signature (another referrer, or an ECDSA signature rewritten as
+      // (r, n-s)) needs no key: the same signer over the same content counts once.
+      const env = b.bundle.dsseEnvelope;
+      const id = `${signerId(v.signer, bundleCertificate(b.bundle))} ${env ? sha256Hex(Buffer.from(env.payload, 'base64')) : 'message'}`;
+      const first = seen.get(id);
+      if (first !== undefined) {
+        check.reason = `a copy of the signature in ${first}`;
+        out.push(check);
+        continue;
+      }
+      seen.set(id, b.manifestDigest);
       check.verified = true;
       check.signer = v.signer;
       check.checks = v.checks;
@@ -181,6 +199,29 @@ async function bundleChecks(
     out.push(check);
   }
   return out;
+}
+
+/**
+ * Legacy layers with a verified layer's signer and payload again (the layer repeated, or
+ * its ECDSA signature rewritten as (r, n-s): no key needed) fail as copies, so that one
+ * signature counts once against the threshold.
+ */
+function countOnce<L extends LegacyLayerResult>(layers: L[], idOf: (l: L) => string): L[] {
+  const seen = new Map<string, number>();
+  return layers.map((l) => {
+    if (!l.verified) return l;
+    const first = seen.get(idOf(l));
+    if (first === undefined) {
+      seen.set(idOf(l), l.index);
+      return l;
+    }
+    return {
+      ...l,
+      verified: false,
+      tlog: 'not-checked',
+      reason: `a copy of the signature in layer ${first}`,
+    };
+  });
 }
 
 async function legacyChecks(
@@ -210,7 +251,10 @@ async function legacyChecks(
         if (!(e instanceof LegacyVerificationError)) throw e;
         keyless = e.result as LegacyKeylessVerifyResult;
       }
-      return keyless.layers
+      // The layer results do not keep the certificate: the same identity over the same payload.
+      const keylessId = (l: LegacyKeylessLayerResult) =>
+        `certificate ${JSON.stringify([l.signer?.subjectAlternativeNames, l.signer?.issuer])} ${l.payloadDigest}`;
+      return countOnce(keyless.layers, keylessId)
         .filter((l) => !l.reason?.startsWith('skipped:'))
         .map((l) => {
           const check: SignatureCheck = {
@@ -272,7 +316,7 @@ async function legacyChecks(
     else if (isNotFoundError(e)) return [];
     else throw e;
   }
-  return result.layers
+  return countOnce(result.layers, (l) => `key ${l.keyIndex} ${l.payloadDigest}`)
     .filter((l) => !l.reason?.startsWith('skipped:'))
     .map((l) => {
       const check: SignatureCheck = {

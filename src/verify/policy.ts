@@ -69,7 +69,8 @@ export interface VerificationPolicy {
   tlog?: TlogMode;
   /**
    * Signatures that must verify. If unset, 1 is used. A Sigstore bundle carries one
-   * signature; callers that verify several signatures of one artifact count them against it.
+   * signature; callers that verify several signatures of one artifact count them against it,
+   * each once: copies (the same key over the same content, or the same certificate) count once.
    */
   threshold?: number;
   /** Annotations every accepted signature must carry with exactly these values (cosign `-a k=v`). */
@@ -135,13 +136,14 @@ export function policyTlogMode(policy: VerificationPolicy): TlogMode {
 
 /**
  * A regular expression matching the whole value: `^(?:source)$`, without the `g`/`y`
- * flags (which make `test` stateful).
+ * flags (which make `test` stateful) and the `m` flag (with which `^`/`$` would match at
+ * a line break inside the value).
  * @throws {@link ChartproofError} `INVALID_ARGUMENT` for invalid expressions.
  * @public
  */
 export function anchoredRegExp(pattern: string | RegExp): RegExp {
   const source = typeof pattern === 'string' ? pattern : pattern.source;
-  const flags = typeof pattern === 'string' ? '' : pattern.flags.replace(/[gy]/g, '');
+  const flags = typeof pattern === 'string' ? '' : pattern.flags.replace(/[gmy]/g, '');
   try {
     return new RegExp(`^(?:${source})$`, flags);
   } catch (e) {

@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { loadChartArchive } from '../../src/chart/load.js';
 import { pushChart } from '../../src/chart/oci.js';
 import { digestOf, MediaType, type RegistryClient } from '../../src/oci/index.js';
-import { attestChart } from '../../src/sign/attest.js';
+import { type AttestChartLegacyResult, attestChart } from '../../src/sign/attest.js';
+import { buildSignatureManifest } from '../../src/sign/legacy.js';
+import { cosignAttestationTag, type SigstoreBundleJson } from '../../src/cosign/dsse.js';
 import { createDsseBundle } from '../../src/sign/bundle.js';
 import { keyObjectSigner } from '../../src/keys/keys.js';
 import { attachBundle, buildBundleReferrer, signBundle } from '../../src/sign/referrer.js';
@@ -224,6 +226,47 @@ describe('verifyChartAttestations', () => {
       }),
       'SIGNATURE_INVALID',
     );
+  });
+
+  it('threshold: a copy of an attestation is not another attestation', async () => {
+    const { client, repo, pushed } = await pushedChart();
+    const key = p256();
+    const signer = keyObjectSigner(key.privateKey);
+    const ref = `${TEST_HOST}/charts/app:1.0.0`;
+    const policy = { keys: [pem(key)], tlog: 'skip' as const, threshold: 2 };
+    // Push access, no key: the one attestation bundle attached again as another referrer.
+    const a = await attestChart(repo, '1.0.0', signer, { predicateType: 'slsaprovenance1', predicate: slsa });
+    await attachBundle(repo, '1.0.0', (a as { bundle: SigstoreBundleJson }).bundle, {
+      predicateType: SLSA_V1,
+      created: '2020-01-01T00:00:00Z',
+    });
+    const err = (await expectChartproofError(
+      verifyChartAttestations(client, ref, { policy, predicateType: 'slsaprovenance1', formats: ['bundle'] }),
+      'SIGNATURE_INVALID',
+      /1 of the attestations of type .* verified, the policy requires 2/,
+    )) as AttestationVerificationError;
+    expect(err.rejected.map((r) => r.reason)).toEqual([
+      expect.stringMatching(/^a copy of the attestation in sha256:/),
+    ]);
+
+    // Legacy: the one `.att` layer listed twice.
+    const legacy = await attestChart(repo, '1.0.0', signer, {
+      predicateType: 'slsaprovenance1',
+      predicate: slsa,
+      format: 'legacy',
+    });
+    const layer = (legacy as AttestChartLegacyResult).legacy.layer;
+    const built = buildSignatureManifest([layer, layer]);
+    await repo.push(built.configDescriptor, built.config);
+    await repo.push(built.descriptor, built.bytes);
+    await repo.tag(built.descriptor, cosignAttestationTag(pushed.digest));
+    const legacyErr = (await expectChartproofError(
+      verifyChartAttestations(client, ref, { policy, predicateType: 'slsaprovenance1', formats: ['legacy'] }),
+      'SIGNATURE_INVALID',
+    )) as AttestationVerificationError;
+    expect(legacyErr.rejected.map((r) => r.reason)).toEqual([
+      expect.stringMatching(/^a copy of the attestation in sha256-[0-9a-f]{64}\.att layer 0$/),
+    ]);
   });
 
   it('refuses an unusable policy or type before reading the registry', async () => {

@@ -506,6 +506,16 @@ describe('policy helpers', () => {
     expect(() => anchoredRegExp('(')).toThrow(/invalid regular expression/);
   });
 
+  it('anchors a multiline regular expression to the whole value, not to a line', () => {
+    // With the `m` flag `^…$` would match one line of a SAN: a certificate naming
+    // "attacker@evil.example\nrelease@acme.example" must not match release@acme.example.
+    const id = { subjectRegExp: /release@acme\.example/m, issuer: 'https://i' };
+    const san = 'attacker@evil.example\nrelease@acme.example';
+    expect(anchoredRegExp(id.subjectRegExp).test(san)).toBe(false);
+    expect(identityMismatch(id, { subject: san, issuer: 'https://i' })).toMatch(/subject/);
+    expect(identityMismatch(id, { subject: 'release@acme.example', issuer: 'https://i' })).toBeUndefined();
+  });
+
   it('matches exact and regexp fields together', () => {
     const id = { subject: 'a@b.c', subjectRegExp: '.*@b\\.c', issuer: 'https://i' };
     expect(identityMismatch(id, { subject: 'a@b.c', issuer: 'https://i' })).toBeUndefined();
