@@ -55,27 +55,10 @@ describe('mirror import with images: hostile bundles and failing targets', () =>
     for (const p of img.parts) await repo.push(p.desc, p.data);
     const desc = await repo.pushManifest(img.index.data, { tags: ['1.0'] });
     await signLegacy(repo, desc, await keyFileSigner(upKeys.privateKeyPem, 'up'));
-    const archive = await makeChartArchive('web', '1.0.0', {
-      'templates/deploy.yaml': DEPLOYMENT,
-      'values.yaml': `image:\n  registry: ${up.server.host}\n  repository: team/app\n  tag: "1.0"\n`,
-    });
-    await pushChart(
-      up.client,
-      archive,
-      { name: 'web', version: '1.0.0', apiVersion: 'v2' },
-      `oci://${up.server.host}/charts`,
-    );
+    await pushAppChart('web', '1.0.0');
     // An older version of the chart, signed with the same upstream key as 1.0.0.
+    await pushAppChart('web', '0.9.0');
     const charts = up.client.repository(`${up.server.host}/charts/web`);
-    await pushChart(
-      up.client,
-      await makeChartArchive('web', '0.9.0', {
-        'templates/deploy.yaml': DEPLOYMENT,
-        'values.yaml': `image:\n  registry: ${up.server.host}\n  repository: team/app\n  tag: "1.0"\n`,
-      }),
-      { name: 'web', version: '0.9.0', apiVersion: 'v2' },
-      `oci://${up.server.host}/charts`,
-    );
     for (const version of ['1.0.0', '0.9.0'])
       await signLegacy(
         charts,
@@ -83,6 +66,19 @@ describe('mirror import with images: hostile bundles and failing targets', () =>
         await keyFileSigner(upKeys.privateKeyPem, 'up'),
       );
   });
+
+  /** A chart deploying the upstream team/app:1.0, pushed upstream. */
+  async function pushAppChart(name: string, version: string): Promise<void> {
+    await pushChart(
+      up.client,
+      await makeChartArchive(name, version, {
+        'templates/deploy.yaml': DEPLOYMENT,
+        'values.yaml': `image:\n  registry: ${up.server.host}\n  repository: team/app\n  tag: "1.0"\n`,
+      }),
+      { name, version, apiVersion: 'v2' },
+      `oci://${up.server.host}/charts`,
+    );
+  }
 
   afterAll(async () => {
     await up?.close();
@@ -222,15 +218,7 @@ describe('mirror import with images: hostile bundles and failing targets', () =>
     for (const p of other.parts) await repo.push(p.desc, p.data);
     const rebuilt = await repo.pushManifest(other.index.data, { tags: ['1.0-rebuilt'] });
     await signLegacy(repo, rebuilt, await keyFileSigner(upKeys.privateKeyPem, 'up'));
-    await pushChart(
-      up.client,
-      await makeChartArchive('api', '1.0.0', {
-        'templates/deploy.yaml': DEPLOYMENT,
-        'values.yaml': `image:\n  registry: ${up.server.host}\n  repository: team/app\n  tag: "1.0"\n`,
-      }),
-      { name: 'api', version: '1.0.0', apiVersion: 'v2' },
-      `oci://${up.server.host}/charts`,
-    );
+    await pushAppChart('api', '1.0.0');
     const both = (host: string, prefix: string) =>
       spec(host, prefix, {
         charts: [
