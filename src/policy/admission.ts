@@ -27,12 +27,7 @@ import type { RegistryClient } from '../oci/client.js';
 import type { Digest } from '../oci/digest.js';
 import { ChartVerificationError, verifyChart } from '../verify/chart.js';
 import type { TrustedRootJson, VerificationPolicy } from '../verify/policy.js';
-import {
-  decodeReleaseSecret,
-  HELM_RELEASE_SECRET_TYPE,
-  type HelmRelease,
-  ReleaseSecretError,
-} from './release.js';
+import { decodeReleaseSecret, type HelmRelease, isHelmReleaseSecret, ReleaseSecretError } from './release.js';
 import { chartReferenceFor, type TrustConfig } from './trust.js';
 import { isRecord as isObj } from '../internal/guards.js';
 
@@ -281,7 +276,15 @@ async function signedChart(
   signal: AbortSignal,
 ): Promise<SignedChart> {
   const { client } = options;
-  const parsed = parseChartReference(reference);
+  let parsed: ReturnType<typeof parseChartReference>;
+  try {
+    parsed = parseChartReference(reference);
+  } catch (e) {
+    // A name or version no registry can hold (`App`, a 200-character tag): decided, not undecidable.
+    if (e instanceof ChartproofError && e.code === 'INVALID_REFERENCE')
+      throw new Denial(`chart ${reference} cannot be in the internal registry: ${e.message}`);
+    throw e;
+  }
   const repo = client.repository(parsed);
   let digest: Digest;
   try {
@@ -324,7 +327,9 @@ async function reviewRelease(
     throw e;
   }
   // Helm rewrites old revisions (status superseded, labels): same content, no new check.
-  if (isObj(oldObject)) {
+  // Only when the old object had `owner=helm` (so the webhook saw it): a Secret created
+  // without the label skipped the webhook, and adding the label must not pass it unchecked.
+  if (isObj(oldObject) && ownerHelm(oldObject)) {
     try {
       const before = await decodeReleaseSecret(oldObject);
       if (
@@ -369,6 +374,12 @@ async function reviewRelease(
     message: `${id} matches the signed chart ${signed.pinned}`,
     annotations: { 'chartproof.dev/chart': signed.pinned },
   };
+}
+
+/** The `owner=helm` label Helm's storage driver selects its release Secrets by. */
+function ownerHelm(object: Obj): boolean {
+  const meta = isObj(object.metadata) ? object.metadata : {};
+  return isObj(meta.labels) && meta.labels.owner === 'helm';
 }
 
 /** A release's chart as a `Chart` (for comparing two releases). */
@@ -418,6 +429,8 @@ async function reviewPod(
           if (e instanceof ChartVerificationError)
             throw new Denial(`image ${image} is not signed by a trusted key or identity: ${e.message}`);
           if (isNotFoundError(e)) throw new Denial(`image ${image} is not in the registry`);
+          if (e instanceof ChartproofError && (e.code === 'INVALID_REFERENCE' || e.code === 'INVALID_DIGEST'))
+            throw new Denial(`image ${JSON.stringify(image)} cannot be verified: ${e.message}`);
           throw e;
         }
       };
@@ -463,7 +476,9 @@ export async function reviewAdmission(
   if (operation === 'DELETE' || operation === 'CONNECT' || !isObj(object)) return answer({ allowed: true });
   if (namespace !== '' && namespaceExcluded(options.trust, namespace)) return answer({ allowed: true });
   const core = (kind.group ?? '') === '' && kind.version === 'v1';
-  const isRelease = core && kind.kind === 'Secret' && object.type === HELM_RELEASE_SECRET_TYPE;
+  // Helm's storage driver reads an owner=helm Secret's data.release whatever its type: one
+  // of another type is a release to Helm, and is denied as an invalid one.
+  const isRelease = core && kind.kind === 'Secret' && isHelmReleaseSecret(object);
   const isPod = core && kind.kind === 'Pod';
   if (!isRelease && !isPod) return answer({ allowed: true });
 

@@ -48,7 +48,7 @@ import {
 import {
   type DecodeReleaseOptions,
   decodeReleaseSecret,
-  HELM_RELEASE_SECRET_TYPE,
+  isHelmReleaseSecret,
   type HelmRelease,
   parseReleaseSecretName,
   ReleaseSecretError,
@@ -127,7 +127,7 @@ export interface AuditReport {
     releases: number;
     passed: number;
     failed: number;
-    /** Secrets labelled `owner=helm` not audited: other types, or older revisions without `allRevisions`. */
+    /** Secrets not audited: not releases to Helm (other types without an `owner=helm` `data.release`), or older revisions without `allRevisions`. */
     ignoredSecrets: number;
   };
   /** The Kubernetes version the re-renders used (`.Capabilities.KubeVersion`), when one was given or read. */
@@ -533,7 +533,9 @@ function select(secrets: readonly unknown[], all: boolean): { selected: Selected
   let ignored = 0;
   const byRelease = new Map<string, Selected[]>();
   for (const s of secrets) {
-    if (!isObj(s) || s.type !== HELM_RELEASE_SECRET_TYPE) {
+    // Helm's storage driver reads an owner=helm Secret's data.release whatever its type: one
+    // of another type is a release to Helm (the latest, when its revision is) and fails to decode.
+    if (!isObj(s) || !isHelmReleaseSecret(s)) {
       ignored++;
       continue;
     }

@@ -108,6 +108,17 @@ function base64Bytes(text: string, what: string): Buffer {
   return bytes;
 }
 
+/**
+ * True for a Secret Helm would read as a release: `type: helm.sh/release.v1`, or labelled
+ * `owner=helm` with a `data.release` (Helm's storage driver lists by that label and
+ * decodes `data.release` without looking at the type). @internal
+ */
+export function isHelmReleaseSecret(secret: Record<string, unknown>): boolean {
+  if (secret.type === HELM_RELEASE_SECRET_TYPE) return true;
+  const meta = isObj(secret.metadata) ? secret.metadata : {};
+  return isObj(meta.labels) && meta.labels.owner === 'helm' && isObj(secret.data) && 'release' in secret.data;
+}
+
 /** Parses a Secret name: the release name and revision, or undefined. @public */
 export function parseReleaseSecretName(name: string): { release: string; revision: number } | undefined {
   const m = NAME.exec(name);

@@ -226,6 +226,14 @@ export function parseTrustConfig(
       fail(`registries[${i}]`, `${JSON.stringify(r)}: give a registry or repository prefix without a scheme`);
     if (!REGISTRY_PREFIX.test(clean))
       fail(`registries[${i}]`, `${JSON.stringify(r)} is not a registry or repository prefix`);
+    // Docker's rule: a first component without `.` or `:` (not `localhost`, all lower case)
+    // is a Docker Hub namespace, so `internal/app` is pulled from docker.io/internal/app.
+    const host = clean.split('/')[0]!;
+    if (!/[.:]/.test(host) && host !== 'localhost' && host === host.toLowerCase())
+      fail(
+        `registries[${i}]`,
+        `${JSON.stringify(r)}: image references read ${host}/… as Docker Hub's docker.io/${host}/…; give the registry host (with a dot or port), or docker.io/${clean}`,
+      );
     return clean;
   });
   const keys = v.verify.keys ?? [];

@@ -5,7 +5,8 @@
  * Two webhooks, because a webhook rule cannot select Secrets by `type`:
  * - `releases.chartproof.dev`: CREATE/UPDATE of `secrets`, narrowed by the
  *   `objectSelector` `owner=helm` (the label Helm puts on every release Secret and
- *   lists them by) and a `matchConditions` CEL test of `object.type`;
+ *   lists them by) and a `matchConditions` CEL test of `object.type` or that label
+ *   (Helm does not check the type: an `owner=helm` Secret of another type is denied);
  * - `pods.chartproof.dev`: CREATE/UPDATE of `pods` and `pods/ephemeralcontainers`.
  *
  * Excluded namespaces of the trust config become a `namespaceSelector` on
@@ -251,7 +252,9 @@ export function generateWebhookConfiguration(
     hook.matchConditions = [
       {
         name: 'helm-release-secrets',
-        expression: `has(object.type) && object.type == ${celString(HELM_RELEASE_SECRET_TYPE)}`,
+        // Helm reads any Secret labelled owner=helm, whatever its type: those are sent too
+        // (and denied); the type test keeps an UPDATE that drops the label in view.
+        expression: `(has(object.type) && object.type == ${celString(HELM_RELEASE_SECRET_TYPE)}) || (has(object.metadata.labels) && 'owner' in object.metadata.labels && object.metadata.labels['owner'] == 'helm')`,
       },
     ];
     if (excludeCondition) hook.matchConditions.push({ ...excludeCondition });

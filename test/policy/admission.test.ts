@@ -450,3 +450,54 @@ describe('AdmissionState', () => {
     expect(await state.cached('x', work)).toBe(6);
   });
 });
+
+describe('reviewAdmission: bypasses closed (review)', () => {
+  it('a release Secret created without owner=helm and labelled later is checked, not passed as unchanged', async () => {
+    const s = await admissionScenario(); // the chart is not signed
+    const unlabelled = secretOf(releaseJson());
+    unlabelled.metadata.labels = { name: 'web' }; // skipped the webhook's objectSelector
+    const out = await reviewAdmission(
+      reviewOf(secretOf(releaseJson()), { operation: 'UPDATE', oldObject: unlabelled }),
+      s.options,
+    );
+    expect(out.response).toMatchObject({ allowed: false, status: { code: 403 } });
+    expect(out.response.status?.message).toMatch(/is not signed by a trusted key or identity/);
+  });
+
+  it('a Secret labelled owner=helm with another type is a release to Helm: denied', async () => {
+    const s = await admissionScenario();
+    await signLegacy(s.repo, s.subject, s.signer);
+    const opaque = secretOf(releaseJson());
+    opaque.type = 'Opaque';
+    const out = await reviewAdmission(reviewOf(opaque), s.options);
+    expect(out.response).toMatchObject({ allowed: false, status: { code: 403 } });
+    expect(out.response.status?.message).toMatch(
+      /not a valid Helm release Secret: Secret type is "Opaque", not helm\.sh\/release\.v1/,
+    );
+    // other Secrets are none of the webhook's business
+    delete opaque.metadata.labels.owner;
+    expect((await reviewAdmission(reviewOf(opaque), s.options)).response.allowed).toBe(true);
+  });
+
+  it('a chart or image reference no registry can hold is denied, also under failurePolicy Ignore', async () => {
+    const s = await admissionScenario();
+    const ignore = { ...s.options, failurePolicy: 'Ignore' as const };
+    for (const [name, version] of [
+      ['App', '1.0.0'],
+      ['app', `1.0.0-${'a'.repeat(200)}`],
+    ]) {
+      const out = await reviewAdmission(reviewOf(secretOf(releaseJson(name, version))), ignore);
+      expect(out.response).toMatchObject({ allowed: false, status: { code: 403 } });
+      expect(out.response.status?.message).toMatch(/cannot be in the internal registry: invalid reference/);
+    }
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', namespace: 'prod' },
+      spec: { containers: [{ name: 'c', image: 'registry.test/Evil:1' }] },
+    };
+    const out = await reviewAdmission(reviewOf(pod), { ...ignore, verifyImages: true });
+    expect(out.response).toMatchObject({ allowed: false, status: { code: 403 } });
+    expect(s.state.counters.errors).toBe(0);
+  });
+});

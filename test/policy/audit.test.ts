@@ -283,6 +283,17 @@ describe('auditReleases: releases built like Helm stores them', () => {
     );
   });
 
+  it('an owner=helm Secret of another type is a release to Helm: audited (and failed), not ignored', async () => {
+    const s = await auditSetup();
+    const v1 = secretOf(releaseJson(s.chart, { name: 'web', namespace: 'prod', status: 'superseded' }));
+    const v2 = secretOf(releaseJson(s.chart, { name: 'web', namespace: 'prod', revision: 2 }));
+    v2.type = 'Opaque'; // Helm lists it (owner=helm) and takes it as the latest revision
+    const report = await auditReleases({ secrets: [v1, v2] }, { trust: s.trust, client: s.client });
+    expect(report.releases.map((r) => [r.revision, r.result])).toEqual([[2, 'failed']]);
+    expect(byId(report.releases[0]!).decode!.reason).toMatch(/Secret type is "Opaque"/);
+    expect(report.ok).toBe(false);
+  });
+
   it('lists releases without verifying them when there is no trust config', async () => {
     const s = await auditSetup();
     const rel = releaseJson(s.chart, { name: 'web', namespace: 'prod' });

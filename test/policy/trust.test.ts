@@ -61,6 +61,8 @@ describe('trust config', () => {
     expect(t.verify.keys[0]).toContain('BEGIN PUBLIC KEY');
     const minimal = parseTrustConfig({ registries: ['r.example'], verify: { keys: [pem] } });
     expect(minimal.validationFailureAction).toBe('Audit');
+    const hosts = ['localhost/team', 'docker.io/bitnami', 'registry:5000'];
+    expect(parseTrustConfig({ registries: hosts, verify: { keys: [pem] } }).registries).toEqual(hosts);
   });
 
   it.each([
@@ -70,6 +72,13 @@ describe('trust config', () => {
     [{ registries: ['r.example'], verify: {} }, 'verify', /at least one key or keyless identity/],
     [{ registries: ['oci://r.example'], verify: { keys: [pem] } }, 'registries[0]', /without a scheme/],
     [{ registries: ['r.example/UP PER'], verify: { keys: [pem] } }, 'registries[0]', /not a registry/],
+    // `internal/app` is docker.io/internal/app to the runtime: a prefix anyone can push to
+    [
+      { registries: ['internal'], verify: { keys: [pem] } },
+      'registries[0]',
+      /Docker Hub's docker\.io\/internal/,
+    ],
+    [{ registries: ['r.example', 'team/apps'], verify: { keys: [pem] } }, 'registries[1]', /Docker Hub/],
     [
       {
         registries: ['r.example'],

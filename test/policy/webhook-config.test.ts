@@ -260,7 +260,8 @@ describe('generateWebhookConfiguration', () => {
     expect(releases.objectSelector).toEqual({ matchLabels: { owner: 'helm' } });
     expect(releases.matchConditions[0]).toEqual({
       name: 'helm-release-secrets',
-      expression: "has(object.type) && object.type == 'helm.sh/release.v1'",
+      expression:
+        "(has(object.type) && object.type == 'helm.sh/release.v1') || (has(object.metadata.labels) && 'owner' in object.metadata.labels && object.metadata.labels['owner'] == 'helm')",
     });
     expect(pods.rules[0].resources).toEqual(['pods', 'pods/ephemeralcontainers']);
     expect(pods.objectSelector).toBeUndefined();
