@@ -191,11 +191,121 @@ export async function decodeReleasePayload(
   } catch (e) {
     throw new ReleaseSecretError('DEPTH_LIMIT_EXCEEDED', (e as Error).message, e);
   }
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch (e) {
     throw invalid(`the release is not JSON: ${(e as Error).message}`, e);
   }
+  const ambiguous = ambiguousStructKey(text);
+  if (ambiguous) throw invalid(`the release JSON is ambiguous: ${ambiguous}`);
+  return value;
+}
+
+/**
+ * The fields of the release's structs (Helm v3 and v4, pkg/release and pkg/chart), by
+ * their path in the release JSON; maps (`config`, `values`, annotations) are not listed.
+ */
+const STRUCT_FIELDS: Record<string, readonly string[]> = {
+  '': ['name', 'info', 'chart', 'config', 'manifest', 'hooks', 'version', 'namespace', 'apply_method'],
+  info: ['first_deployed', 'last_deployed', 'deleted', 'description', 'status', 'notes', 'resources'],
+  chart: ['metadata', 'lock', 'templates', 'values', 'schema', 'files', 'schemamodtime', 'modtime'],
+  'chart.metadata': [
+    'name',
+    'home',
+    'sources',
+    'version',
+    'description',
+    'keywords',
+    'maintainers',
+    'icon',
+    'apiVersion',
+    'condition',
+    'tags',
+    'appVersion',
+    'deprecated',
+    'annotations',
+    'kubeVersion',
+    'dependencies',
+    'type',
+  ],
+  'chart.lock': ['generated', 'digest', 'dependencies'],
+  'chart.templates[]': ['name', 'data', 'modtime'],
+  'chart.files[]': ['name', 'data', 'modtime'],
+  'hooks[]': [
+    'name',
+    'kind',
+    'path',
+    'manifest',
+    'events',
+    'last_run',
+    'weight',
+    'delete_policies',
+    'output_log_policies',
+  ],
+};
+
+/** Go's case folding of a JSON key (encoding/json matches struct fields case-insensitively). */
+const fold = (key: string) => key.toUpperCase().toLowerCase();
+
+/**
+ * Where Helm (Go's encoding/json) and `JSON.parse` would read the release differently: at
+ * a struct level, a key that is not a field's exact name but folds to one (`Manifest`,
+ * `manifeſt`: Go fills the field, `JSON.parse` a key nobody reads) or two keys that fold
+ * alike (duplicates: Go merges or keeps the last, in its own way). A crafted release
+ * could otherwise show a signed chart here and another one to Helm. Undefined when none.
+ */
+function ambiguousStructKey(text: string): string | undefined {
+  // A small scanner over the (already parsed, so valid) JSON: containers with their path.
+  const stack: { path: string | undefined; array: boolean; keys: Set<string>; key?: string }[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const top = stack.at(-1);
+      if (top && !top.array && expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        top.key = key;
+        const fields = top.path !== undefined ? STRUCT_FIELDS[top.path] : undefined;
+        if (fields) {
+          const where = top.path === '' ? 'the release' : top.path;
+          const f = fold(key);
+          if (top.keys.has(f)) return `${where} has the key ${JSON.stringify(key)} twice (or in two cases)`;
+          top.keys.add(f);
+          const field = fields.find((x) => fold(x) === f);
+          if (field !== undefined && field !== key)
+            return `${where} has the key ${JSON.stringify(key)}, which Helm reads as ${JSON.stringify(field)}`;
+        }
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === '{' || c === '[') {
+      const parent = stack.at(-1);
+      let path: string | undefined;
+      if (!parent) path = '';
+      else if (parent.path !== undefined && STRUCT_FIELDS[parent.path]) {
+        const child = parent.array
+          ? `${parent.path}[]`
+          : parent.path === ''
+            ? parent.key!
+            : `${parent.path}.${parent.key}`;
+        path = child;
+      } else if (parent.path !== undefined && parent.array) path = `${parent.path}[]`;
+      stack.push({
+        path: path !== undefined && (STRUCT_FIELDS[path] || c === '[') ? path : undefined,
+        array: c === '[',
+        keys: new Set(),
+      });
+      expectKey = c === '{';
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+    } else if (c === ',') {
+      expectKey = stack.at(-1)?.array === false;
+    }
+  }
+  return undefined;
 }
 
 /**

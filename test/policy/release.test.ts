@@ -118,6 +118,36 @@ describe('decodeReleaseSecret', () => {
     expect(parseReleaseSecretName('sh.helm.release.v1.app.v0')).toBeUndefined();
   });
 
+  it('refuses a release Helm would read differently: struct keys in another case, or twice (Go matches fields case-insensitively)', async () => {
+    const good = JSON.stringify(release());
+    const evilTemplates = JSON.stringify([{ name: 'templates/pod.yaml', data: 'a2luZDogUG9kCg==' }]);
+    const cases: [string, string][] = [
+      // Go fills `manifest` from "Manifest"; JSON.parse leaves it beside.
+      ['another case', good.replace('"manifest":', '"Manifest":')],
+      // U+017F folds to s in Go's matching.
+      ['a Unicode fold', good.replace('"manifest":', '"manife\u017ft":')],
+      // Two chart objects: Go merges them into one chart, JSON.parse keeps the last.
+      ['a duplicate struct', good.replace('"chart":{', `"chart":{"templates":${evilTemplates}},"chart":{`)],
+      [
+        'a key in two cases in the chart',
+        good.replace('"templates":', `"Templates":${evilTemplates},"templates":`),
+      ],
+      [
+        'a hook field in another case',
+        JSON.stringify(release({ hooks: [{ name: 'h', Manifest: 'kind: Pod' }] })),
+      ],
+    ];
+    for (const [what, json] of cases) {
+      const e = await refused(decodeReleaseSecret(secretOf({}, { raw: gzipSync(Buffer.from(json)) })));
+      expect(e.code, what).toBe('RELEASE_INVALID');
+      expect(e.message, what).toMatch(/the release JSON is ambiguous/);
+    }
+    // Maps keep their keys as written (Helm too): values keys in two cases are fine.
+    const values = release({ config: { HTTP_PROXY: 'a', http_proxy: 'b' } });
+    const r = await decodeReleaseSecret(secretOf(values));
+    expect(r.config).toEqual({ HTTP_PROXY: 'a', http_proxy: 'b' });
+  });
+
   it('refuses wrong types, names and shapes with RELEASE_INVALID', async () => {
     const cases: Array<[unknown, RegExp]> = [
       [{ ...secretOf(release()), type: 'Opaque' }, /Secret type is "Opaque", not helm\.sh\/release\.v1/],
