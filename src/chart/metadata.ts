@@ -393,6 +393,23 @@ export function parseLock(input: Uint8Array | string, file: string): ChartLock {
   }
 }
 
+/**
+ * Whether a lock's `dependencies` list has null entries: {@link parseLock} drops them,
+ * but Helm's `HashReq` encodes each as `null` and `helm dependency build` cannot use
+ * such a lock. Errors as {@link parseLock}.
+ * @internal
+ */
+export function lockHasNullDependency(input: Uint8Array | string, file: string): boolean {
+  try {
+    const { reader: r, root } = readerFor(text(input));
+    const m = r.entries(root, 'lock');
+    const items = r.list(r.lastField(m, 'dependencies').node, 'dependencies') ?? [];
+    return items.some((item) => r.isNull(item));
+  } catch (err) {
+    fail('CHART_INVALID', `cannot load ${file}: ${messageOf(err)}`, err);
+  }
+}
+
 // ---- validation ----
 
 const ALIAS = /^[a-zA-Z0-9_-]+$/;

@@ -8,6 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { createBudget, readArchive } from '../chart/archive.js';
 import { loadChartArchive, loadFiles } from '../chart/load.js';
+import { lockHasNullDependency } from '../chart/metadata.js';
 import { readChartDirectory } from '../chart/package.js';
 import type { ChartFile, ChartLock, ChartMetadata } from '../chart/types.js';
 import { ChartproofError } from '../errors.js';
@@ -31,6 +32,8 @@ export interface VendoredChart {
 export interface LockedChart {
   metadata: ChartMetadata;
   lock?: ChartLock;
+  /** True when the lock lists a null dependency (dropped from `lock`, hashed as `null` by Helm). */
+  lockHasNull?: boolean;
   vendored: VendoredChart[];
   /** True when read from a directory (false for a `.tgz`). */
   directory: boolean;
@@ -122,6 +125,9 @@ export async function readLockedChart(path: string, signal?: AbortSignal): Promi
   }
   const out: LockedChart = { metadata: chart.metadata, vendored, directory };
   if (chart.lock) out.lock = chart.lock;
+  // The loader keeps the last lock file it reads, as Helm's does.
+  const lockFile = own.findLast((f) => f.name === 'Chart.lock' || f.name === 'requirements.lock');
+  if (lockFile && lockHasNullDependency(lockFile.data, lockFile.name)) out.lockHasNull = true;
   return out;
 }
 

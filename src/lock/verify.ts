@@ -160,8 +160,9 @@ export interface VerifyDependenciesOptions extends Partial<DependencySourceOptio
  * Compares the lock with the vendored subcharts: each locked dependency must be in
  * `charts/` (as an archive or an expanded directory) as a chart whose `Chart.yaml`
  * name is the dependency name (not its alias) and whose version equals the locked
- * version, and its archive must match the pinned digest; anything vendored but not
- * locked is reported as `not-locked`.
+ * version, and its archive must match the pinned digest (lock entries of the same
+ * chart and version, one per alias, share one vendored copy); anything vendored but
+ * not locked is reported as `not-locked`.
  * @internal
  */
 export function compareVendored(
@@ -169,6 +170,7 @@ export function compareVendored(
   vendored: readonly VendoredChart[],
 ): DependencyResult[] {
   const remaining = [...vendored];
+  const matched: VendoredChart[] = [];
   const results: DependencyResult[] = [];
   for (const dep of lock?.dependencies ?? []) {
     const name = dep.name;
@@ -176,7 +178,14 @@ export function compareVendored(
     const found = findVendored(remaining, dep);
     if (found) {
       remaining.splice(remaining.indexOf(found), 1);
+      matched.push(found);
       results.push(checkVendored(dep, found));
+      continue;
+    }
+    // Aliases: Helm locks the chart once per alias but vendors one archive for all.
+    const shared = findVendored(matched, dep);
+    if (shared) {
+      results.push(checkVendored(dep, shared));
       continue;
     }
     const sameName = remaining.findIndex((c) => c.name === name);
@@ -352,6 +361,13 @@ export async function verifyDependencies(
     throw new ChartproofError('INVALID_ARGUMENT', 'verifyDependencies: online checks need a client');
   const chart = await readLockedChart(path, options.signal);
   const lock = checkLock(chart.metadata, chart.lock);
+  if (chart.lockHasNull && lock.inSync) {
+    // Helm hashes a null entry as `null` (so this digest is not Helm's) and cannot build from it.
+    lock.inSync = false;
+    const file = chart.metadata.apiVersion === 'v1' ? 'requirements.lock' : 'Chart.lock';
+    lock.message = `the lock file (${file}) lists an empty (null) dependency, which Helm cannot build from. Please update the dependencies with 'helm dependency update'`;
+    delete lock.warning;
+  }
   const dependencies = compareVendored(chart.lock, chart.vendored);
   if (options.online && options.client) {
     const sourceOptions: DependencySourceOptions = { client: options.client };

@@ -483,6 +483,48 @@ describe('verifyDependencies', () => {
     expect(t.out()).toBe('OK: redis-17.3.1 digest matches\nFAIL: common-2.4.0 missing\n');
   });
 
+  it('the same chart under two aliases: two lock entries share one vendored archive', async () => {
+    // helm dependency update locks the chart once per alias and vendors one archive.
+    const dir = join(root, `c${n++}`, 'app');
+    mkdirSync(join(dir, 'charts'), { recursive: true });
+    const src = join(root, `src${n++}`, 'common');
+    mkdirSync(src, { recursive: true });
+    writeFileSync(join(src, 'Chart.yaml'), 'apiVersion: v2\nname: common\nversion: 2.4.0\n');
+    await packageChart(src, { destination: join(dir, 'charts'), sourceDateEpoch: 0 });
+    const pinned = fileDigest(join(dir, 'charts', 'common-2.4.0.tgz'));
+    const common = { name: 'common', version: '2.4.0', repository: 'oci://registry.example.com/charts' };
+    const req: ChartDependency[] = [
+      { ...common, alias: 'a' },
+      { ...common, alias: 'b' },
+    ];
+    writeFileSync(
+      join(dir, 'Chart.yaml'),
+      `apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n${req.map((d) => depYaml(d, '  ')).join('')}`,
+    );
+    const writeLock = (second: string) =>
+      writeFileSync(
+        join(dir, 'Chart.lock'),
+        formatLock({
+          digest: hashReq(req, [common, common]),
+          generated: '2024-01-01T00:00:00Z',
+          dependencies: [
+            { ...common, digest: pinned },
+            { ...common, digest: second },
+          ],
+        }),
+      );
+    writeLock(pinned);
+    const report = await verifyDependencies(dir);
+    expect(report.lock.inSync).toBe(true);
+    expect(report.dependencies.map((d) => d.status)).toEqual(['ok', 'ok']);
+    expect(report.ok).toBe(true);
+    // Each entry is still held to its own pin.
+    writeLock(`sha256:${'d'.repeat(64)}`);
+    const other = await verifyDependencies(dir);
+    expect(other.ok).toBe(false);
+    expect(other.dependencies.map((d) => d.status)).toEqual(['ok', 'digest-mismatch']);
+  });
+
   it('extra vendored chart → not-locked', async () => {
     const dir = await makeChart(
       [
@@ -536,6 +578,29 @@ describe('verifyDependencies', () => {
     expect(t.out()).toBe(
       `FAIL: ${OUT_OF_SYNC_V4}\nOK: redis-17.3.1 digest matches\nOK: common-2.4.0 digest matches\n`,
     );
+  });
+
+  it('a null entry in the lock: Helm hashes it as null and cannot build from it → not in sync', async () => {
+    const dir = await makeChart(
+      [
+        { name: 'redis', version: '17.3.1', archive: true },
+        { name: 'common', version: '2.4.0', archive: true },
+      ],
+      { pins: BOTH },
+    );
+    const lockPath = join(dir, 'Chart.lock');
+    const text = readFileSync(lockPath, 'utf8');
+    expect(text.startsWith('dependencies:\n')).toBe(true);
+    // The lock digest stays the hash without the null entry, which is not Helm's.
+    writeFileSync(lockPath, text.replace('dependencies:\n', 'dependencies:\n- ~\n'));
+    const report = await verifyDependencies(dir);
+    expect(report.dependencies.map((d) => d.status)).toEqual(['ok', 'ok']);
+    expect(report.lock.inSync).toBe(false);
+    expect(report.ok).toBe(false);
+    const t = ctx(['verify', dir]);
+    expect(await DEPS_COMMAND.run(t.c)).toBe(1);
+    expect(t.out()).toMatch(/^FAIL: the lock file \(Chart\.lock\) lists an empty \(null\) dependency/);
+    expect(t.out()).not.toContain('checksums verified');
   });
 
   it('usage and IO errors', async () => {
