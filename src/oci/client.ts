@@ -60,7 +60,8 @@ export interface RegistryClientOptions extends HostSettings {
   forceOAuth2?: boolean;
   /**
    * Allow sending credentials to a plain-HTTP token realm on a different host than
-   * the registry. Default false: such a challenge is refused with `INSECURE_REQUEST`.
+   * the registry, or named by an HTTPS registry. Default false: such a challenge is
+   * refused with `INSECURE_REQUEST`.
    */
   allowInsecureTokenRealm?: boolean;
   /** Forward `Authorization` on redirects to another host. Default false. */
@@ -414,17 +415,19 @@ export class RegistryClient {
       credential &&
       (credential.password || credential.identityToken || credential.accessToken)
     );
-    // Plain HTTP to the registry's own host name was opted into; anywhere else it was not.
+    // Plain HTTP to the host name of a registry reached over plain HTTP was opted into;
+    // anywhere else (another host, or the host of an HTTPS registry) it was not.
     const registryHostname = new URL(`http://${host}`).hostname;
+    const registryPlain = new URL(call.req.url).protocol === 'http:';
     if (
       hasSecret &&
       realmUrl.protocol === 'http:' &&
-      realmUrl.hostname !== registryHostname &&
+      !(registryPlain && realmUrl.hostname === registryHostname) &&
       !this.options.allowInsecureTokenRealm
     ) {
       throw new ChartproofError(
         'INSECURE_REQUEST',
-        `refusing to send credentials for ${host} to plain-HTTP token realm ${redactUrl(realm)} on another host (set allowInsecureTokenRealm to permit)`,
+        `refusing to send credentials for ${host} to plain-HTTP token realm ${redactUrl(realm)} (${registryPlain ? 'on another host' : 'from an HTTPS registry'}; set allowInsecureTokenRealm to permit)`,
       );
     }
     this.#emit({
@@ -438,26 +441,46 @@ export class RegistryClient {
       scopes,
     });
     const base = this.#fetchFor(realmUrl.host);
-    // The token exchange runs within the deadline of the request that needs it.
+    // The token exchange runs within the deadline of the request that needs it; an
+    // upload has none, and its token exchange, a document, gets one of its own.
+    let deadline = call.deadline;
+    let tokenSignal = signal;
+    if (!Number.isFinite(deadline.remaining())) {
+      const ms = this.options.timeouts?.request ?? DEFAULT_REQUEST_TIMEOUT;
+      deadline = new Deadline(
+        ms,
+        () =>
+          new ChartproofError(
+            'TIMEOUT',
+            `token server ${redactUrl(realm)}: no complete response within ${formatMs(ms)} (timeouts.request, CLI --timeout)`,
+          ),
+      );
+      tokenSignal = AbortSignal.any([signal, deadline.signal]);
+    }
     const guarded: HttpFetch = async (input, init) =>
       guardBody(await base(input, init), {
-        deadline: call.deadline,
+        deadline,
         signal: call.req.signal,
         mapError: (e) => toNetworkError(e, 'GET', realm),
         onSettled: () => {},
       });
-    const token = await fetchToken({
-      realm,
-      service,
-      scopes,
-      credential,
-      clientId: this.options.clientId ?? 'chartproof',
-      forceOAuth2: this.options.forceOAuth2 ?? false,
-      fetch: guarded,
-      userAgent: this.#userAgent,
-      signal,
-      ...(this.options.now ? { now: this.options.now } : {}),
-    });
+    let token: CachedToken;
+    try {
+      token = await fetchToken({
+        realm,
+        service,
+        scopes,
+        credential,
+        clientId: this.options.clientId ?? 'chartproof',
+        forceOAuth2: this.options.forceOAuth2 ?? false,
+        fetch: guarded,
+        userAgent: this.#userAgent,
+        signal: tokenSignal,
+        ...(this.options.now ? { now: this.options.now } : {}),
+      });
+    } finally {
+      if (deadline !== call.deadline) deadline.clear();
+    }
     this.#tokens.set(tokenKey(host, scopes), token);
     return `Bearer ${token.token}`;
   }

@@ -24,7 +24,7 @@ import type {
   Target,
 } from './target.js';
 import { discard, toRegistryError } from './transport/errors.js';
-import { pushBlob, type UploadOptions, type VerifiedPushOptions } from './upload.js';
+import { pushBlob, resolveSessionUrl, type UploadOptions, type VerifiedPushOptions } from './upload.js';
 import {
   type InlineDigestOptions,
   MAX_MANIFEST_BYTES,
@@ -474,7 +474,7 @@ export class Repository
     if (res.status === 201) return true;
     if (res.status === 202) {
       const location = res.headers.get('location');
-      return location ? new URL(location, url).toString() : false;
+      return location ? resolveSessionUrl(location, url) : false;
     }
     if (res.status === 401 || res.status === 403 || res.status === 404) return false;
     throw await toRegistryError(res, 'POST', url);

@@ -1,5 +1,5 @@
 import type { HttpResponse, RequestBody } from './transport/fetch.js';
-import { ChartproofError } from '../errors.js';
+import { ChartproofError, redactUrl } from '../errors.js';
 import type { Descriptor } from './descriptor.js';
 import type { RepositoryTransport } from './internal/transport.js';
 import type { CallOptions } from './target.js';
@@ -176,7 +176,10 @@ async function uploadChunks(
         location = sessionUrl(res, location);
         const end = rangeEnd(res.headers.get('range'));
         const acked = end === undefined ? startByte + part.byteLength : end + 1;
-        if (acked < startByte || acked > startByte + part.byteLength) {
+        // Each PATCH must add bytes, and a chunk taken in parts only a few times: an
+        // upload has no total deadline, so nothing else would end the resending.
+        const partial = acked < startByte + part.byteLength;
+        if (acked <= startByte || acked > startByte + part.byteLength || (partial && attempt >= 3)) {
           throw new ChartproofError(
             'PROTOCOL',
             `registry acknowledged ${acked} bytes, expected ${startByte + part.byteLength}`,
@@ -238,7 +241,24 @@ function sessionUrl(res: HttpResponse, base: string): string {
       'PROTOCOL',
       `registry answered ${res.status} without a Location for the upload`,
     );
-  return new URL(location, base).toString();
+  return resolveSessionUrl(location, base);
+}
+
+/**
+ * Resolves an upload session `Location` against the URL that answered it. A session
+ * on plain HTTP for an HTTPS registry is refused (`INSECURE_REQUEST`), as a redirect
+ * from HTTPS to HTTP is: the same host name would get the registry's credentials in
+ * clear.
+ */
+export function resolveSessionUrl(location: string, base: string): string {
+  const next = new URL(location, base);
+  if (next.protocol === 'http:' && new URL(base).protocol === 'https:') {
+    throw new ChartproofError(
+      'INSECURE_REQUEST',
+      `refusing upload session on plain HTTP ${redactUrl(next.toString())} from an HTTPS registry`,
+    );
+  }
+  return next.toString();
 }
 
 /** Parses `Range: 0-<end>` (also `bytes=0-<end>`). */
