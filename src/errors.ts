@@ -155,6 +155,14 @@ export interface RegistryDiagnostic {
   detail?: unknown;
 }
 
+/** Strings of a diagnostic's `detail`, redacted (nesting as parsed: bounded). */
+function redactValue(v: unknown, depth: number): unknown {
+  if (typeof v === 'string') return redact(v);
+  if (depth > 64 || v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map((x) => redactValue(x, depth + 1));
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactValue(x, depth + 1)]));
+}
+
 /**
  * A registry answered with an error status. `code` is the first distribution-spec
  * error code in the body when it is a known one, otherwise derived from the status.
@@ -167,7 +175,7 @@ export class RegistryError extends ChartproofError {
   readonly method: string;
   /** URL of the failed request, with credentials and query secrets removed. */
   readonly url: string;
-  /** Every error the registry reported, as sent (strings truncated). */
+  /** Every error the registry reported, as sent (strings truncated, secrets redacted). */
   readonly diagnostics: readonly RegistryDiagnostic[];
 
   constructor(
@@ -181,7 +189,14 @@ export class RegistryError extends ChartproofError {
     message?: string,
     options?: ChartproofErrorOptions,
   ) {
-    const diagnostics = init.diagnostics ?? [];
+    // A registry may echo what it was sent (an Authorization header, a signed URL):
+    // kept as sent but redacted, like the message, since callers log errors whole.
+    const diagnostics = (init.diagnostics ?? []).map((d) => {
+      const out: RegistryDiagnostic = { code: d.code };
+      if (d.message !== undefined) out.message = redact(d.message);
+      if (d.detail !== undefined) out.detail = redactValue(d.detail, 0);
+      return out;
+    });
     const code = init.code ?? codeFor(init.status, diagnostics);
     const url = redactUrl(init.url);
     const detail = diagnostics

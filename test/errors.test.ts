@@ -123,6 +123,31 @@ describe('ChartproofError', () => {
 });
 
 describe('RegistryError', () => {
+  it('redacts what a registry echoes in its diagnostics (they are kept whole: callers log errors)', () => {
+    const err = new RegistryError({
+      status: 401,
+      method: 'GET',
+      url: 'https://r.io/v2/',
+      diagnostics: [
+        {
+          code: 'UNAUTHORIZED',
+          message: 'bad header Authorization: Bearer eyJhbGciOi.secret.part',
+          detail: {
+            headers: ['Authorization: Basic dXNlcjpwYXNzd29yZA=='],
+            url: 'https://u:pw@r.io/x?token=abc',
+          },
+        },
+      ],
+    });
+    const seen = JSON.stringify(err.diagnostics);
+    for (const secret of ['eyJhbGciOi.secret.part', 'dXNlcjpwYXNzd29yZA==', 'u:pw@', 'token=abc'])
+      expect(seen).not.toContain(secret);
+    expect(err.diagnostics[0]).toMatchObject({
+      code: 'UNAUTHORIZED',
+      message: 'bad header Authorization: Bearer ***',
+    });
+  });
+
   describe('when deriving the code', () => {
     it.each<[number, Array<{ code: string; message?: string }>, ErrorCode]>([
       [401, [], 'UNAUTHORIZED'],
