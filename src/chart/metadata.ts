@@ -91,7 +91,10 @@ export function parseValues(input: Uint8Array | string): Record<string, unknown>
   try {
     const docs = parseAllYamlDocumentsBounded(text(input), YAML_OPTIONS, { what: 'YAML document' });
     const list = Array.isArray(docs) ? docs : [docs];
-    for (const doc of list) {
+    for (const [index, doc] of list.entries()) {
+      // Helm splits values.yaml at `---` lines and reads only the first document of
+      // each part: a document begun after `...` without its own `---` is ignored.
+      if (index > 0 && doc.directives?.docStart !== true) continue;
       const err = firstError(doc as Document.Parsed);
       if (err) throw err;
       const value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });

@@ -635,6 +635,20 @@ describe('Chart.yaml metadata', () => {
     }
   });
 
+  it('ignores a values.yaml document begun after `...` without `---`, as Helm does', async () => {
+    // Helm splits values.yaml at `---` lines and reads the first document of each part
+    // (checked with `helm template`, Helm v4.1.4).
+    const cases: [string, Record<string, unknown>][] = [
+      ['a: 1\n...\nb: 2\n', { a: 1 }],
+      ['a: 1\n...\n---\nb: 2\n', { a: 1, b: 2 }],
+      ['a: 1\n---   # next\nb: 2\n', { a: 1, b: 2 }],
+    ];
+    for (const [data, values] of cases) {
+      const c = await loadChartArchive(await minimal([{ name: 'demo/values.yaml', data }]));
+      expect(c.values).toEqual(values);
+    }
+  });
+
   it('resolves aliases and << merge keys (explicit keys win)', () => {
     const m = parseChartMetadata(
       'base: &b {home: h, version: 9.9.9, icon: i}\nname: &n demo\nversion: 1.0.0\n<<: *b\n' +
