@@ -258,8 +258,26 @@ export class RegistryClient {
 
   async #send(call: Call): Promise<HttpResponse> {
     const { req, signal } = call;
-    const host = new URL(req.url).host;
+    const url = new URL(req.url);
+    const host = url.host;
     const scopes = mergeScopes(req.scopes);
+    // Credentials travel in clear only to a host configured for plain HTTP: a URL typed
+    // as http:// (a classic chart repository) on a host with stored credentials, or a
+    // 401 answered by whoever sits on that plain connection, gets none.
+    if (url.protocol === 'http:' && this.#settings(host).plainHttp !== true) {
+      const res = await this.#withRetries(call, undefined);
+      if (res.res.status === 401)
+        this.#emit({
+          type: 'auth-refused',
+          id: call.id,
+          method: req.method,
+          url: redactUrl(req.url),
+          host,
+          challenger: host,
+        });
+      signal.throwIfAborted();
+      return res.res;
+    }
     let authorization = await this.#authorization(call, host, scopes);
     let answer = await this.#withRetries(call, authorization);
     if (

@@ -363,15 +363,23 @@ describe.skipIf(!haveVectors)('repository over HTTP', () => {
     }
   });
 
-  it('uses basic auth from the credential provider', async () => {
+  it('uses basic auth from the credential provider (over plain HTTP only for a host configured for it)', async () => {
     const host = new URL(base).host;
     const anonymous = client();
+    const credentials = staticCredentials({ [host]: { username: 'alice', password: 's3cret' } });
+    // Credentials stored for the host, the host not configured for plain HTTP: none sent.
+    const unconfigured = new RegistryClient({ retry: { maxRetries: 0 }, credentials });
     const authed = new RegistryClient({
       retry: { maxRetries: 0 },
-      credentials: staticCredentials({ [host]: { username: 'alice', password: 's3cret' } }),
+      credentials,
+      hosts: { [host]: { plainHttp: true } },
     });
     try {
       await expectRejects(fetchRepoIndex(anonymous, `${base}/private/repo`), 'UNAUTHORIZED');
+      requests.length = 0;
+      await expectRejects(fetchRepoIndex(unconfigured, `${base}/private/repo`), 'UNAUTHORIZED');
+      expect(requests.length).toBeGreaterThan(0);
+      expect(requests.filter((r) => r.auth !== undefined)).toEqual([]);
       requests.length = 0;
       const chart = await downloadRepoChart(authed, `${base}/private/repo`, 'frobnitz');
       expect(chart.verified).toBe(true);
@@ -380,6 +388,7 @@ describe.skipIf(!haveVectors)('repository over HTTP', () => {
       ).toBe(true);
     } finally {
       await anonymous.close();
+      await unconfigured.close();
       await authed.close();
     }
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { fetchRepoIndex } from '../../src/chart/repo.js';
 import { ChartproofError } from '../../src/errors.js';
 import { staticCredentials } from '../../src/oci/auth/credentials.js';
 import { RegistryClient } from '../../src/oci/client.js';
@@ -129,6 +130,50 @@ describe('plain-HTTP downgrade of an HTTPS registry', () => {
       const a = chartArtifact('app', '1');
       await c.repository('registry.test/charts/app').push(a.layer.desc, a.layer.data);
       expect(net.seen.some((s) => s.url.startsWith('http://registry.test:5001/token'))).toBe(true);
+    });
+  });
+  describe('a URL typed as http:// on a host with stored credentials (a classic chart repository)', () => {
+    const index = 'apiVersion: v1\nentries: {}\n';
+    it('gets no credentials, not even when the plain connection answers 401 (a MITM asking for them)', async () => {
+      // The registry was used over HTTPS first: Basic is what the host asks for.
+      const registry = new MemoryRegistry(auths[0]![1]);
+      const net = network(async (r) => {
+        if (r.url.startsWith('http://')) {
+          return r.headers.get('authorization')
+            ? new Response(index)
+            : new Response('', { status: 401, headers: { 'www-authenticate': 'Basic realm="x"' } });
+        }
+        return registry.handle(r);
+      });
+      const c = client(net.fetch);
+      await c
+        .repository('registry.test/charts/app')
+        .tags()
+        .catch(() => []);
+      expect(
+        net.seen.some((s) => s.url.startsWith('https://') && s.authorization?.startsWith('Basic ')),
+      ).toBe(true);
+      const err = await thrown(fetchRepoIndex(c, 'http://registry.test/charts'));
+      expect(err).toBeInstanceOf(ChartproofError);
+      expect(net.plain().length).toBeGreaterThan(0);
+      expect(net.plain().filter((s) => s.authorization !== undefined)).toEqual([]);
+    });
+
+    it('gets them when the host is configured for plain HTTP (opted in)', async () => {
+      const net = network((r) =>
+        r.headers.get('authorization')
+          ? new Response(index)
+          : new Response('', { status: 401, headers: { 'www-authenticate': 'Basic realm="x"' } }),
+      );
+      const c = new RegistryClient({
+        fetch: net.fetch,
+        hosts: { 'registry.test': { plainHttp: true } },
+        credentials: staticCredentials({ 'registry.test': { username: 'alice', password: PASSWORD } }),
+        retry: { maxRetries: 0 },
+      });
+      const got = await fetchRepoIndex(c, 'http://registry.test/charts');
+      expect(got).toBeDefined();
+      expect(net.plain().some((s) => s.authorization?.startsWith('Basic '))).toBe(true);
     });
   });
 });
