@@ -7,6 +7,7 @@
  * `pkg/cosign/verify.go` (`SimpleClaimVerifier`), containers/image
  * `signature/internal/sigstore_payload.go`.
  */
+import { scanJsonKeys } from '../internal/json-keys.js';
 import { GoRaw, goJsonStruct, goJsonValue, utf8Bytes } from '../internal/encoding/go-json.js';
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
@@ -286,33 +287,14 @@ function rejectCaseVariants(
  * (JSON.parse silently keeps the last one).
  */
 function findDuplicateKey(text: string): string | undefined {
-  const stack: Array<Set<string> | null> = [];
-  let expectKey = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      let j = i + 1;
-      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      const top = stack[stack.length - 1];
-      if (expectKey && top) {
-        const key = JSON.parse(text.slice(i, j + 1)) as string;
-        if (top.has(key)) return key;
-        top.add(key);
-        expectKey = false;
-      }
-      i = j;
-    } else if (c === '{') {
-      stack.push(new Set());
-      expectKey = true;
-    } else if (c === '[') {
-      stack.push(null);
-    } else if (c === '}' || c === ']') {
-      stack.pop();
-    } else if (c === ',') {
-      expectKey = stack.length > 0 && stack[stack.length - 1] !== null;
-    }
-  }
-  return undefined;
+  const seen = new Map<number, Set<string>>();
+  return scanJsonKeys(text, (key, frame) => {
+    const keys = seen.get(frame.id) ?? new Set<string>();
+    seen.set(frame.id, keys);
+    if (keys.has(key)) return key;
+    keys.add(key);
+    return undefined;
+  });
 }
 
 /**

@@ -11,6 +11,7 @@
  * before parsing), number of chart files — and the release must agree with the
  * Secret's name and namespace.
  */
+import { scanJsonKeys } from '../internal/json-keys.js';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { ChartproofError } from '../errors.js';
@@ -256,56 +257,21 @@ const fold = (key: string) => key.toUpperCase().toLowerCase();
  * could otherwise show a signed chart here and another one to Helm. Undefined when none.
  */
 function ambiguousStructKey(text: string): string | undefined {
-  // A small scanner over the (already parsed, so valid) JSON: containers with their path.
-  const stack: { path: string | undefined; array: boolean; keys: Set<string>; key?: string }[] = [];
-  let expectKey = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      let j = i + 1;
-      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      const top = stack.at(-1);
-      if (top && !top.array && expectKey) {
-        const key = JSON.parse(text.slice(i, j + 1)) as string;
-        top.key = key;
-        const fields = top.path !== undefined ? STRUCT_FIELDS[top.path] : undefined;
-        if (fields) {
-          const where = top.path === '' ? 'the release' : top.path;
-          const f = fold(key);
-          if (top.keys.has(f)) return `${where} has the key ${JSON.stringify(key)} twice (or in two cases)`;
-          top.keys.add(f);
-          const field = fields.find((x) => fold(x) === f);
-          if (field !== undefined && field !== key)
-            return `${where} has the key ${JSON.stringify(key)}, which Helm reads as ${JSON.stringify(field)}`;
-        }
-        expectKey = false;
-      }
-      i = j;
-    } else if (c === '{' || c === '[') {
-      const parent = stack.at(-1);
-      let path: string | undefined;
-      if (!parent) path = '';
-      else if (parent.path !== undefined && STRUCT_FIELDS[parent.path]) {
-        const child = parent.array
-          ? `${parent.path}[]`
-          : parent.path === ''
-            ? parent.key!
-            : `${parent.path}.${parent.key}`;
-        path = child;
-      } else if (parent.path !== undefined && parent.array) path = `${parent.path}[]`;
-      stack.push({
-        path: path !== undefined && (STRUCT_FIELDS[path] || c === '[') ? path : undefined,
-        array: c === '[',
-        keys: new Set(),
-      });
-      expectKey = c === '{';
-    } else if (c === '}' || c === ']') {
-      stack.pop();
-    } else if (c === ',') {
-      expectKey = stack.at(-1)?.array === false;
-    }
-  }
-  return undefined;
+  const seen = new Map<number, Set<string>>();
+  return scanJsonKeys(text, (key, frame) => {
+    const fields = STRUCT_FIELDS[frame.path];
+    if (!fields) return undefined;
+    const where = frame.path === '' ? 'the release' : frame.path;
+    const keys = seen.get(frame.id) ?? new Set<string>();
+    seen.set(frame.id, keys);
+    const f = fold(key);
+    if (keys.has(f)) return `${where} has the key ${JSON.stringify(key)} twice (or in two cases)`;
+    keys.add(f);
+    const field = fields.find((x) => fold(x) === f);
+    if (field !== undefined && field !== key)
+      return `${where} has the key ${JSON.stringify(key)}, which Helm reads as ${JSON.stringify(field)}`;
+    return undefined;
+  });
 }
 
 /**
