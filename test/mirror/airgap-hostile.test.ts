@@ -34,6 +34,14 @@ spec:
           image: "{{ .Values.image.registry }}/{{ .Values.image.repository }}:{{ .Values.image.tag }}"
 `;
 
+/** Writes a JSON document into a layout as content of `mediaType`. */
+async function putJson(layout: OciLayout, mediaType: string, value: unknown): Promise<Descriptor> {
+  const data = new TextEncoder().encode(JSON.stringify(value));
+  const desc: Descriptor = { mediaType, digest: digestOf(data), size: data.byteLength };
+  await layout.push(desc, data);
+  return desc;
+}
+
 /** Hostile or failing air-gap imports of charts with images. */
 describe('mirror import with images: hostile bundles and failing targets', () => {
   let up: ListeningFixture;
@@ -124,13 +132,7 @@ describe('mirror import with images: hostile bundles and failing targets', () =>
     const entry = manifestOf(out).entries[0]!;
     const layout = await OciLayout.open(join(out, entry.layout));
     const chartRoot = await layout.resolve(entry.tag);
-    const enc = new TextEncoder();
-    const put = async (mediaType: string, value: unknown): Promise<Descriptor> => {
-      const data = enc.encode(JSON.stringify(value));
-      const desc: Descriptor = { mediaType, digest: digestOf(data), size: data.byteLength };
-      await layout.push(desc, data);
-      return desc;
-    };
+    const put = (mediaType: string, value: unknown) => putJson(layout, mediaType, value);
     const config = await put('application/vnd.oci.image.config.v1+json', {});
     let child = await put(MediaType.OciManifest, {
       schemaVersion: 2,
@@ -188,13 +190,7 @@ describe('mirror import with images: hostile bundles and failing targets', () =>
         },
       }),
     );
-    const enc = new TextEncoder();
-    const put = async (mediaType: string, value: unknown): Promise<Descriptor> => {
-      const data = enc.encode(JSON.stringify(value));
-      const desc: Descriptor = { mediaType, digest: digestOf(data), size: data.byteLength };
-      await layout.push(desc, data);
-      return desc;
-    };
+    const put = (mediaType: string, value: unknown) => putJson(layout, mediaType, value);
     const config = await put('application/vnd.oci.empty.v1+json', {});
     await put(MediaType.OciManifest, {
       schemaVersion: 2,

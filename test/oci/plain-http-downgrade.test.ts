@@ -38,6 +38,18 @@ function network(route: (r: Request) => Response | Promise<Response>) {
   return { fetch, seen, plain };
 }
 
+/** The registry, its upload sessions' `Location` rewritten to `http://registry.test`. */
+function sessionsOverHttp(registry: MemoryRegistry) {
+  return async (r: Request): Promise<Response> => {
+    const res = await registry.handle(r);
+    const location = res.headers.get('location');
+    if (res.status !== 202 || !location) return res;
+    const headers = new Headers(res.headers);
+    headers.set('location', new URL(location, 'http://registry.test').href);
+    return new Response(res.body, { status: res.status, headers });
+  };
+}
+
 function client(fetch: typeof globalThis.fetch) {
   return new RegistryClient({
     fetch,
@@ -66,14 +78,7 @@ describe('plain-HTTP downgrade of an HTTPS registry', () => {
       '%s auth: the upload is refused and nothing credentialed goes over HTTP',
       async (_, opts) => {
         const registry = new MemoryRegistry(opts);
-        const net = network(async (r) => {
-          const res = await registry.handle(r);
-          const location = res.headers.get('location');
-          if (res.status !== 202 || !location) return res;
-          const headers = new Headers(res.headers);
-          headers.set('location', new URL(location, 'http://registry.test').href);
-          return new Response(res.body, { status: res.status, headers });
-        });
+        const net = network(sessionsOverHttp(registry));
         const a = chartArtifact('app', '1');
         const repo = client(net.fetch).repository('registry.test/charts/app');
         const err = await thrown(repo.push(a.layer.desc, a.layer.data));
@@ -85,14 +90,7 @@ describe('plain-HTTP downgrade of an HTTPS registry', () => {
 
     it('a refused mount whose session says http:// is not used nor cancelled over HTTP', async () => {
       const registry = new MemoryRegistry(auths[0]![1]);
-      const net = network(async (r) => {
-        const res = await registry.handle(r);
-        const location = res.headers.get('location');
-        if (res.status !== 202 || !location) return res;
-        const headers = new Headers(res.headers);
-        headers.set('location', new URL(location, 'http://registry.test').href);
-        return new Response(res.body, { status: res.status, headers });
-      });
+      const net = network(sessionsOverHttp(registry));
       const a = chartArtifact('app', '1');
       const repo = client(net.fetch).repository('registry.test/charts/app');
       await thrown(repo.mountOrPush(a.layer.desc, 'charts/other', async () => a.layer.data));
