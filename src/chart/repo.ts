@@ -571,6 +571,22 @@ export async function downloadRepoChart(
   const resolveOptions: ResolveRepoChartVersionOptions = {};
   if (options.includePrerelease !== undefined) resolveOptions.includePrerelease = options.includePrerelease;
   const entry = resolveRepoChartVersion(index, name, options.version, resolveOptions);
+  return downloadRepoEntry(client, repoUrl, name, entry, options);
+}
+
+/**
+ * Downloads the archive of an index entry already resolved (checked against the
+ * entry's digest), without fetching the index again: the entry that chose the
+ * version is the one the download is checked against. See {@link downloadRepoChart}.
+ * @internal
+ */
+export async function downloadRepoEntry(
+  client: RegistryClient,
+  repoUrl: string,
+  name: string,
+  entry: RepoIndexEntry,
+  options: Pick<DownloadRepoChartOptions, 'signal' | 'maxBytes' | 'provenance'> = {},
+): Promise<DownloadedChart> {
   const expected = declaredSha256(entry);
   const first = entry.urls[0];
   if (first === undefined || first === '') {

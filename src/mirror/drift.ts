@@ -2,7 +2,7 @@
  * Drift detection: compares what the target holds with what upstream publishes now,
  * without writing anything.
  */
-import { downloadRepoChart, fetchRepoIndex, type RepoIndexEntry } from '../chart/repo.js';
+import { downloadRepoEntry, fetchRepoIndex, type RepoIndexEntry } from '../chart/repo.js';
 import {
   chartVersionTags,
   compareVersions,
@@ -179,10 +179,7 @@ async function repoUpstream(chart: MirrorChart, options: MirrorOptions): Promise
       // The index digest is what the repository serves; without one, hash the download.
       if (typeof entry.digest === 'string' && entry.digest !== '')
         return entry.digest.startsWith('sha256:') ? entry.digest : `sha256:${entry.digest}`;
-      const got = await downloadRepoChart(client, chart.repo!, name, {
-        version,
-        ...(signal ? { signal } : {}),
-      });
+      const got = await downloadRepoEntry(client, chart.repo!, name, entry, signal ? { signal } : {});
       return got.digest;
     },
   };

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { pullChart, pullFetchedChart, resolveChartVersion } from '../chart/oci.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import {
-  downloadRepoChart,
+  downloadRepoEntry,
   fetchRepoIndex,
   readCapped,
   resolveRepoChartVersion,
@@ -417,10 +417,9 @@ async function planRepo(
       'cosign verification applies to OCI sources; classic repositories are verified with a keyring (.prov)';
     return;
   }
-  const got = await downloadRepoChart(client, chart.repo!, name, {
-    version: entry.version,
-    ...(signal ? { signal } : {}),
-  });
+  // The entry that chose the version is the one the download is checked against (the
+  // index is not fetched again: it may have changed since).
+  const got = await downloadRepoEntry(client, chart.repo!, name, entry, signal ? { signal } : {});
   item.source = got.url;
   item.sourceDigest = got.digest;
   item.archive = got.archive;
@@ -459,10 +458,12 @@ async function planRepo(
       await discard(res);
       reason = `no .prov file (${res.status})`;
     } else {
-      item.provenance = await readCapped(res, MAX_MANIFEST_BYTES, `${provUrl}`);
-      reason = await provenanceProblem(got.archive, item.provenance, chart.verify.keyring, {
+      const provenance = await readCapped(res, MAX_MANIFEST_BYTES, `${provUrl}`);
+      reason = await provenanceProblem(got.archive, provenance, chart.verify.keyring, {
         fileName: got.url.slice(got.url.lastIndexOf('/') + 1),
       });
+      // Only a `.prov` the keyring verified travels with the chart.
+      if (reason === undefined) item.provenance = provenance;
     }
     item.verification = { method: 'provenance', verified: reason === undefined, required };
     if (reason !== undefined) {
