@@ -155,12 +155,38 @@ function validatingPolicy(trust: TrustConfig): Record<string, unknown> {
   };
 }
 
-function identityOf(id: TrustIdentity): Record<string, string> {
+/**
+ * A trust-config regular expression as Kyverno must see it: cosign and Kyverno match
+ * `subjectRegExp`/`issuerRegExp` with Go's unanchored `MatchString`, chartproof's
+ * verifier over the whole value, so the generated policies anchor them.
+ */
+function anchored(re: string): string {
+  return `^(?:${re})$`;
+}
+
+/** An exact value as an anchored RE2 pattern (metacharacters escaped). */
+function exactRegExp(value: string): string {
+  return `^${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
+}
+
+/**
+ * The identity as a Kyverno keyless entry. `legacyWildcards`: ClusterPolicy matches
+ * `subject` and `issuer` as Kyverno wildcards (`*`, `?`), not exactly, so a value
+ * containing them is given as an escaped, anchored regular expression instead.
+ */
+function identityOf(id: TrustIdentity, legacyWildcards = false): Record<string, string> {
   const out: Record<string, string> = {};
-  if (id.subject !== undefined) out.subject = id.subject;
-  if (id.subjectRegExp !== undefined) out.subjectRegExp = id.subjectRegExp;
-  if (id.issuer !== undefined) out.issuer = id.issuer;
-  if (id.issuerRegExp !== undefined) out.issuerRegExp = id.issuerRegExp;
+  const wild = (v: string): boolean => legacyWildcards && /[*?]/.test(v);
+  if (id.subject !== undefined) {
+    if (wild(id.subject)) out.subjectRegExp = exactRegExp(id.subject);
+    else out.subject = id.subject;
+  }
+  if (id.subjectRegExp !== undefined) out.subjectRegExp = anchored(id.subjectRegExp);
+  if (id.issuer !== undefined) {
+    if (wild(id.issuer)) out.issuerRegExp = exactRegExp(id.issuer);
+    else out.issuer = id.issuer;
+  }
+  if (id.issuerRegExp !== undefined) out.issuerRegExp = anchored(id.issuerRegExp);
   return out;
 }
 
@@ -183,7 +209,7 @@ function ivpolAttestors(trust: TrustConfig): Record<string, unknown>[] {
   });
   if (trust.verify.identities.length > 0) {
     const cosign: Record<string, unknown> = {
-      keyless: { identities: trust.verify.identities.map(identityOf) },
+      keyless: { identities: trust.verify.identities.map((id) => identityOf(id)) },
     };
     const c = ctlog();
     if (c) cosign.ctlog = c;
@@ -253,7 +279,7 @@ function clusterPolicy(trust: TrustConfig): Record<string, unknown> {
     return { keys };
   });
   for (const id of trust.verify.identities) {
-    const keyless: Record<string, unknown> = identityOf(id);
+    const keyless: Record<string, unknown> = identityOf(id, true);
     const r = rekor();
     if (r) keyless.rekor = r;
     if (skip) keyless.ctlog = { ignoreSCT: true };
@@ -262,7 +288,8 @@ function clusterPolicy(trust: TrustConfig): Record<string, unknown> {
   const verify: Record<string, unknown> = {
     imageReferences: imageGlobs(trust),
     failureAction: action,
-    mutateDigest: true,
+    // Kyverno refuses the policy when mutateDigest is on with an Audit failureAction.
+    mutateDigest: action === 'Enforce',
     verifyDigest: true,
     required: true,
     // Any one trusted key or identity suffices (count 1 of N).
@@ -320,7 +347,8 @@ function clusterPolicy(trust: TrustConfig): Record<string, unknown> {
  * ImageValidatingPolicy verifying their cosign signatures; for `ClusterPolicy` one
  * legacy policy with both rules. `warnings` names the known Kyverno bugs the
  * configured signature format runs into.
- * @throws ChartproofError `INVALID_ARGUMENT` for an unknown kind or a key given as a file path
+ * @throws ChartproofError `INVALID_ARGUMENT` for an unknown kind, a key given as a file path,
+ *   or (ClusterPolicy) a `{{` that Kyverno would substitute as a variable
  * @public
  */
 export function generateKyvernoPolicies(
@@ -339,6 +367,22 @@ export function generateKyvernoPolicies(
         'INVALID_ARGUMENT',
         `verify.keys[${i}] is a file path; load the config with loadTrustConfig to read it`,
       );
+  if (kind === 'ClusterPolicy') {
+    // Kyverno substitutes `{{ … }}` (variables, JMESPath over the request) in ClusterPolicy
+    // rules: an identity like `{{request.object.metadata.annotations.signer}}` would let
+    // whoever creates the Pod choose the trusted signer.
+    const fields: Array<[string, string | undefined]> = [['verify.rekorUrl', trust.verify.rekorUrl]];
+    for (const [i, k] of trust.verify.keys.entries()) fields.push([`verify.keys[${i}]`, k]);
+    for (const [i, id] of trust.verify.identities.entries())
+      for (const f of ['subject', 'subjectRegExp', 'issuer', 'issuerRegExp'] as const)
+        fields.push([`verify.identities[${i}].${f}`, id[f]]);
+    for (const [path, v] of fields)
+      if (v?.includes('{{'))
+        throw new ChartproofError(
+          'INVALID_ARGUMENT',
+          `${path} contains "{{", which Kyverno substitutes as a variable in a ClusterPolicy`,
+        );
+  }
   const documents =
     kind === 'ClusterPolicy'
       ? [clusterPolicy(trust)]

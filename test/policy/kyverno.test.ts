@@ -127,7 +127,7 @@ describe('generateKyvernoPolicies', () => {
     expect(ivpol!.spec.attestors[0].cosign.key.data).toMatch(/^-----BEGIN PUBLIC KEY-----/);
     expect(ivpol!.spec.attestors[1].cosign.keyless.identities).toEqual([
       {
-        subjectRegExp: 'https://github\\.com/acme/.*',
+        subjectRegExp: '^(?:https://github\\.com/acme/.*)$',
         issuer: 'https://token.actions.githubusercontent.com',
       },
     ]);
@@ -191,6 +191,92 @@ describe('generateKyvernoPolicies', () => {
     expect(vpol.spec.matchConditions[0].expression).toBe(
       "!['^a.b$'].exists(p, request.namespace.matches(p))",
     );
+  });
+
+  it('anchors subjectRegExp/issuerRegExp: Kyverno and cosign match them unanchored', () => {
+    // cosign's and Kyverno's Go MatchString find the pattern anywhere in the value, so an
+    // unanchored `.*@acme\.example` also admits `evil@acme.example.attacker.net`.
+    const t = parseTrustConfig({
+      registries: ['r.example'],
+      verify: {
+        identities: [
+          {
+            subjectRegExp: '.*@acme\\.example',
+            issuerRegExp: 'https://accounts\\.acme\\.example|https://x\\.example',
+          },
+        ],
+      },
+    });
+    const [, ivpol] = generateKyvernoPolicies(t).documents as Loose[];
+    const [cpol] = generateKyvernoPolicies(t, { kind: 'ClusterPolicy' }).documents as Loose[];
+    const expected = {
+      subjectRegExp: '^(?:.*@acme\\.example)$',
+      issuerRegExp: '^(?:https://accounts\\.acme\\.example|https://x\\.example)$',
+    };
+    expect(ivpol.spec.attestors[0].cosign.keyless.identities).toEqual([expected]);
+    expect(cpol.spec.rules[1].verifyImages[0].attestors[0].entries[0].keyless).toEqual(expected);
+    const re = new RegExp(expected.subjectRegExp);
+    expect(re.test('dev@acme.example')).toBe(true);
+    expect(re.test('evil@acme.example.attacker.net')).toBe(false);
+  });
+
+  it('ClusterPolicy: an exact subject or issuer with * or ? is not a Kyverno wildcard', () => {
+    // ClusterPolicy (Cosign type) matches keyless subject/issuer with wildcard.Match.
+    const t = parseTrustConfig({
+      registries: ['r.example'],
+      verify: { identities: [{ subject: 'https://ci.example/*', issuer: 'https://i.example/?a=1' }] },
+    });
+    const [cpol] = generateKyvernoPolicies(t, { kind: 'ClusterPolicy' }).documents as Loose[];
+    const keyless = cpol.spec.rules[1].verifyImages[0].attestors[0].entries[0].keyless;
+    expect(keyless).toEqual({
+      subjectRegExp: '^https://ci\\.example/\\*$',
+      issuerRegExp: '^https://i\\.example/\\?a=1$',
+    });
+    expect(new RegExp(keyless.subjectRegExp).test('https://ci.example/evil')).toBe(false);
+    expect(new RegExp(keyless.subjectRegExp).test('https://ci.example/*')).toBe(true);
+    // The ImageValidatingPolicy (cosign) compares subject and issuer exactly: unchanged.
+    const [, ivpol] = generateKyvernoPolicies(t).documents as Loose[];
+    expect(ivpol.spec.attestors[0].cosign.keyless.identities).toEqual([
+      { subject: 'https://ci.example/*', issuer: 'https://i.example/?a=1' },
+    ]);
+  });
+
+  it('ClusterPolicy: mutateDigest is off with Audit, which Kyverno refuses it with', () => {
+    // Kyverno's policy validation: "mutateDigest must be set to false for 'Audit' failure
+    // action" -- the default (Audit) ClusterPolicy would not be admitted at all.
+    const vi = (a: 'Audit' | 'Enforce') =>
+      (
+        generateKyvernoPolicies(trust({ validationFailureAction: a }), { kind: 'ClusterPolicy' })
+          .documents[0] as Loose
+      ).spec.rules[1].verifyImages[0];
+    expect(vi('Audit')).toMatchObject({
+      failureAction: 'Audit',
+      mutateDigest: false,
+      verifyDigest: true,
+      required: true,
+    });
+    expect(vi('Enforce')).toMatchObject({
+      failureAction: 'Enforce',
+      mutateDigest: true,
+      verifyDigest: true,
+      required: true,
+    });
+  });
+
+  it('ClusterPolicy: refuses "{{" that Kyverno would substitute from the request', () => {
+    const id = (subject: string) =>
+      parseTrustConfig({
+        registries: ['r.example'],
+        verify: { identities: [{ subject, issuer: 'https://i.example' }] },
+      });
+    const evil = id('{{request.object.metadata.annotations.signer}}');
+    expect(() => generateKyvernoPolicies(evil, { kind: 'ClusterPolicy' })).toThrow(
+      /verify\.identities\[0\]\.subject contains "\{\{"/,
+    );
+    const rekor = trust({}, { rekorUrl: 'https://{{request.object.metadata.name}}.example' });
+    expect(() => generateKyvernoPolicies(rekor, { kind: 'ClusterPolicy' })).toThrow(/verify\.rekorUrl/);
+    // CEL policies do no {{ }} substitution.
+    expect(() => generateKyvernoPolicies(evil)).not.toThrow();
   });
 
   it('refuses an unknown kind and key file paths', () => {
