@@ -273,7 +273,12 @@ export function parseTrustConfig(
       signatureFormat: v.verify.signatureFormat ?? 'legacy',
       tlog: v.verify.tlog ?? 'require',
     },
-    excludeNamespaces: v.excludeNamespaces ?? [],
+    excludeNamespaces: (v.excludeNamespaces ?? []).map((pattern, i) => {
+      // A pattern of wildcards alone matches every namespace: every policy off, silently.
+      if (/^[*?]+$/.test(pattern) && pattern.includes('*'))
+        fail(`excludeNamespaces[${i}]`, `${JSON.stringify(pattern)} excludes every namespace`);
+      return pattern;
+    }),
     validationFailureAction: v.validationFailureAction ?? 'Audit',
   };
   if (v.verify.rekorUrl !== undefined) config.verify.rekorUrl = v.verify.rekorUrl;

@@ -130,6 +130,11 @@ describe('trust config', () => {
       'excludeNamespaces[0]',
       /does not match/,
     ],
+    [
+      { registries: ['r.example'], verify: { keys: [pem] }, excludeNamespaces: ['kube-system', '*'] },
+      'excludeNamespaces[1]',
+      /excludes every namespace/,
+    ],
   ])('refuses %j at %s', (value, path, message) => {
     const e = configError(() => parseTrustConfig(value));
     expect(e.code).toBe('INVALID_CONFIG');
