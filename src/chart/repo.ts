@@ -625,23 +625,32 @@ export async function downloadRepoEntry(
     verified: expected !== undefined,
   };
   if (options.provenance) {
-    const provUrl = `${url}.prov`;
-    try {
-      out.provenance = await getCapped(
-        client,
-        provUrl,
-        MAX_PROVENANCE_BYTES,
-        `provenance ${provUrl}`,
-        options.signal,
-      );
-    } catch (e) {
-      if (e instanceof RegistryError && e.status === 404)
-        throw new ChartproofError('NOT_FOUND', `failed to fetch provenance "${provUrl}"`, { cause: e });
-      throw e;
-    }
+    const provenance = await fetchRepoProvenance(client, url, options.signal);
+    if (provenance === undefined)
+      throw new ChartproofError('NOT_FOUND', `failed to fetch provenance "${url}.prov"`);
+    out.provenance = provenance;
   }
   return out;
 }
 
-/** Largest `.prov` file accepted (a signed Chart.yaml plus the archive's hash). */
-const MAX_PROVENANCE_BYTES = 1024 * 1024;
+/**
+ * The `.prov` beside a classic repository's chart archive (`<archive URL>.prov`, as
+ * `helm pull --prov` fetches it), or undefined when the repository has none (404).
+ * @internal
+ */
+export async function fetchRepoProvenance(
+  client: RegistryClient,
+  archiveUrl: string,
+  signal?: AbortSignal,
+): Promise<Uint8Array | undefined> {
+  const provUrl = `${archiveUrl}.prov`;
+  try {
+    return await getCapped(client, provUrl, MAX_PROVENANCE_BYTES, `provenance ${provUrl}`, signal);
+  } catch (e) {
+    if (e instanceof RegistryError && e.status === 404) return undefined;
+    throw e;
+  }
+}
+
+/** Largest `.prov` file accepted (a signed Chart.yaml plus the archive's hash). @internal */
+export const MAX_PROVENANCE_BYTES = 1024 * 1024;

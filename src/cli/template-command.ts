@@ -4,7 +4,7 @@ import { loadChartArchive, loadChartFile } from '../chart/load.js';
 import { MAX_CHART_BYTES, pullChart } from '../chart/oci.js';
 import { verifyProvenance } from '../chart/provenance.js';
 import { loadChartDirectory } from '../chart/package.js';
-import { downloadRepoChart } from '../chart/repo.js';
+import { downloadRepoChart, fetchRepoProvenance, MAX_PROVENANCE_BYTES } from '../chart/repo.js';
 import type { Chart } from '../chart/types.js';
 import { ChartproofError, isChartproofError } from '../errors.js';
 import { sprigFuncs } from '../render/funcs/index.js';
@@ -31,7 +31,6 @@ import {
   versionFlags,
 } from './io.js';
 import { readFileBounded, readTextFileBounded } from '../internal/read-file.js';
-import { MediaType } from '../oci/media-types.js';
 
 /** `-f -` and `--set-file K=-`: standard input bounded like a values file. */
 const STDIN_VALUES: StdinLimit = { maxBytes: MAX_VALUES_STDIN_BYTES, what: 'values' };
@@ -89,42 +88,28 @@ async function loadChart(ctx: CommandContext, ref: string): Promise<Chart> {
   // Everything that goes wrong fetching a chart is the registry's or repository's
   // (`source: remote`): reportRenderFailure then exits 3, or 1 for a digest mismatch.
   if (repo !== undefined) {
-    const got = await remote(() =>
-      downloadRepoChart(ctx.client, repo, ref, { ...versions, ...(verify ? { provenance: true } : {}) }),
-    ).catch((e) => {
-      // No `.prov` next to the archive (404): an unsigned chart, a verification failure.
-      if (
-        isChartproofError(e) &&
-        e.code === 'NOT_FOUND' &&
-        e.message.startsWith('failed to fetch provenance')
-      )
-        throw new ChartproofError('SIGNATURE_INVALID', e.message, { cause: e });
-      throw e;
-    });
+    const got = await remote(() => downloadRepoChart(ctx.client, repo, ref, versions));
     if (!got.verified && !verify) {
       ctx.io.stderr(
         `Warning: the repository index lists no digest for ${ref}; the download was not verified\n`,
       );
     }
     if (verify) {
+      const provenance = await remote(() => fetchRepoProvenance(ctx.client, got.url));
       const name = basename(new URL(got.url).pathname);
-      await checkProvenance(ctx, got.archive, got.provenance, name, `no provenance for ${got.url}`);
+      await checkProvenance(
+        ctx,
+        got.archive,
+        provenance,
+        name,
+        `failed to fetch provenance "${got.url}.prov"`,
+      );
     }
     return remote(() => loadChartArchive(got.archive));
   }
   if (ref.startsWith('oci://')) {
-    const pulled = await remote(() =>
-      pullChart(ctx.client, ref, { ...versions, ...(verify ? { provenance: true } : {}) }),
-    ).catch((e) => {
-      // A chart pushed without its `.prov`: unsigned, a verification failure.
-      if (
-        isChartproofError(e) &&
-        e.code === 'INVALID_MANIFEST' &&
-        e.message.includes(MediaType.HelmProvenance)
-      )
-        throw new ChartproofError('SIGNATURE_INVALID', `${ref} has no provenance layer`, { cause: e });
-      throw e;
-    });
+    // pullChart returns the provenance layer whenever the chart has one.
+    const pulled = await remote(() => pullChart(ctx.client, ref, versions));
     if (verify) {
       const name = `${String(pulled.config.name)}-${String(pulled.config.version)}.tgz`;
       await checkProvenance(ctx, pulled.archive, pulled.provenance, name, `${ref} has no provenance layer`);
@@ -139,7 +124,7 @@ async function loadChart(ctx: CommandContext, ref: string): Promise<Chart> {
     if (!ref.toLowerCase().endsWith('.tgz')) throw new UsageError('chart must be a tgz file');
     const archive = await local(() => readFileBounded(ref, { maxBytes: MAX_CHART_BYTES, what: 'chart' }));
     const prov = await local(() =>
-      readFileBounded(`${ref}.prov`, { maxBytes: MAX_PROV_FILE_BYTES, what: 'provenance file' }),
+      readFileBounded(`${ref}.prov`, { maxBytes: MAX_PROVENANCE_BYTES, what: 'provenance file' }),
     ).catch((e) => {
       if (isChartproofError(e) && e.code === 'IO') return undefined;
       throw e;
@@ -149,9 +134,6 @@ async function loadChart(ctx: CommandContext, ref: string): Promise<Chart> {
   }
   return st.isDirectory() ? (await loadChartDirectory(ref)).chart : loadChartFile(ref);
 }
-
-/** Largest local `.prov` `--verify` reads (as a classic repository's). */
-const MAX_PROV_FILE_BYTES = 1024 * 1024;
 
 /** Helm's `--name-template`: the text executed with Sprig's functions and no data. */
 function renderNameTemplate(text: string): string {

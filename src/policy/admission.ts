@@ -27,7 +27,13 @@ import type { RegistryClient } from '../oci/client.js';
 import type { Digest } from '../oci/digest.js';
 import { ChartVerificationError, verifyChart } from '../verify/chart.js';
 import type { TrustedRootJson, VerificationPolicy } from '../verify/policy.js';
-import { decodeReleaseSecret, type HelmRelease, isHelmReleaseSecret, ReleaseSecretError } from './release.js';
+import {
+  decodeReleaseSecret,
+  type HelmRelease,
+  isHelmReleaseSecret,
+  ownedByHelm,
+  ReleaseSecretError,
+} from './release.js';
 import { chartReferenceFor, type TrustConfig } from './trust.js';
 import { isRecord as isObj } from '../internal/guards.js';
 
@@ -329,7 +335,7 @@ async function reviewRelease(
   // Helm rewrites old revisions (status superseded, labels): same content, no new check.
   // Only when the old object had `owner=helm` (so the webhook saw it): a Secret created
   // without the label skipped the webhook, and adding the label must not pass it unchecked.
-  if (isObj(oldObject) && ownerHelm(oldObject)) {
+  if (isObj(oldObject) && ownedByHelm(oldObject)) {
     try {
       const before = await decodeReleaseSecret(oldObject);
       if (
@@ -374,12 +380,6 @@ async function reviewRelease(
     message: `${id} matches the signed chart ${signed.pinned}`,
     annotations: { 'chartproof.dev/chart': signed.pinned },
   };
-}
-
-/** The `owner=helm` label Helm's storage driver selects its release Secrets by. */
-function ownerHelm(object: Obj): boolean {
-  const meta = isObj(object.metadata) ? object.metadata : {};
-  return isObj(meta.labels) && meta.labels.owner === 'helm';
 }
 
 /** A release's chart as a `Chart` (for comparing two releases). */

@@ -116,8 +116,13 @@ function base64Bytes(text: string, what: string): Buffer {
  */
 export function isHelmReleaseSecret(secret: Record<string, unknown>): boolean {
   if (secret.type === HELM_RELEASE_SECRET_TYPE) return true;
-  const meta = isObj(secret.metadata) ? secret.metadata : {};
-  return isObj(meta.labels) && meta.labels.owner === 'helm' && isObj(secret.data) && 'release' in secret.data;
+  return ownedByHelm(secret) && isObj(secret.data) && 'release' in secret.data;
+}
+
+/** The `owner=helm` label Helm's storage driver selects its release Secrets by. @internal */
+export function ownedByHelm(object: Record<string, unknown>): boolean {
+  const meta = isObj(object.metadata) ? object.metadata : {};
+  return isObj(meta.labels) && meta.labels.owner === 'helm';
 }
 
 /** Parses a Secret name: the release name and revision, or undefined. @public */
