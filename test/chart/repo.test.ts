@@ -20,7 +20,9 @@ import { RegistryClient, staticCredentials } from '../../src/oci/index.js';
 const TESTDATA = join(VECTORS, 'pkg', 'repo', 'v1', 'testdata');
 const haveVectors = existsSync(join(TESTDATA, 'repository', 'frobnitz-1.2.3.tgz'));
 if (!haveVectors)
-  console.warn(`chart repository vector tests skipped: Helm vectors not found at ${TESTDATA}`);
+  console.warn(
+    `chart repository vector tests skipped (suites "Helm vector indexes", "repository over HTTP": they serve Helm's test archives): Helm vectors not found at ${TESTDATA}`,
+  );
 
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 

@@ -9,12 +9,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDockerRegistry } from '../helpers/docker-registry.js';
 import { helmAvailable, helmHome, runHelm } from '../helpers/helm.js';
 import { chartproof, helmOk, startStaticServer, writeTree } from '../helpers/helm-peer.js';
 import { requireTool } from '../helpers/services.js';
 
 const HAVE_HELM = helmAvailable('helm provenance interop');
 const SKIP = !HAVE_HELM || requireTool('gpg') !== undefined;
+const NO_REGISTRY = requireTool('docker-registry');
 
 /** The clearsigned text of a `.prov` (between the armor header and the signature). */
 function signedText(prov: string): string {
@@ -169,6 +171,61 @@ describe.skipIf(SKIP)('helm .prov both ways (GnuPG RSA key)', () => {
       await server.stop();
     }
   });
+
+  it.skipIf(NO_REGISTRY !== undefined)(
+    'template --verify of an oci:// chart checks its provenance layer, as helm template --verify (docker-registry)',
+    async () => {
+      const dir = join(root, 'oci', 'api');
+      writeTree(dir, {
+        'Chart.yaml': 'apiVersion: v2\nname: api\nversion: 2.0.0\n',
+        'templates/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n',
+      });
+      const out = join(root, 'oci', 'pkg');
+      helmOk(
+        ['package', dir, '-d', out, '--sign', '--key', 'CP Test', '--keyring', join(root, 'secring.gpg')],
+        { home },
+      );
+      const reg = await startDockerRegistry('plain');
+      try {
+        // helm push takes the .prov beside the archive as the provenance layer.
+        helmOk(['push', join(out, 'api-2.0.0.tgz'), `oci://${reg.host}/signed`, '--plain-http'], { home });
+        const unsigned = join(root, 'oci', 'unsigned');
+        writeTree(unsigned, { 'api-2.0.0.tgz': readFileSync(join(out, 'api-2.0.0.tgz')) });
+        helmOk(['push', join(unsigned, 'api-2.0.0.tgz'), `oci://${reg.host}/unsigned`, '--plain-http'], {
+          home,
+        });
+        const keyring = join(root, 'pubring.gpg');
+        const args = (repo: string) => [
+          'template',
+          'rel',
+          `oci://${reg.host}/${repo}/api`,
+          '--version',
+          '2.0.0',
+          '--verify',
+          '--keyring',
+          keyring,
+          '--plain-http',
+        ];
+        const h = helmOk(args('signed'), { home });
+        const ours = await chartproof(args('signed'));
+        expect(ours.code, ours.err).toBe(0);
+        expect(ours.out).toBe(h.stdout);
+        expect(ours.out).toContain('name: rel');
+        // A Helm home of its own: Helm's content cache would serve the .prov it pulled above
+        // (the same archive, by digest).
+        const fresh = helmHome();
+        try {
+          expect(runHelm(args('unsigned'), { home: fresh }).status).not.toBe(0);
+        } finally {
+          rmSync(fresh, { recursive: true, force: true });
+        }
+        const refused = await chartproof(args('unsigned'));
+        expect([refused.code, refused.out]).toEqual([1, '']);
+      } finally {
+        await reg.stop();
+      }
+    },
+  );
 
   it('helm verify accepts a .prov chartproof signed', async () => {
     const out = join(root, 'ours');
