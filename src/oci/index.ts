@@ -96,6 +96,7 @@ export type {
 export {
   createFetch,
   DEFAULT_MIN_THROUGHPUT,
+  DEFAULT_LISTING_TIMEOUT,
   DEFAULT_REQUEST_TIMEOUT,
   readCaFile,
 } from './transport/fetch.js';

@@ -4,7 +4,7 @@ import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.j
 import type { Descriptor, ImageIndex } from './descriptor.js';
 import { type Digest, isDigest, parseDigest } from './digest.js';
 import { isIndexMediaType, MediaType, stripParameters } from './media-types.js';
-import type { RepositoryTransport } from './internal/transport.js';
+import { type RepositoryTransport, withinListingDeadline } from './internal/transport.js';
 import { nextLink } from './tags.js';
 import type { CallOptions, ReferrersOptions } from './target.js';
 import { discard, readTextLimited, toRegistryError } from './transport/errors.js';
@@ -44,6 +44,17 @@ async function viaReferrersApi(
   subject: Descriptor,
   options: ReferrersOptions,
 ): Promise<Descriptor[] | undefined> {
+  return withinListingDeadline(repo, `referrers of ${subject.digest}`, options.signal, (signal) =>
+    referrerPages(repo, subject, options, signal),
+  );
+}
+
+async function referrerPages(
+  repo: RepositoryTransport,
+  subject: Descriptor,
+  options: ReferrersOptions,
+  signal: AbortSignal | undefined,
+): Promise<Descriptor[] | undefined> {
   const first = new URL(repo.url(`referrers/${subject.digest}`));
   if (options.artifactType !== undefined) first.searchParams.set('artifactType', options.artifactType);
   const maxPages = repo.maxPages;
@@ -60,7 +71,7 @@ async function viaReferrersApi(
       method: 'GET',
       url,
       headers: { accept: MediaType.OciIndex },
-      signal: options.signal,
+      signal,
     });
     const type = res.headers.get('content-type');
     if (

@@ -1,4 +1,4 @@
-import type { HttpResponse, RequestBody } from './transport/fetch.js';
+import { DEFAULT_LISTING_TIMEOUT, type HttpResponse, type RequestBody } from './transport/fetch.js';
 import { ChartproofError } from '../errors.js';
 import { repositoryScope } from './auth/challenge.js';
 import type { RegistryClient } from './client.js';
@@ -109,6 +109,9 @@ export class Repository
       },
       get maxPages() {
         return self.options.maxPages ?? 1000;
+      },
+      get listingMs() {
+        return self.client.options.timeouts?.listing ?? DEFAULT_LISTING_TIMEOUT;
       },
       get tagPageSize() {
         return self.options.tagPageSize;

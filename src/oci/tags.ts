@@ -1,6 +1,6 @@
 import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
-import type { RepositoryTransport } from './internal/transport.js';
+import { type RepositoryTransport, withinListingDeadline } from './internal/transport.js';
 import type { CallOptions } from './target.js';
 import { toRegistryError } from './transport/errors.js';
 import { MAX_MANIFEST_BYTES, readAll } from './verify.js';
@@ -16,9 +16,18 @@ export interface TagListOptions extends CallOptions {
 /**
  * Lists every tag, following `Link: <…>; rel="next"` headers. The number of pages is
  * bounded (`maxPages`, default 1000) and a repeated next URL stops the walk, so a
- * misbehaving registry cannot make this loop forever.
+ * misbehaving registry cannot make this loop forever; all pages together have one
+ * total deadline (`timeouts.listing`).
  */
 export async function listTags(repo: RepositoryTransport, options: TagListOptions = {}): Promise<string[]> {
+  return withinListingDeadline(repo, 'tags', options.signal, (signal) => tagPages(repo, options, signal));
+}
+
+async function tagPages(
+  repo: RepositoryTransport,
+  options: TagListOptions,
+  signal: AbortSignal | undefined,
+): Promise<string[]> {
   const maxPages = repo.maxPages;
   const pageSize = options.pageSize ?? repo.tagPageSize;
   const first = new URL(repo.url('tags/list'));
@@ -36,7 +45,7 @@ export async function listTags(repo: RepositoryTransport, options: TagListOption
       method: 'GET',
       url,
       headers: { accept: 'application/json' },
-      signal: options.signal,
+      signal,
     });
     if (res.status !== 200) throw await toRegistryError(res, 'GET', url);
     const body = res.body ? await readAll(res.body, MAX_MANIFEST_BYTES) : new Uint8Array();

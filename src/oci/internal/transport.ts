@@ -29,6 +29,8 @@ export interface RepositoryTransport {
   readonly name: string;
   /** Most pages followed when listing tags or referrers. */
   readonly maxPages: number;
+  /** Total deadline of one listing, all its pages (ms; 0: none). */
+  readonly listingMs: number;
   /** Tag list page size requested with `n`, if any. */
   readonly tagPageSize: number | undefined;
   /** Learned referrers capability of the repository (shared with its client). */
@@ -55,4 +57,40 @@ export function clientTransport(client: RegistryClient): ClientTransport {
   const t = clients.get(client);
   if (!t) throw new ChartproofError('INVALID_ARGUMENT', 'not a chartproof RegistryClient');
   return t;
+}
+
+/**
+ * Runs a paginated listing of `repo` under its total deadline (`timeouts.listing`):
+ * `run` gets a signal that aborts with a `TIMEOUT` error once the deadline passes
+ * (or with the caller's reason when `signal` aborts first).
+ */
+export async function withinListingDeadline<T>(
+  repo: Pick<RepositoryTransport, 'name' | 'listingMs'>,
+  what: string,
+  signal: AbortSignal | undefined,
+  run: (signal: AbortSignal | undefined) => Promise<T>,
+): Promise<T> {
+  const ms = repo.listingMs;
+  if (!(ms > 0)) return run(signal);
+  const deadline = new AbortController();
+  const timer = setTimeout(
+    () =>
+      deadline.abort(
+        new ChartproofError(
+          'TIMEOUT',
+          `${repo.name}: listing its ${what} took longer than ${ms} ms (timeouts.listing)`,
+        ),
+      ),
+    ms,
+  );
+  timer.unref?.();
+  try {
+    return await run(signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal);
+  } catch (e) {
+    // A request aborted by the deadline may surface as its own error: report the deadline.
+    if (deadline.signal.aborted && !signal?.aborted) throw deadline.signal.reason;
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -25,6 +25,8 @@ export type UndiciRequest = (
 interface UndiciCore {
   Agent: typeof Undici.Agent;
   EnvHttpProxyAgent: typeof Undici.EnvHttpProxyAgent;
+  Pool: typeof Undici.Pool;
+  Client: typeof Undici.Client;
   request: UndiciRequest;
 }
 
@@ -42,13 +44,17 @@ function undiciCore(): UndiciCore {
     const EnvHttpProxyAgent = requireDependency<typeof Undici.EnvHttpProxyAgent>(
       'undici/lib/dispatcher/env-http-proxy-agent.js',
     );
+    const Pool = requireDependency<typeof Undici.Pool>('undici/lib/dispatcher/pool.js');
+    const Client = requireDependency<typeof Undici.Client>('undici/lib/dispatcher/client.js');
     const request = requireDependency<UndiciRequest>('undici/lib/api/api-request.js');
     if (
       typeof Agent === 'function' &&
       typeof EnvHttpProxyAgent === 'function' &&
+      typeof Pool === 'function' &&
+      typeof Client === 'function' &&
       typeof request === 'function'
     )
-      return { Agent, EnvHttpProxyAgent, request };
+      return { Agent, EnvHttpProxyAgent, Pool, Client, request };
   } catch {
     // Moved or renamed in this undici release: the package entry below.
   }
@@ -56,6 +62,8 @@ function undiciCore(): UndiciCore {
   return {
     Agent: u.Agent,
     EnvHttpProxyAgent: u.EnvHttpProxyAgent,
+    Pool: u.Pool,
+    Client: u.Client,
     request: u.Dispatcher.prototype.request as UndiciRequest,
   };
 }
@@ -124,12 +132,20 @@ export interface Timeouts {
    * response headers (blob uploads: not at all). Default 30 000. 0 disables it.
    */
   request?: number;
+  /**
+   * Total deadline of one paginated listing (a repository's tags, a subject's
+   * referrers): every page with its authentication and retries, which `request`
+   * bounds only one by one. Default 300 000. 0 disables it.
+   */
+  listing?: number;
   /** Minimum rate of blob bodies. Default `{ bytes: 30720, seconds: 30 }` (1 KiB/s over 30 s). */
   minThroughput?: MinThroughput;
 }
 
 /** Default total deadline of a document request (ms). @public */
 export const DEFAULT_REQUEST_TIMEOUT = 30_000;
+/** Default total deadline of a paginated listing (ms). @public */
+export const DEFAULT_LISTING_TIMEOUT = 300_000;
 /** Default minimum blob throughput. @public */
 export const DEFAULT_MIN_THROUGHPUT: Readonly<MinThroughput> = Object.freeze({
   bytes: 30 * 1024,
@@ -195,7 +211,7 @@ export function createClientTransport(
 
 function createDispatcher(
   options: CreateFetchOptions,
-  core: Pick<UndiciCore, 'Agent' | 'EnvHttpProxyAgent'> = undici(),
+  core: Pick<UndiciCore, 'Agent' | 'EnvHttpProxyAgent' | 'Pool' | 'Client'> = undici(),
 ): Dispatcher {
   const { Agent, EnvHttpProxyAgent } = core;
   const ca = options.ca === undefined ? undefined : [...rootCertificates, ...[options.ca].flat()];
@@ -210,6 +226,7 @@ function createDispatcher(
     bodyTimeout: options.timeouts?.idle ?? options.timeouts?.body ?? 60_000,
     connections: options.connections ?? 16,
     keepAliveTimeout: 10_000,
+    factory: heardFactory(core),
   };
   const env = options.env ?? process.env;
   const hasProxy = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'].some((k) => env[k]);
@@ -225,6 +242,31 @@ function createDispatcher(
   }
   return withHeadKeepAlive(new Agent(common), options);
 }
+
+/**
+ * The agent's factory, as undici's own (a `Pool` of `Client`s, one `Client` for a
+ * single connection), with an `'error'` listener on every pool and client. undici
+ * reports there a request it could not fail through its handler (seen once in CI: a
+ * `ClientDestroyedError` when a pool retired a client, whose connection had failed,
+ * and then destroyed it); unheard, that event is an uncaught exception, which in a
+ * library ends the embedding process. The request it concerns is still bounded by
+ * the client's deadlines, and its caller gets their error.
+ */
+function heardFactory(core: Pick<UndiciCore, 'Pool' | 'Client'>) {
+  const { Pool, Client } = core;
+  const heard = <T extends Dispatcher>(d: T): T => {
+    d.on('error' as never, ignoreDispatcherError);
+    return d;
+  };
+  const client = (origin: string | URL, opts: object) =>
+    heard(new Client(origin, opts as Undici.Client.Options));
+  return (origin: string | URL, opts: object): Dispatcher =>
+    (opts as { connections?: number | null }).connections === 1
+      ? client(origin, opts)
+      : heard(new Pool(origin, { ...(opts as Undici.Pool.Options), factory: client }));
+}
+
+function ignoreDispatcherError(): void {}
 
 /** Lets `HEAD` requests keep their connection (undici's `reset: false`), unless disabled. */
 function withHeadKeepAlive(agent: Dispatcher, options: CreateFetchOptions): Dispatcher {

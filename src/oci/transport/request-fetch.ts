@@ -42,6 +42,9 @@ export function requestFetch(dispatcher: Dispatcher, request: UndiciRequest): Ht
     // A web stream body is handed over as a Node stream: undici then writes it with
     // backpressure instead of iterating it a promise per chunk.
     const nodeBody = body instanceof ReadableStream ? Readable.fromWeb(body as never) : body;
+    // Its failure reaches the caller through the request. undici listens for it only
+    // while it owns the stream; an unheard 'error' after that would be uncaught.
+    if (nodeBody instanceof Readable) nodeBody.on('error', () => {});
     let answer: Dispatcher.ResponseData;
     try {
       answer = await request.call(dispatcher, {
