@@ -211,14 +211,22 @@ export function verifySigstoreBundle(bundleJson: unknown, options: VerifyBundleO
 
 /**
  * Who made a verified signature, for counting it once against a threshold: the policy key
- * (by hint), or the signing certificate (by the sha256 of its DER; a keyless certificate
- * is issued for one signing).
+ * (by hint), or the signing certificate's key (the sha256 of its SubjectPublicKeyInfo; a
+ * keyless certificate is issued for one ephemeral key). Not the certificate's DER: the
+ * CA's ECDSA signature on it is malleable ((r, s) → (r, n − s)), so anyone could turn one
+ * certificate into another DER with the same TBS, key and identity.
  * @internal
  */
 export function signerId(signer: BundleSigner, certificate: Uint8Array | undefined): string {
-  return signer.kind === 'key'
-    ? `key ${signer.keyHint ?? ''}`
-    : `certificate ${sha256Hex(certificate ?? new Uint8Array())}`;
+  if (signer.kind === 'key') return `key ${signer.keyHint ?? ''}`;
+  let spki: Uint8Array = certificate ?? new Uint8Array();
+  try {
+    if (certificate)
+      spki = new X509Certificate(certificate).publicKey.export({ type: 'spki', format: 'der' });
+  } catch {
+    // A certificate that does not parse did not verify either; its DER identifies it.
+  }
+  return `certificate ${sha256Hex(spki)}`;
 }
 
 /** The DER of a bundle's signing certificate (the leaf), when it is signed with one. @internal */

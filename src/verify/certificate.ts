@@ -85,6 +85,12 @@ const HANDLED_CRITICAL = new Set([
 ]);
 /** Longest chain searched (leaf excluded). */
 const MAX_CHAIN_DEPTH = 10;
+/**
+ * Most signature checks one path search makes (Go crypto/x509 `maxChainSignatureChecks`):
+ * untrusted intermediates that issue each other would otherwise make the depth-first
+ * search try every path of up to {@link MAX_CHAIN_DEPTH} certificates.
+ */
+const MAX_CHAIN_SIGNATURE_CHECKS = 100;
 
 // ---------------------------------------------------------------------------------------
 // Minimal DER reader.
@@ -364,13 +370,21 @@ function pathLen(cert: X509Certificate): number | undefined {
 }
 
 /** Whether `issuer` issued `child`: name/AKI match, signature, CA constraints, validity at `at`. */
-function issued(issuer: X509Certificate, child: X509Certificate, below: number, at: Date): boolean {
+function issued(
+  issuer: X509Certificate,
+  child: X509Certificate,
+  below: number,
+  at: Date,
+  budget: { checks: number },
+): boolean {
   if (!child.checkIssued(issuer)) return false;
   if (!issuer.ca || !mayCertSign(issuer)) return false;
   if (!certificateValidAt(issuer, at)) return false;
   const max = pathLen(issuer);
   if (max !== undefined && below > max) return false;
   if (!allowsCodeSigning(issuer)) return false;
+  if (++budget.checks > MAX_CHAIN_SIGNATURE_CHECKS)
+    fail(`the certificate path search exceeded ${MAX_CHAIN_SIGNATURE_CHECKS} signature checks`);
   try {
     return child.verify(issuer.publicKey);
   } catch {
@@ -414,6 +428,7 @@ export function verifyCertificateChain(
   const cas = options.authorities.filter((ca) => within(ca.validFor, at));
   if (cas.length === 0) fail(`no trusted certificate authority is valid at ${at.toISOString()}`);
   const untrusted = (options.intermediates ?? []).filter((c) => c.issuer !== c.subject || !c.checkIssued(c));
+  const budget = { checks: 0 };
   for (const ca of cas) {
     const anchor = ca.certificates[ca.certificates.length - 1]!;
     const pool = [...ca.certificates.slice(0, -1), ...untrusted];
@@ -422,11 +437,11 @@ export function verifyCertificateChain(
       below: number,
       path: X509Certificate[],
     ): X509Certificate[] | undefined => {
-      if (issued(anchor, child, below, at)) return [...path, anchor];
+      if (issued(anchor, child, below, at, budget)) return [...path, anchor];
       if (path.length > MAX_CHAIN_DEPTH) return undefined;
       for (const next of pool) {
         if (path.some((p) => p.raw.equals(next.raw))) continue;
-        if (!issued(next, child, below, at)) continue;
+        if (!issued(next, child, below, at, budget)) continue;
         try {
           checkCriticalExtensions(next, 'an intermediate certificate');
         } catch {

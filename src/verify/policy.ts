@@ -145,6 +145,9 @@ export function anchoredRegExp(pattern: string | RegExp): RegExp {
   const source = typeof pattern === 'string' ? pattern : pattern.source;
   const flags = typeof pattern === 'string' ? '' : pattern.flags.replace(/[gmy]/g, '');
   try {
+    // The pattern must stand on its own: `a)|(.*` is refused, not wrapped into
+    // `^(?:a)|(.*)$`, which would match anything.
+    new RegExp(source, flags);
     return new RegExp(`^(?:${source})$`, flags);
   } catch (e) {
     throw new ChartproofError('INVALID_ARGUMENT', `invalid regular expression ${JSON.stringify(source)}`, {

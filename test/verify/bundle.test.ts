@@ -506,6 +506,15 @@ describe('policy helpers', () => {
     expect(() => anchoredRegExp('(')).toThrow(/invalid regular expression/);
   });
 
+  it('refuses a pattern that would break out of the anchoring group', () => {
+    // `^(?:alice@example\.com)|(.*)$` would accept every identity.
+    expect(() => anchoredRegExp('alice@example\\.com)|(.*')).toThrow(/invalid regular expression/);
+    expect(() =>
+      assertCertificateIdentity({ subjectRegExp: 'alice@example\\.com)|(.*', issuer: 'https://i' }),
+    ).toThrow(/invalid regular expression/);
+    expect(anchoredRegExp('[)]|x').test(')')).toBe(true);
+  });
+
   it('anchors a multiline regular expression to the whole value, not to a line', () => {
     // With the `m` flag `^…$` would match one line of a SAN: a certificate naming
     // "attacker@evil.example\nrelease@acme.example" must not match release@acme.example.
