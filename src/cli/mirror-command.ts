@@ -43,11 +43,11 @@ async function writeOverlays(dir: string, report: MirrorReport): Promise<string[
   return written;
 }
 
-/** Exit code of a drift check: 3 when a chart could not be checked, 1 when upstream changed, else 0. */
+/** Exit code of a drift check: 3 when a chart could not be checked, 1 when upstream or the target changed, else 0. */
 function driftExit(summary: DriftReport['summary']): number {
   const images = summary.images;
   if (summary.failed > 0 || (images?.failed ?? 0) > 0) return Exit.registry;
-  if (summary.changedUpstream > 0) return Exit.verification;
+  if (summary.changedUpstream + (summary.changedTarget ?? 0) > 0) return Exit.verification;
   if (images && images['changed-upstream'] + images['changed-target'] > 0) return Exit.verification;
   return Exit.ok;
 }
@@ -137,6 +137,8 @@ export const MIRROR_COMMAND: Command = {
     '        quarantine (signatures, scanners, digests); signs and tags like apply.\n' +
     'drift   compares mirrored versions with upstream: CHANGED (same version, other digest upstream: exit 1),\n' +
     '        missing-upstream, and newer-upstream versions the spec would take. Ends with a Drift: line.\n' +
+    '        With --key PUB (or the keyless flags) the target content must also verify with that policy:\n' +
+    '        CHANGED-TARGET (exit 1) when a tag names content the mirror did not sign.\n' +
     'overlay prints the values-internal.yaml pushed next to a mirrored chart REF (--output FILE writes it;\n' +
     '        --prefix P picks one of several; --json lists them with their image mappings). With --key PUB\n' +
     '        (or --certificate-identity/--certificate-oidc-issuer, as verify) only an overlay whose signature\n' +
@@ -164,8 +166,11 @@ export const MIRROR_COMMAND: Command = {
         sub === undefined ? `expected: chartproof ${USAGE}` : `unknown mirror subcommand "${sub}"`,
       );
     if (sub === 'overlay') return overlayCommand(ctx, rest);
-    for (const flag of ['prefix', 'output', ...Object.keys(POLICY_OPTIONS)])
+    for (const flag of ['prefix', 'output'])
       if (ctx.values[flag] !== undefined) throw new UsageError(`--${flag} applies to mirror overlay`);
+    const policyFlags = Object.keys(POLICY_OPTIONS).filter((f) => ctx.values[f] !== undefined);
+    if (policyFlags.length > 0 && sub !== 'drift')
+      throw new UsageError(`--${policyFlags[0]} applies to mirror drift and mirror overlay`);
     if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
     const overlayDir = ctx.values['overlay-dir'] as string | undefined;
     if (overlayDir !== undefined && sub !== 'apply' && sub !== 'import')
@@ -211,11 +216,21 @@ export const MIRROR_COMMAND: Command = {
       return exitFor(summary);
     }
     if (sub === 'drift') {
-      const drift = await withClient(ctx, spec, (client) => detectDrift(spec, { client }));
+      const targetPolicy = policyFlags.length > 0 ? await policyFromFlags(ctx) : undefined;
+      if (targetPolicy?.tlog === 'skip') ctx.io.stderr(TLOG_WARNING);
+      const drift = await withClient(ctx, spec, (client) =>
+        detectDrift(spec, { client, ...(targetPolicy ? { targetPolicy } : {}) }),
+      );
       if (!json) {
         const lines = drift.items.map((i) => {
           const verb =
-            i.status === 'changed-upstream' ? 'CHANGED' : i.status === 'failed' ? 'FAIL' : i.status;
+            i.status === 'changed-upstream'
+              ? 'CHANGED'
+              : i.status === 'changed-target'
+                ? 'CHANGED-TARGET'
+                : i.status === 'failed'
+                  ? 'FAIL'
+                  : i.status;
           const line = `${verb.padEnd(16)} ${i.name}${i.version ? `-${i.version}` : ''} ${i.target}${i.reason ? `: ${i.reason}` : ''}`;
           const images = (i.images ?? []).map((img) => {
             const v = { 'changed-upstream': 'CHANGED', 'changed-target': 'CHANGED-TARGET', failed: 'FAIL' }[

@@ -19,6 +19,8 @@ import { MediaType } from '../oci/media-types.js';
 import { parseReference } from '../oci/reference.js';
 import type { ManifestFetcher, Resolver, TagLister } from '../oci/target.js';
 import { normalizeImage } from '../workloads/images.js';
+import { ChartVerificationError, verifyChart } from '../verify/chart.js';
+import type { VerificationPolicy } from '../verify/policy.js';
 import { fetchValuesOverlays } from './images.js';
 import { type MirrorOptions, mapLimit } from './plan.js';
 import {
@@ -33,14 +35,18 @@ import {
 /**
  * `up-to-date`: the target and upstream hold the same content under the version.
  * `changed-upstream`: upstream now serves other content under a version the target
- * mirrored (a re-publish, or tampering). `missing-upstream`: the mirrored version is
- * gone upstream. `newer-upstream`: a version newer than the newest mirrored one
- * that the spec would accept (informational). `failed`: the chart could not be checked.
+ * mirrored (a re-publish, or tampering). `changed-target` (only with
+ * {@link DriftOptions.targetPolicy}): the target tag names content whose signatures do
+ * not satisfy that policy, i.e. not what the mirror signed. `missing-upstream`: the
+ * mirrored version is gone upstream. `newer-upstream`: a version newer than the newest
+ * mirrored one that the spec would accept (informational). `failed`: the chart could
+ * not be checked.
  * @public
  */
 export type DriftStatus =
   | 'up-to-date'
   | 'changed-upstream'
+  | 'changed-target'
   | 'missing-upstream'
   | 'newer-upstream'
   | 'failed';
@@ -98,6 +104,8 @@ export interface DriftReport {
     upToDate: number;
     newerUpstream: number;
     changedUpstream: number;
+    /** With {@link DriftOptions.targetPolicy} only. */
+    changedTarget?: number;
     missingUpstream: number;
     failed: number;
     /** With `images`: counts of {@link DriftImage} statuses. */
@@ -112,7 +120,8 @@ export function driftSummaryLine(report: Pick<DriftReport, 'summary'>): string {
   const images = i
     ? `; images: ${i['up-to-date']} up to date, ${i['changed-upstream']} changed upstream, ${i['missing-upstream']} missing upstream, ${i['changed-target']} changed at the target, ${i['not-mirrored']} not mirrored, ${i.failed} failed`
     : '';
-  return `Drift: ${s.upToDate} up to date, ${s.newerUpstream} newer upstream, ${s.changedUpstream} changed upstream, ${s.missingUpstream} missing upstream, ${s.failed} failed${images}`;
+  const target = s.changedTarget === undefined ? '' : `, ${s.changedTarget} changed at the target`;
+  return `Drift: ${s.upToDate} up to date, ${s.newerUpstream} newer upstream, ${s.changedUpstream} changed upstream${target}, ${s.missingUpstream} missing upstream, ${s.failed} failed${images}`;
 }
 
 async function tagsOf(repo: TagLister, signal?: AbortSignal): Promise<string[]> {
@@ -198,8 +207,19 @@ async function chartLayer(
   return layers.find((l) => l.mediaType === MediaType.HelmChartContent)?.digest;
 }
 
-async function driftOf(chart: MirrorChart, spec: MirrorSpec, options: MirrorOptions): Promise<DriftItem[]> {
-  const { client, signal } = options;
+/** Options of {@link detectDrift}. @public */
+export interface DriftOptions extends MirrorOptions {
+  /**
+   * The policy the target's content must satisfy (the public key of the spec's
+   * `sign.key`, say). With it, a mirrored version whose target tag names content it
+   * does not verify is `changed-target` (someone with push access moved the tag), not
+   * `changed-upstream`, and only values overlays it verifies are read for the images.
+   */
+  targetPolicy?: VerificationPolicy;
+}
+
+async function driftOf(chart: MirrorChart, spec: MirrorSpec, options: DriftOptions): Promise<DriftItem[]> {
+  const { client, signal, targetPolicy } = options;
   const targetName = targetRepository(spec, chart);
   const dst = client.repository(targetName);
   const mirrored = versionTags(await tagsOf(dst, signal));
@@ -216,8 +236,14 @@ async function driftOf(chart: MirrorChart, spec: MirrorSpec, options: MirrorOpti
       const tagged = (await dst.resolve(tag, { signal })).digest;
       const mine = chart.source ? tagged : await chartLayer(dst, tagged, signal);
       if (mine !== undefined) item.targetDigest = mine;
-      const theirs = await upstream.digest(version);
-      if (theirs === undefined) {
+      const unsigned = targetPolicy
+        ? await targetUnverified(client, targetName, tagged, targetPolicy, signal)
+        : undefined;
+      const theirs = unsigned === undefined ? await upstream.digest(version) : undefined;
+      if (unsigned !== undefined) {
+        item.status = 'changed-target';
+        item.reason = `the target tag names ${tagged}, which the target policy does not verify (${unsigned}): moved at the target`;
+      } else if (theirs === undefined) {
         item.status = 'missing-upstream';
         item.reason = 'upstream no longer has this version';
       } else {
@@ -233,7 +259,7 @@ async function driftOf(chart: MirrorChart, spec: MirrorSpec, options: MirrorOpti
       item.reason = message(e);
     }
     const settings = chartImages(spec, chart);
-    if (settings && item.status !== 'failed')
+    if (settings && item.status !== 'failed' && item.status !== 'changed-target')
       item.images = await imageDrift(item.target, spec, settings, options);
     items.push(item);
   }
@@ -262,18 +288,42 @@ async function digestOr(repo: Resolver, ref: string, signal?: AbortSignal): Prom
   }
 }
 
+/**
+ * Why the target's `digest` does not satisfy `policy`, or undefined when it does. A
+ * registry failure is thrown (the version is then `failed`, not `changed-target`).
+ */
+async function targetUnverified(
+  client: MirrorOptions['client'],
+  targetName: string,
+  digest: string,
+  policy: VerificationPolicy,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
+  try {
+    await verifyChart(client, `${targetName}@${digest}`, { policy, ...(signal ? { signal } : {}) });
+    return undefined;
+  } catch (e) {
+    if (e instanceof ChartVerificationError) return e.message;
+    throw e;
+  }
+}
+
 /** The images recorded in the overlay next to `chartRef` at the target, compared. */
 async function imageDrift(
   chartRef: string,
   spec: MirrorSpec,
   settings: MirrorImages,
-  options: MirrorOptions,
+  options: DriftOptions,
 ): Promise<DriftImage[]> {
-  const { client, signal } = options;
+  const { client, signal, targetPolicy } = options;
   const prefix = `${spec.target.registry}/${imagesPrefix(spec, settings)}`;
   let overlays: Awaited<ReturnType<typeof fetchValuesOverlays>>;
   try {
-    overlays = await fetchValuesOverlays(client, chartRef, { prefix, ...(signal ? { signal } : {}) });
+    overlays = await fetchValuesOverlays(client, chartRef, {
+      prefix,
+      ...(signal ? { signal } : {}),
+      ...(targetPolicy ? { policy: targetPolicy } : {}),
+    });
   } catch (e) {
     signal?.throwIfAborted();
     return [{ source: '', target: prefix, status: 'failed', reason: `values overlay: ${message(e)}` }];
@@ -340,7 +390,7 @@ async function imageDrift(
  * One chart's failure does not stop the others.
  * @public
  */
-export async function detectDrift(spec: MirrorSpec, options: MirrorOptions): Promise<DriftReport> {
+export async function detectDrift(spec: MirrorSpec, options: DriftOptions): Promise<DriftReport> {
   const started = Date.now();
   const perChart = await mapLimit(spec.charts, spec.concurrency ?? 4, async (chart) => {
     try {
@@ -363,6 +413,7 @@ export async function detectDrift(spec: MirrorSpec, options: MirrorOptions): Pro
     upToDate: 0,
     newerUpstream: 0,
     changedUpstream: 0,
+    ...(options.targetPolicy ? { changedTarget: 0 } : {}),
     missingUpstream: 0,
     failed: 0,
   };
@@ -370,10 +421,11 @@ export async function detectDrift(spec: MirrorSpec, options: MirrorOptions): Pro
     'up-to-date': 'upToDate',
     'newer-upstream': 'newerUpstream',
     'changed-upstream': 'changedUpstream',
+    'changed-target': 'changedTarget',
     'missing-upstream': 'missingUpstream',
     failed: 'failed',
   } as const;
-  for (const i of items) summary[key[i.status]]++;
+  for (const i of items) summary[key[i.status]] = (summary[key[i.status]] ?? 0) + 1;
   if (items.some((i) => i.images !== undefined)) {
     const counts: Record<DriftImage['status'], number> = {
       'up-to-date': 0,

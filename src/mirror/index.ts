@@ -79,6 +79,6 @@ export {
 export type { AirgapEntry, AirgapImage, AirgapManifest, ExportMirrorOptions } from './airgap.js';
 export { AIRGAP_MANIFEST_FILE, exportMirror } from './airgap.js';
 export { importMirror } from './airgap-import.js';
-export type { DriftImage, DriftItem, DriftReport, DriftStatus } from './drift.js';
+export type { DriftImage, DriftItem, DriftOptions, DriftReport, DriftStatus } from './drift.js';
 export { detectDrift, driftSummaryLine } from './drift.js';
 export { RENDER_FAILED, type RenderingScannerOptions, renderingScanner } from './rendered-scanner.js';

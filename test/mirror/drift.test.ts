@@ -21,6 +21,7 @@ describe('mirror drift', () => {
   let repo: ChartRepoServer;
   let client: RegistryClient;
   let dir: string;
+  let publicKeyPem: string;
   const env = { COSIGN_PASSWORD: 'in' };
 
   async function publish(name: string, version: string, extra: Record<string, string> = {}) {
@@ -36,6 +37,8 @@ describe('mirror drift', () => {
     dir = mkdtempSync(join(tmpdir(), 'cp-drift-'));
     const keys = await generateKeyPair({ password: 'in' });
     writeFileSync(join(dir, 'internal.key'), keys.privateKeyPem);
+    writeFileSync(join(dir, 'internal.pub'), keys.publicKeyPem);
+    publicKeyPem = keys.publicKeyPem;
   });
   afterAll(async () => {
     await client.close();
@@ -156,5 +159,78 @@ describe('mirror drift', () => {
       /Drift: 0 up to date, 1 newer upstream, 1 changed upstream, 0 missing upstream, 0 failed\n$/,
     );
     expect(JSON.parse(readFileSync(report, 'utf8')).summary.changedUpstream).toBe(1);
+  });
+
+  it('with a target policy, a tag moved at the target is changed-target, not changed-upstream', async () => {
+    await publish('moved', '1.0.0');
+    await publish('kept', '1.0.0');
+    const s = spec('d3', [
+      { name: 'moved', source: `oci://${up.host}/charts/moved`, versions: ['1.0.0'] },
+      { name: 'kept', source: `oci://${up.host}/charts/kept`, versions: ['1.0.0'] },
+    ]);
+    expect((await applyMirror(s, { client, env })).summary.copied).toBe(2);
+    const targetPolicy = { keys: [publicKeyPem], tlog: 'skip' as const };
+    const clean = await detectDrift(s, { client, targetPolicy });
+    expect(clean.items.map((i) => [i.name, i.status])).toEqual([
+      ['moved', 'up-to-date'],
+      ['kept', 'up-to-date'],
+    ]);
+    expect(clean.summary.changedTarget).toBe(0);
+
+    // Someone with push access to the target re-points moved:1.0.0 at another chart.
+    const archive = await makeChartArchive('moved', '1.0.0', { 'templates/evil.yaml': 'kind: ConfigMap\n' });
+    const planted = await pushChart(
+      client,
+      archive,
+      { name: 'moved', version: '1.0.0', apiVersion: 'v2' },
+      `oci://${inn.host}/d3`,
+    );
+    const drift = await detectDrift(s, { client, targetPolicy });
+    expect(drift.items.map((i) => [i.name, i.status])).toEqual([
+      ['moved', 'changed-target'],
+      ['kept', 'up-to-date'],
+    ]);
+    expect(drift.items[0]!.targetDigest).toBe(planted.digest);
+    expect(drift.items[0]!.reason).toMatch(/which the target policy does not verify .*moved at the target/);
+    expect(drift.summary).toMatchObject({ upToDate: 1, changedTarget: 1, changedUpstream: 0 });
+    expect(driftSummaryLine(drift)).toBe(
+      'Drift: 1 up to date, 0 newer upstream, 0 changed upstream, 1 changed at the target, 0 missing upstream, 0 failed',
+    );
+    // Without the policy the two cannot be told apart: the digests differ.
+    const blind = await detectDrift(s, { client });
+    expect(blind.items[0]!.status).toBe('changed-upstream');
+    expect(blind.summary.changedTarget).toBeUndefined();
+
+    // CLI: --key makes the same distinction, exit 1.
+    const file = join(dir, 'd3.yaml');
+    writeFileSync(
+      file,
+      [
+        `target: { registry: "${inn.host}", prefix: d3, plainHttp: true }`,
+        'charts:',
+        ...['moved', 'kept'].flatMap((n) => [
+          `  - name: ${n}`,
+          `    source: oci://${up.host}/charts/${n}`,
+          '    versions: ["1.0.0"]',
+          '    plainHttp: true',
+        ]),
+        '',
+      ].join('\n'),
+    );
+    const cli = captureIo('', { HOME: dir });
+    expect(
+      await run(
+        ['mirror', 'drift', '--config', file, '--key', join(dir, 'internal.pub'), '--insecure-ignore-tlog'],
+        cli.io,
+      ),
+      cli.err(),
+    ).toBe(1);
+    expect(cli.out()).toMatch(/CHANGED-TARGET +moved-1\.0\.0 /);
+    expect(cli.out()).toMatch(/up-to-date +kept-1\.0\.0 /);
+    const misuse = captureIo('', { HOME: dir });
+    expect(
+      await run(['mirror', 'plan', '--config', file, '--key', join(dir, 'internal.pub')], misuse.io),
+    ).toBe(2);
+    expect(misuse.err()).toMatch(/--key applies to mirror drift and mirror overlay/);
   });
 });
