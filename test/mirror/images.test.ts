@@ -374,7 +374,7 @@ describe('mirror with images (two in-memory registries on loopback)', () => {
       expect(
         await run(['mirror', 'plan', '--config', join(dir, 'x.yaml'), '--key', 'k.pub'], misuse.io),
       ).toBe(2);
-      expect(misuse.err()).toMatch(/--key applies to mirror overlay/);
+      expect(misuse.err()).toMatch(/--key applies to mirror drift and mirror overlay/);
     } finally {
       await target.close();
     }
