@@ -8,7 +8,7 @@
 import { constants } from 'node:fs';
 import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ChartproofError, isChartproofError } from '../errors.js';
+import { ChartproofError, CopyError, isChartproofError } from '../errors.js';
 import { messageOf as message } from '../internal/guards.js';
 import { mapLimit } from '../internal/map-limit.js';
 import type { Signer } from '../keys/signer.js';
@@ -545,6 +545,9 @@ async function quarantineImage(
     });
   } catch (e) {
     signal?.throwIfAborted();
+    // A layout that cannot be read (EIO, EACCES) is a failure to retry, not a tampered bundle.
+    const read = e instanceof CopyError && e.origin === 'source' ? e.cause : e;
+    if (read instanceof ChartproofError && read.code === 'IO') throw e;
     return { refuse: `the image layout is damaged or was tampered with: ${message(e)}` };
   }
   return { quarantine: q };

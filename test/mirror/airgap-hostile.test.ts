@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pushChart } from '../../src/chart/oci.js';
 import { generateKeyPair, keyFileSigner } from '../../src/keys/keys.js';
 import { AIRGAP_MANIFEST_FILE, type AirgapManifest, exportMirror } from '../../src/mirror/airgap.js';
@@ -13,6 +13,7 @@ import { digestOf } from '../../src/oci/digest.js';
 import { OciLayout } from '../../src/oci/layout.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import { copy } from '../../src/oci/copy.js';
+import { ChartproofError } from '../../src/errors.js';
 import { signLegacy } from '../../src/sign/legacy.js';
 import { makeChartArchive } from '../helpers/chart-repo.js';
 import { imageIndex } from '../helpers/content.js';
@@ -125,6 +126,54 @@ describe('mirror import with images: hostile bundles and failing targets', () =>
     expect(r.results[0]!.status, r.results[0]!.reason).toBe('failed');
     expect(r.summary).toMatchObject({ copied: 0, refused: 0, failed: 1 });
     expect(gap.registry.repositories().filter((n) => n.startsWith('failing/'))).toEqual([]);
+  });
+
+  it('reports a layout it cannot read (an I/O error) as failed (exit 3), not refused as tampered', async () => {
+    const out = await exportOnce('export-unreadable');
+    const read = OciLayout.prototype.fetch;
+    const spy = vi.spyOn(OciLayout.prototype, 'fetch').mockImplementation(function (
+      this: OciLayout,
+      desc,
+      options,
+    ) {
+      if (desc.mediaType === MediaType.HelmChartContent)
+        return Promise.reject(new ChartproofError('IO', `cannot read ${desc.digest}: EIO: i/o error, read`));
+      return read.call(this, desc, options);
+    });
+    try {
+      const r = await importMirror(spec(gap.server.host, 'unreadable'), out, { client: client(), env });
+      expect(spy).toHaveBeenCalled();
+      expect(r.results[0]!.status, r.results[0]!.reason).toBe('failed');
+      expect(r.results[0]!.reason).toMatch(/EIO/);
+      expect(r.summary).toMatchObject({ copied: 0, refused: 0, failed: 1 });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(gap.registry.repositories().filter((n) => n.startsWith('unreadable/'))).toEqual([]);
+  });
+
+  it('reports an image layout it cannot read as failed, not refused', async () => {
+    const out = await exportOnce('export-unreadable-image');
+    const image = manifestOf(out).entries[0]!.images![0]!.digest;
+    const read = OciLayout.prototype.fetch;
+    const spy = vi.spyOn(OciLayout.prototype, 'fetch').mockImplementation(function (
+      this: OciLayout,
+      desc,
+      options,
+    ) {
+      if (desc.digest === image)
+        return Promise.reject(new ChartproofError('IO', `cannot read ${desc.digest}: EIO: i/o error, read`));
+      return read.call(this, desc, options);
+    });
+    try {
+      const r = await importMirror(spec(gap.server.host, 'unreadable-image'), out, { client: client(), env });
+      expect(spy).toHaveBeenCalled();
+      expect(r.results[0]!.images?.[0]?.status).toBe('failed');
+      expect(r.results[0]!.status, r.results[0]!.reason).toBe('failed');
+      expect(r.results[0]!.reason).toMatch(/EIO/);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('imports in bounded time a chart whose layout has a planted referrer index listing one child many times, nested', async () => {
