@@ -94,6 +94,7 @@ const loginCommand: Command = {
       {
         configPath: ctx.flags.registryConfig ?? helmRegistryConfigPath(ctx.io.env),
         client: clientOptions,
+        env: ctx.io.env,
       },
     );
     if (ctx.flags.json) printJson(ctx.io, { registry: host, configPath: path });
@@ -111,6 +112,7 @@ const logoutCommand: Command = {
     const host = normalizeRegistry(registry!.replace(/^oci:\/\//, '').replace(/\/.*$/, ''));
     const removed = await logout(host, {
       configPath: ctx.flags.registryConfig ?? helmRegistryConfigPath(ctx.io.env),
+      env: ctx.io.env,
     });
     if (!removed) throw new ChartproofError('NOT_FOUND', `not logged in to ${host}`, { source: 'local' });
     if (ctx.flags.json) printJson(ctx.io, { registry: host, removed: true });

@@ -16,6 +16,11 @@ import { AdmissionState, type ReviewAdmissionOptions, reviewAdmission } from './
 /** Largest AdmissionReview body accepted (the apiserver's request limit is 3 MiB). @public */
 export const MAX_REVIEW_BODY_BYTES = 3 * 1024 * 1024 + 64 * 1024;
 
+/** The TLS handshake, and then the request headers, must complete within this. */
+const HEADERS_TIMEOUT_MS = 10_000;
+/** A whole request (headers and body) must arrive within this (the apiserver's longest webhook timeout). */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 /** Options of {@link createAdmissionServer}. @public */
 export interface AdmissionServerOptions extends Omit<ReviewAdmissionOptions, 'signal' | 'state'> {
   /** TLS material (node:https options: `key`, `cert`, `ca`, …). Required: the apiserver calls https only. */
@@ -130,21 +135,32 @@ export function createAdmissionServer(options: AdmissionServerOptions): Admissio
     }
   };
   let closing = false;
-  const server = createServer({ ...tls, minVersion: tls.minVersion ?? 'TLSv1.2' }, (req, res) => {
-    // While closing, answer what is in flight and let the connection go.
-    if (closing) res.setHeader('Connection', 'close');
-    res.on('close', () => {
-      if (closing) setImmediate(() => server.closeIdleConnections());
-    });
-    handle(req, res).catch((e: unknown) => {
-      onReview?.({ error: e });
-      if (!res.headersSent) send(res, 500, 'internal error\n');
-      else res.destroy();
-    });
-  });
+  const server = createServer(
+    {
+      ...tls,
+      minVersion: tls.minVersion ?? 'TLSv1.2',
+      // A connection that never completes the TLS handshake is dropped after 10 s (node's
+      // default is 120 s), and the header/request deadlines below are checked every
+      // second (at node's default interval, 30 s, they fired up to 30 s late).
+      handshakeTimeout: HEADERS_TIMEOUT_MS,
+      connectionsCheckingInterval: 1_000,
+    },
+    (req, res) => {
+      // While closing, answer what is in flight and let the connection go.
+      if (closing) res.setHeader('Connection', 'close');
+      res.on('close', () => {
+        if (closing) setImmediate(() => server.closeIdleConnections());
+      });
+      handle(req, res).catch((e: unknown) => {
+        onReview?.({ error: e });
+        if (!res.headersSent) send(res, 500, 'internal error\n');
+        else res.destroy();
+      });
+    },
+  );
   // Slow clients cannot hold sockets: headers within 10 s, whole requests within 30 s.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
   return {
     server,
     state,

@@ -176,14 +176,18 @@ export async function readConfigFile(path: string): Promise<DockerConfigFile | u
     return parsed as DockerConfigFile;
   } catch (e) {
     if (isDepthLimitError(e)) throw e;
-    throw new ChartproofError(
-      'CREDENTIALS_INVALID',
-      `${path}: not a valid config.json (${(e as Error).message})`,
-      {
-        cause: e,
-      },
-    );
+    // Not JSON.parse's message: V8 quotes the text around the error, which here is
+    // a password or an `auth` value.
+    throw new ChartproofError('CREDENTIALS_INVALID', `${path}: not a valid config.json (${syntaxWhere(e)})`);
   }
+}
+
+/** Where a parse failed (`position N`, `line L column C`), never the text around it. */
+function syntaxWhere(e: unknown): string {
+  const message = e instanceof Error ? e.message : '';
+  if (message === 'not an object') return 'not an object';
+  const at = /\bat position \d+(?: \(line \d+ column \d+\))?/.exec(message);
+  return at ? `invalid JSON ${at[0]}` : 'invalid JSON';
 }
 
 /** Canonical key for a config.json entry: host[:port], Docker Hub folded to `docker.io`. */
@@ -194,7 +198,8 @@ export function normalizeConfigKey(key: string): string {
   return normalizeRegistry(k);
 }
 
-function findEntry<T>(map: Record<string, T> | undefined, host: string): T | undefined {
+/** The entry of `map` whose key names `host` (see {@link normalizeConfigKey}). @internal */
+export function findEntry<T>(map: Record<string, T> | undefined, host: string): T | undefined {
   if (!map) return undefined;
   for (const [key, value] of Object.entries(map)) if (normalizeConfigKey(key) === host) return value;
   return undefined;
@@ -218,47 +223,9 @@ export async function runCredentialHelper(
   registry: string,
   options: CallOptions & { env?: Record<string, string | undefined> | undefined } = {},
 ): Promise<Credential | undefined> {
-  if (!/^[A-Za-z0-9._-]+$/.test(helper)) {
-    throw new ChartproofError(
-      'CREDENTIALS_INVALID',
-      `invalid credential helper name ${JSON.stringify(helper)}`,
-    );
-  }
-  const program = `docker-credential-${helper}`;
-  const serverUrl = normalizeRegistry(registry) === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry;
-  const out = await new Promise<string>((resolve, reject) => {
-    const child = execFile(
-      program,
-      ['get'],
-      {
-        env: (options.env ?? process.env) as NodeJS.ProcessEnv,
-        timeout: 30_000,
-        maxBuffer: 1024 * 1024,
-        ...(options.signal ? { signal: options.signal } : {}),
-      },
-      (err, stdout, stderr) => {
-        if (err) {
-          const text = `${stdout}${stderr}`;
-          if (/credentials not found/i.test(text)) resolve('');
-          else if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-            reject(
-              new ChartproofError('CREDENTIAL_HELPER_FAILED', `${program} is not installed`, { cause: err }),
-            );
-          else
-            reject(
-              new ChartproofError(
-                'CREDENTIAL_HELPER_FAILED',
-                `${program} failed: ${text.trim().slice(0, 300)}`,
-                { cause: err },
-              ),
-            );
-          return;
-        }
-        resolve(stdout);
-      },
-    );
-    child.stdin?.end(serverUrl);
-  });
+  const program = helperProgram(helper);
+  const serverUrl = helperServerUrl(registry);
+  const out = await execHelper(program, 'get', serverUrl, options);
   if (out.trim() === '') return undefined;
   let parsed: { Username?: string; Secret?: string };
   try {
@@ -270,4 +237,116 @@ export async function runCredentialHelper(
   if (!parsed.Secret) return undefined;
   if (parsed.Username === '<token>') return { identityToken: parsed.Secret };
   return { username: parsed.Username ?? '', password: parsed.Secret };
+}
+
+/**
+ * Stores a credential with `docker-credential-<helper> store` (as `docker login`
+ * does when `credHelpers`/`credsStore` names a helper for the registry).
+ * @throws ChartproofError `CREDENTIAL_HELPER_FAILED`
+ * @internal
+ */
+export async function storeWithCredentialHelper(
+  helper: string,
+  registry: string,
+  credential: Credential,
+  options: CallOptions & { env?: Record<string, string | undefined> | undefined } = {},
+): Promise<void> {
+  const program = helperProgram(helper);
+  const payload = credential.identityToken
+    ? { ServerURL: helperServerUrl(registry), Username: '<token>', Secret: credential.identityToken }
+    : {
+        ServerURL: helperServerUrl(registry),
+        Username: credential.username ?? '',
+        Secret: credential.password ?? '',
+      };
+  await execHelper(program, 'store', JSON.stringify(payload), options);
+}
+
+/**
+ * Erases a credential with `docker-credential-<helper> erase`. Returns false when
+ * the helper had none.
+ * @throws ChartproofError `CREDENTIAL_HELPER_FAILED`
+ * @internal
+ */
+export async function eraseWithCredentialHelper(
+  helper: string,
+  registry: string,
+  options: CallOptions & { env?: Record<string, string | undefined> | undefined } = {},
+): Promise<boolean> {
+  const program = helperProgram(helper);
+  const out = await execHelper(program, 'erase', helperServerUrl(registry), options, false);
+  return out !== undefined;
+}
+
+function helperProgram(helper: string): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(helper)) {
+    throw new ChartproofError(
+      'CREDENTIALS_INVALID',
+      `invalid credential helper name ${JSON.stringify(helper)}`,
+    );
+  }
+  return `docker-credential-${helper}`;
+}
+
+function helperServerUrl(registry: string): string {
+  return normalizeRegistry(registry) === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry;
+}
+
+/** Runs a helper action; "credentials not found" gives '' (`get`) or undefined (`erase`). */
+function execHelper(
+  program: string,
+  action: 'get' | 'store' | 'erase',
+  input: string,
+  options: CallOptions & { env?: Record<string, string | undefined> | undefined },
+  notFoundAsEmpty?: true,
+): Promise<string>;
+function execHelper(
+  program: string,
+  action: 'get' | 'store' | 'erase',
+  input: string,
+  options: CallOptions & { env?: Record<string, string | undefined> | undefined },
+  notFoundAsEmpty: false,
+): Promise<string | undefined>;
+function execHelper(
+  program: string,
+  action: 'get' | 'store' | 'erase',
+  input: string,
+  options: CallOptions & { env?: Record<string, string | undefined> | undefined },
+  notFoundAsEmpty = true,
+): Promise<string | undefined> {
+  return new Promise<string | undefined>((resolve, reject) => {
+    const child = execFile(
+      program,
+      [action],
+      {
+        env: (options.env ?? process.env) as NodeJS.ProcessEnv,
+        timeout: 30_000,
+        maxBuffer: 1024 * 1024,
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+      (err, stdout, stderr) => {
+        if (err) {
+          const text = `${stdout}${stderr}`;
+          if (action !== 'store' && /credentials not found/i.test(text))
+            resolve(notFoundAsEmpty ? '' : undefined);
+          else if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+            reject(
+              new ChartproofError('CREDENTIAL_HELPER_FAILED', `${program} is not installed`, { cause: err }),
+            );
+          else
+            reject(
+              new ChartproofError(
+                'CREDENTIAL_HELPER_FAILED',
+                `${program} ${action === 'get' ? '' : `${action} `}failed: ${text.trim().slice(0, 300)}`,
+                { cause: err },
+              ),
+            );
+          return;
+        }
+        resolve(stdout);
+      },
+    );
+    child.stdin?.on('error', () => {});
+    child.stdin?.end(input);
+  });
 }
