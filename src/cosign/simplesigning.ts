@@ -38,6 +38,37 @@ export const COSIGN_RFC3161_ANNOTATION = 'dev.sigstore.cosign/rfc3161timestamp';
 export const MAX_SIGNATURE_LAYERS = 1000;
 
 /**
+ * Most bytes the layers of one signature or attestation manifest may declare together
+ * (each is also bounded on its own): what a check may read, and an attestation listing
+ * holds, for one subject.
+ * @internal
+ */
+export const MAX_SIGNATURE_MANIFEST_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Checks the layer count and the declared sizes of a signature or attestation manifest.
+ * @throws ChartproofError `INVALID_MANIFEST`
+ * @internal
+ */
+export function checkSignatureLayers(layers: readonly unknown[], where: string): void {
+  if (layers.length > MAX_SIGNATURE_LAYERS)
+    throw new ChartproofError(
+      'INVALID_MANIFEST',
+      `${where}: ${layers.length} layers exceed the limit of ${MAX_SIGNATURE_LAYERS}`,
+    );
+  let total = 0;
+  for (const l of layers) {
+    const size = (l as { size?: unknown } | null)?.size;
+    if (typeof size === 'number' && Number.isSafeInteger(size) && size > 0) total += size;
+  }
+  if (total > MAX_SIGNATURE_MANIFEST_BYTES)
+    throw new ChartproofError(
+      'INVALID_MANIFEST',
+      `${where}: its layers declare ${total} bytes in all, over the limit of ${MAX_SIGNATURE_MANIFEST_BYTES}`,
+    );
+}
+
+/**
  * A parsed simple-signing payload. Strings that are absent in the JSON read as `''`
  * (lenient mode), as Go's `json.Unmarshal` leaves them.
  * @public

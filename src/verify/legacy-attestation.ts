@@ -41,7 +41,7 @@ import {
   COSIGN_CERTIFICATE_ANNOTATION,
   COSIGN_RFC3161_ANNOTATION,
   decodeStdBase64,
-  MAX_SIGNATURE_LAYERS,
+  checkSignatureLayers,
 } from '../cosign/simplesigning.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../cosign/statement.js';
 import { type BundleSigner, type BundleVerification, verifySigstoreBundle } from './bundle.js';
@@ -131,11 +131,7 @@ export async function findLegacyAttestations(
     throw new ChartproofError('INVALID_MANIFEST', `${where} is a ${mt}, not an image manifest`);
   const raw = fetched.manifest.layers;
   if (!Array.isArray(raw)) throw new ChartproofError('INVALID_MANIFEST', `${where}: manifest has no layers`);
-  if (raw.length > MAX_SIGNATURE_LAYERS)
-    throw new ChartproofError(
-      'INVALID_MANIFEST',
-      `${where}: ${raw.length} layers exceed the limit of ${MAX_SIGNATURE_LAYERS}`,
-    );
+  checkSignatureLayers(raw, where);
   const layers: LegacyAttestationLayer[] = [];
   for (let index = 0; index < raw.length; index++) {
     signal?.throwIfAborted();

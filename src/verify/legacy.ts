@@ -37,7 +37,7 @@ import {
   COSIGN_SIGNATURE_ANNOTATION,
   cosignSignatureTag,
   decodeStdBase64,
-  MAX_SIGNATURE_LAYERS,
+  checkSignatureLayers,
   parseSimpleSigningPayload,
   type SimpleSigningPayload,
 } from '../cosign/simplesigning.js';
@@ -417,11 +417,7 @@ export async function verifySignatureManifest<L extends LegacyLayerResult>(
   const rawLayers = fetched.manifest.layers;
   if (!Array.isArray(rawLayers))
     throw new ChartproofError('INVALID_MANIFEST', `${repo.name}:${signatureTag}: manifest has no layers`);
-  if (rawLayers.length > MAX_SIGNATURE_LAYERS)
-    throw new ChartproofError(
-      'INVALID_MANIFEST',
-      `${repo.name}:${signatureTag}: ${rawLayers.length} layers exceed the limit of ${MAX_SIGNATURE_LAYERS}`,
-    );
+  checkSignatureLayers(rawLayers, `${repo.name}:${signatureTag}`);
   const layers: L[] = [];
   for (let index = 0; index < rawLayers.length; index++) {
     signal?.throwIfAborted();

@@ -1,7 +1,7 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type Descriptor, type Digest, digestOf, MediaType } from '../../src/oci/index.js';
 import { buildSignatureManifest } from '../../src/sign/legacy.js';
 import { cosignSignatureTag, simpleSigningPayload } from '../../src/cosign/simplesigning.js';
@@ -307,6 +307,36 @@ describeVectors(sigstoreVectorsAvailable('legacy verification vector'))('cosign 
         'INVALID_MANIFEST',
         /1001 layers/,
       );
+    });
+
+    it('refuses layers that declare more than 512 MiB together, before reading any', async () => {
+      const { app: repo, store: storeOf } = memoryFixture({ repository: 'tobby/fixture' });
+      const store = storeOf();
+      // Five layers of 120 MiB each: every one under the per-layer cap, 600 MiB in all.
+      const big = (i: number) => ({
+        mediaType: MediaType.CosignSimpleSigning,
+        digest: `sha256:${i.toString(16).padStart(64, '0')}`,
+        size: 120 * 1024 * 1024,
+        annotations: { [SIG]: signatureB64 },
+      });
+      const m = new TextEncoder().encode(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MediaType.OciManifest,
+          config: { mediaType: MediaType.OciConfig, digest: digestOf(payload), size: payload.byteLength },
+          layers: [1, 2, 3, 4, 5].map(big),
+        }),
+      );
+      const desc = { mediaType: MediaType.OciManifest, digest: digestOf(m), size: m.byteLength };
+      await store.push(desc, m);
+      await store.tag(desc, cosignSignatureTag(subject));
+      const fetch = vi.spyOn(repo, 'fetch');
+      await expectChartproofError(
+        verifyLegacySignatures(repo, subject, { publicKey: cosignPub }),
+        'INVALID_MANIFEST',
+        /declare 629145600 bytes in all, over the limit of 536870912/,
+      );
+      expect(fetch).not.toHaveBeenCalled();
     });
 
     it('needs at least one key', async () => {
