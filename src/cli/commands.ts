@@ -81,7 +81,7 @@ const loginCommand: Command = {
       ctx.io.stderr('Warning: using --password on the command line is insecure; prefer --password-stdin\n');
     }
     if (!password) throw new UsageError('a password is required (--password-stdin)');
-    const host = normalizeRegistry(registry!.replace(/^oci:\/\//, '').replace(/\/.*$/, ''));
+    const host = registryArgument(registry!);
     const clientOptions: Omit<RegistryClientOptions, 'credentials'> = {};
     if (ctx.flags.plainHttp) clientOptions.plainHttp = true;
     if (ctx.flags.insecure) clientOptions.insecureSkipTlsVerify = true;
@@ -103,13 +103,22 @@ const loginCommand: Command = {
   },
 };
 
+/**
+ * The registry host of a `login`/`logout` argument: `oci://`, `https://` or `http://`
+ * and any path dropped (as `docker login https://host/v2/` and `helm registry login
+ * oci://host` accept), Docker Hub's names folded.
+ */
+function registryArgument(arg: string): string {
+  return normalizeRegistry(arg.replace(/^(?:oci|https?):\/\//i, '').replace(/\/.*$/, ''));
+}
+
 const logoutCommand: Command = {
   usage: 'logout REGISTRY',
   summary: 'remove stored credentials for a registry',
   localInput: true,
   async run(ctx) {
     const [registry] = expectArgs(ctx.args, 1, this.usage);
-    const host = normalizeRegistry(registry!.replace(/^oci:\/\//, '').replace(/\/.*$/, ''));
+    const host = registryArgument(registry!);
     const removed = await logout(host, {
       configPath: ctx.flags.registryConfig ?? helmRegistryConfigPath(ctx.io.env),
       env: ctx.io.env,

@@ -100,6 +100,24 @@ describe('chartproof CLI', () => {
     expect(JSON.parse(json.stdout())).toEqual(['1.0.0', '1.0.1']);
   });
 
+  it('takes the registry of login and logout with a scheme or a path, as docker and helm do', async () => {
+    const file = join(dir, 'scheme', 'config.json');
+    for (const arg of [`https://${server.host}/v2/`, `oci://${server.host}`]) {
+      const io = captureIo({}, 'pa55\n');
+      expect(
+        await run(
+          ['--plain-http', '--registry-config', file, 'login', arg, '-u', 'ci', '--password-stdin'],
+          io.io,
+        ),
+        io.stderr(),
+      ).toBe(0);
+      expect(Object.keys(JSON.parse(await readFile(file, 'utf8')).auths)).toEqual([server.host]);
+      const out = captureIo();
+      expect(await run(['--registry-config', file, 'logout', arg], out.io), out.stderr()).toBe(0);
+      expect(out.stdout()).toBe(`Removed login credentials for ${server.host}\n`);
+    }
+  });
+
   it('prints the raw manifest and its descriptor', async () => {
     const raw = captureIo();
     expect(
