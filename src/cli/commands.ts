@@ -82,6 +82,8 @@ const loginCommand: Command = {
     }
     if (!password) throw new UsageError('a password is required (--password-stdin)');
     const host = registryArgument(registry!);
+    if (ctx.flags.plainHttp && !isLoopback(host))
+      ctx.io.stderr(`Warning: --plain-http sends the password to ${host} unencrypted\n`);
     const clientOptions: Omit<RegistryClientOptions, 'credentials'> = {};
     if (ctx.flags.plainHttp) clientOptions.plainHttp = true;
     if (ctx.flags.insecure) clientOptions.insecureSkipTlsVerify = true;
@@ -110,6 +112,12 @@ const loginCommand: Command = {
  */
 function registryArgument(arg: string): string {
   return normalizeRegistry(arg.replace(/^(?:oci|https?):\/\//i, '').replace(/\/.*$/, ''));
+}
+
+/** Whether `host[:port]` names this machine (`localhost`, 127.0.0.0/8, `[::1]`). */
+function isLoopback(host: string): boolean {
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
+  return name === 'localhost' || name === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(name);
 }
 
 const logoutCommand: Command = {

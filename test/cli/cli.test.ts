@@ -118,6 +118,40 @@ describe('chartproof CLI', () => {
     }
   });
 
+  it('warns when --plain-http login sends a password off this machine, not on loopback', async () => {
+    const file = join(dir, 'plain', 'config.json');
+    const local = captureIo({}, 'pa55\n');
+    expect(
+      await run(
+        ['--plain-http', '--registry-config', file, 'login', server.host, '-u', 'ci', '--password-stdin'],
+        local.io,
+      ),
+    ).toBe(0);
+    expect(local.stderr()).not.toMatch(/unencrypted/);
+    const remote = captureIo({}, 'pa55\n');
+    expect(
+      await run(
+        [
+          '--plain-http',
+          '--timeout',
+          '2s',
+          '--registry-config',
+          file,
+          'login',
+          'registry.invalid',
+          '-u',
+          'ci',
+          '--password-stdin',
+        ],
+        remote.io,
+      ),
+    ).toBe(3);
+    expect(remote.stderr()).toMatch(
+      /^Warning: --plain-http sends the password to registry\.invalid unencrypted$/m,
+    );
+    expect(remote.stderr()).not.toContain('pa55');
+  });
+
   it('prints the raw manifest and its descriptor', async () => {
     const raw = captureIo();
     expect(
