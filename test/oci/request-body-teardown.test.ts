@@ -1,7 +1,8 @@
+import type { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClientTransport } from '../../src/oci/transport/fetch.js';
+import { createClientTransport, createDispatcher } from '../../src/oci/transport/fetch.js';
 
 /**
  * A registry may answer an upload before reading its body (a 401, a 413, an early
@@ -111,6 +112,37 @@ describe('transport: a request body that fails while the request waits', () => {
       expect(uncaught).toEqual([]);
     } finally {
       await transport.close();
+    }
+  });
+});
+
+describe('transport: undici reports to its pools and clients', () => {
+  it("has an 'error' listener on each, so such a report is not an uncaught exception", async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': '2' });
+      res.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const dispatcher = createDispatcher({});
+    const targets: EventEmitter[] = [];
+    dispatcher.on('connect', (_origin, t) => targets.push(...(t as unknown as EventEmitter[])));
+    try {
+      const res = await dispatcher.request({
+        origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        path: '/',
+        method: 'GET',
+      });
+      await res.body.text();
+      // The agent, its pool and the pool's client.
+      expect(targets.length).toBeGreaterThanOrEqual(3);
+      for (const t of targets.slice(1)) {
+        expect(t.listenerCount('error')).toBeGreaterThan(0);
+        expect(() => t.emit('error', new Error('reported by undici'))).not.toThrow();
+      }
+    } finally {
+      await dispatcher.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });

@@ -209,7 +209,8 @@ export function createClientTransport(
   return f;
 }
 
-function createDispatcher(
+/** The undici agent of {@link createFetch} and the client transport (exported for tests only). */
+export function createDispatcher(
   options: CreateFetchOptions,
   core: Pick<UndiciCore, 'Agent' | 'EnvHttpProxyAgent' | 'Pool' | 'Client'> = undici(),
 ): Dispatcher {
