@@ -56,6 +56,8 @@ export interface AdmissionCounters {
 interface CacheEntry {
   expires: number;
   value: Promise<unknown>;
+  /** The signal of the review whose run this is. */
+  owner: AbortSignal | undefined;
 }
 
 /**
@@ -76,22 +78,42 @@ export class AdmissionState {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Cached `fn()` under `key`; a rejected promise is not kept. @internal */
-  cached<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Cached `fn()` under `key`; a rejected promise is not kept. `fn` runs under
+   * `signal` (the review's); a review that joins another's run stops waiting when its own
+   * `signal` aborts, and runs again itself when the other review gave up (its signal
+   * aborted) rather than sharing that review's failure.
+   * @internal
+   */
+  async cached<T>(key: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    for (;;) {
+      signal?.throwIfAborted();
+      const entry = this.#entry(key, fn, signal);
+      try {
+        return (await (entry.owner === signal ? entry.value : untilAborted(entry.value, signal))) as T;
+      } catch (e) {
+        if (entry.owner !== signal && entry.owner?.aborted && !signal?.aborted) continue;
+        throw e;
+      }
+    }
+  }
+
+  #entry(key: string, fn: () => Promise<unknown>, signal: AbortSignal | undefined): CacheEntry {
     const now = this.#now();
     const hit = this.#cache.get(key);
-    if (hit && hit.expires > now) return hit.value as Promise<T>;
+    if (hit && hit.expires > now) return hit;
     if (hit) this.#cache.delete(key);
     while (this.#cache.size >= this.#max) {
       const oldest = this.#cache.keys().next().value as string;
       this.#cache.delete(oldest);
     }
     const value = fn();
-    this.#cache.set(key, { expires: now + this.#ttl, value });
+    const entry: CacheEntry = { expires: now + this.#ttl, value, owner: signal };
+    this.#cache.set(key, entry);
     value.catch(() => {
-      if (this.#cache.get(key)?.value === value) this.#cache.delete(key);
+      if (this.#cache.get(key) === entry) this.#cache.delete(key);
     });
-    return value;
+    return entry;
   }
 
   /** Entries cached now (for tests and metrics). */
@@ -316,7 +338,7 @@ async function signedChart(
     const chart = await loadChartArchive(pulled.archive, { signal });
     return { pinned, digest, chart };
   };
-  return options.state ? options.state.cached(`chart:${pinned}`, run) : run();
+  return options.state ? options.state.cached(`chart:${pinned}`, run, signal) : run();
 }
 
 async function reviewRelease(
@@ -435,7 +457,8 @@ async function reviewPod(
         }
       };
       // Digest-pinned images are cached by digest; tags are re-resolved every time.
-      if (options.state && image.includes('@sha256:')) await options.state.cached(`image:${image}`, verify);
+      if (options.state && image.includes('@sha256:'))
+        await options.state.cached(`image:${image}`, verify, signal);
       else await verify();
     }
   }
@@ -526,4 +549,24 @@ export async function reviewAdmission(
 /** Warnings over 256 characters may be truncated by the apiserver; keep them short. */
 function truncate(s: string): string {
   return s.length > 256 ? `${s.slice(0, 253)}...` : s;
+}
+
+/** `value`, or the abort reason of `signal` if it aborts first. */
+function untilAborted<T>(value: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return value;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    value.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }

@@ -449,6 +449,41 @@ describe('AdmissionState', () => {
     await Promise.resolve();
     expect(await state.cached('x', work)).toBe(6);
   });
+
+  it("does not pass one review's timeout to another that shares its verification", async () => {
+    const state = new AdmissionState();
+    let runs = 0;
+    // A verification that takes 50 ms and stops when its review's signal aborts.
+    const verify = (signal: AbortSignal) => () => {
+      const run = ++runs;
+      return new Promise<number>((resolve, reject) => {
+        const t = setTimeout(() => resolve(run), 50);
+        signal.addEventListener('abort', () => {
+          clearTimeout(t);
+          reject(signal.reason);
+        });
+      });
+    };
+    const first = new AbortController();
+    const second = new AbortController();
+    const a = state.cached('chart:x', verify(first.signal), first.signal);
+    const b = state.cached('chart:x', verify(second.signal), second.signal);
+    first.abort(new Error('the first review took longer than its deadline'));
+    await expect(a).rejects.toThrow('the first review took longer');
+    // The second review runs the verification again under its own signal.
+    expect(await b).toBe(2);
+    expect(runs).toBe(2);
+
+    // A review that joins a run stops waiting at its own deadline; the run goes on.
+    const owner = new AbortController();
+    const joiner = new AbortController();
+    const c = state.cached('chart:y', verify(owner.signal), owner.signal);
+    const d = state.cached('chart:y', verify(joiner.signal), joiner.signal);
+    joiner.abort(new Error('the joining review timed out'));
+    await expect(d).rejects.toThrow('the joining review timed out');
+    expect(await c).toBe(3);
+    expect(runs).toBe(3);
+  });
 });
 
 describe('reviewAdmission: bypasses closed (review)', () => {
