@@ -102,7 +102,11 @@ export function createAdmissionServer(options: AdmissionServerOptions): Admissio
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/json') return send(res, 415, 'Content-Type must be application/json\n');
     const body = await readBody(req, max);
-    if (body === undefined) return send(res, 413, `request body larger than ${max} bytes\n`);
+    if (body === undefined) {
+      // The rest of the body is not read: the connection goes with the answer.
+      res.setHeader('Connection', 'close');
+      return send(res, 413, `request body larger than ${max} bytes\n`);
+    }
     if (body.length === 0) return send(res, 417, 'empty body\n');
     let parsed: unknown;
     try {

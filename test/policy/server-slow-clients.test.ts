@@ -55,6 +55,32 @@ describe.skipIf(missing !== undefined)('admission server: slow clients', () => {
     await webhook?.close({ graceMs: 0 });
   });
 
+  it('closes the connection after refusing an oversized body, instead of reading the rest', async () => {
+    const s = tlsConnect({ port, host: '127.0.0.1', servername: 'localhost', rejectUnauthorized: false });
+    s.on('error', () => {});
+    let answer = '';
+    s.on('data', (d: Buffer) => {
+      answer += d.toString('latin1');
+    });
+    const start = Date.now();
+    const closed = new Promise<number>((resolve) => s.on('close', () => resolve(Date.now() - start)));
+    s.on('secureConnect', () => {
+      // Under the declared-length check, over the streamed one: the refusal comes mid-body.
+      s.write(
+        'POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
+      );
+      const chunk = Buffer.alloc(1024 * 1024, 0x20);
+      for (let i = 0; i < 4; i++) s.write(`${chunk.length.toString(16)}\r\n${chunk.toString('latin1')}\r\n`);
+      // …and the body goes on (the client never sends the last chunk).
+    });
+    const ms = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 8_000))]);
+    s.destroy();
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer).toMatch(/\r\nConnection: close\r\n/i);
+    expect(ms).toBeGreaterThanOrEqual(0);
+    expect(ms).toBeLessThan(5_000);
+  });
+
   it('slow clients are cut off on time: no TLS handshake in 10 s, no headers in 10 s, no whole request in 30 s', async () => {
     const cap = 40_000;
     const tls = () =>
