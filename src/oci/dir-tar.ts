@@ -206,6 +206,12 @@ interface TarLimits {
   signal: AbortSignal | undefined;
 }
 
+/** A path of the tree a tar's entries make. */
+interface TreeNode {
+  file: boolean;
+  children?: Map<string, TreeNode>;
+}
+
 /** One pass over the entries: validates them all, and writes them when `dir` is given. */
 async function walkTar(
   handle: FileHandle,
@@ -216,6 +222,8 @@ async function walkTar(
 ): Promise<void> {
   const bad = (message: string) => new ChartproofError('INVALID_ARGUMENT', `${tarPath}: ${message}`);
   const seen = new Set<string>();
+  // The tree the entries make (directories: their own, or as parents), one node per path.
+  const tree: TreeNode = { file: false };
   let count = 0;
   let total = 0;
   await readTarEntries(handle, size, limits.maxFile, (entry) => {
@@ -232,6 +240,27 @@ async function walkTar(
     }
     if (seen.has(rel)) throw bad(`duplicate entry ${JSON.stringify(entry.name)}`);
     seen.add(rel);
+    // `a` then `a/b` (or the reverse) cannot both be written: a bundle that is not a tree.
+    const parts = rel.split('/');
+    let node = tree;
+    for (let i = 0; i < parts.length; i++) {
+      if (node.file)
+        throw bad(
+          `entry ${JSON.stringify(rel)} is inside ${JSON.stringify(parts.slice(0, i).join('/'))}, which is a file`,
+        );
+      node.children ??= new Map();
+      let next = node.children.get(parts[i]!);
+      if (!next) {
+        next = { file: false };
+        node.children.set(parts[i]!, next);
+      }
+      node = next;
+    }
+    if (entry.type === 'file') {
+      if (node.children?.size)
+        throw bad(`entry ${JSON.stringify(rel)} is a file where another entry has a directory`);
+      node.file = true;
+    }
     total += entry.size;
     if (total > limits.maxTotal)
       throw new ChartproofError(

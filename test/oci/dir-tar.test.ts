@@ -98,6 +98,22 @@ describe('directory tar (air-gap transport)', () => {
       /duplicate entry/,
     ],
     ['a drive-letter path', [{ name: 'C:/x', body: 'x' }], /unsafe path/],
+    [
+      'an entry inside a file',
+      [
+        { name: 'a', body: '1' },
+        { name: 'a/b', body: '2' },
+      ],
+      /"a\/b" is inside "a", which is a file/,
+    ],
+    [
+      'a file where an earlier entry made a directory',
+      [
+        { name: 'a/b', body: '1' },
+        { name: 'a', body: '2' },
+      ],
+      /"a" is a file where another entry has a directory/,
+    ],
   ])('refuses %s when unpacking, writing nothing outside the target', async (_what, entries, message) => {
     const file = await tarOf(entries);
     const out = fresh();
