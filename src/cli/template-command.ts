@@ -233,9 +233,12 @@ export function reportRenderFailure(ctx: CommandContext, e: unknown, showOnly: s
     renderErrorPhase(err) === undefined &&
     isChartproofError(err) &&
     (err.source === 'remote' || exitCodeFor(err) === Exit.verification);
+  // A render that runs out of time is a template failure (2), as one that hits a limit.
   const exitCode = fetched
     ? exitCodeFor(err)
-    : isChartproofError(err) && ['NETWORK', 'TIMEOUT', 'TLS'].includes(err.code)
+    : isChartproofError(err) &&
+        renderErrorPhase(err) === undefined &&
+        ['NETWORK', 'TIMEOUT', 'TLS'].includes(err.code)
       ? Exit.registry
       : Exit.usage;
   if (ctx.flags.json) ctx.io.stderr(`${JSON.stringify({ error: errorJson(err, message, exitCode) })}\n`);

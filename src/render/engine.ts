@@ -43,7 +43,10 @@ export interface EngineOptions {
   signal?: AbortSignal;
   /** Absolute deadline (epoch ms) for the whole render. */
   deadline?: number;
-  /** Total characters all templates may produce. */
+  /**
+   * Total characters all templates may produce together (each execution gets what the
+   * earlier ones left). Default: the executor's per-execution default.
+   */
   maxOutput?: number;
 }
 
@@ -346,6 +349,8 @@ export function engineFuncs(strict: boolean): FuncMap {
         },
       );
     }
+    // Parsing a long text takes time the executor's step counter does not see.
+    ctx.checkpoint();
     let out: string;
     try {
       out = ctx.executeTemplate(name, vals ?? null, clone);
@@ -517,8 +522,15 @@ export function renderTemplates(chart: Chart, topValues: GoMap, options: EngineO
       if (e instanceof TemplateError) throw cleanupParseError(name, e);
       throw e;
     }
+    // Parsing is not metered by the executor: check the render's deadline between files.
+    if (options.signal?.aborted)
+      throw options.signal.reason ?? new ChartproofError('ABORTED', 'template rendering aborted');
+    if (options.deadline !== undefined && Date.now() > options.deadline)
+      throw new ChartproofError('TIMEOUT', 'template parsing exceeded its deadline');
   }
   const rendered = new Map<string, string>();
+  // Rendered files are kept until the end: their total is what the output budget bounds.
+  let used = 0;
   for (const name of keys) {
     if (basename(name).startsWith('_')) continue;
     const r = templates.get(name) as Renderable;
@@ -531,12 +543,13 @@ export function renderTemplates(chart: Chart, topValues: GoMap, options: EngineO
       out = set.execute(name, r.vals, {
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
-        ...(options.maxOutput !== undefined ? { maxOutput: options.maxOutput } : {}),
+        ...(options.maxOutput !== undefined ? { maxOutput: Math.max(0, options.maxOutput - used) } : {}),
       });
     } catch (e) {
       if (e instanceof TemplateError && e.code === 'TEMPLATE_EXEC') throw reformatExecError(name, e);
       throw e;
     }
+    used += out.length;
     rendered.set(name, out.replaceAll('<no value>', ''));
   }
   return rendered;

@@ -75,6 +75,9 @@ export interface RenderResult {
   text: string;
 }
 
+/** Default {@link RenderOptions.maxOutput}: 64 Mi characters for all templates together. */
+const DEFAULT_RENDER_MAX_OUTPUT = 64 * 1024 * 1024;
+
 /** The error and phase of a failed render, so callers can print Helm's suffix. */
 export type RenderPhase = 'values' | 'render';
 
@@ -165,7 +168,7 @@ export function renderChart(chart: Chart, options: RenderOptions = {}): RenderRe
       funcs: { ...helmFuncs(), ...(options.funcs ?? {}) },
       deadline,
       ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.maxOutput !== undefined ? { maxOutput: options.maxOutput } : {}),
+      maxOutput: options.maxOutput ?? DEFAULT_RENDER_MAX_OUTPUT,
     });
   } catch (e) {
     throw tag(e, 'render');

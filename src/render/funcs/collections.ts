@@ -16,6 +16,7 @@ import {
   newGoMap,
   sortedKeys,
 } from '../template/value.js';
+import { RenderLimitError } from '../template/errors.js';
 import { GO_METHODS } from '../template/methods.js';
 import {
   assertMap,
@@ -24,6 +25,7 @@ import {
   checkListSize,
   goTypeName,
   isNil,
+  MAX_LIST,
   NIL_DEREF,
   num,
   reflectKind,
@@ -35,6 +37,9 @@ import {
 const A = 'any' as const;
 const M = 'map' as const;
 const S = 'string' as const;
+
+/** Values one deepCopy or merge may visit (shared sub-values count each time they are reached). */
+const MAX_WALK = MAX_LIST;
 
 // ---------------------------------------------------------------- predicates
 
@@ -57,17 +62,28 @@ export function empty(v: GoValue): boolean {
   return Object.keys(v).length === 0;
 }
 
-/** reflect.DeepEqual over the value model. */
-export function deepEqual(a: GoValue, b: GoValue): boolean {
+/**
+ * reflect.DeepEqual over the value model. Like Go, a pair of slices or maps already
+ * compared (or being compared) counts as equal: values that share sub-values compare
+ * in linear time instead of walking every path.
+ */
+export function deepEqual(a: GoValue, b: GoValue, seen?: Map<object, Set<object>>): boolean {
   if (a === MISSING) a = null;
   if (b === MISSING) b = null;
   if (a === b) return true;
   if (typeof a !== typeof b) return false;
   if (typeof a === 'number') return a === b; // NaN != NaN like Go
   if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if ((Array.isArray(a) && Array.isArray(b)) || (isGoMap(a) && isGoMap(b))) {
+    seen ??= new Map();
+    if (seen.get(a)?.has(b) || seen.get(b)?.has(a)) return true;
+    const s = seen.get(a);
+    if (s === undefined) seen.set(a, new Set([b]));
+    else s.add(b);
+  }
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length || goTypeName(a) !== goTypeName(b)) return false;
-    return a.every((x, i) => deepEqual(x, b[i]!));
+    return a.every((x, i) => deepEqual(x, b[i]!, seen));
   }
   if (a instanceof Uint8Array) {
     return b instanceof Uint8Array && a.length === b.length && a.every((x, i) => x === b[i]);
@@ -76,13 +92,13 @@ export function deepEqual(a: GoValue, b: GoValue): boolean {
     if (!(a instanceof GoStruct && b instanceof GoStruct) || a.typeName !== b.typeName) return false;
     if (a.stringer && b.stringer) return a.stringer() === b.stringer();
     const names = a.fieldNames();
-    return names.every((n) => deepEqual(a.field(n) ?? null, b.field(n) ?? null));
+    return names.every((n) => deepEqual(a.field(n) ?? null, b.field(n) ?? null, seen));
   }
   if (isGoFunc(a) || isGoFunc(b)) return false;
   if (!isGoMap(b) || Array.isArray(b) || b instanceof Uint8Array) return false;
   const ka = Object.keys(a);
   if (ka.length !== Object.keys(b).length || goTypeName(a) !== goTypeName(b)) return false;
-  return ka.every((k) => Object.hasOwn(b, k) && deepEqual((a as GoMap)[k]!, (b as GoMap)[k]!));
+  return ka.every((k) => Object.hasOwn(b, k) && deepEqual((a as GoMap)[k]!, (b as GoMap)[k]!, seen));
 }
 
 // ---------------------------------------------------------------- lists
@@ -191,9 +207,14 @@ function listFuncs(): FuncMap {
   );
   both(
     'uniq',
-    goFunc([A], ([l]) => {
+    goFunc([A], ([l], ctx) => {
       const dest: GoValue[] = [];
-      for (const item of listOf(l!, 'Cannot find uniq on type')) if (!inList(dest, item)) dest.push(item);
+      let n = 0;
+      for (const item of listOf(l!, 'Cannot find uniq on type')) {
+        // Quadratic: let the render's deadline stop a long list.
+        if ((++n & 255) === 0) ctx?.checkpoint?.();
+        if (!inList(dest, item)) dest.push(item);
+      }
       return dest;
     }),
   );
@@ -224,8 +245,9 @@ function listFuncs(): FuncMap {
         if (isNil(l)) throw new Error(NIL_DEREF);
         const e = sliceElems(l);
         if (e === undefined) throw new Error(`Cannot concat type ${reflectKind(l)} as list`);
-        res.push(...e);
-        checkListSize(res.length, 'concat');
+        checkListSize(res.length + e.length, 'concat');
+        // Not push(...e): spreading a long list exceeds the engine's argument limit.
+        for (const x of e) res.push(x);
       }
       return res;
     },
@@ -237,8 +259,18 @@ function listFuncs(): FuncMap {
 // ---------------------------------------------------------------- dicts
 
 /** mergo v1.0.1 deepMerge for map[string]interface{} (Merge / MergeWithOverwrite). */
-export function mergeInto(dst: GoMap, src: GoMap, overwrite: boolean, depth = 0): void {
+export function mergeInto(
+  dst: GoMap,
+  src: GoMap,
+  overwrite: boolean,
+  depth = 0,
+  budget: { visits: number } = { visits: 0 },
+): void {
   if (depth > 10000) throw new Error('mergo: max recursion depth exceeded');
+  // Maps that share sub-maps are walked as trees: bound the walk (2^n visits otherwise).
+  budget.visits += 1 + Object.keys(src).length;
+  if (budget.visits > MAX_WALK)
+    throw new RenderLimitError('maxFunctionOutput', `merge: more than ${MAX_WALK} values to merge`);
   for (const key of Object.keys(src)) {
     const sv = src[key]!;
     const hasD = Object.hasOwn(dst, key);
@@ -249,7 +281,7 @@ export function mergeInto(dst: GoMap, src: GoMap, overwrite: boolean, depth = 0)
     }
     const svIsSlice = Array.isArray(sv) || sv instanceof Uint8Array;
     if (isGoMap(sv)) {
-      if (dv !== undefined && isGoMap(dv)) mergeInto(dv, sv, overwrite, depth + 1);
+      if (dv !== undefined && isGoMap(dv)) mergeInto(dv, sv, overwrite, depth + 1, budget);
     } else if (svIsSlice) {
       let dstSlice: GoValue = dv === undefined || dv === null ? [] : dv;
       if (overwrite || Object.keys(dst).length === 0) dstSlice = sv;
@@ -271,17 +303,20 @@ function keepGoType<T extends object>(from: object, to: T): T {
 }
 
 /** copystructure.Copy over the value model. */
-export function deepCopy(v: GoValue, depth = 0): GoValue {
+export function deepCopy(v: GoValue, depth = 0, budget: { visits: number } = { visits: 0 }): GoValue {
   if (depth > 10000) throw new Error('copystructure: max depth exceeded');
+  // A value that shares sub-values copies into a tree: bound it (2^n copies otherwise).
+  if (++budget.visits > MAX_WALK)
+    throw new RenderLimitError('maxFunctionOutput', `deepCopy: more than ${MAX_WALK} values to copy`);
   if (Array.isArray(v))
     return keepGoType(
       v,
-      v.map((x) => deepCopy(x, depth + 1)),
+      v.map((x) => deepCopy(x, depth + 1, budget)),
     );
   if (v instanceof Uint8Array) return v.slice();
   if (isGoMap(v)) {
     const m = newGoMap();
-    for (const k of Object.keys(v)) mapSet(m, k, deepCopy(v[k]!, depth + 1));
+    for (const k of Object.keys(v)) mapSet(m, k, deepCopy(v[k]!, depth + 1, budget));
     return keepGoType(v, m);
   }
   return v;

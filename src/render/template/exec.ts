@@ -663,6 +663,9 @@ class State {
       const msg = e instanceof Error ? e.message : String(e);
       return this.errorf(`error calling ${name}: ${msg}`, e);
     }
+    // One call can be expensive (key generation, hashing a large string): check the
+    // deadline after every call, not only every 1024 steps.
+    this.exec.checkpoint();
     if (result === undefined) return null;
     // Strings built by functions count against the output budget, so that a
     // template cannot grow memory without bound through variables (`$s = printf "%s%s" $s $s`).

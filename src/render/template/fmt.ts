@@ -3,6 +3,7 @@
  * Follows fmt/print.go + fmt/format.go + strconv/ftoa.go: verbs, flags, width,
  * precision, argument indexes and the `%!verb(type=value)` error forms.
  */
+import { RenderLimitError } from './errors.js';
 import { formatFloat, sharpFloat } from './ftoa.js';
 import { canBackquote, isPrint, quote, quoteRune, runeString } from './quote.js';
 import { GoStruct, type GoValue, isGoFunc, kindOf, MISSING, sortedKeys, typeName, utf8 } from './value.js';
@@ -47,6 +48,12 @@ function runeCount(s: string): number {
   for (const _ of s) n++;
   return n;
 }
+
+/**
+ * Longest text one formatting call may build. A value that shares sub-values
+ * (`dict "a" $d "b" $d`, doubled) prints exponentially long: stop before memory runs out.
+ */
+const MAX_FORMATTED = 64 * 1024 * 1024;
 
 class Printer {
   buf = '';
@@ -412,6 +419,8 @@ class Printer {
       }
     }
     const kind = kindOf(v);
+    if (this.buf.length > MAX_FORMATTED)
+      throw new RenderLimitError('maxFunctionOutput', `fmt: result larger than ${MAX_FORMATTED} characters`);
     switch (kind) {
       case 'map': {
         const m = v as Record<string, GoValue>;

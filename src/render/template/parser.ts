@@ -31,9 +31,21 @@ export interface ParseLimits {
   maxParenDepth: number;
   /** Nested if/with/range/block levels allowed (Go: unbounded). Default 1000. */
   maxNesting: number;
+  /**
+   * Lexical items (tokens) a template set may parse in total, over all its files, its
+   * `tpl` texts and those of the sets it was cloned from (Go: unbounded). Bounds the
+   * memory held by parse trees. Default 2 M (real-world charts: well under 100 k).
+   */
+  maxItems?: number;
 }
 
-export const DEFAULT_PARSE_LIMITS: ParseLimits = { maxParenDepth: 1000, maxNesting: 1000 };
+const DEFAULT_MAX_ITEMS = 2_000_000;
+
+export const DEFAULT_PARSE_LIMITS: ParseLimits = {
+  maxParenDepth: 1000,
+  maxNesting: 1000,
+  maxItems: DEFAULT_MAX_ITEMS,
+};
 
 function itemString(i: Item): string {
   if (i.typ === T.EOF) return 'EOF';
@@ -53,6 +65,8 @@ class Parser {
   private stackDepth = 0;
   private nesting = 0;
   private tree: Tree;
+  /** Items read from the lexer so far, plus those the set had parsed before. */
+  items: number;
 
   constructor(
     private readonly name: string,
@@ -60,7 +74,9 @@ class Parser {
     private readonly hasFunction: (name: string) => boolean,
     private readonly treeSet: Map<string, Tree>,
     private readonly limits: ParseLimits,
+    itemsBefore: number,
   ) {
+    this.items = itemsBefore;
     this.lex = new Lexer(text, { breakOK: !hasFunction('break'), continueOK: !hasFunction('continue') });
     this.tree = this.newTree(name);
   }
@@ -78,8 +94,17 @@ class Parser {
 
   private next(): Item {
     if (this.peekCount > 0) this.peekCount--;
-    else this.token[0] = this.lex.nextItem();
+    else this.token[0] = this.lexItem();
     return this.token[this.peekCount]!;
+  }
+  private lexItem(): Item {
+    const max = this.limits.maxItems ?? DEFAULT_MAX_ITEMS;
+    if (++this.items > max)
+      throw new RenderLimitError(
+        'maxParseItems',
+        `template: ${this.name}: templates larger than ${max} tokens in total`,
+      );
+    return this.lex.nextItem();
   }
   private backup(): void {
     this.peekCount++;
@@ -96,7 +121,7 @@ class Parser {
   private peek(): Item {
     if (this.peekCount > 0) return this.token[this.peekCount - 1]!;
     this.peekCount = 1;
-    this.token[0] = this.lex.nextItem();
+    this.token[0] = this.lexItem();
     return this.token[0];
   }
   private nextNonSpace(): Item {
@@ -546,16 +571,18 @@ class Parser {
 
 /**
  * Parses one file (Go's parse.Parse): returns its trees — the file's own tree
- * under `name`, plus one per `define`/`block`.
+ * under `name`, plus one per `define`/`block`. `budget.items` counts the lexical items
+ * parsed so far against `limits.maxItems`; it is advanced when the parse succeeds.
  */
 export function parseFile(
   name: string,
   text: string,
   hasFunction: (name: string) => boolean,
   limits: ParseLimits = DEFAULT_PARSE_LIMITS,
+  budget: { items: number } = { items: 0 },
 ): Map<string, Tree> {
   const treeSet = new Map<string, Tree>();
-  const p = new Parser(name, text, hasFunction, treeSet, limits);
+  const p = new Parser(name, text, hasFunction, treeSet, limits, budget.items);
   try {
     p.parse();
   } catch (e) {
@@ -566,5 +593,6 @@ export function parseFile(
       );
     throw e;
   }
+  budget.items = p.items;
   return treeSet;
 }

@@ -67,8 +67,10 @@ export class TemplateSet {
   readonly missingKey: MissingKey;
   readonly parseLimits: ParseLimits;
   readonly #trees: Map<string, Tree>;
+  /** Lexical items parsed into this set (and the sets it was cloned from), against `parseLimits.maxItems`. */
+  readonly #parsed: { items: number };
 
-  constructor(options: TemplateSetOptions = {}, trees?: Map<string, Tree>) {
+  constructor(options: TemplateSetOptions = {}, trees?: Map<string, Tree>, parsedItems = 0) {
     this.name = options.name ?? '';
     const funcs = options.funcs ?? {};
     for (const name of Object.keys(funcs)) {
@@ -82,6 +84,7 @@ export class TemplateSet {
     this.missingKey = options.missingKey ?? 'default';
     this.parseLimits = { ...DEFAULT_PARSE_LIMITS, ...options.parseLimits };
     this.#trees = trees ?? new Map();
+    this.#parsed = { items: parsedItems };
   }
 
   /** True when `name` is a function known at parse time (user function or builtin). */
@@ -96,7 +99,7 @@ export class TemplateSet {
    * of one name in the same text are an error, as in Go.
    */
   parse(name: string, text: string): this {
-    const trees = parseFile(name, text, (n) => this.hasFunction(n), this.parseLimits);
+    const trees = parseFile(name, text, (n) => this.hasFunction(n), this.parseLimits, this.#parsed);
     for (const [n, tree] of trees) {
       const old = this.#trees.get(n);
       if (old !== undefined && isEmptyTree(tree.root)) continue;
@@ -129,6 +132,7 @@ export class TemplateSet {
         parseLimits: this.parseLimits,
       },
       new Map(this.#trees),
+      this.#parsed.items,
     );
   }
 
