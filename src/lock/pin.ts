@@ -10,7 +10,7 @@ import { messageOf } from '../internal/guards.js';
 import { readLockFile, writeLockFile } from './lockfile.js';
 import { type DependencySourceOptions, dependencyId, dependencySource, fetchDependency } from './sources.js';
 import { findVendored, type LockedChart, readLockedChart } from './vendored.js';
-import { checkLock } from './verify.js';
+import { checkLock, lockUnresolved } from './verify.js';
 
 /** Options of {@link pinDependencies}. @public */
 export interface PinOptions extends DependencySourceOptions {
@@ -107,6 +107,9 @@ export async function loadLockedChart(
   }
   const sync = checkLock(chart.metadata, lock);
   if (!sync.inSync) throw new ChartproofError('LOCK_OUT_OF_SYNC', sync.message ?? 'the lock is out of sync');
+  // Helm's digest can be recomputed by whoever edits the lock: it must also resolve Chart.yaml.
+  const unresolved = lockUnresolved(chart.metadata, lock);
+  if (unresolved) throw new ChartproofError('LOCK_OUT_OF_SYNC', unresolved);
   return { chart, lock, lockFileName };
 }
 

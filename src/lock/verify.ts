@@ -4,6 +4,7 @@
  * `charts/`.
  */
 import type { ChartLock, ChartLockDependency, ChartMetadata } from '../chart/types.js';
+import { parseVersionConstraint, satisfiesConstraint } from '../chart/version.js';
 import { ChartproofError, type ErrorCode } from '../errors.js';
 import { messageOf } from '../internal/guards.js';
 import { hashReq, hashV2Req } from './digest.js';
@@ -74,6 +75,49 @@ export function checkLock(metadata: ChartMetadata, lock: ChartLock | undefined):
   if (v2 === expected)
     return { inSync: true, method: 'v2', expected, actual: v2, warning: V2_FALLBACK_WARNING };
   return { inSync: false, method: 'v2', expected, actual: v2, message: OUT_OF_SYNC_V1 };
+}
+
+/**
+ * Why the lock is not what Helm's resolver writes for the chart's dependencies (one
+ * entry per dependency, in order, with its name and repository and a version
+ * satisfying its constraint), or undefined when it is. `@name` / `alias:name`
+ * repositories are resolved to URLs before locking and are not compared offline.
+ * @internal
+ */
+export function lockUnresolved(metadata: ChartMetadata, lock: ChartLock | undefined): string | undefined {
+  if (lock === undefined) return undefined;
+  const file = metadata.apiVersion === 'v1' ? 'requirements.lock' : 'Chart.lock';
+  const req = metadata.dependencies ?? [];
+  const locked = lock.dependencies ?? [];
+  const what = `the lock file (${file}) does not resolve the dependencies of Chart.yaml`;
+  const show = (s: unknown) => JSON.stringify(String(s ?? '')).slice(0, 200);
+  if (req.length !== locked.length)
+    return `${what}: it locks ${locked.length} dependencies, Chart.yaml declares ${req.length}`;
+  for (let i = 0; i < req.length; i++) {
+    const want = req[i];
+    const got = locked[i];
+    if (!want || !got) continue; // null entries: reported apart
+    const at = `${what}: entry ${i + 1}`;
+    if (got.name !== want.name) return `${at} is ${show(got.name)}, Chart.yaml declares ${show(want.name)}`;
+    const repository = (want.repository ?? '').trim();
+    if (!repository.startsWith('@') && !repository.startsWith('alias:') && got.repository !== want.repository)
+      return `${at} (${show(got.name)}) comes from ${show(got.repository)}, Chart.yaml says ${show(want.repository)}`;
+    if (repository === '') {
+      // A chart already in charts/: Helm locks the constraint as written.
+      if (got.version !== want.version)
+        return `${at} (${show(got.name)}) is version ${show(got.version)}, Chart.yaml says ${show(want.version)}`;
+      continue;
+    }
+    let inRange: boolean;
+    try {
+      inRange = satisfiesConstraint(got.version ?? '', parseVersionConstraint(want.version ?? ''));
+    } catch {
+      inRange = false; // Helm cannot resolve an improper constraint
+    }
+    if (!inRange)
+      return `${at} (${show(got.name)}) is version ${show(got.version)}, outside Chart.yaml's ${show(want.version)}`;
+  }
+  return undefined;
 }
 
 /**
@@ -366,6 +410,14 @@ export async function verifyDependencies(
     lock.inSync = false;
     const file = chart.metadata.apiVersion === 'v1' ? 'requirements.lock' : 'Chart.lock';
     lock.message = `the lock file (${file}) lists an empty (null) dependency, which Helm cannot build from. Please update the dependencies with 'helm dependency update'`;
+    delete lock.warning;
+  }
+  const unresolved = lock.inSync ? lockUnresolved(chart.metadata, chart.lock) : undefined;
+  if (unresolved) {
+    // Helm's digest is a plain hash anyone editing the lock can recompute: it says the
+    // lock was not edited by mistake, not that it resolves Chart.yaml.
+    lock.inSync = false;
+    lock.message = unresolved;
     delete lock.warning;
   }
   const dependencies = compareVendored(chart.lock, chart.vendored);

@@ -17,6 +17,14 @@ interface Doc {
   source: string;
   content: string;
   label?: string;
+  /** Hooks: when Helm runs it (events as a set, weight), from which it runs the stored hooks later. */
+  trigger?: string;
+}
+
+/** A hook's events (order and repeats do not matter to Helm) and weight, comparable. */
+function trigger(events: unknown, weight: unknown): string {
+  const e = Array.isArray(events) ? [...new Set(events.map((x) => String(x)))].sort() : events;
+  return JSON.stringify([e ?? [], weight ?? 0]);
 }
 
 /** At most this many differences are listed per check. */
@@ -111,10 +119,12 @@ export function storedHookDocs(hooks: readonly unknown[]): Doc[] {
   const out: Doc[] = [];
   for (const h of hooks) {
     if (typeof h !== 'object' || h === null) continue;
-    const { path, manifest, kind, name } = h as Record<string, unknown>;
+    const { path, manifest, kind, name, events, weight } = h as Record<string, unknown>;
     const d: Doc = {
       source: typeof path === 'string' ? path : '',
       content: typeof manifest === 'string' ? manifest.trim() : '',
+      // Helm runs a release's hooks later (delete, rollback, test) by these stored fields.
+      trigger: trigger(events, weight),
     };
     const l = label({
       ...(typeof kind === 'string' ? { kind } : {}),
@@ -128,7 +138,7 @@ export function storedHookDocs(hooks: readonly unknown[]): Doc[] {
 
 /** The re-render's hooks as documents. */
 export function renderedHookDocs(hooks: readonly RenderedHook[]): Doc[] {
-  return renderedDocs(hooks);
+  return renderedDocs(hooks).map((d, i) => ({ ...d, trigger: trigger(hooks[i]!.events, hooks[i]!.weight) }));
 }
 
 function bySource(docs: readonly Doc[]): Map<string, Doc[]> {
@@ -194,7 +204,8 @@ export function compareDocs(
         all.push(
           `${id} differs from the re-render at line ${firstDifferentLine(x.content, y.content)}${random}`,
         );
-      }
+      } else if (x && y && x.trigger !== undefined && y.trigger !== undefined && x.trigger !== y.trigger)
+        all.push(`${id} is recorded with other events or weight than the re-render gives it`);
     }
   }
   const differences = all.slice(0, MAX_LISTED);

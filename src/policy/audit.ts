@@ -50,6 +50,7 @@ import {
   decodeReleaseSecret,
   isHelmReleaseSecret,
   type HelmRelease,
+  ownedByHelm,
   parseReleaseSecretName,
   ReleaseSecretError,
 } from './release.js';
@@ -367,6 +368,7 @@ async function auditOne(
   secret: Obj,
   secretName: string,
   namespace: string,
+  unread?: string,
 ): Promise<AuditedRelease> {
   const parsedName = parseReleaseSecretName(secretName);
   const checks = new Map<AuditCheckId, AuditCheck>();
@@ -394,10 +396,15 @@ async function auditOne(
     skipRest(checks, 'the release Secret does not decode');
     return finish();
   }
-  checks.set('decode', { id: 'decode', status: 'passed' });
   if (out.namespace === '') out.namespace = release.namespace; // a Secret listed without metadata.namespace
   out.status = release.status;
   out.chart = { name: release.chart.name, version: release.chart.version };
+  if (unread) {
+    checks.set('decode', { id: 'decode', status: 'failed', reason: `${secretName}: ${unread}` });
+    skipRest(checks, 'the Secret is not a revision Helm reads');
+    return finish();
+  }
+  checks.set('decode', { id: 'decode', status: 'passed' });
 
   // Images of what was applied (needs no registry; listed even without a trust config).
   let images: string[] = [];
@@ -526,6 +533,23 @@ interface Selected {
   namespace: string;
   release: string;
   revision: number;
+  /** Why Helm does not read this Secret as the revision its name says (labels), if it does not. */
+  unread?: string;
+}
+
+/**
+ * Why Helm's storage driver would not read this Secret as revision `revision` of
+ * `release`: it finds a release's history by the labels `owner=helm,name=<release>`
+ * (pkg/storage History, Last, Deployed), whatever the Secret is called.
+ */
+function notReadByHelm(secret: Obj, release: string, revision: number): string | undefined {
+  const meta = isObj(secret.metadata) ? secret.metadata : {};
+  const labels = isObj(meta.labels) ? meta.labels : {};
+  if (ownedByHelm(secret) && labels.name === release) return undefined;
+  const has = ownedByHelm(secret)
+    ? `labelled name=${JSON.stringify(typeof labels.name === 'string' ? labels.name.slice(0, 100) : null)}`
+    : 'not labelled owner=helm';
+  return `Helm does not read it as revision ${revision} of release ${JSON.stringify(release)}: it is ${has} (Helm reads owner=helm,name=${JSON.stringify(release)})`;
 }
 
 /** Release Secrets to audit: the latest revision of each release, or all of them. */
@@ -550,8 +574,14 @@ function select(secrets: readonly unknown[], all: boolean): { selected: Selected
       release: parsed?.release ?? name,
       revision: parsed?.revision ?? 0,
     };
-    // A name that does not parse is its own "release" (and fails to decode).
-    const key = JSON.stringify([namespace, parsed ? parsed.release : `\0${name}`]);
+    const unread = parsed ? notReadByHelm(s, parsed.release, parsed.revision) : undefined;
+    if (unread) entry.unread = unread;
+    // A name that does not parse is its own "release" (and fails to decode); so is a
+    // Secret Helm does not read as a revision of its release, which must not stand in
+    // for (or hide) the revisions Helm does read.
+    const key = JSON.stringify(
+      parsed && !unread ? [namespace, parsed.release] : [namespace, `\0${name}`, byRelease.size],
+    );
     const list = byRelease.get(key);
     if (list) list.push(entry);
     else byRelease.set(key, [entry]);
@@ -560,9 +590,11 @@ function select(secrets: readonly unknown[], all: boolean): { selected: Selected
   for (const list of byRelease.values()) {
     if (all) selected.push(...list);
     else {
-      const latest = list.reduce((a, b) => (b.revision > a.revision ? b : a));
-      selected.push(latest);
-      ignored += list.length - 1;
+      // Two Secrets claiming the latest revision (a merged or forged list): audit both.
+      const max = list.reduce((m, e) => Math.max(m, e.revision), 0);
+      const latest = list.filter((e) => e.revision === max);
+      selected.push(...latest);
+      ignored += list.length - latest.length;
     }
   }
   const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -678,7 +710,7 @@ async function audit(
       const i = next++;
       if (i >= selected.length) return;
       const s = selected[i]!;
-      releases[i] = await auditOne(run, s.secret, s.name, s.namespace);
+      releases[i] = await auditOne(run, s.secret, s.name, s.namespace, s.unread);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(selected.length, 1)) }, worker));
