@@ -146,6 +146,7 @@ export async function verifyProvenance(
   try {
     const result = await openpgp.verify({ message, verificationKeys: keys, expectSigned: true });
     let ok = false;
+    let problem = 'no valid signature by a key in the keyring';
     for (const sig of result.signatures) {
       try {
         if (!(await sig.verified)) continue;
@@ -154,12 +155,21 @@ export async function verifyProvenance(
       }
       const key = keys.find((k) => k.getKeys(sig.keyID).length > 0);
       if (key === undefined) continue;
+      // openpgp.js checks the key at the signature's creation time only; Helm (go-crypto
+      // CheckDetachedSignature) also wants the key, and a signing subkey, unexpired and
+      // unrevoked now ("openpgp: key expired").
+      try {
+        await key.getSigningKey(sig.keyID, new Date());
+      } catch (e) {
+        problem = `the signing key is not valid now: ${messageOf(e)}`;
+        continue;
+      }
       signerKey = key;
       keyId = sig.keyID.toHex().toUpperCase();
       ok = true;
       break;
     }
-    if (!ok) throw new Error('no valid signature by a key in the keyring');
+    if (!ok) throw new Error(problem);
     signed = result.data as string;
   } catch (err) {
     if (err instanceof ChartproofError) throw err;

@@ -92,7 +92,9 @@ const TOP_STRING_FIELDS = new Set(['apiVersion', 'generated']);
 /** ChartVersion's own string (and time) fields, which sigs.k8s.io/yaml converts. */
 const ENTRY_OWN_STRING_FIELDS = new Set(['digest', 'created', 'checksum', 'engine', 'tillerVersion', 'url']);
 
-const YAML_OPTIONS = goYamlOptions(true); // UnmarshalStrict rejects duplicate keys
+// UnmarshalStrict rejects duplicate keys (checked in one pass by parseYamlDocumentBounded:
+// yaml's own check is quadratic, and an index of 100 000 chart names took minutes).
+const YAML_OPTIONS = goYamlOptions(true);
 
 function invalid(message: string, cause?: unknown): never {
   if (isDepthLimitError(cause))
@@ -111,6 +113,11 @@ function scalarSource(node: unknown, key: string): string | undefined {
   // Unlike a Chart.yaml field (goStringOfScalar's rule), a tagged value is kept as written.
   if (TIME_FIELDS.has(key) || node.tag !== undefined) return node.source;
   return goStringOfScalar(node, key);
+}
+
+/** Sets an own property, even one named `__proto__` (which `o[k] = v` would make the prototype). */
+function setOwn(o: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
 function pairValue(map: Node | null | undefined, key: string): unknown {
@@ -157,9 +164,68 @@ function restoreNestedStrings(node: Node, entry: Record<string, unknown>): void 
   for (const pair of annotations.items) {
     if (!isScalar(pair.key)) continue;
     const k = goMapKeyOfScalar(pair.key) ?? String(pair.key.value);
-    out[k] = entry.annotations[String(pair.key.value)];
+    setOwn(out, k, entry.annotations[String(pair.key.value)]);
   }
   entry.annotations = out;
+}
+
+// The JSON names of the Go structs Helm decodes an index into: IndexFile, ChartVersion
+// (the embedded Chart.yaml Metadata plus its own fields), Maintainer and Dependency.
+const INDEX_FIELDS = ['apiVersion', 'generated', 'entries', 'publicKeys', 'annotations', 'serverInfo'];
+const ENTRY_FIELDS = [
+  ...STRING_FIELDS,
+  'sources',
+  'keywords',
+  'maintainers',
+  'deprecated',
+  'annotations',
+  'dependencies',
+  'urls',
+  'removed',
+];
+const MAINTAINER_FIELDS = ['name', 'email', 'url'];
+const DEPENDENCY_FIELDS = [
+  'name',
+  'version',
+  'repository',
+  'condition',
+  'tags',
+  'enabled',
+  'import-values',
+  'alias',
+];
+
+/** Go's encoding/json key folding for ASCII field names (`ſ` folds with s, the Kelvin sign with k). */
+function foldKey(key: string): string {
+  return key
+    .replace(/[A-Z]/g, (c) => c.toLowerCase())
+    .replace(/\u017f/g, 's')
+    .replace(/\u212a/g, 'k');
+}
+
+const foldedFields = (fields: string[]) => new Map(fields.map((f) => [foldKey(f), f]));
+const INDEX_FOLDED = foldedFields(INDEX_FIELDS);
+const ENTRY_FOLDED = foldedFields(ENTRY_FIELDS);
+const MAINTAINER_FOLDED = foldedFields(MAINTAINER_FIELDS);
+const DEPENDENCY_FOLDED = foldedFields(DEPENDENCY_FIELDS);
+
+/**
+ * Rejects a key spelled like a field but not exactly (`Version`, `URLS`, `verſion`):
+ * Helm's json.Unmarshal matches keys to fields case-insensitively, the last one
+ * winning, so it would read another version, URL or digest than the exact key says.
+ */
+function checkFieldSpelling(
+  where: string,
+  value: Record<string, unknown>,
+  fields: Map<string, string>,
+): void {
+  for (const key of Object.keys(value)) {
+    const field = fields.get(foldKey(key));
+    if (field !== undefined && field !== key)
+      invalid(
+        `index: ${where}: key ${JSON.stringify(key)} differs from the field ${JSON.stringify(field)} only in case (Helm would read it as that field)`,
+      );
+  }
 }
 
 /** Helm's json.Unmarshal type checks for the nested Chart.yaml fields of an index entry. */
@@ -178,6 +244,11 @@ function checkNestedTypes(where: string, item: Record<string, unknown>): void {
     list.forEach((m, i) => {
       if (m === null) return;
       if (!isObject(m)) invalid(`index: ${where}.${key}[${i}] must be a mapping`);
+      checkFieldSpelling(
+        `${where}.${key}[${i}]`,
+        m,
+        key === 'dependencies' ? DEPENDENCY_FOLDED : MAINTAINER_FOLDED,
+      );
       for (const f of fields) checkType(`${where}.${key}[${i}]`, f, m[f], 'string');
       if (key === 'dependencies') strings(`${key}[${i}].tags`, m.tags);
     });
@@ -282,6 +353,7 @@ export function parseRepoIndex(data: Uint8Array | string, options: ParseRepoInde
     invalid(`index: cannot parse: ${messageOf(e)}`, e);
   }
   if (!isObject(raw)) invalid('index: top level must be a mapping');
+  checkFieldSpelling('index', raw, INDEX_FOLDED);
   checkType('index', 'apiVersion', raw.apiVersion, 'string');
   checkType('index', 'generated', raw.generated, 'string');
   const rawEntries = raw.entries ?? {};
@@ -289,7 +361,7 @@ export function parseRepoIndex(data: Uint8Array | string, options: ParseRepoInde
   const entries: Record<string, RepoIndexEntry[]> = {};
   for (const [chart, list] of Object.entries(rawEntries)) {
     if (list === null || list === undefined) {
-      entries[chart] = [];
+      setOwn(entries, chart, []);
       continue;
     }
     if (!Array.isArray(list)) invalid(`index: entries.${chart} must be a list`);
@@ -301,6 +373,7 @@ export function parseRepoIndex(data: Uint8Array | string, options: ParseRepoInde
         return;
       }
       if (!isObject(item)) invalid(`index: ${where} must be a mapping`);
+      checkFieldSpelling(where, item, ENTRY_FOLDED);
       for (const key of STRING_FIELDS) {
         if (key !== 'tags') checkType(where, key, item[key], 'string');
       }
@@ -325,7 +398,7 @@ export function parseRepoIndex(data: Uint8Array | string, options: ParseRepoInde
       kept.push(checked.entry);
     });
     kept.sort(compareEntries);
-    entries[chart] = kept;
+    setOwn(entries, chart, kept);
   }
   if (typeof raw.apiVersion !== 'string' || raw.apiVersion === '') invalid('index: no API version specified');
   const index: RepoIndex = { ...raw, apiVersion: raw.apiVersion, entries };
@@ -531,8 +604,13 @@ export interface DownloadRepoChartOptions {
   provenance?: boolean;
 }
 
-/** The hex sha256 an entry declares, or undefined when it declares none. */
-function declaredSha256(entry: RepoIndexEntry): string | undefined {
+/**
+ * The entry's declared sha256 as lowercase hex (a `sha256:` prefix in any case
+ * accepted), or undefined when it declares none.
+ * @throws ChartproofError `INVALID_DIGEST` for another algorithm or a malformed value
+ * @internal
+ */
+export function declaredSha256(entry: RepoIndexEntry): string | undefined {
   const digest = entry.digest;
   if (digest === undefined || digest === '') return undefined;
   const colon = digest.indexOf(':');
@@ -592,8 +670,10 @@ export async function downloadRepoEntry(
   if (first === undefined || first === '') {
     throw new ChartproofError('NOT_FOUND', `chart ${name} version ${entry.version} has no downloadable URLs`);
   }
-  const url = resolveRepoUrl(repoUrl, first);
-  const target = new URL(url);
+  // The URL as WHATWG parsing normalises it (what is fetched): an index's raw text may
+  // hold control characters (terminal escapes) that must not reach messages or results.
+  const target = new URL(resolveRepoUrl(repoUrl, first));
+  const url = target.href;
   if (target.protocol !== 'http:' && target.protocol !== 'https:') {
     throw new ChartproofError('UNSUPPORTED', `chart URL ${JSON.stringify(url)} is not http or https`);
   }

@@ -2,7 +2,7 @@
  * Drift detection: compares what the target holds with what upstream publishes now,
  * without writing anything.
  */
-import { downloadRepoEntry, fetchRepoIndex, type RepoIndexEntry } from '../chart/repo.js';
+import { declaredSha256, downloadRepoEntry, fetchRepoIndex, type RepoIndexEntry } from '../chart/repo.js';
 import {
   chartVersionTags,
   compareVersions,
@@ -186,8 +186,8 @@ async function repoUpstream(chart: MirrorChart, options: MirrorOptions): Promise
       const entry = entries.find((e) => e.version === version);
       if (!entry) return undefined;
       // The index digest is what the repository serves; without one, hash the download.
-      if (typeof entry.digest === 'string' && entry.digest !== '')
-        return entry.digest.startsWith('sha256:') ? entry.digest : `sha256:${entry.digest}`;
+      const declared = declaredSha256(entry);
+      if (declared !== undefined) return `sha256:${declared}`;
       const got = await downloadRepoEntry(client, chart.repo!, name, entry, signal ? { signal } : {});
       return got.digest;
     },

@@ -73,14 +73,19 @@ export class ChartRepoServer {
     return this;
   }
 
-  publish(name: string, version: string, archive: Uint8Array, options: { digest?: boolean } = {}): void {
+  publish(
+    name: string,
+    version: string,
+    archive: Uint8Array,
+    options: { digest?: boolean; digestAs?: (hex: string) => string } = {},
+  ): void {
     const file = `${name}-${version}.tgz`;
     this.files.set(file, archive);
     this.entries.push({
       name,
       version,
       file,
-      digest: options.digest === false ? undefined : sha256Hex(archive),
+      digest: options.digest === false ? undefined : (options.digestAs ?? ((h) => h))(sha256Hex(archive)),
     });
   }
 

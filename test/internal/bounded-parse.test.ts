@@ -1,12 +1,13 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { isCollection, isPair, parseAllDocuments, Parser } from 'yaml';
+import { isCollection, isPair, parseAllDocuments, Parser, YAMLParseError } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ChartproofError } from '../../src/errors.js';
 import {
   assertJsonDepth,
   assertYamlDepth,
   DEFAULT_MAX_DEPTH,
+  parseAllYamlDocumentsBounded,
   parseJsonBounded,
   parseYamlBounded,
   parseYamlDocumentBounded,
@@ -239,5 +240,43 @@ describe('YAML depth bound', () => {
     }
     // The deepest (a CRD) scans to about 60, values.yaml files to at most about 24.
     expect(deepest).toBeLessThanOrEqual(DEFAULT_MAX_DEPTH * 0.6);
+  });
+});
+
+describe('YAML duplicate keys', () => {
+  it("refuses a repeated key as yaml's own check does, with its code and the position", () => {
+    for (const [src, line] of [
+      ['a: 1\nb: 2\na: 3\n', 3],
+      ['x:\n  k: 1\n  k: 2\n', 3],
+      ['{a: 1, a: 2}\n', 1],
+      ['- {1: x, 1: y}\n', 1],
+    ] as const) {
+      let err: unknown;
+      try {
+        parseYamlBounded(src, {}, opts);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, src).toBeInstanceOf(YAMLParseError);
+      expect((err as YAMLParseError).code).toBe('DUPLICATE_KEY');
+      expect((err as Error).message).toMatch(new RegExp(`^Map keys must be unique at line ${line},`));
+    }
+    // A caller that lets the last key win, and keys that only look alike, still parse.
+    expect(parseYamlBounded('a: 1\na: 2\n', { uniqueKeys: false }, opts)).toEqual({ a: 2 });
+    expect(parseYamlBounded('"1": a\n1: b\n', {}, opts)).toEqual({ 1: 'b' });
+    const docs = parseAllYamlDocumentsBounded('a: 1\n---\na: 1\na: 2\n', {}, opts);
+    expect(docs.map((d) => d.errors.map((e) => e.code))).toEqual([[], ['DUPLICATE_KEY']]);
+  });
+
+  it('checks a map of 100 000 keys in one pass (yaml compares each key with all earlier ones)', () => {
+    const keys = Array.from({ length: 100_000 }, (_, i) => `k${i}: ${i}`);
+    const value = parseYamlBounded(`${keys.join('\n')}\n`, {}, { ...opts, maxNodes: 1_000_000 }) as Record<
+      string,
+      number
+    >;
+    expect(Object.keys(value)).toHaveLength(100_000);
+    expect(() =>
+      parseYamlBounded(`${keys.join('\n')}\nk7: 0\n`, {}, { ...opts, maxNodes: 1_000_000 }),
+    ).toThrow(/Map keys must be unique at line 100001,/);
   });
 });

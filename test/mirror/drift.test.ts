@@ -109,6 +109,18 @@ describe('mirror drift', () => {
     });
   });
 
+  it('reads an index digest written as SHA256:<UPPERCASE HEX> as the same digest (no false drift)', async () => {
+    repo.publish('shouty', '1.0.0', await makeChartArchive('shouty', '1.0.0'), {
+      digestAs: (hex) => `SHA256:${hex.toUpperCase()}`,
+    });
+    const s = spec('d4', [{ name: 'shouty', repo: repo.url, versions: ['1.0.0'] }]);
+    expect((await applyMirror(s, { client, env })).summary.copied).toBe(1);
+    const drift = await detectDrift(s, { client });
+    expect(drift.items.map((i) => [i.name, i.status, i.reason])).toEqual([
+      ['shouty', 'up-to-date', undefined],
+    ]);
+  });
+
   it('reports a version gone upstream and an unreachable source as failed', async () => {
     await publish('gone', '1.0.0');
     const s = spec('d2', [{ name: 'gone', source: `oci://${up.host}/charts/gone`, versions: ['1.0.0'] }]);
