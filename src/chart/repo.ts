@@ -605,6 +605,22 @@ export interface DownloadRepoChartOptions {
 }
 
 /**
+ * The file name Helm gives a chart downloaded from `url`, and looks up in its `.prov`:
+ * the last segment of the URL's path, percent-decoded (Go's `url.Parse` decodes
+ * `Path`; `filepath.Base`), without the query. `a-1.0.0%2Bb.tgz` is `a-1.0.0+b.tgz`.
+ * @internal
+ */
+export function archiveFileName(url: string): string {
+  const path = new URL(url).pathname;
+  const last = path.slice(path.lastIndexOf('/') + 1);
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last; // an invalid escape: Helm cannot parse the URL either
+  }
+}
+
+/**
  * The entry's declared sha256 as lowercase hex (a `sha256:` prefix in any case
  * accepted), or undefined when it declares none.
  * @throws ChartproofError `INVALID_DIGEST` for another algorithm or a malformed value

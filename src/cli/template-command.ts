@@ -4,7 +4,12 @@ import { loadChartArchive, loadChartFile } from '../chart/load.js';
 import { MAX_CHART_BYTES, pullChart } from '../chart/oci.js';
 import { verifyProvenance } from '../chart/provenance.js';
 import { loadChartDirectory } from '../chart/package.js';
-import { downloadRepoChart, fetchRepoProvenance, MAX_PROVENANCE_BYTES } from '../chart/repo.js';
+import {
+  archiveFileName,
+  downloadRepoChart,
+  fetchRepoProvenance,
+  MAX_PROVENANCE_BYTES,
+} from '../chart/repo.js';
 import type { Chart } from '../chart/types.js';
 import { ChartproofError, isChartproofError } from '../errors.js';
 import { sprigFuncs } from '../render/funcs/index.js';
@@ -96,7 +101,7 @@ async function loadChart(ctx: CommandContext, ref: string): Promise<Chart> {
     }
     if (verify) {
       const provenance = await remote(() => fetchRepoProvenance(ctx.client, got.url));
-      const name = basename(new URL(got.url).pathname);
+      const name = archiveFileName(got.url);
       await checkProvenance(
         ctx,
         got.archive,

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { pullChart, pullFetchedChart, resolveChartVersion } from '../chart/oci.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import {
+  archiveFileName,
   downloadRepoEntry,
   fetchRepoIndex,
   readCapped,
@@ -460,7 +461,7 @@ async function planRepo(
     } else {
       const provenance = await readCapped(res, MAX_MANIFEST_BYTES, `${provUrl}`);
       reason = await provenanceProblem(got.archive, provenance, chart.verify.keyring, {
-        fileName: got.url.slice(got.url.lastIndexOf('/') + 1),
+        fileName: archiveFileName(got.url),
       });
       // Only a `.prov` the keyring verified travels with the chart.
       if (reason === undefined) item.provenance = provenance;

@@ -5,7 +5,12 @@
 import * as openpgp from 'openpgp';
 import { describe, expect, it } from 'vitest';
 import { provenanceMessageBlock, verifyProvenance } from '../../src/chart/provenance.js';
-import { downloadRepoEntry, parseRepoIndex, resolveRepoChartVersion } from '../../src/chart/repo.js';
+import {
+  archiveFileName,
+  downloadRepoEntry,
+  parseRepoIndex,
+  resolveRepoChartVersion,
+} from '../../src/chart/repo.js';
 import { RegistryClient } from '../../src/oci/client.js';
 import type { ChartMetadata } from '../../src/chart/types.js';
 import { sha256Hex } from '../../src/internal/hash.js';
@@ -324,5 +329,16 @@ describe('parseRepoIndex: duplicate keys (the one-pass check is tested in bounde
       expect((err as { code?: string } | undefined)?.code, text).toBe('CHART_INVALID');
       expect(String((err as Error).message), text).toMatch(/unique/);
     }
+  });
+});
+
+describe('archiveFileName: the name a .prov names the archive by', () => {
+  it('is the decoded last path segment, as Helm names the downloaded file', () => {
+    expect(archiveFileName('https://charts.example/a/app-1.0.0%2Bbuild.7.tgz?token=x')).toBe(
+      'app-1.0.0+build.7.tgz',
+    );
+    expect(archiveFileName('https://charts.example/app-1.0.0+build.7.tgz')).toBe('app-1.0.0+build.7.tgz');
+    expect(archiveFileName('https://charts.example/app%20x.tgz#frag')).toBe('app x.tgz');
+    expect(archiveFileName('https://charts.example/bad%E0%A4%A.tgz')).toBe('bad%E0%A4%A.tgz');
   });
 });

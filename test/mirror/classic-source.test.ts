@@ -101,4 +101,33 @@ describe('mirror: classic repositories', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('verifies the .prov of an archive whose URL is percent-encoded by the decoded file name, as Helm does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cp-prov-'));
+    try {
+      const trusted = await generateKey({
+        type: 'ecc',
+        format: 'armored',
+        userIDs: [{ email: 't@example.com' }],
+      });
+      writeFileSync(join(dir, 'keyring.asc'), trusted.publicKey);
+      const version = '18.0.0+build.7';
+      const archive = await makeChartArchive('redis', version);
+      repo.publish('redis', version, archive);
+      // The index names the archive redis-18.0.0%2Bbuild.7.tgz; Helm saves (and looks it
+      // up in the .prov) as redis-18.0.0+build.7.tgz.
+      const entry = repo.entries.find((e) => e.version === version)!;
+      entry.file = 'redis-18.0.0%2Bbuild.7.tgz';
+      repo.files.set(entry.file, archive);
+      const meta = { apiVersion: 'v2', name: 'redis', version };
+      const prov = await signProvenance(archive, 'redis-18.0.0+build.7.tgz', meta, trusted.privateKey);
+      repo.files.set(`${entry.file}.prov`, new TextEncoder().encode(prov));
+      const s = spec([version], { verify: { keyring: join(dir, 'keyring.asc'), required: true } });
+      const [item] = await planMirror(s, { client });
+      expect(item!.action, item!.reason).toBe('copy');
+      expect(item!.verification).toMatchObject({ method: 'provenance', verified: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
