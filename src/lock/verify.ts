@@ -219,7 +219,7 @@ export function compareVendored(
   for (const dep of lock?.dependencies ?? []) {
     const name = dep.name;
     const version = dep.version ?? '';
-    const found = findVendored(remaining, dep);
+    const found = findVendored(remaining, dep) ?? findLocalVendored(remaining, dep);
     if (found) {
       remaining.splice(remaining.indexOf(found), 1);
       matched.push(found);
@@ -227,7 +227,7 @@ export function compareVendored(
       continue;
     }
     // Aliases: Helm locks the chart once per alias but vendors one archive for all.
-    const shared = findVendored(matched, dep);
+    const shared = findVendored(matched, dep) ?? findLocalVendored(matched, dep);
     if (shared) {
       results.push(checkVendored(dep, shared));
       continue;
@@ -268,6 +268,27 @@ export function compareVendored(
     results.push(r);
   }
   return results;
+}
+
+/**
+ * A dependency without a repository lives in `charts/` as it is, and Helm locks its
+ * constraint as written (`^1.0.0`): the vendored chart of that name whose version
+ * satisfies it (Helm's CheckDependencies), when the locked text is a range.
+ */
+function findLocalVendored(
+  vendored: readonly VendoredChart[],
+  dep: ChartLockDependency,
+): VendoredChart | undefined {
+  if ((dep.repository ?? '') !== '' || !dep.version) return undefined;
+  let constraint: ReturnType<typeof parseVersionConstraint>;
+  try {
+    constraint = parseVersionConstraint(dep.version);
+  } catch {
+    return undefined;
+  }
+  return vendored.find(
+    (v) => v.name === dep.name && v.error === undefined && satisfiesConstraint(v.version ?? '', constraint),
+  );
 }
 
 function checkVendored(dep: ChartLockDependency, found: VendoredChart): DependencyResult {

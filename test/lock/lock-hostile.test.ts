@@ -130,3 +130,35 @@ describe('verifyDependencies: a lock that does not resolve Chart.yaml', () => {
     expect(r.ok).toBe(true);
   });
 });
+
+describe('verifyDependencies: a chart kept in charts/ with a version range (no repository)', () => {
+  it('finds the vendored chart whose version satisfies the locked constraint, as Helm does', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'cp-lock-local-'));
+    try {
+      const dir = join(root, 'app');
+      const sub = join(dir, 'charts', 'sub');
+      mkdirSync(sub, { recursive: true });
+      writeFileSync(join(sub, 'Chart.yaml'), 'apiVersion: v2\nname: sub\nversion: 1.2.0\n');
+      writeFileSync(
+        join(dir, 'Chart.yaml'),
+        'apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n  - name: sub\n    version: "^1.0.0"\n    repository: ""\n',
+      );
+      // `helm dependency update` locks the constraint as written for such a dependency.
+      const req: ChartDependency[] = [{ name: 'sub', version: '^1.0.0', repository: '' }];
+      writeFileSync(
+        join(dir, 'Chart.lock'),
+        formatLock({ digest: hashReq(req, req), generated: '2024-01-01T00:00:00Z', dependencies: req }),
+      );
+      const r = await verifyDependencies(dir);
+      expect(r.lock.inSync).toBe(true);
+      expect(r.dependencies.map((d) => [d.name, d.status])).toEqual([['sub', 'unpinned']]);
+
+      // A vendored version outside the range is still a mismatch.
+      writeFileSync(join(sub, 'Chart.yaml'), 'apiVersion: v2\nname: sub\nversion: 2.0.0\n');
+      const out = await verifyDependencies(dir);
+      expect(out.dependencies.map((d) => [d.name, d.status])).toEqual([['sub', 'version-mismatch']]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
