@@ -1,5 +1,6 @@
 import { ChartproofError, CopyError, isNotFoundError } from '../errors.js';
 import type { Descriptor } from './descriptor.js';
+import { isDigest } from './digest.js';
 import { isIndexMediaType, isManifestMediaType } from './media-types.js';
 import type { BlobMountCache } from './mount-cache.js';
 import { referrersTag } from './referrers.js';
@@ -15,7 +16,7 @@ import {
   type ReadOnlyTarget,
   type Target,
 } from './target.js';
-import { type InlineDigestOptions, MAX_MANIFEST_BYTES, readAll } from './verify.js';
+import { type InlineDigestOptions, MAX_MANIFEST_BYTES, readAll, verifyBytes } from './verify.js';
 
 /** Progress of a copy. @public */
 export type CopyEvent =
@@ -214,6 +215,13 @@ class CopyJob {
   readonly #indexChildren = new Map<string, Promise<Descriptor[]>>();
   /** Subjects whose referrers were followed, with the depth they were followed to. */
   readonly #followed = new Map<string, number>();
+  /**
+   * Manifests walked because a source listing named them referrers of a subject, with
+   * that subject's digest: their own `subject` must name it, or a hostile listing could
+   * make the copy write (and attach, at the destination) a manifest that refers to
+   * something else entirely.
+   */
+  readonly #listedAsReferrerOf = new Map<string, string>();
   readonly #limit: Limiter;
   readonly #mountFrom: string[];
   readonly #shared: Shared | undefined;
@@ -284,10 +292,30 @@ class CopyJob {
       await (shared ? this.#sharedBlob(desc, shared) : this.#limit.run(() => this.#blob(desc)));
       return;
     }
+    // Checked here too, whatever the source: a manifest that is not what its digest says
+    // could list itself (or an ancestor), and the walk would wait for itself forever.
     const bytes = await fromSource(desc.digest, () =>
-      this.#limit.run(async () => readAll(await this.src.fetch(desc, o), MAX_MANIFEST_BYTES)),
+      this.#limit.run(async () => {
+        const read = await readAll(await this.src.fetch(desc, o), MAX_MANIFEST_BYTES);
+        verifyBytes(read, desc);
+        return read;
+      }),
     );
     const manifest = parseManifestJson(bytes, desc.digest);
+    const listedSubject = this.#listedAsReferrerOf.get(desc.digest);
+    if (listedSubject !== undefined) {
+      const own = (manifest.subject as { digest?: unknown } | undefined)?.digest;
+      if (own !== listedSubject) {
+        throw new CopyError(
+          'source',
+          desc.digest,
+          new ChartproofError(
+            'INVALID_MANIFEST',
+            `listed as a referrer of ${listedSubject}, but its subject is ${typeof own === 'string' ? own : 'absent'}`,
+          ),
+        );
+      }
+    }
     await Promise.all(successors(desc, manifest).map((child) => this.graph(child)));
     const dst = this.dst;
     if (this.rootDecision?.digest === desc.digest) await this.rootDecision.ready;
@@ -508,13 +536,18 @@ class CopyJob {
     let children = this.#indexChildren.get(index.digest);
     if (!children) {
       const o = callOpts(this.options);
-      children = fromSource(index.digest, async () =>
-        readAll(await this.src.fetch(index, o), MAX_MANIFEST_BYTES),
-      ).then((bytes) => {
+      children = fromSource(index.digest, async () => {
+        const read = await readAll(await this.src.fetch(index, o), MAX_MANIFEST_BYTES);
+        verifyBytes(read, index);
+        return read;
+      }).then((bytes) => {
         // Hostile input: anything but an array of objects with a string digest is skipped.
         const listed: unknown = (parseManifestJson(bytes, index.digest) as { manifests?: unknown }).manifests;
         return Array.isArray(listed)
-          ? listed.filter((c): c is Descriptor => typeof (c as Descriptor | null)?.digest === 'string')
+          ? listed.filter(
+              (c): c is Descriptor =>
+                typeof (c as Descriptor | null)?.digest === 'string' && isDigest((c as Descriptor).digest),
+            )
           : [];
       });
       this.#indexChildren.set(index.digest, children);
@@ -535,7 +568,19 @@ class CopyJob {
     this.#followed.set(subject.digest, depth);
     const list = listed ?? (await this.list(subject));
     for (const r of list) {
-      if (out.some((d) => d.digest === r.digest)) continue;
+      // A listing that names the subject itself says nothing about its referrers.
+      if (r.digest === subject.digest || out.some((d) => d.digest === r.digest)) continue;
+      if (!isManifestMediaType(r.mediaType)) {
+        throw new CopyError(
+          'source',
+          r.digest,
+          new ChartproofError(
+            'INVALID_MANIFEST',
+            `referrer of ${subject.digest} is not a manifest (${String(r.mediaType)})`,
+          ),
+        );
+      }
+      if (!this.#done.has(r.digest)) this.#listedAsReferrerOf.set(r.digest, subject.digest);
       await this.graph(r);
       out.push(r);
       await this.referrers(r, out, depth - 1);
@@ -562,6 +607,8 @@ function successors(_desc: Descriptor, manifest: Record<string, unknown>): Descr
     if (
       !d ||
       typeof d.digest !== 'string' ||
+      // Digests go into request paths: only a well-formed one (no `/`, `..`, `?`).
+      !isDigest(d.digest) ||
       typeof d.mediaType !== 'string' ||
       !Number.isSafeInteger(d.size)
     ) {

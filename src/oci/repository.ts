@@ -474,7 +474,7 @@ export class Repository
       signal: options.signal,
     });
     await discard(res);
-    if (res.status === 201) return true;
+    if (res.status === 201) return mountedBlobIs(res, desc.digest, url);
     if (res.status === 202) {
       const location = res.headers.get('location');
       return location ? resolveSessionUrl(location, url) : false;
@@ -552,6 +552,27 @@ export function referrerEntry(desc: Descriptor, manifest: Record<string, unknown
   if (annotations && typeof annotations === 'object' && Object.keys(annotations).length > 0)
     entry.annotations = annotations;
   return entry;
+}
+
+/**
+ * Whether a mount's 201 is for `digest`: a `Docker-Content-Digest` or a `Location`
+ * (`…/blobs/<digest>`) naming another blob means the registry placed something else,
+ * so the blob is uploaded instead of taken as mounted.
+ */
+function mountedBlobIs(res: HttpResponse, digest: string, base: string): boolean {
+  const header = res.headers.get('docker-content-digest');
+  if (header && isDigest(header) && header !== digest) return false;
+  const location = res.headers.get('location');
+  if (location) {
+    let last: string | undefined;
+    try {
+      last = decodeURIComponent(new URL(location, base).pathname.split('/').pop() ?? '');
+    } catch {
+      last = undefined;
+    }
+    if (last && isDigest(last) && last !== digest) return false;
+  }
+  return true;
 }
 
 async function notFound(

@@ -60,9 +60,15 @@ export async function pushBlob(
       headers: { 'content-length': '0' },
     });
     if (res.status === 201) {
-      // Some registries complete an upload for content they already hold.
+      // Some registries complete an upload for content they already hold; a bare POST
+      // names no blob, so only an answer that names this one says it is stored.
       await discard(res);
-      return;
+      const echoed = res.headers.get('docker-content-digest');
+      if (echoed === desc.digest) return;
+      throw new ChartproofError(
+        'PROTOCOL',
+        `registry answered 201 to an upload of ${desc.digest} without storing it (Docker-Content-Digest ${echoed ?? 'absent'})`,
+      );
     }
     if (res.status !== 202) throw await toRegistryError(res, 'POST', start);
     await discard(res);
