@@ -156,6 +156,34 @@ describe('PEM', () => {
     expect(pemBlocksOf(text, 'CERTIFICATE')).toEqual([a.trimEnd(), b.trimEnd()]);
     expect(pemBlocksOf(text, 'X.Y')).toEqual([]);
   });
+
+  it('matches what a backtracking search finds: the first BEGIN with a matching END after it', () => {
+    const k = encodePem('K', new Uint8Array([7]));
+    // A BEGIN without its END first, one whose label has no newline after it, then a block.
+    expect(findPemBlock(`-----BEGIN A-----\nx\n-----BEGIN B----- \n${k}`)?.label).toBe('K');
+    expect(findPemBlock(`-----BEGIN K-----\nQUJD\n-----END K------\n`)).toEqual({
+      label: 'K',
+      headers: false,
+      body: 'QUJD',
+    });
+    expect(findPemBlock('-----BEGIN K-----QUJD\n-----END K-----\n')).toBeUndefined();
+    expect(findPemBlock('-----END K-----\n-----BEGIN K-----\nQUJD\n')).toBeUndefined();
+    expect(pemBlocksOf('-----BEGIN C-----\n1\n-----BEGIN C-----\n2\n-----END C-----', 'C')).toEqual([
+      '-----BEGIN C-----\n1\n-----BEGIN C-----\n2\n-----END C-----',
+    ]);
+  });
+
+  it('scans hostile text with many BEGIN lines and no END in one pass', () => {
+    // 4 MB: a certificate annotation can be that large. A lazy regular expression
+    // retried from every BEGIN took minutes on it.
+    const begins = '-----BEGIN CERTIFICATE-----\n'.repeat(150_000);
+    const distinct = Array.from({ length: 100_000 }, (_, i) => `-----BEGIN L${i}-----\n`).join('');
+    expect(pemBlocksOf(begins, 'CERTIFICATE')).toEqual([]);
+    expect(findPemBlock(begins)).toBeUndefined();
+    expect(findPemBlock(distinct)).toBeUndefined();
+    const last = encodePem('CERTIFICATE', new Uint8Array([9]));
+    expect(pemBlocksOf(`${begins}${last}`, 'CERTIFICATE')).toHaveLength(1);
+  });
 });
 
 describe('small helpers', () => {

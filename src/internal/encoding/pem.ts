@@ -14,30 +14,92 @@ export interface PemText {
   body: string;
 }
 
-const BLOCK = /-----BEGIN ([^\r\n-]+)-----\r?\n([\s\S]*?)-----END \1-----/;
+const BEGIN = '-----BEGIN ';
+const END = '-----END ';
+const DASHES = '-----';
+
+/** The label of a `-----BEGIN <label>-----` / `-----END <label>-----` at `at` (after the prefix): no `-`, CR or LF. */
+function labelAt(text: string, at: number): { label: string; next: number } | undefined {
+  let i = at;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2d || c === 0x0a || c === 0x0d) break;
+    i++;
+  }
+  if (i === at || !text.startsWith(DASHES, i)) return undefined;
+  return { label: text.slice(at, i), next: i + DASHES.length };
+}
 
 /**
  * The first PEM block of `text` (like Go's `pem.Decode`, text around it is ignored),
  * or undefined when there is none. The body is not decoded: see `decodeBase64`.
+ *
+ * Found by scanning, not by a backtracking regular expression: text with many BEGIN
+ * lines and no END (a hostile certificate annotation) made that quadratic.
  */
 export function findPemBlock(text: string): PemText | undefined {
-  const m = BLOCK.exec(text);
-  if (!m) return undefined;
-  const lines = m[2]!.split(/\r?\n/).map((l) => l.trim());
-  return {
-    label: m[1]!,
-    headers: lines.some((l) => l.includes(':')),
-    body: lines.filter((l) => l !== '' && !l.includes(':')).join(''),
-  };
+  // Every END line by label, in order, in one pass.
+  const ends = new Map<string, number[]>();
+  for (let at = text.indexOf(END); at >= 0; at = text.indexOf(END, at + 1)) {
+    const l = labelAt(text, at + END.length);
+    if (!l) continue;
+    const list = ends.get(l.label);
+    if (list) list.push(at);
+    else ends.set(l.label, [at]);
+  }
+  for (let at = text.indexOf(BEGIN); at >= 0; at = text.indexOf(BEGIN, at + 1)) {
+    const l = labelAt(text, at + BEGIN.length);
+    if (!l) continue;
+    let bodyStart = l.next;
+    if (text[bodyStart] === '\r') bodyStart++;
+    if (text[bodyStart] !== '\n') continue;
+    bodyStart++;
+    const end = firstAtOrAfter(ends.get(l.label), bodyStart);
+    if (end === undefined) continue;
+    const lines = text
+      .slice(bodyStart, end)
+      .split(/\r?\n/)
+      .map((line) => line.trim());
+    return {
+      label: l.label,
+      headers: lines.some((line) => line.includes(':')),
+      body: lines.filter((line) => line !== '' && !line.includes(':')).join(''),
+    };
+  }
+  return undefined;
+}
+
+/** The first value of the ascending `list` that is at least `min`. */
+function firstAtOrAfter(list: readonly number[] | undefined, min: number): number | undefined {
+  if (!list) return undefined;
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]! < min) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < list.length ? list[lo] : undefined;
 }
 
 /**
  * Every complete `-----BEGIN <label>----- … -----END <label>-----` block of `text`, in
- * order, as text (for parsers that take PEM, such as `X509Certificate`).
+ * order, as text (for parsers that take PEM, such as `X509Certificate`). Linear: once no
+ * END follows a BEGIN, none follows a later one.
  */
 export function pemBlocksOf(text: string, label: string): string[] {
-  const escaped = label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return text.match(new RegExp(`-----BEGIN ${escaped}-----[\\s\\S]*?-----END ${escaped}-----`, 'g')) ?? [];
+  const begin = `${BEGIN}${label}${DASHES}`;
+  const end = `${END}${label}${DASHES}`;
+  const out: string[] = [];
+  for (let from = 0; ; ) {
+    const b = text.indexOf(begin, from);
+    if (b < 0) break;
+    const e = text.indexOf(end, b + begin.length);
+    if (e < 0) break;
+    out.push(text.slice(b, e + end.length));
+    from = e + end.length;
+  }
+  return out;
 }
 
 /** PEM text with 64-character lines and a final newline, as Go's `pem.EncodeToMemory`. */
