@@ -15,6 +15,7 @@ import { ChartproofError } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded } from '../internal/bounded-parse.js';
 import { sha256Hex } from '../internal/hash.js';
 import { parseDigest } from '../oci/digest.js';
+import { signingKind } from '../keys/key-signers.js';
 import { keyHint, loadPublicKey } from '../keys/keys.js';
 import { verifyPrehashed } from '../keys/prehashed.js';
 import type { SigstoreBundleJson } from '../cosign/dsse.js';
@@ -113,7 +114,7 @@ export function verifySigstoreBundle(bundleJson: unknown, options: VerifyBundleO
   const tlog = policyTlogMode(policy);
   policyThreshold(policy);
   const digestHex = artifactDigest(options);
-  const keys = (policy.keys ?? []).map((k) => (typeof k === 'string' ? loadPublicKey(k) : k));
+  const keys = (policy.keys ?? []).map((k) => acceptedKey(typeof k === 'string' ? loadPublicKey(k) : k));
   const identities = policy.identities ?? [];
   for (const id of identities) assertCertificateIdentity(id);
   if (keys.length === 0 && identities.length === 0) {
@@ -207,6 +208,16 @@ export function verifySigstoreBundle(bundleJson: unknown, options: VerifyBundleO
   };
   if (statement) result.statement = statement;
   return result;
+}
+
+/**
+ * A policy key of a kind cosign verifies with (sigstore's `ValidatePubKey`): RSA of 2048
+ * to 4096 bits, ECDSA on P-256/384/521, or Ed25519; legacy signatures check the same.
+ * @throws ChartproofError `KEY_UNSUPPORTED` (an RSA-1024 key, say)
+ */
+function acceptedKey(key: KeyObject): KeyObject {
+  if (key.asymmetricKeyType !== 'ed25519') signingKind(key);
+  return key;
 }
 
 /**

@@ -506,6 +506,35 @@ describe('policy helpers', () => {
     expect(() => anchoredRegExp('(')).toThrow(/invalid regular expression/);
   });
 
+  it('refuses a policy key cosign would not verify with (RSA under 2048 bits), before reading the bundle', async () => {
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({
+      type: 'spki',
+      format: 'pem',
+    });
+    await expectChartproofError(
+      attempt(() =>
+        verifySigstoreBundle(
+          {},
+          { digest: `sha256:${'a'.repeat(64)}`, policy: { keys: [weak as string], tlog: 'skip' } },
+        ),
+      ),
+      'KEY_UNSUPPORTED',
+      /RSA key size 1024/,
+    );
+    const ok = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({
+      type: 'spki',
+      format: 'pem',
+    });
+    await expect(
+      attempt(() =>
+        verifySigstoreBundle(
+          {},
+          { digest: `sha256:${'a'.repeat(64)}`, policy: { keys: [ok as string], tlog: 'skip' } },
+        ),
+      ),
+    ).rejects.not.toMatchObject({ code: 'KEY_UNSUPPORTED' });
+  });
+
   it('refuses a pattern that would break out of the anchoring group', () => {
     // `^(?:alice@example\.com)|(.*)$` would accept every identity.
     expect(() => anchoredRegExp('alice@example\\.com)|(.*')).toThrow(/invalid regular expression/);
