@@ -6,7 +6,7 @@
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
 import { ChartproofError, RegistryError } from '../errors.js';
 import { isDepthLimitError, parseJsonBounded, parseYamlDocumentBounded } from '../internal/bounded-parse.js';
-import { isRecord as isObject, messageOf } from '../internal/guards.js';
+import { isRecord as isObject, messageOf, setOwn } from '../internal/guards.js';
 import { sha256Hex } from '../internal/hash.js';
 import type { RegistryClient } from '../oci/client.js';
 import { clientTransport } from '../oci/internal/transport.js';
@@ -113,11 +113,6 @@ function scalarSource(node: unknown, key: string): string | undefined {
   // Unlike a Chart.yaml field (goStringOfScalar's rule), a tagged value is kept as written.
   if (TIME_FIELDS.has(key) || node.tag !== undefined) return node.source;
   return goStringOfScalar(node, key);
-}
-
-/** Sets an own property, even one named `__proto__` (which `o[k] = v` would make the prototype). */
-function setOwn(o: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
 function pairValue(map: Node | null | undefined, key: string): unknown {

@@ -13,3 +13,8 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** Sets `key` as an own enumerable data property, also `__proto__` (which `o[k] = v` would make the prototype). */
+export function setOwn(o: object, key: string, value: unknown): void {
+  Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
+}

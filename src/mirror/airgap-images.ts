@@ -505,6 +505,16 @@ function notCopied(item: MirrorImageItem): MirrorImageResult {
   return r;
 }
 
+/**
+ * Whether a copy out of a layout failed because the layout could not be read (EIO,
+ * EACCES: `IO` at the source): a failure to retry, not a damaged or tampered bundle.
+ * @internal
+ */
+export function isLayoutReadError(e: unknown): boolean {
+  const read = e instanceof CopyError && e.origin === 'source' ? e.cause : e;
+  return read instanceof ChartproofError && read.code === 'IO';
+}
+
 /** Copies one exported image from its layout into a fresh quarantine, or says why not. */
 async function quarantineImage(
   exported: AirgapImage,
@@ -545,9 +555,7 @@ async function quarantineImage(
     });
   } catch (e) {
     signal?.throwIfAborted();
-    // A layout that cannot be read (EIO, EACCES) is a failure to retry, not a tampered bundle.
-    const read = e instanceof CopyError && e.origin === 'source' ? e.cause : e;
-    if (read instanceof ChartproofError && read.code === 'IO') throw e;
+    if (isLayoutReadError(e)) throw e;
     return { refuse: `the image layout is damaged or was tampered with: ${message(e)}` };
   }
   return { quarantine: q };

@@ -6,7 +6,7 @@ import {
   requestMatches,
   versionForOciTag,
 } from '../chart/version.js';
-import { attributeErrors, ChartproofError, CopyError, isNotFoundError } from '../errors.js';
+import { attributeErrors, ChartproofError, isNotFoundError } from '../errors.js';
 import { BlobMountCache, copy } from '../oci/copy.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
@@ -40,7 +40,7 @@ import {
 } from './spec.js';
 import { loadedChart } from './chart-renders.js';
 import { pushOverlay } from './images.js';
-import { checkImportImages, copyImportImages, openImportLayout } from './airgap-images.js';
+import { checkImportImages, copyImportImages, isLayoutReadError, openImportLayout } from './airgap-images.js';
 
 import {
   AIRGAP_MANIFEST_FILE,
@@ -117,9 +117,7 @@ async function quarantine(
     });
   } catch (e) {
     signal?.throwIfAborted();
-    // A layout that cannot be read (EIO, EACCES) is a failure to retry, not a tampered bundle.
-    const read = e instanceof CopyError && e.origin === 'source' ? e.cause : e;
-    if (read instanceof ChartproofError && read.code === 'IO') throw e;
+    if (isLayoutReadError(e)) throw e;
     return { refuse: `the layout is damaged or was tampered with: ${message(e)}` };
   }
   // The planner's checks, with the quarantine as the source: the same signature

@@ -1,3 +1,4 @@
+import { untilAborted } from '../internal/abort.js';
 import { ChartproofError, CopyError, isNotFoundError } from '../errors.js';
 import type { Descriptor } from './descriptor.js';
 import { isDigest } from './digest.js';
@@ -359,7 +360,7 @@ class CopyJob {
       signal?.throwIfAborted();
       const busy = cache.flight(registry, desc.digest);
       if (busy) {
-        const landed = await untilSettled(busy.done, signal);
+        const landed = await untilAborted(busy.done, signal);
         if (landed && busy.repository === repository) {
           this.options.onProgress?.({ type: 'skipped', descriptor: desc });
           return;
@@ -669,20 +670,6 @@ async function toDestination<T>(digest: string, fn: () => Promise<T>, onError?: 
     }
     throw new CopyError(origin, digest, e);
   }
-}
-
-/** `done`, or the signal's reason when it aborts first. `done` must not reject. */
-function untilSettled<T>(done: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return done;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    void done.then((value) => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(value);
-    });
-  });
 }
 
 function isAbort(e: unknown): boolean {

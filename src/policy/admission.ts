@@ -19,6 +19,7 @@
  * down, deadline) follows the failure policy: `Fail` denies, `Ignore` allows with a
  * warning. Counters tell allowed / denied / errors apart.
  */
+import { untilAborted } from '../internal/abort.js';
 import { loadChartArchive } from '../chart/load.js';
 import { parseChartReference, pullChart } from '../chart/oci.js';
 import type { Chart, ChartFile } from '../chart/types.js';
@@ -549,24 +550,4 @@ export async function reviewAdmission(
 /** Warnings over 256 characters may be truncated by the apiserver; keep them short. */
 function truncate(s: string): string {
   return s.length > 256 ? `${s.slice(0, 253)}...` : s;
-}
-
-/** `value`, or the abort reason of `signal` if it aborts first. */
-function untilAborted<T>(value: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return value;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    value.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

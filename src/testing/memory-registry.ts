@@ -1,3 +1,4 @@
+import { untilAborted } from '../internal/abort.js';
 import { ChartproofError } from '../errors.js';
 import { MemoryStore } from '../oci/memory-store.js';
 import { isValidRepositoryName } from '../oci/reference.js';
@@ -237,7 +238,7 @@ export class MemoryRegistry {
     let request = new Request(input, init);
     for (let hop = 0; ; hop++) {
       request.signal.throwIfAborted();
-      const result = await raceAbort(this.#dispatch(request), request.signal);
+      const result = await untilAborted(this.#dispatch(request), request.signal);
       if (result === DROP) throw connectionResetError();
       const location = result.headers.get('location');
       if (!REDIRECT_STATUSES.has(result.status) || location === null || request.redirect === 'manual')
@@ -373,21 +374,4 @@ function withUrl(response: Response, url: string, wasRedirected: boolean): Respo
   Object.defineProperty(response, 'url', { value: url });
   if (wasRedirected) Object.defineProperty(response, 'redirected', { value: true });
   return response;
-}
-
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

@@ -4,9 +4,18 @@
  * cosign's Rekor bundle annotation for a logged entry, and a TSA wrapper that avoids
  * the mock's timestamp fraction quirk.
  */
-import { createHash } from 'node:crypto';
-import type { HandlerFn, initializeCA, initializeCTLog, initializeTLog, initializeTSA } from '@sigstore/mock';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import {
+  fulcioHandler,
+  type HandlerFn,
+  initializeCA,
+  initializeCTLog,
+  initializeTLog,
+  type initializeTSA,
+  rekorHandler,
+} from '@sigstore/mock';
 import nock from 'nock';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { TrustedRootJson } from '../../src/verify/policy.js';
 
 // @sigstore/mock does not export these types.
@@ -194,4 +203,35 @@ export function rekorDsseCanonicalizer(fn: HandlerFn): HandlerFn {
     };
     return fn(JSON.stringify(canonical));
   };
+}
+
+/**
+ * A mock Fulcio (P-256 CA with a CT log) and Rekor served through nock around every test
+ * of the calling suite (network otherwise disabled); Rekor canonicalizes dsse entries as
+ * the real one does. Returns a getter for the services and the trusted root trusting them.
+ */
+export function mockSigstoreServices(
+  fulcioUrl: string,
+  rekorUrl: string,
+): () => { ca: CA; tlog: TLog; root: TrustedRootJson } {
+  const p256 = () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  let services: { ca: CA; tlog: TLog; root: TrustedRootJson } | undefined;
+  beforeAll(async () => {
+    const ctlog = await initializeCTLog(p256());
+    const ca = await initializeCA(p256(), ctlog);
+    const tlog = await initializeTLog(rekorUrl, p256());
+    services = { ca, tlog, root: mockTrustedRoot({ tlog, ca, ctlog }) };
+  });
+  beforeEach(() => {
+    nock.disableNetConnect();
+    serve(fulcioUrl, fulcioHandler(services!.ca));
+    const rekor = rekorHandler(services!.tlog);
+    serve(rekorUrl, { path: rekor.path, fn: rekorDsseCanonicalizer(rekor.fn) });
+  });
+  afterEach(() => {
+    nock.cleanAll();
+    nock.enableNetConnect();
+  });
+  afterAll(() => nock.restore());
+  return () => services!;
 }

@@ -1,27 +1,20 @@
 import type { EventEmitter } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClientTransport, createDispatcher } from '../../src/oci/transport/fetch.js';
 
 /**
- * A registry may answer an upload before reading its body (a 401, a 413, an early
- * 201). undici then tears the request body down on its own, and closing the pool
- * while that body is still being written destroys it with `ClientDestroyedError`.
- * Nothing of that may escape as an uncaught exception (vitest fails the run on one).
+ * An HTTP server on loopback for the calling suite, and the uncaught exceptions seen
+ * while it runs (vitest would fail the run on one; the tests assert there is none).
  */
-describe('transport: a request body torn down by undici', () => {
+function loopbackServer(handler: RequestListener): { base: () => string; uncaught: unknown[] } {
   let server: Server;
-  let base: string;
+  let base = '';
   const uncaught: unknown[] = [];
   const onUncaught = (e: unknown) => uncaught.push(e);
-
   beforeAll(async () => {
-    server = createServer((_req, res) => {
-      // Answer at once, without reading what the client sends.
-      res.writeHead(401, { 'content-length': '0', 'www-authenticate': 'Basic realm="x"' });
-      res.end();
-    });
+    server = createServer(handler);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     process.on('uncaughtException', onUncaught);
@@ -30,6 +23,21 @@ describe('transport: a request body torn down by undici', () => {
     process.off('uncaughtException', onUncaught);
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { base: () => base, uncaught };
+}
+
+/**
+ * A registry may answer an upload before reading its body (a 401, a 413, an early
+ * 201). undici then tears the request body down on its own, and closing the pool
+ * while that body is still being written destroys it with `ClientDestroyedError`.
+ * Nothing of that may escape as an uncaught exception (vitest fails the run on one).
+ */
+describe('transport: a request body torn down by undici', () => {
+  const { base, uncaught } = loopbackServer((_req, res) => {
+    // Answer at once, without reading what the client sends.
+    res.writeHead(401, { 'content-length': '0', 'www-authenticate': 'Basic realm="x"' });
+    res.end();
   });
 
   it('answers early, closes the pool mid-body, and raises no uncaught error', async () => {
@@ -43,7 +51,7 @@ describe('transport: a request body torn down by undici', () => {
           else c.enqueue(new Uint8Array(64 * 1024));
         },
       });
-      const res = await transport(`${base}/v2/x/blobs/uploads/`, {
+      const res = await transport(`${base()}/v2/x/blobs/uploads/`, {
         method: 'PUT',
         body,
         redirect: 'manual',
@@ -59,27 +67,12 @@ describe('transport: a request body torn down by undici', () => {
 });
 
 describe('transport: a request body that fails while the request waits', () => {
-  let server: Server;
-  let base: string;
-  const uncaught: unknown[] = [];
-  const onUncaught = (e: unknown) => uncaught.push(e);
-
-  beforeAll(async () => {
-    server = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        res.writeHead(201, { 'content-length': '0' });
-        res.end();
-      });
+  const { base, uncaught } = loopbackServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(201, { 'content-length': '0' });
+      res.end();
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    process.on('uncaughtException', onUncaught);
-  });
-  afterAll(async () => {
-    process.off('uncaughtException', onUncaught);
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
   it('rejects the request with the failure and raises no uncaught error', async () => {
@@ -103,8 +96,8 @@ describe('transport: a request body that fails while the request waits', () => {
       const init = (body: ReadableStream<Uint8Array>) =>
         ({ method: 'PUT', body, redirect: 'manual', duplex: 'half' }) as RequestInit;
       const [a, b] = await Promise.allSettled([
-        transport(`${base}/a`, init(slow)),
-        transport(`${base}/b`, init(broken)),
+        transport(`${base()}/a`, init(slow)),
+        transport(`${base()}/b`, init(broken)),
       ]);
       expect(a.status === 'fulfilled' && a.value.status).toBe(201);
       expect(b.status).toBe('rejected');

@@ -10,6 +10,7 @@ import { MemoryRegistry } from '../../src/testing/index.js';
 import { createTestPki, makeTempDirSync, requireTool, type TestPki } from '../helpers/services.js';
 
 const missing = requireTool('openssl');
+if (missing) console.warn(`admission server slow-client tests (2) skipped: ${missing}`);
 
 /** Milliseconds until the server closes a connection (capped). */
 function closedAfter(

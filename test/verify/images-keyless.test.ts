@@ -8,9 +8,7 @@
  * Everything is in memory: no network, no ../shared vectors.
  */
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { fulcioHandler, initializeCA, initializeCTLog, initializeTLog, rekorHandler } from '@sigstore/mock';
-import nock from 'nock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { cosignSignatureTag, simpleSigningPayload } from '../../src/cosign/simplesigning.js';
 import { keyObjectSigner } from '../../src/keys/keys.js';
 import { type Descriptor, digestOf, MediaType } from '../../src/oci/index.js';
@@ -23,10 +21,8 @@ import {
   b64,
   type CA,
   jwt,
-  mockTrustedRoot,
+  mockSigstoreServices,
   rekorAnnotation,
-  rekorDsseCanonicalizer,
-  serve,
   type TLog,
 } from '../helpers/sigstore-mock.js';
 
@@ -58,23 +54,10 @@ describe('verifyImages with a keyless policy', () => {
     trustedRoot: root,
   });
 
-  beforeAll(async () => {
-    const ctlog = await initializeCTLog(p256());
-    ca = await initializeCA(p256(), ctlog);
-    tlog = await initializeTLog(REKOR, p256());
-    root = mockTrustedRoot({ tlog, ca, ctlog });
+  const services = mockSigstoreServices(FULCIO, REKOR);
+  beforeAll(() => {
+    ({ ca, tlog, root } = services());
   });
-  beforeEach(() => {
-    nock.disableNetConnect();
-    serve(FULCIO, fulcioHandler(ca));
-    const rekor = rekorHandler(tlog);
-    serve(REKOR, { path: rekor.path, fn: rekorDsseCanonicalizer(rekor.fn) });
-  });
-  afterEach(() => {
-    nock.cleanAll();
-    nock.enableNetConnect();
-  });
-  afterAll(() => nock.restore());
 
   /** cosign's legacy keyless `.sig` layer: Fulcio-style certificate, SCT, Rekor hashedrekord entry. */
   async function signLegacyKeyless(f: MemoryFixture, name: string, subject: Descriptor, email: string) {

@@ -7,10 +7,7 @@
  * the certificate's bytes for `dsse` entries) and the same statement. Counting
  * signatures by the hash of the certificate DER counted that copy as a second signer.
  */
-import { generateKeyPairSync } from 'node:crypto';
-import { fulcioHandler, initializeCA, initializeCTLog, initializeTLog, rekorHandler } from '@sigstore/mock';
-import nock from 'nock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { inTotoStatement } from '../../src/cosign/statement.js';
 import type { SigstoreBundleJson } from '../../src/cosign/dsse.js';
 import { utf8Bytes } from '../../src/internal/encoding/go-json.js';
@@ -20,14 +17,7 @@ import { AttestationVerificationError, verifyChartAttestations } from '../../src
 import { verifySigstoreBundle } from '../../src/verify/bundle.js';
 import { ChartVerificationError, verifyChart } from '../../src/verify/chart.js';
 import type { TrustedRootJson, VerificationPolicy } from '../../src/verify/policy.js';
-import {
-  type CA,
-  jwt,
-  mockTrustedRoot,
-  rekorDsseCanonicalizer,
-  serve,
-  type TLog,
-} from '../helpers/sigstore-mock.js';
+import { jwt, mockSigstoreServices } from '../helpers/sigstore-mock.js';
 import { memoryFixture, pushTestChart, TEST_HOST } from '../helpers/registry.js';
 
 const FULCIO = 'https://fulcio.test';
@@ -37,8 +27,6 @@ const EMAIL = 'alice@example.com';
 const SLSA_V1 = 'https://slsa.dev/provenance/v1';
 const TOKEN = jwt({ iss: ISSUER, sub: EMAIL, email: EMAIL, email_verified: true, aud: 'sigstore' });
 const P256_N = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
-
-const p256 = () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 
 // Minimal DER helpers (definite lengths).
 function tlv(buf: Buffer, at: number): { tag: number; body: number; end: number } {
@@ -94,9 +82,7 @@ function malleateBundle(bundle: SigstoreBundleJson): SigstoreBundleJson {
   return copy;
 }
 
-describe('review: keyless threshold counting', () => {
-  let ca: CA;
-  let tlog: TLog;
+describe('keyless threshold counting', () => {
   let root: TrustedRootJson;
   const policy = (threshold: number): VerificationPolicy => ({
     identities: [{ subject: EMAIL, issuer: ISSUER }],
@@ -104,23 +90,10 @@ describe('review: keyless threshold counting', () => {
     threshold,
   });
 
-  beforeAll(async () => {
-    const ctlog = await initializeCTLog(p256());
-    ca = await initializeCA(p256(), ctlog);
-    tlog = await initializeTLog(REKOR, p256());
-    root = mockTrustedRoot({ tlog, ca, ctlog });
+  const services = mockSigstoreServices(FULCIO, REKOR);
+  beforeAll(() => {
+    ({ root } = services());
   });
-  beforeEach(() => {
-    nock.disableNetConnect();
-    serve(FULCIO, fulcioHandler(ca));
-    const rekor = rekorHandler(tlog);
-    serve(REKOR, { path: rekor.path, fn: rekorDsseCanonicalizer(rekor.fn) });
-  });
-  afterEach(() => {
-    nock.cleanAll();
-    nock.enableNetConnect();
-  });
-  afterAll(() => nock.restore());
 
   it('a keyless attestation with a re-encoded certificate is a copy, not a second attestation', async () => {
     const { client, app: repo } = memoryFixture({ retries: 'fast' });

@@ -4,6 +4,7 @@
  * output bounds.
  * @internal
  */
+import { setOwn } from '../../internal/guards.js';
 import { RenderLimitError } from '../template/errors.js';
 import { sprint } from '../template/fmt.js';
 import { withMethods } from '../template/methods.js';
@@ -299,8 +300,7 @@ export function sliceBytes(s: string, start: number | undefined, end: number | u
 /** New Go map from entries (keys as own properties). */
 export function goMapOf(entries: Iterable<readonly [string, GoValue]>): GoMap {
   const m = newGoMap();
-  for (const [k, v] of entries)
-    Object.defineProperty(m, k, { value: v, writable: true, enumerable: true, configurable: true });
+  for (const [k, v] of entries) setOwn(m, k, v);
   return m;
 }
 

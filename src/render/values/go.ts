@@ -2,6 +2,7 @@
  * Small helpers over the Go value model (docs/rendering.md): maps are null-prototype
  * objects read with `Object.hasOwn`, ints are bigint, floats number, nil null.
  */
+import { setOwn } from '../../internal/guards.js';
 import { ChartproofError, type ErrorCode } from '../../errors.js';
 import type { GoMap, GoValue } from '../template/value.js';
 
@@ -15,7 +16,7 @@ export function newMap(): Values {
 
 /** Sets `key` as an own enumerable data property. */
 export function setKey(m: Values, key: string, value: GoValue): void {
-  Object.defineProperty(m, key, { value, writable: true, enumerable: true, configurable: true });
+  setOwn(m, key, value);
 }
 
 /** Own-property lookup; `undefined` when absent. */
